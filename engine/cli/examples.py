@@ -1,0 +1,43 @@
+"""`studio examples` and `studio new --example NAME FILE`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..examples import copy_example, describe, example_paths
+
+
+def register(sub) -> None:
+    p = sub.add_parser("examples", help="list the bundled example projects")
+    p.set_defaults(func=run_list)
+    n = sub.add_parser("new", help="create a project file (from an example)")
+    n.add_argument("--example", default=None, help="name of a bundled example")
+    n.add_argument("file", help="where to write the new .nnproj")
+    n.add_argument("--force", action="store_true", help="overwrite an existing file")
+    n.set_defaults(func=run_new)
+
+
+def run_list(args) -> int:
+    paths = example_paths()
+    width = max(map(len, paths), default=0)
+    for name, path in paths.items():
+        print(f"{name.ljust(width)}  {describe(path)}")
+    return 0
+
+
+def run_new(args) -> int:
+    dest = Path(args.file)
+    if dest.exists() and not args.force:
+        print(f"error: {dest} exists (use --force to overwrite)", file=sys.stderr)
+        return 1
+    if args.example is None:
+        from ..project import Project, save_project
+        path = save_project(Project(meta={"name": dest.stem}), dest)
+    else:
+        try:
+            path = copy_example(args.example, dest)
+        except KeyError as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return 1
+    print(f"created {path}")
+    return 0

@@ -1,0 +1,299 @@
+"""The graph document: nodes, ports, edges and params, with plain-callback change events.
+
+Every mutation goes through a method here and emits one `GraphEvent`; the GUI's canvas and the
+validator listen to these events. Nothing here imports Qt or torch.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .layers import LayerSpec, ParamError, get_spec
+
+
+class GraphError(ValueError):
+    """An edit was refused (unknown node or port, an input port already connected, ...)."""
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    name: str
+    params: dict[str, Any]
+    trainable: bool = True
+    pos: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def spec(self) -> LayerSpec:
+        return get_spec(self.type)
+
+    def input_ports(self) -> list[str]:
+        return self.spec.input_ports(self.params)
+
+    def output_ports(self) -> list[str]:
+        return self.spec.output_ports(self.params)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "type": self.type, "name": self.name,
+                "params": copy.deepcopy(self.params), "trainable": self.trainable,
+                "pos": [float(self.pos[0]), float(self.pos[1])]}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from an output port of `src` to an input port of `dst`."""
+
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+
+    def to_dict(self) -> dict:
+        return {"src": self.src, "src_port": self.src_port,
+                "dst": self.dst, "dst_port": self.dst_port}
+
+
+@dataclass(frozen=True)
+class GraphEvent:
+    """kind is one of: node_added, node_removed, edge_added, edge_removed, param_changed,
+    node_renamed, node_moved, trainable_changed, reset."""
+
+    kind: str
+    node_id: str | None = None
+    edge: Edge | None = None
+    name: str | None = None
+    old: Any = None
+    new: Any = None
+
+    @property
+    def structural(self) -> bool:
+        """True if the event can change connectivity or ports (so validation must redo all)."""
+        return self.kind in ("node_added", "node_removed", "edge_added", "edge_removed", "reset")
+
+
+_NAME_RE = re.compile(r"[^0-9a-zA-Z_]")
+
+
+def python_name(name: str) -> str:
+    """A valid, lower-case Python identifier derived from a display name."""
+    s = _NAME_RE.sub("_", name.strip()).lower() or "node"
+    if s[0].isdigit():
+        s = "n_" + s
+    if keyword.iskeyword(s):
+        s += "_"
+    return s
+
+
+class Graph:
+    """A directed graph of layer nodes. Each input port takes at most one edge."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+        self.weights: dict[str, dict[str, Any]] = {}  # node id -> tensors (not in JSON)
+        self._listeners: list[Callable[[GraphEvent], None]] = []
+        self._ids = itertools.count(1)
+
+    # events ------------------------------------------------------------------------
+    def subscribe(self, fn: Callable[[GraphEvent], None]) -> Callable[[], None]:
+        """Call `fn(event)` after every change; returns a function that unsubscribes."""
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+
+    def _emit(self, event: GraphEvent) -> None:
+        for fn in list(self._listeners):
+            fn(event)
+
+    # queries -----------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise GraphError(f"no node with id {node_id!r}") from None
+
+    def by_name(self, name: str) -> Node:
+        for n in self.nodes.values():
+            if n.name == name:
+                return n
+        raise GraphError(f"no node named {name!r}")
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.dst == node_id]
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.src == node_id]
+
+    def edge_into(self, node_id: str, port: str) -> Edge | None:
+        for e in self.edges:
+            if e.dst == node_id and e.dst_port == port:
+                return e
+        return None
+
+    def inputs(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.spec.role == "input"]
+
+    def outputs(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.spec.role == "output"]
+
+    def unique_name(self, base: str) -> str:
+        taken = {python_name(n.name) for n in self.nodes.values()}
+        base = python_name(base)
+        if base not in taken:
+            return base
+        stem = base.rstrip("0123456789") or base
+        for i in itertools.count(1):
+            if f"{stem}{i}" not in taken:
+                return f"{stem}{i}"
+        raise AssertionError  # unreachable
+
+    def new_id(self) -> str:
+        while True:
+            nid = f"n{next(self._ids)}"
+            if nid not in self.nodes:
+                return nid
+
+    def would_create_cycle(self, src: str, dst: str) -> bool:
+        """True if an edge src -> dst closes a directed cycle."""
+        if src == dst:
+            return True
+        seen, stack = set(), [dst]
+        while stack:
+            cur = stack.pop()
+            if cur == src:
+                return True
+            if cur not in seen:
+                seen.add(cur)
+                stack.extend(e.dst for e in self.edges if e.src == cur)
+        return False
+
+    # mutations -----------------------------------------------------------------------
+    def add_node(self, layer_type: str, params: dict | None = None, name: str | None = None,
+                 pos: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
+                 trainable: bool = True) -> Node:
+        """Create a node of `layer_type` (defaults overlaid with `params`) and add it."""
+        spec = get_spec(layer_type)
+        node = Node(id=node_id or self.new_id(), type=layer_type,
+                    name=name or self.unique_name(spec.name),
+                    params=spec.coerce_params(params), trainable=trainable,
+                    pos=(float(pos[0]), float(pos[1])))
+        self.insert_node(node)
+        return node
+
+    def insert_node(self, node: Node) -> None:
+        """Add an existing Node object (undo uses this to put back exactly what was removed)."""
+        if node.id in self.nodes:
+            raise GraphError(f"a node with id {node.id!r} already exists")
+        self.nodes[node.id] = node
+        self._emit(GraphEvent("node_added", node.id))
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+        """Remove a node and its edges; returns both so the removal can be undone."""
+        node = self.node(node_id)
+        removed = [e for e in self.edges if node_id in (e.src, e.dst)]
+        for e in removed:
+            self.disconnect(e)
+        del self.nodes[node_id]
+        self.weights.pop(node_id, None)
+        self._emit(GraphEvent("node_removed", node_id, old=node))
+        return node, removed
+
+    def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
+        """Wire an output port to an input port. Refuses unknown ports and a taken input."""
+        s, d = self.node(src), self.node(dst)
+        if src_port not in s.output_ports():
+            raise GraphError(f"'{s.name}' has no output port {src_port!r}")
+        if dst_port not in d.input_ports():
+            raise GraphError(f"'{d.name}' has no input port {dst_port!r}")
+        if src == dst:
+            raise GraphError(f"cannot connect '{s.name}' to itself")
+        if self.edge_into(dst, dst_port):
+            raise GraphError(f"input {dst_port!r} of '{d.name}' is already connected")
+        edge = Edge(src, src_port, dst, dst_port)
+        self.edges.append(edge)
+        self._emit(GraphEvent("edge_added", dst, edge=edge))
+        return edge
+
+    def disconnect(self, edge: Edge) -> None:
+        try:
+            self.edges.remove(edge)
+        except ValueError:
+            raise GraphError(f"no such edge {edge}") from None
+        self._emit(GraphEvent("edge_removed", edge.dst, edge=edge))
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Change one param (coerced and checked by the spec; ParamError if refused)."""
+        node = self.node(node_id)
+        spec = node.spec
+        new = dict(node.params)
+        new[name] = spec.param(name).coerce(value)
+        spec.check_params(new)
+        old = node.params.get(name)
+        if old == new[name] and type(old) is type(new[name]):
+            return
+        node.params = new
+        structural = spec.input_ports(new) != spec.input_ports({**new, name: old})
+        self._emit(GraphEvent("param_changed", node_id, name=name, old=old, new=new[name],
+                              edge=None))
+        if structural:
+            self._emit(GraphEvent("reset", node_id))
+
+    def rename(self, node_id: str, name: str) -> None:
+        node = self.node(node_id)
+        name = name.strip()
+        if not name:
+            raise GraphError("a node name cannot be empty")
+        clash = [n for n in self.nodes.values()
+                 if n.id != node_id and python_name(n.name) == python_name(name)]
+        if clash:
+            raise GraphError(f"the name {name!r} is already used by another node")
+        old, node.name = node.name, name
+        self._emit(GraphEvent("node_renamed", node_id, old=old, new=name))
+
+    def set_position(self, node_id: str, pos: tuple[float, float]) -> None:
+        node = self.node(node_id)
+        old, node.pos = node.pos, (float(pos[0]), float(pos[1]))
+        self._emit(GraphEvent("node_moved", node_id, old=old, new=node.pos))
+
+    def set_trainable(self, node_id: str, trainable: bool) -> None:
+        node = self.node(node_id)
+        old, node.trainable = node.trainable, bool(trainable)
+        self._emit(GraphEvent("trainable_changed", node_id, old=old, new=node.trainable))
+
+    def clear(self) -> None:
+        self.nodes.clear()
+        self.edges.clear()
+        self.weights.clear()
+        self._emit(GraphEvent("reset"))
+
+    # serialization -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"nodes": [n.to_dict() for n in self.nodes.values()],
+                "edges": [e.to_dict() for e in self.edges]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Graph":
+        """Build a graph from `to_dict()` output. Raises GraphError/ParamError on bad content."""
+        g = cls()
+        for nd in data.get("nodes", []):
+            g.add_node(nd["type"], nd.get("params", {}), name=nd["name"],
+                       pos=tuple(nd.get("pos", (0.0, 0.0))), node_id=nd["id"],
+                       trainable=nd.get("trainable", True))
+        for ed in data.get("edges", []):
+            g.connect(ed["src"], ed["src_port"], ed["dst"], ed["dst_port"])
+        return g
+
+    def copy(self) -> "Graph":
+        g = Graph.from_dict(self.to_dict())
+        g.weights = {k: dict(v) for k, v in self.weights.items()}
+        return g
+
+    def __repr__(self) -> str:
+        return f"<Graph {len(self.nodes)} nodes, {len(self.edges)} edges>"
+
+
+__all__ = ["Edge", "Graph", "GraphError", "GraphEvent", "Node", "ParamError", "python_name"]

@@ -1,0 +1,44 @@
+"""The layer registry: every layer type, keyed by a namespaced id ("conv.Conv2d").
+
+Third-party packages can add layer types through the `studio.layers` entry-point group: each
+entry point names a module whose import registers its specs with `@register`.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+
+from .base import (REGISTRY, Explanation, LayerSpec, Param, ParamError, RegistryError,
+                   ShapeError, TensorType, expand, get_spec, register)
+
+_BUILTIN = ("io", "core", "conv", "pool", "norm", "activation", "recurrent", "attention",
+            "merge", "sparsity", "rbm")
+
+for _name in _BUILTIN:
+    import_module(f"{__name__}.{_name}")
+
+
+def load_plugins() -> list[str]:
+    """Import layer modules advertised by installed packages; returns the loaded names."""
+    loaded = []
+    for ep in entry_points(group="studio.layers"):
+        ep.load()
+        loaded.append(ep.name)
+    return loaded
+
+
+CATEGORIES = ("Input/Output", "Core", "Convolution", "Pooling", "Normalization", "Activation",
+              "Recurrent", "Attention", "Merge", "Sparsity", "Energy-based")
+
+
+def by_category() -> dict[str, list[LayerSpec]]:
+    """Specs grouped by category, in palette order."""
+    out: dict[str, list[LayerSpec]] = {c: [] for c in CATEGORIES}
+    for spec in REGISTRY.values():
+        out.setdefault(spec.category, []).append(spec)
+    return {c: specs for c, specs in out.items() if specs}
+
+
+__all__ = ["REGISTRY", "CATEGORIES", "Explanation", "LayerSpec", "Param", "ParamError",
+           "RegistryError", "ShapeError", "TensorType", "by_category", "expand", "get_spec",
+           "load_plugins", "register"]

@@ -1,0 +1,189 @@
+"""Convolutions: Conv1d, Conv2d, Conv3d, ConvTranspose2d."""
+from __future__ import annotations
+
+import math
+
+from .base import Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, expand, register
+
+_AXES = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
+
+
+def conv_out(size: int, k: int, s: int, pad: int, d: int) -> int:
+    return (size + 2 * pad - d * (k - 1) - 1) // s + 1
+
+
+class _ConvBase(LayerSpec):
+    category = "Convolution"
+    dims = 2
+    transposed = False
+
+    @classmethod
+    def _params(cls, dims: int, transposed: bool = False) -> tuple[Param, ...]:
+        pad_choices = () if transposed else ("same", "valid")
+        ps = [
+            Param("out_channels", "int", 16, "Number of filters (output channels).",
+                  min=1, max=100_000),
+            Param("kernel_size", "ints", 3, "Filter size: one int or one per spatial axis.",
+                  min=1, max=1024, length=dims),
+            Param("stride", "ints", 1, "Step between filter positions.", min=1, max=1024,
+                  length=dims),
+            Param("padding", "ints", 0,
+                  "Zero padding per side; 'same' keeps the size (stride 1), 'valid' = 0.",
+                  min=0, max=1024, length=dims, choices=pad_choices),
+        ]
+        if transposed:
+            ps.append(Param("output_padding", "ints", 0, "Extra size added to one side of "
+                            "the output.", min=0, max=1024, length=dims))
+        ps += [
+            Param("dilation", "ints", 1, "Spacing between filter taps.", min=1, max=1024,
+                  length=dims),
+            Param("groups", "int", 1, "Split channels into groups convolved separately.",
+                  min=1, max=100_000),
+            Param("bias", "bool", True, "Learn one bias per filter."),
+        ]
+        return tuple(ps)
+
+    def check_params(self, p):
+        if p["padding"] == "same" and any(s != 1 for s in expand(p["stride"], self.dims)):
+            raise ParamError(f"padding='same' needs stride 1. Received: stride={p['stride']}")
+        if self.transposed:
+            for o, s, d in zip(expand(p["output_padding"], self.dims),
+                               expand(p["stride"], self.dims), expand(p["dilation"], self.dims)):
+                if o >= max(s, d):
+                    raise ParamError("output_padding must be smaller than stride or dilation. "
+                                     f"Received: output_padding={p['output_padding']}")
+
+    def _pads(self, p) -> tuple[int, ...]:
+        if p["padding"] == "valid":
+            return (0,) * self.dims
+        if p["padding"] == "same":
+            k, d = expand(p["kernel_size"], self.dims), expand(p["dilation"], self.dims)
+            return tuple(di * (ki - 1) // 2 for ki, di in zip(k, d))
+        return expand(p["padding"], self.dims)
+
+    def _in_channels(self, x: TensorType) -> int:
+        self.require_float(x)
+        if x.rank != self.dims + 1:
+            axes = ", ".join(["C", *_AXES[self.dims]])
+            hint = " Add a Reshape to (C, ...) first." if x.rank < self.dims + 1 else ""
+            raise ShapeError(f"expected input (N, {axes}), received {x}.{hint}", "in")
+        return x.shape[0]
+
+    def _spatial(self, p, x: TensorType) -> list[int]:
+        k, s = expand(p["kernel_size"], self.dims), expand(p["stride"], self.dims)
+        d, pads = expand(p["dilation"], self.dims), self._pads(p)
+        if self.transposed:
+            op = expand(p["output_padding"], self.dims)
+            return [(n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
+                    for n, ki, si, pi, di, oi in zip(x.shape[1:], k, s, pads, d, op)]
+        return [conv_out(n, ki, si, pi, di) for n, ki, si, pi, di in zip(x.shape[1:], k, s, pads, d)]
+
+    def infer(self, p, ins):
+        c = self._in_channels(ins[0])
+        o, g = p["out_channels"], p["groups"]
+        if c % g or o % g:
+            raise ShapeError(f"groups={g} must divide in_channels={c} and out_channels={o}", "in")
+        if p["padding"] == "same" and any(
+                (di * (ki - 1)) % 2 for ki, di in zip(expand(p["kernel_size"], self.dims),
+                                                      expand(p["dilation"], self.dims))):
+            raise ShapeError("padding='same' needs an odd effective kernel size here", "in")
+        spatial = self._spatial(p, ins[0])
+        if any(n < 1 for n in spatial):
+            k = p["kernel_size"]
+            raise ShapeError(f"kernel_size={k} is larger than the padded input {ins[0]}: "
+                             f"output size would be {spatial}", "in")
+        return [TensorType((o, *spatial))]
+
+    def param_count(self, p, ins):
+        c = ins[0].shape[0]
+        k = math.prod(expand(p["kernel_size"], self.dims))
+        return p["out_channels"] * (c // p["groups"]) * k + (p["out_channels"] if p["bias"] else 0)
+
+    def flops(self, p, ins, outs):
+        c = ins[0].shape[0]
+        k = math.prod(expand(p["kernel_size"], self.dims))
+        return outs[0].numel * (c // p["groups"]) * k
+
+    def explain(self, p, ins, outs):
+        x = ins[0]
+        k, s = expand(p["kernel_size"], self.dims), expand(p["stride"], self.dims)
+        d, pads = expand(p["dilation"], self.dims), self._pads(p)
+        e = Explanation()
+        for i, axis in enumerate(_AXES[self.dims]):
+            n, out = x.shape[1 + i], outs[0].shape[1 + i]
+            if self.transposed:
+                op = expand(p["output_padding"], self.dims)[i]
+                e.shape.append(f"{axis}_out = ({n} - 1)·{s[i]} - 2·{pads[i]} + {d[i]}·({k[i]} - 1)"
+                               f" + {op} + 1 = {out}")
+            else:
+                e.shape.append(f"{axis}_out = floor(({n} + 2·{pads[i]} - {d[i]}·({k[i]} - 1) - 1)"
+                               f"/{s[i]}) + 1 = {out}")
+        e.shape.append(f"channels = out_channels = {p['out_channels']}")
+        c, g, o = x.shape[0], p["groups"], p["out_channels"]
+        kk = "·".join(map(str, k))
+        b = f" + {o}" if p["bias"] else ""
+        e.params.append(f"params = out·(in/groups)·kernel{' + out' if p['bias'] else ''} = "
+                        f"{o}·({c}/{g})·{kk}{b} = {self.param_count(p, ins)}")
+        return e
+
+    def module(self, p, ins):
+        cls = f"ConvTranspose{self.dims}d" if self.transposed else f"Conv{self.dims}d"
+        pad = p["padding"]
+        pad_src = repr(pad) if isinstance(pad, str) else str(tuple(expand(pad, self.dims)))
+        args = [str(ins[0].shape[0]), str(p["out_channels"]),
+                f"kernel_size={tuple(expand(p['kernel_size'], self.dims))}",
+                f"stride={tuple(expand(p['stride'], self.dims))}", f"padding={pad_src}"]
+        if self.transposed:
+            args.append(f"output_padding={tuple(expand(p['output_padding'], self.dims))}")
+        args += [f"dilation={tuple(expand(p['dilation'], self.dims))}",
+                 f"groups={p['groups']}", f"bias={p['bias']}"]
+        return f"nn.{cls}({', '.join(args)})"
+
+
+_CONV_FORMULA = "y[o] = b[o] + Σ_c Σ_k W[o, c, k] · x[c, s·i + d·k − p]"
+
+
+@register
+class Conv1d(_ConvBase):
+    id = "conv.Conv1d"
+    name = "Conv1d"
+    dims = 1
+    doc = "1-D convolution over (C, L) sequences."
+    formula = _CONV_FORMULA
+    params = _ConvBase._params(1)
+
+
+@register
+class Conv2d(_ConvBase):
+    id = "conv.Conv2d"
+    name = "Conv2d"
+    dims = 2
+    doc = "2-D convolution over (C, H, W) images."
+    formula = _CONV_FORMULA
+    params = _ConvBase._params(2)
+
+
+@register
+class Conv3d(_ConvBase):
+    id = "conv.Conv3d"
+    name = "Conv3d"
+    dims = 3
+    doc = "3-D convolution over (C, D, H, W) volumes."
+    formula = _CONV_FORMULA
+    params = _ConvBase._params(3)
+
+
+@register
+class ConvTranspose2d(_ConvBase):
+    id = "conv.ConvTranspose2d"
+    name = "ConvTranspose2d"
+    dims = 2
+    transposed = True
+    doc = "Transposed 2-D convolution (learned upsampling), as in decoders."
+    formula = "the gradient of Conv2d with respect to its input: spreads each input value"
+    params = _ConvBase._params(2, transposed=True)
+
+    def param_count(self, p, ins):
+        c = ins[0].shape[0]
+        k = math.prod(expand(p["kernel_size"], 2))
+        return c * (p["out_channels"] // p["groups"]) * k + (p["out_channels"] if p["bias"] else 0)

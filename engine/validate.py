@@ -1,0 +1,250 @@
+"""Validation: networkx structure checks plus shape inference in topological order.
+
+`validate(graph)` never raises on a bad graph; it returns a `Report` whose issues name the node,
+the port and the cause. `Validator` keeps a report up to date from the graph's change events and
+re-infers only downstream of a parameter edit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .graph import Edge, Graph, GraphEvent, Node
+from .layers import ShapeError, TensorType
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem. kind: cycle | unconnected | port | shape | unreachable | dangling |
+    no_input | no_output | internal. severity: error | warning."""
+
+    kind: str
+    message: str
+    node_id: str | None = None
+    port: str | None = None
+    severity: str = "error"
+    nodes: tuple[str, ...] = ()  # all nodes involved (a cycle's members)
+
+    def __str__(self) -> str:
+        where = f"[{self.port}] " if self.port else ""
+        return f"{self.severity}: {where}{self.message}"
+
+
+@dataclass
+class Report:
+    """Result of validation: per-node types and parameter counts, and the issues found."""
+
+    order: list[str] = field(default_factory=list)
+    out_types: dict[str, list[TensorType]] = field(default_factory=dict)
+    in_types: dict[str, list[TensorType]] = field(default_factory=dict)
+    param_counts: dict[str, int] = field(default_factory=dict)
+    node_issues: dict[str, list[Issue]] = field(default_factory=dict)
+    graph_issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[Issue]:
+        out = list(self.graph_issues)
+        for nid in self.node_issues:
+            out.extend(self.node_issues[nid])
+        return out
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def total_params(self) -> int:
+        return sum(self.param_counts.values())
+
+    def issues_for(self, node_id: str) -> list[Issue]:
+        return self.node_issues.get(node_id, [])
+
+    def edge_type(self, edge: Edge, graph: Graph) -> TensorType | None:
+        """The tensor type carried by a wire, or None if it could not be inferred."""
+        types = self.out_types.get(edge.src)
+        if not types:
+            return None
+        ports = graph.nodes[edge.src].output_ports()
+        return types[ports.index(edge.src_port)] if edge.src_port in ports else None
+
+    def text(self) -> str:
+        return "\n".join(str(i) for i in self.issues) or "ok"
+
+
+def label(node: Node) -> str:
+    return f"{node.spec.name} '{node.name}'"
+
+
+class Validator:
+    """Keeps a Report in sync with a Graph. Structural edits redo everything; a param edit
+    re-infers only the edited node and its descendants."""
+
+    def __init__(self, graph: Graph, listen: bool = True):
+        self.graph = graph
+        self._dg: nx.DiGraph | None = None
+        self._edge_in: dict[tuple[str, str], Edge] = {}
+        self.report = Report()
+        self._dirty = True
+        self._pending: set[str] = set()
+        self._unsubscribe = graph.subscribe(self._on_event) if listen else None
+
+    def close(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+
+    def _on_event(self, ev: GraphEvent) -> None:
+        if ev.structural or ev.kind == "node_renamed":
+            self._dirty = True
+        elif ev.kind == "param_changed" and ev.node_id:
+            self._pending.add(ev.node_id)
+
+    def validate(self) -> Report:
+        """The up-to-date report (recomputed only as far as the edits since last time need)."""
+        if self._dirty:
+            self._full()
+        elif self._pending:
+            self._partial(self._pending)
+        self._pending = set()
+        return self.report
+
+    # full pass ---------------------------------------------------------------------------
+    def _full(self) -> None:
+        g = self.graph
+        self._dirty = False
+        self.report = r = Report()
+        dg = nx.DiGraph()
+        dg.add_nodes_from(g.nodes)
+        self._edge_in = {}
+        for e in g.edges:
+            dg.add_edge(e.src, e.dst)
+            self._edge_in[(e.dst, e.dst_port)] = e
+        self._dg = dg
+        blocked = self._check_cycles(dg, r)
+        self._check_ports(r)
+        acyclic = dg.subgraph(n for n in dg if n not in blocked)
+        r.order = list(nx.topological_sort(acyclic))
+        for nid in r.order:
+            self._infer(nid)
+        self._check_reachability(dg, r, blocked)
+
+    def _check_cycles(self, dg: nx.DiGraph, r: Report) -> set[str]:
+        if nx.is_directed_acyclic_graph(dg):
+            return set()
+        blocked: set[str] = set()
+        for scc in nx.strongly_connected_components(dg):
+            if len(scc) < 2:
+                continue
+            members = [n for n in self.graph.nodes if n in scc]
+            names = " → ".join(self.graph.nodes[n].name for n in members)
+            issue = Issue("cycle", f"cycle through {names}: a feed-forward model cannot feed "
+                          "a layer's output back into itself", members[0], nodes=tuple(members))
+            for n in members:
+                r.node_issues.setdefault(n, []).append(issue)
+            blocked |= scc
+        for n in list(blocked):
+            blocked |= nx.descendants(dg, n)
+        return blocked
+
+    def _check_ports(self, r: Report) -> None:
+        g = self.graph
+        for e in g.edges:
+            if e.src_port not in g.nodes[e.src].output_ports():
+                self._add(r, Issue("port", f"{label(g.nodes[e.src])} has no output "
+                                   f"{e.src_port!r} any more", e.src, e.src_port))
+            if e.dst_port not in g.nodes[e.dst].input_ports():
+                self._add(r, Issue("port", f"{label(g.nodes[e.dst])} has no input "
+                                   f"{e.dst_port!r} any more: its wire is ignored",
+                                   e.dst, e.dst_port))
+
+    def _check_reachability(self, dg: nx.DiGraph, r: Report, blocked: set[str]) -> None:
+        g = self.graph
+        inputs = [n.id for n in g.inputs()]
+        outputs = [n.id for n in g.outputs()]
+        if not inputs:
+            r.graph_issues.append(Issue("no_input", "the model has no Input node"))
+        if not outputs:
+            r.graph_issues.append(Issue("no_output", "the model has no Output node: add one "
+                                        "after the last layer"))
+        reached = set(inputs)
+        for i in inputs:
+            reached |= nx.descendants(dg, i)
+        feeds_output = set(outputs)
+        for o in outputs:
+            feeds_output |= nx.ancestors(dg, o)
+        for nid, node in g.nodes.items():
+            if nid in blocked or node.spec.role == "input":
+                if node.spec.role == "input" and outputs and nid not in feeds_output:
+                    self._add(r, Issue("dangling", f"{label(node)} feeds no Output",
+                                       nid, severity="warning"))
+                continue
+            if nid not in reached and not r.node_issues.get(nid):
+                self._add(r, Issue("unreachable", f"{label(node)} is not reachable from any "
+                                   "Input", nid))
+            elif nid not in feeds_output and node.spec.role != "output":
+                self._add(r, Issue("dangling", f"{label(node)}: its output is not used by "
+                                   "any Output", nid, severity="warning"))
+
+    # inference --------------------------------------------------------------------------
+    def _infer(self, nid: str) -> None:
+        r, g = self.report, self.graph
+        node = g.nodes[nid]
+        r.out_types.pop(nid, None)
+        r.in_types.pop(nid, None)
+        r.param_counts.pop(nid, None)
+        ins: list[TensorType] = []
+        for port in node.input_ports():
+            e = self._edge_in.get((nid, port))
+            if e is None:
+                self._add(r, Issue("unconnected", f"{label(node)}: input {port!r} is not "
+                                   "connected", nid, port))
+                return
+            t = r.edge_type(e, g)
+            if t is None:
+                return  # the upstream node already reports why
+            ins.append(t)
+        spec = node.spec
+        try:
+            outs = spec.infer(node.params, ins)
+            count = spec.param_count(node.params, ins)
+        except ShapeError as exc:
+            self._add(r, Issue("shape", f"{label(node)}: {exc}", nid, exc.port))
+            return
+        except Exception as exc:  # a spec bug must not break validation
+            self._add(r, Issue("internal", f"{label(node)}: shape inference failed "
+                               f"({type(exc).__name__}: {exc})", nid))
+            return
+        r.in_types[nid] = ins
+        r.out_types[nid] = outs
+        r.param_counts[nid] = count
+
+    def _partial(self, changed: set[str]) -> None:
+        assert self._dg is not None
+        affected = set(changed)
+        for n in changed:
+            if n in self._dg:
+                affected |= nx.descendants(self._dg, n)
+        # only inference issues depend on params; structural issues stay as they were
+        keep = ("cycle", "port", "unreachable", "dangling")
+        for n in affected:
+            kept = [i for i in self.report.node_issues.get(n, []) if i.kind in keep]
+            if kept:
+                self.report.node_issues[n] = kept
+            else:
+                self.report.node_issues.pop(n, None)
+        for nid in self.report.order:
+            if nid in affected:
+                self._infer(nid)
+
+    @staticmethod
+    def _add(r: Report, issue: Issue) -> None:
+        r.node_issues.setdefault(issue.node_id, []).append(issue)
+
+
+def validate(graph: Graph) -> Report:
+    """Check structure and infer every node's output types. Never raises on a bad graph."""
+    return Validator(graph, listen=False).validate()

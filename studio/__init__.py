@@ -1,0 +1,1 @@
+"""Studio's Qt desktop application (the engine is in the `engine` package)."""
