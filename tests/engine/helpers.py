@@ -1,0 +1,26 @@
+"""Small graph builders shared by engine tests."""
+from engine import Graph
+
+
+def chain(specs: list[tuple], graph: Graph | None = None) -> tuple[Graph, list]:
+    """Build Input -> ... -> Output as a chain; each spec is (layer_type, params[, name])."""
+    g = graph or Graph()
+    nodes, prev = [], None
+    for i, (layer_type, params, *name) in enumerate(specs):
+        n = g.add_node(layer_type, params, name=name[0] if name else None, pos=(i * 100, 0))
+        if prev is not None:
+            g.connect(prev.id, "out", n.id, "in")
+        nodes.append(n)
+        prev = n
+    return g, nodes
+
+
+def digits_cnn() -> tuple[Graph, list]:
+    return chain([
+        ("io.Input", {"shape": [1, 8, 8]}, "image"),
+        ("conv.Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}, "conv1"),
+        ("act.ReLU", {}, "relu1"),
+        ("core.Flatten", {}, "flatten"),
+        ("core.Linear", {"out_features": 10}, "fc1"),
+        ("io.Output", {}, "out"),
+    ])
