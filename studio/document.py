@@ -1,0 +1,244 @@
+"""The open document on the Qt side: a Project (graph + settings), its Validator, the undo
+stack, the file path, the modified flag and the autosave/recovery file.
+
+Views never change the graph directly: they build a command (studio.commands) and call
+`Document.push`. A refused edit raises (GraphError/ParamError) and is not put on the stack.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from engine.graph import Graph, GraphEvent
+from engine.project import (Project, ProjectError, atomic_write, dumps_project, load_project,
+                            loads_project, save_project)
+from engine.validate import Report, Validator
+
+from .commands import GraphCommand
+
+AUTOSAVE_MS = 30_000
+
+
+def recovery_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    path = Path(base or Path.home() / ".local" / "share" / "studio") / "recovery"
+    return path
+
+
+def recovery_path_for(path: str | Path | None) -> Path:
+    """The recovery file of a project (by its absolute path; 'untitled' for a new one)."""
+    if path:
+        p = Path(path).resolve()
+        key = hashlib.sha1(str(p).encode("utf-8")).hexdigest()[:12]
+        return recovery_dir() / f"{p.stem}-{key}.nnproj"
+    return recovery_dir() / "untitled.nnproj"
+
+
+class Document(QObject):
+    """Signals: changed() after any graph edit or replacement; validated(Report) after the
+    report was brought up to date; path_changed(str); modified_changed(bool);
+    graph_replaced(Graph) when a new project was opened or created (views re-subscribe);
+    selection_changed(list) when `selected_ids` is set through `set_selection`."""
+
+    changed = Signal()
+    validated = Signal(object)
+    path_changed = Signal(str)
+    modified_changed = Signal(bool)
+    graph_replaced = Signal(object)
+    selection_changed = Signal(list)
+    error = Signal(str)  # a refused edit's message, for the status bar
+
+    def __init__(self, project: Project | None = None, parent: QObject | None = None,
+                 autosave_ms: int = AUTOSAVE_MS):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.undo_stack.indexChanged.connect(self._after_edit)
+        self.selected_ids: list[str] = []
+        self._unsubscribe = None
+        self._validator: Validator | None = None
+        self._report: Report | None = None
+        self._autosaved_index = -1
+        self._replaced_after_open = False
+        self.project: Project = Project()
+        self._install(project or Project())
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(autosave_ms)
+        self.autosave_timer.timeout.connect(self.autosave)
+        if autosave_ms > 0:
+            self.autosave_timer.start()
+
+    # properties ------------------------------------------------------------------------------
+    @property
+    def graph(self) -> Graph:
+        return self.project.graph
+
+    @property
+    def path(self) -> Path | None:
+        return self.project.path
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean() or self._replaced_after_open
+
+    @property
+    def name(self) -> str:
+        return self.project.path.stem if self.project.path else \
+            (self.project.meta.get("name") or "untitled")
+
+    def report(self) -> Report:
+        """The up-to-date validation report (incremental)."""
+        assert self._validator is not None
+        self._report = self._validator.validate()
+        return self._report
+
+    # editing ---------------------------------------------------------------------------------
+    def push(self, command: QUndoCommand) -> QUndoCommand:
+        """Apply an edit and put it on the undo stack. Raises if the edit is refused."""
+        if isinstance(command, GraphCommand):
+            command.execute()  # raises without side effects when refused
+        self.undo_stack.push(command)
+        return command
+
+    def try_push(self, command: QUndoCommand) -> bool:
+        """Like push, but a refused edit emits `error(message)` and returns False."""
+        try:
+            self.push(command)
+        except (ValueError, KeyError) as exc:
+            self.error.emit(str(exc).strip("'\""))
+            return False
+        return True
+
+    def set_selection(self, ids: list[str]) -> None:
+        ids = [i for i in ids if i in self.graph.nodes]
+        if ids != self.selected_ids:
+            self.selected_ids = ids
+            self.selection_changed.emit(list(ids))
+
+    def _on_graph_event(self, ev: GraphEvent) -> None:
+        self.changed.emit()
+
+    def _after_edit(self, _index: int = 0) -> None:
+        self.validated.emit(self.report())
+
+    # files -------------------------------------------------------------------------------
+    def _install(self, project: Project) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self._validator:
+            self._validator.close()
+        old_path = self.project.path
+        self.project = project
+        self._validator = Validator(project.graph)
+        self._unsubscribe = project.graph.subscribe(self._on_graph_event)
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self._replaced_after_open = False
+        self._autosaved_index = -1
+        self.selected_ids = []
+        self.graph_replaced.emit(project.graph)
+        self.changed.emit()
+        self.selection_changed.emit([])
+        self.modified_changed.emit(False)
+        self.validated.emit(self.report())
+        if project.path != old_path:
+            self.path_changed.emit(str(project.path or ""))
+
+    def new(self) -> None:
+        """Replace the document with an empty, untitled project."""
+        self._install(Project())
+
+    def open(self, path: str | Path) -> None:
+        """Open a project file. On ProjectError the current document is left untouched."""
+        project = load_project(path)
+        self.discard_recovery()
+        self._install(project)
+
+    def open_example(self, path: str | Path) -> None:
+        """Open a copy of an example as a new, untitled project."""
+        project = load_project(path)
+        project.path = None
+        self._install(project)
+        self._replaced_after_open = True
+        self.modified_changed.emit(True)
+
+    def save(self) -> Path:
+        if not self.project.path:
+            raise ProjectError("the project has no file name yet: use Save As")
+        return self.save_as(self.project.path)
+
+    def save_as(self, path: str | Path) -> Path:
+        old_path, old_recovery = self.project.path, self.recovery_path()
+        saved = save_project(self.project, path)
+        _unlink(old_recovery)
+        self.undo_stack.setClean()
+        was_replaced, self._replaced_after_open = self._replaced_after_open, False
+        if was_replaced:
+            self.modified_changed.emit(False)
+        if saved != old_path:
+            self.path_changed.emit(str(saved))
+        return saved
+
+    def to_json(self) -> str:
+        return dumps_project(self.project)
+
+    # autosave / recovery -----------------------------------------------------------------
+    def recovery_path(self) -> Path:
+        return recovery_path_for(self.project.path)
+
+    def autosave(self) -> Path | None:
+        """Write the document to its recovery file if it changed since the last autosave."""
+        if not self.modified or self.undo_stack.index() == self._autosaved_index:
+            return None
+        rec = self.recovery_path()
+        rec.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.loads(self.to_json())
+        payload.setdefault("meta", {})
+        payload["meta"] = dict(payload["meta"], recovery_of=str(self.project.path or ""),
+                               recovery_time=time.time())
+        atomic_write(rec, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
+        self._autosaved_index = self.undo_stack.index()
+        return rec
+
+    def discard_recovery(self) -> None:
+        _unlink(self.recovery_path())
+
+    def pending_recovery(self, path: str | Path | None) -> Path | None:
+        """A recovery file for `path` that is newer than the saved project, if any."""
+        rec = recovery_path_for(path)
+        if not rec.exists():
+            return None
+        if path and Path(path).exists() and rec.stat().st_mtime <= Path(path).stat().st_mtime:
+            return None
+        return rec
+
+    def restore_recovery(self, rec: str | Path, path: str | Path | None) -> None:
+        """Load a recovery file as the (modified, unsaved) content of `path`."""
+        text = Path(rec).read_text("utf-8")
+        project = loads_project(text, rec)
+        for key in ("recovery_of", "recovery_time"):
+            project.meta.pop(key, None)
+        project.path = Path(path) if path else None
+        self._install(project)
+        self._replaced_after_open = True
+        self.modified_changed.emit(True)
+
+    def close(self) -> None:
+        """Clean close: stop the autosave and drop the recovery file."""
+        self.autosave_timer.stop()
+        self.discard_recovery()
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+__all__ = ["AUTOSAVE_MS", "Document", "recovery_dir", "recovery_path_for"]
