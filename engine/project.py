@@ -94,8 +94,14 @@ def _parse(text: str, path) -> dict:
     def no_constants(name: str):
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite_float(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):  # json accepts 1e999 as inf; saving would write Infinity
+            raise ValueError(f"the number {_short(literal)} is out of range")
+        return value
+
     try:
-        data = json.loads(text, parse_constant=no_constants)
+        data = json.loads(text, parse_constant=no_constants, parse_float=finite_float)
     except RecursionError:
         raise ProjectError("the JSON is nested too deeply", path) from None
     except (ValueError, TypeError) as exc:
@@ -110,8 +116,11 @@ def _parse(text: str, path) -> dict:
 
 def _expect(value: Any, kind: type | tuple, where: str, path) -> Any:
     if kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
-            math.isfinite(value)
+        try:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                math.isfinite(value)
+        except OverflowError:  # an int too large for a float (10**400)
+            ok = False
     elif kind is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     else:
@@ -196,6 +205,9 @@ def _build_graph(graph: dict, path) -> Graph:
     g = Graph()
     for i, nd in enumerate(graph.get("nodes", [])):
         w = f"graph.nodes[{i}]"
+        if not nd["id"] or nd["id"] in g.nodes:
+            why = f"duplicate node id {nd['id']!r}" if nd["id"] else "a node id cannot be empty"
+            raise ProjectError(f"{why} (node {nd['name']!r})", path, f"{w}.id")
         try:
             g.add_node(nd["type"], nd["params"], name=nd["name"], pos=tuple(nd["pos"]),
                        node_id=nd["id"], trainable=nd["trainable"])
