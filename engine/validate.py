@@ -88,6 +88,7 @@ class Validator:
         self.graph = graph
         self._dg: nx.DiGraph | None = None
         self._edge_in: dict[tuple[str, str], Edge] = {}
+        self._ports: dict[str, tuple[list[str], list[str]]] = {}
         self.report = Report()
         self._dirty = True
         self._pending: set[str] = set()
@@ -119,22 +120,24 @@ class Validator:
         self.report = r = Report()
         dg = nx.DiGraph()
         dg.add_nodes_from(g.nodes)
-        self._edge_in = {}
-        for e in g.edges:
-            dg.add_edge(e.src, e.dst)
-            self._edge_in[(e.dst, e.dst_port)] = e
+        dg.add_edges_from((e.src, e.dst) for e in g.edges)
+        self._edge_in = {(e.dst, e.dst_port): e for e in g.edges}
+        self._ports = {nid: (n.input_ports(), n.output_ports()) for nid, n in g.nodes.items()}
         self._dg = dg
-        blocked = self._check_cycles(dg, r)
+        try:
+            r.order = list(nx.topological_sort(dg))
+            blocked: set[str] = set()
+        except nx.NetworkXUnfeasible:
+            blocked = self._check_cycles(dg, r)
+            acyclic = dg.copy()
+            acyclic.remove_nodes_from(blocked)
+            r.order = list(nx.topological_sort(acyclic))
         self._check_ports(r)
-        acyclic = dg.subgraph(n for n in dg if n not in blocked)
-        r.order = list(nx.topological_sort(acyclic))
         for nid in r.order:
             self._infer(nid)
         self._check_reachability(dg, r, blocked)
 
     def _check_cycles(self, dg: nx.DiGraph, r: Report) -> set[str]:
-        if nx.is_directed_acyclic_graph(dg):
-            return set()
         blocked: set[str] = set()
         for scc in nx.strongly_connected_components(dg):
             if len(scc) < 2:
@@ -153,10 +156,10 @@ class Validator:
     def _check_ports(self, r: Report) -> None:
         g = self.graph
         for e in g.edges:
-            if e.src_port not in g.nodes[e.src].output_ports():
+            if e.src_port not in self._ports[e.src][1]:
                 self._add(r, Issue("port", f"{label(g.nodes[e.src])} has no output "
                                    f"{e.src_port!r} any more", e.src, e.src_port))
-            if e.dst_port not in g.nodes[e.dst].input_ports():
+            if e.dst_port not in self._ports[e.dst][0]:
                 self._add(r, Issue("port", f"{label(g.nodes[e.dst])} has no input "
                                    f"{e.dst_port!r} any more: its wire is ignored",
                                    e.dst, e.dst_port))
@@ -203,10 +206,11 @@ class Validator:
                 self._add(r, Issue("unconnected", f"{label(node)}: input {port!r} is not "
                                    "connected", nid, port))
                 return
-            t = r.edge_type(e, g)
-            if t is None:
+            src_types = r.out_types.get(e.src)
+            src_ports = self._ports[e.src][1]
+            if not src_types or e.src_port not in src_ports:
                 return  # the upstream node already reports why
-            ins.append(t)
+            ins.append(src_types[src_ports.index(e.src_port)])
         spec = node.spec
         try:
             outs = spec.infer(node.params, ins)
