@@ -1,0 +1,276 @@
+"""Runs an engine Trainer on a background QThread and turns its events into Qt signals.
+
+The trainer calls our callback on its own thread; the callback only appends the event to a
+locked list (cheap, never blocks training). A QTimer on the GUI thread drains that list at most
+`FPS` times a second and emits coalesced signals, so the UI never draws more often than that:
+
+  started(dict)            the run's `started` data (run_dir, epochs, steps_per_epoch, ...)
+  batches(list)            every `batch` event's data since the last tick, in order
+  progress(dict)           the latest `batch` data (for progress bars)
+  epoch_end(dict)          one per epoch (`epoch` event data)
+  grad_norms(dict)         {node_id: float}, latest per tick
+  activations(str, object) node_id, numpy array (first dim = sample); latest per node per tick
+  checkpoint(dict)         path, kind, epoch
+  paused(), resumed()
+  finished(dict)           reason, epochs_run, best_epoch, best, run_dir
+  failed(dict)             message, traceback, node_id, global_step, kind
+  state_changed(str)       'idle' | 'starting' | 'running' | 'paused' | 'stopping'
+  done()                   the thread has ended (after finished or failed)
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+FPS = 30
+
+TrainerFactory = Callable[..., Any]
+
+
+def default_trainer_factory(project, device, callbacks, **overrides):
+    from engine.train import Trainer
+    return Trainer(project, device, callbacks, **overrides)
+
+
+def _event(kind: str, data: dict):
+    from engine.train.events import TrainEvent
+    return TrainEvent(kind, data)
+
+
+def _crash_kind(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        return "oom"
+    if isinstance(exc, (OSError, EOFError)) or name in ("DataError", "ProjectError"):
+        return "data"
+    if name in ("ShapeError", "CompileError", "GraphError"):
+        return "forward"
+    return "error"
+
+
+class EventBuffer:
+    """A thread-safe list of TrainEvents: the trainer thread puts, the GUI thread takes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list = []
+
+    def put(self, event) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    def take(self) -> list:
+        with self._lock:
+            events, self._events = self._events, []
+        return events
+
+
+class _TrainThread(QThread):
+    """Builds the trainer (data loading happens here too) and runs fit() off the GUI thread."""
+
+    def __init__(self, worker: "TrainingWorker"):
+        super().__init__()
+        self._worker = worker
+
+    def run(self) -> None:
+        w = self._worker
+        try:
+            trainer = w._factory(w.project, w.device, [w._on_event, *w.extra_callbacks],
+                                 **w.overrides)
+            if w._attach(trainer):
+                trainer.fit()
+        except BaseException as exc:  # noqa: BLE001 - anything must reach the UI, not kill it
+            w._crash(exc, traceback.format_exc())
+
+
+class TrainingWorker(QObject):
+    """One training run. Create, connect signals, `start()`; `stop()/pause()/resume()` are
+    forwarded to the trainer and honoured by it within one batch."""
+
+    started = Signal(dict)
+    batches = Signal(list)
+    progress = Signal(dict)
+    epoch_end = Signal(dict)
+    grad_norms = Signal(dict)
+    activations = Signal(str, object)
+    checkpoint = Signal(dict)
+    paused = Signal()
+    resumed = Signal()
+    finished = Signal(dict)
+    failed = Signal(dict)
+    state_changed = Signal(str)
+    done = Signal()
+
+    def __init__(self, project, device: str = "auto", overrides: dict | None = None,
+                 watch: list[str] | None = None, factory: TrainerFactory | None = None,
+                 extra_callbacks: list | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.device = device
+        self.overrides = dict(overrides or {})
+        self.extra_callbacks = list(extra_callbacks or [])
+        self._factory = factory or default_trainer_factory
+        self._buffer = EventBuffer()
+        self._lock = threading.Lock()
+        self._trainer = None
+        self._pending: list[tuple[str, tuple]] = []   # commands sent before the trainer exists
+        self._watch = list(watch or [])
+        self._thread: _TrainThread | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(int(1000 / FPS))
+        self._timer.timeout.connect(self.drain)
+        self.state = "idle"
+        self.trainer = None
+        self.run_dir: str | None = None
+        self.result: dict | None = None
+        self.error: dict | None = None
+
+    # -- control (GUI thread) ---------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("this worker has already run; create a new one")
+        self._set_state("starting")
+        self._thread = _TrainThread(self)
+        self._thread.finished.connect(self._thread_ended)
+        self._timer.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self.state in ("idle",):
+            return
+        self._set_state("stopping")
+        self._send("stop")
+
+    def pause(self) -> None:
+        if self.state == "running":
+            self._send("pause")
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self._send("resume")
+
+    def watch(self, node_ids: list[str]) -> None:
+        """Ask the trainer for activation snapshots of these nodes (at its throttle rate)."""
+        self._watch = list(node_ids)
+        self._send("watch", self._watch)
+
+    def is_active(self) -> bool:
+        return self._thread is not None and self.state not in ("idle",)
+
+    def wait(self, ms: int = 10_000) -> bool:
+        return self._thread.wait(ms) if self._thread is not None else True
+
+    # -- trainer side (training thread) -----------------------------------------------------
+    def _on_event(self, event) -> None:
+        self._buffer.put(event)
+
+    def _attach(self, trainer) -> bool:
+        """Hand over commands sent while the trainer was being built; False: stop at once."""
+        with self._lock:
+            self._trainer = trainer
+            self.trainer = trainer
+            pending, self._pending = self._pending, []
+        if self._watch and hasattr(trainer, "watch"):
+            trainer.watch(self._watch)
+        names = [name for name, _ in pending]
+        if "stop" in names:
+            self._buffer.put(_event("finished", {"reason": "stopped", "epochs_run": 0,
+                                                 "best_epoch": None, "best": {},
+                                                 "run_dir": None}))
+            return False
+        if names and names[-1] == "pause":
+            trainer.pause()
+        return True
+
+    def _send(self, name: str, *args) -> None:
+        with self._lock:
+            trainer = self._trainer
+            if trainer is None:
+                self._pending.append((name, args))
+                return
+        method = getattr(trainer, name, None)
+        if method is not None:
+            method(*args)
+
+    def _crash(self, exc: BaseException, tb: str) -> None:
+        kind = _crash_kind(exc)
+        node_id = getattr(exc, "node_id", None)
+        msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        self._buffer.put(_event("failed", {"message": msg, "traceback": tb,
+                                               "node_id": node_id, "global_step": None,
+                                               "kind": getattr(exc, "kind", kind)}))
+
+    # -- GUI side ---------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Emit everything that arrived since the last tick (called by the timer)."""
+        events = self._buffer.take()
+        if not events:
+            return
+        batch_run: list[dict] = []
+        latest_acts: dict[str, Any] = {}
+        latest_norms: dict | None = None
+        others: list = []
+        for ev in events:
+            if ev.kind == "batch":
+                batch_run.append(ev.data)
+            elif ev.kind == "activations":
+                latest_acts[ev.data["node_id"]] = ev.data
+            elif ev.kind == "grad_norms":
+                latest_norms = ev.data
+            else:
+                others.append(ev)
+        # one emission per signal per tick; 'started' first so listeners know the run's size
+        others.sort(key=lambda e: e.kind != "started")
+        while others and others[0].kind == "started":
+            self._emit_one("started", others.pop(0).data)
+        if batch_run:
+            self.batches.emit(batch_run)
+            self.progress.emit(batch_run[-1])
+        for ev in others:
+            self._emit_one(ev.kind, ev.data)
+        if latest_norms is not None:
+            self.grad_norms.emit(dict(latest_norms.get("norms", {})))
+        for node_id, data in latest_acts.items():
+            self.activations.emit(node_id, data)
+
+    def _emit_one(self, kind: str, data: dict) -> None:
+        if kind == "started":
+            self.run_dir = data.get("run_dir")
+            self._set_state("running" if self.state != "stopping" else "stopping")
+            self.started.emit(dict(data))
+        elif kind == "epoch":
+            self.epoch_end.emit(dict(data))
+        elif kind == "checkpoint":
+            self.checkpoint.emit(dict(data))
+        elif kind == "paused":
+            self._set_state("paused")
+            self.paused.emit()
+        elif kind == "resumed":
+            self._set_state("running")
+            self.resumed.emit()
+        elif kind == "finished":
+            self.result = dict(data)
+            self.run_dir = data.get("run_dir") or self.run_dir
+            self.finished.emit(dict(data))
+        elif kind == "failed":
+            self.error = dict(data)
+            self.failed.emit(dict(data))
+
+    def _thread_ended(self) -> None:
+        self.drain()
+        self._timer.stop()
+        if self.result is None and self.error is None:
+            # fit() returned without a finished event: report it as finished anyway
+            self.result = {"reason": "stopped" if self.state == "stopping" else "completed",
+                           "run_dir": self.run_dir}
+            self.finished.emit(dict(self.result))
+        self._set_state("idle")
+        self.done.emit()
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
