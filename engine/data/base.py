@@ -34,6 +34,11 @@ class DataSplits:
     class_names: list[list[str] | None] = field(default_factory=list)
     vocab: list[str] | None = None     # token id -> word, for text datasets
     description: str = ""
+    # how inputs were normalized (train statistics): {"kind", "axis", "offset", "scale"};
+    # apply to new inputs with engine.data.normalize_inputs(x, splits.normalization)
+    normalization: dict | None = None
+    warnings: list[str] = field(default_factory=list)   # e.g. skipped corrupt images
+    name: str = ""
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -42,3 +47,53 @@ class DataSplits:
     @property
     def input_dtype(self) -> str:
         return "long" if np.issubdtype(self.train.x.dtype, np.integer) else "float"
+
+
+# -- additions used by the loaders ------------------------------------------------------------
+
+DEFAULT_MEMORY_BUDGET_MB = 2048
+
+
+@dataclass
+class Target:
+    """One named target a source can provide, before splitting (e.g. 'label', a CSV column)."""
+
+    values: np.ndarray
+    task: str                       # see DataSplits.tasks
+    num_classes: int | None = None
+    class_names: list[str] | None = None
+
+
+@dataclass
+class RawData:
+    """What a source returns: all samples (unsplit) plus the targets it knows by name.
+
+    `test` holds a source's own test set (MNIST's t10k files); then only validation is
+    split off the training samples.
+    """
+
+    x: np.ndarray
+    targets: dict[str, Target]
+    default_target: str = "label"
+    vocab: list[str] | None = None
+    description: str = ""
+    test: RawData | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DatasetInfo:
+    """A catalogue entry for the GUI's dataset picker."""
+
+    name: str
+    source: str
+    title: str
+    description: str
+    task: str
+    sample_shape: tuple[int, ...] | None      # None when it depends on options (files)
+    input_dtype: str = "float"
+    num_classes: int | None = None
+    normalize: str = "standard"               # default normalization
+    normalize_axis: str = "feature"           # 'feature' | 'global' | 'channel'
+    options: dict = field(default_factory=dict)   # per-source option -> default value
+    image_shape: tuple[int, ...] | None = None   # (C, H, W) a CNN can reshape samples to

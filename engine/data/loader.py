@@ -1,0 +1,235 @@
+"""`load_dataset`: a project's dataset config -> train/val/test numpy splits.
+
+Steps: load the source (RawData) -> reshape/cast to the Input node -> seeded split ->
+normalization fitted on the train split -> targets chosen by name ('input' for autoencoders).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .base import DataError, DataSplits, RawData, Split, Target
+from .catalogue import CATALOGUE, FILE_DEFAULTS, SOURCES
+from .prep import denormalize_inputs, fit_normalization, normalize_inputs, one_hot, split_indices
+
+SOURCE_NAMES = ("bundled", "synthetic", "download", *SOURCES)
+
+
+def load_dataset(config: dict, project_folder: Path | None = None,
+                 input_shape: tuple | None = None, input_dtype: str | None = None
+                 ) -> DataSplits:
+    """Load the dataset a project's "dataset" dict describes and split it.
+
+    config: {"source", "name", "path", per-source options, "val_split" (0.2),
+    "test_split" (0.1), "seed" (0), "normalize" ('minmax'|'standard'|'none'; default per
+    dataset), "normalize_axis" ('feature'|'global'|'channel'), "target" / "targets",
+    "task", "one_hot", "max_samples", "memory_budget_mb"}.
+    project_folder: relative "path"s resolve against it and may not leave it.
+    input_shape / input_dtype: the Input node's shape (without batch) and dtype; samples are
+    reshaped to it, and a size mismatch raises DataError.
+    Raises DataError with one clear sentence for every bad config, file or sample.
+    """
+    if not isinstance(config, dict):
+        raise DataError(f"the dataset config must be an object, found {type(config).__name__}")
+    raw = load_raw(config, project_folder)
+    return prepare(raw, config, input_shape, input_dtype)
+
+
+def preview(config: dict, n: int = 8, project_folder: Path | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The first n training samples as stored in the source (not normalized) and their
+    first target, for the GUI's dataset preview."""
+    splits = load_dataset(config, project_folder)
+    x = denormalize_inputs(splits.train.x[:n], splits.normalization)
+    y = splits.train.y[0][:n] if splits.train.y else np.zeros((0,))
+    return x, y
+
+
+def dataset_label(config: dict) -> str:
+    """How error messages name the dataset: its name, or its file."""
+    return str(config.get("name") or config.get("path") or config.get("source") or "?")
+
+
+# -- source dispatch --------------------------------------------------------------------------
+
+def load_raw(config: dict, project_folder: Path | None = None) -> RawData:
+    """Load all samples of the configured source, unsplit."""
+    source = config.get("source")
+    name = config.get("name")
+    if source is None and name in CATALOGUE:
+        source = CATALOGUE[name].source
+    if source == "bundled":
+        from .bundled import load_bundled
+        return load_bundled(name, config)
+    if source == "synthetic":
+        return _synthetic(name, config)
+    if source == "download":
+        from .download import load_download
+        return load_download(name, config)
+    if source in SOURCES:
+        from .files import load_file_source
+        return load_file_source(source, config, project_folder)
+    raise DataError(f"unknown dataset source {source!r}; choose one of "
+                    f"{', '.join(SOURCE_NAMES)}")
+
+
+def _synthetic(name: str, config: dict) -> RawData:
+    from . import synthetic
+    if name == "text":
+        from .text import load_text
+        return load_text(config)
+    makers = {"xor": synthetic.make_xor, "spirals": synthetic.make_spirals,
+              "sine": synthetic.make_sine, "ratings": synthetic.make_ratings}
+    if name not in makers:
+        raise DataError(f"unknown synthetic dataset {name!r}; choose one of "
+                        f"{', '.join([*makers, 'text'])}")
+    return makers[name](config)
+
+
+# -- preparation ------------------------------------------------------------------------------
+
+def prepare(raw: RawData, config: dict, input_shape=None, input_dtype=None) -> DataSplits:
+    """Reshape, split, normalize and select targets (see load_dataset)."""
+    label = dataset_label(config)
+    raw = _subsample(raw, config)
+    x = _to_input(raw.x, label, input_shape, input_dtype)
+    test_x = _to_input(raw.test.x, label, input_shape, input_dtype) if raw.test else None
+    seed = _int(config, "seed", 0)
+    val = _frac(config, "val_split", 0.2)
+    test = 0.0 if raw.test is not None else _frac(config, "test_split", 0.1)
+    tr, va, te = split_indices(len(x), val, test, seed)
+
+    kind, axis = _normalization(config)
+    stats = None if np.issubdtype(x.dtype, np.integer) else fit_normalization(x[tr], kind, axis)
+    x = normalize_inputs(x, stats)
+    if test_x is not None:
+        test_x = normalize_inputs(test_x, stats)
+
+    names = _target_names(raw, config)
+    chosen = [_target(raw, n, x, label) for n in names]
+    chosen = [_convert(t, config, label) for t in chosen]
+    test_chosen = None
+    if raw.test is not None:
+        test_chosen = [_convert(_target(raw.test, n, test_x, label), config, label)
+                       for n in names]
+
+    def take(idx):
+        return Split(x[idx], [t.values[idx] for t in chosen]) if len(idx) else None
+
+    test_split = Split(test_x, [t.values for t in test_chosen]) if raw.test else take(te)
+    return DataSplits(
+        train=take(tr), val=take(va), test=test_split,
+        tasks=[t.task for t in chosen], num_classes=[t.num_classes for t in chosen],
+        class_names=[t.class_names for t in chosen], vocab=raw.vocab,
+        description=raw.description, normalization=stats, warnings=list(raw.warnings),
+        name=label)
+
+
+def _subsample(raw: RawData, config: dict) -> RawData:
+    limit = config.get("max_samples")
+    if limit is None or limit >= len(raw.x):
+        return raw
+    limit = _int(config, "max_samples", 0)
+    if limit < 2:
+        raise DataError(f"max_samples must be at least 2, found {limit}")
+    keep = np.sort(np.random.default_rng(_int(config, "seed", 0) + 1).permutation(
+        len(raw.x))[:limit])
+    targets = {k: Target(t.values[keep], t.task, t.num_classes, t.class_names)
+               for k, t in raw.targets.items()}
+    return RawData(raw.x[keep], targets, raw.default_target, raw.vocab, raw.description,
+                   raw.test, raw.warnings)
+
+
+def _to_input(x: np.ndarray, label: str, input_shape, input_dtype) -> np.ndarray:
+    if input_shape is not None:
+        shape = tuple(int(d) for d in input_shape)
+        per_sample = int(np.prod(x.shape[1:], dtype=np.int64))
+        want = math.prod(shape)
+        if per_sample != want:
+            have = (f"{per_sample} values" if x.ndim == 2 else
+                    f"shape {tuple(x.shape[1:])} = {per_sample} values")
+            raise DataError(f"dataset '{label}' has samples of {have}; the Input node "
+                            f"expects {shape} = {want}")
+        x = x.reshape((len(x), *shape))
+    if input_dtype == "long" and not np.issubdtype(x.dtype, np.integer):
+        if not np.all(np.isfinite(x)) or not np.all(np.equal(np.round(x), x)):
+            raise DataError(f"dataset '{label}' has fractional values; the Input node expects "
+                            "integer token ids (dtype long)")
+        x = x.astype(np.int64)
+    elif input_dtype == "float" and np.issubdtype(x.dtype, np.integer):
+        x = x.astype(np.float32)
+    elif input_dtype not in (None, "long", "float"):
+        raise DataError(f"input dtype must be 'float' or 'long', found {input_dtype!r}")
+    return x
+
+
+def _normalization(config: dict) -> tuple[str, str]:
+    info = CATALOGUE.get(config.get("name"))
+    src = config.get("source")
+    if info is not None and src in (None, info.source):
+        kind, axis = info.normalize, info.normalize_axis
+    else:
+        kind, axis = FILE_DEFAULTS.get(src, ("none", "feature"))
+    return config.get("normalize", kind), config.get("normalize_axis", axis)
+
+
+def _target_names(raw: RawData, config: dict) -> list[str]:
+    if "targets" in config:
+        names = config["targets"]
+        if not isinstance(names, list) or not names or \
+                not all(isinstance(n, str) for n in names):
+            raise DataError("dataset 'targets' must be a non-empty list of target names")
+        return names
+    name = config.get("target", raw.default_target)
+    return [name if isinstance(name, str) else raw.default_target]
+
+
+def _target(raw: RawData, name: str, x: np.ndarray, label: str) -> Target:
+    if name == "input":
+        return Target(np.array(x, dtype=np.float32), "reconstruction")
+    if name == "label" and name not in raw.targets and raw.default_target in raw.targets:
+        name = raw.default_target
+    if name not in raw.targets:
+        have = ", ".join(["input", *raw.targets])
+        raise DataError(f"dataset '{label}' has no target {name!r}; available: {have}")
+    return raw.targets[name]
+
+
+def _convert(t: Target, config: dict, label: str) -> Target:
+    """Apply a "task" override ('binary' <-> 'classification') and "one_hot"."""
+    want = config.get("task")
+    if config.get("name") == "sine" or want in (None, "auto", t.task):
+        pass
+    elif want == "binary" and t.task == "classification":
+        if t.num_classes != 2:
+            raise DataError(f"dataset '{label}' has {t.num_classes} classes; task 'binary' "
+                            "needs exactly 2")
+        t = Target(t.values.reshape(-1, 1).astype(np.float32), "binary", 2, t.class_names)
+    elif want == "classification" and t.task == "binary":
+        t = Target(t.values.reshape(-1).astype(np.int64), "classification", 2, t.class_names)
+    elif want in ("regression",) and t.task in ("classification", "binary"):
+        t = Target(t.values.reshape(len(t.values), -1).astype(np.float32), "regression")
+    elif want not in ("classification", "binary", "regression", "multilabel",
+                      "reconstruction"):
+        raise DataError(f"unknown task {want!r}; choose classification, binary, regression, "
+                        "multilabel or reconstruction")
+    if config.get("one_hot") and t.task == "classification":
+        t = Target(one_hot(t.values, t.num_classes), "classification", t.num_classes,
+                   t.class_names)
+    return t
+
+
+def _int(config: dict, key: str, default: int) -> int:
+    v = config.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer():
+        raise DataError(f"dataset option {key!r} must be an integer, found {v!r}")
+    return int(v)
+
+
+def _frac(config: dict, key: str, default: float) -> float:
+    v = config.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise DataError(f"dataset option {key!r} must be a fraction, found {v!r}")
+    return float(v)

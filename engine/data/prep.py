@@ -1,0 +1,131 @@
+"""Preprocessing helpers: seeded splits, normalization, label/one-hot encoding, windows."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import DataError
+
+
+def split_indices(n: int, val: float, test: float, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle 0..n-1 with `np.random.default_rng(seed)` and cut it into train/val/test.
+
+    Fractions are of n; a non-zero fraction always gets at least one sample, and train must
+    keep at least one.
+    """
+    for name, f in (("val_split", val), ("test_split", test)):
+        if not 0 <= f < 1:
+            raise DataError(f"{name} must be a fraction between 0 and 1, found {f}")
+    if val + test >= 1:
+        raise DataError(f"val_split + test_split = {val + test:g} leaves nothing to train on")
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = _count(n, test)
+    n_val = _count(n, val)
+    if n - n_test - n_val < 1:
+        raise DataError(f"{n} samples are too few for val_split={val} and test_split={test}")
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+def _count(n: int, frac: float) -> int:
+    return 0 if frac <= 0 else max(1, round(n * frac))
+
+
+# -- normalization ----------------------------------------------------------------------------
+
+def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict | None:
+    """Statistics for `kind` ('minmax' | 'standard' | 'none') computed on `x` (the train split).
+
+    axis: 'feature' (one statistic per value of a sample), 'global' (one for all values),
+    'channel' (one per channel, axis 1, for images). Constant features get scale 1.
+    """
+    if kind in (None, "none"):
+        return None
+    if kind not in ("minmax", "standard"):
+        raise DataError(f"normalize must be 'minmax', 'standard' or 'none', found {kind!r}")
+    if axis not in ("feature", "global", "channel"):
+        raise DataError(f"normalize_axis must be 'feature', 'global' or 'channel', found "
+                        f"{axis!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if axis == "global":
+        red = tuple(range(x.ndim))
+    elif axis == "channel" and x.ndim >= 3:
+        red = (0, *range(2, x.ndim))
+    else:
+        red = (0,)
+    if kind == "minmax":
+        offset = x.min(axis=red, keepdims=True)
+        scale = x.max(axis=red, keepdims=True) - offset
+    else:
+        offset = x.mean(axis=red, keepdims=True)
+        scale = x.std(axis=red, keepdims=True)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    # stats are stored without the batch axis, so they broadcast against one sample too
+    return {"kind": kind, "axis": axis, "offset": offset[0].astype(np.float32),
+            "scale": scale[0].astype(np.float32)}
+
+
+def normalize_inputs(x: np.ndarray, stats: dict | None) -> np.ndarray:
+    """Apply statistics from `fit_normalization` (or DataSplits.normalization) to inputs."""
+    if not stats:
+        return np.asarray(x, dtype=np.float32) if not _is_int(x) else x
+    return ((np.asarray(x, dtype=np.float32) - stats["offset"]) / stats["scale"]
+            ).astype(np.float32)
+
+
+def denormalize_inputs(x: np.ndarray, stats: dict | None) -> np.ndarray:
+    """Undo `normalize_inputs` (e.g. to show reconstructions as images)."""
+    if not stats:
+        return x
+    return (np.asarray(x, dtype=np.float32) * stats["scale"] + stats["offset"]).astype(
+        np.float32)
+
+
+def _is_int(x) -> bool:
+    return np.issubdtype(np.asarray(x).dtype, np.integer)
+
+
+# -- encodings --------------------------------------------------------------------------------
+
+def label_encode(values) -> tuple[np.ndarray, list[str]]:
+    """Map labels (strings or numbers) to int64 indices 0..k-1 in sorted order.
+
+    Returns (indices, class_names); class_names[i] is the original label of index i.
+    """
+    arr = np.asarray(values)
+    classes, inverse = np.unique(arr, return_inverse=True)
+    return inverse.astype(np.int64).reshape(arr.shape), [_label_name(c) for c in classes]
+
+
+def _label_name(c) -> str:
+    if isinstance(c, (float, np.floating)) and float(c).is_integer():
+        return str(int(c))
+    return str(c)
+
+
+def one_hot(labels, num_classes: int | None = None) -> np.ndarray:
+    """int class indices (n,) -> float32 one-hot rows (n, num_classes)."""
+    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    k = int(labels.max()) + 1 if num_classes is None else num_classes
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise DataError(f"labels must lie in 0..{k - 1}, found {labels.min()}..{labels.max()}")
+    out = np.zeros((labels.size, k), dtype=np.float32)
+    out[np.arange(labels.size), labels] = 1.0
+    return out
+
+
+def windows(series, length: int, horizon: int = 1, step: int = 1
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a series (T,) or (T, features) into inputs (n, length, features) and the value
+    `horizon` steps after each window, targets (n, features)."""
+    s = np.asarray(series, dtype=np.float32)
+    if s.ndim == 1:
+        s = s[:, None]
+    if length < 1 or horizon < 1 or step < 1:
+        raise DataError("window length, horizon and step must be at least 1")
+    n = (len(s) - length - horizon) // step + 1
+    if n < 1:
+        raise DataError(f"a series of {len(s)} steps is too short for windows of {length} "
+                        f"plus a horizon of {horizon}")
+    starts = np.arange(n) * step
+    idx = starts[:, None] + np.arange(length)[None, :]
+    return s[idx], s[starts + length + horizon - 1]
