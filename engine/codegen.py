@@ -13,7 +13,6 @@ from .validate import Report, validate
 
 HEADER = '''import torch
 from torch import nn
-import torch.nn.functional as F
 '''
 
 
@@ -104,11 +103,14 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
     params = ", ".join(code.variables[i] for i in code.input_ids)
     rets = ", ".join(code.variables[i] for i in code.output_ids)
     doc = docstring or "Generated from a Studio graph."
-    lines = [HEADER.rstrip(), "", *(s.strip("\n") + "\n\n" for s in supports),
-             f"class {class_name}(nn.Module):", f'    """{doc}"""', "",
-             "    def __init__(self):", "        super().__init__()", *init, "",
-             f"    def forward(self, {params}):", *body, f"        return {rets}", ""]
-    code.source = "\n".join(lines).replace("\n\n\n\n", "\n\n\n")
+    blocks = [HEADER.rstrip(), *(block.strip("\n") for block in supports), "\n".join([
+        f"class {class_name}(nn.Module):", f'    """{doc}"""', "",
+        "    def __init__(self):", "        super().__init__()", *init, "",
+        f"    def forward(self, {params}):", *body, f"        return {rets}"])]
+    source = "\n\n\n".join(blocks) + "\n"
+    if "F." in source.replace(HEADER, ""):
+        source = source.replace(HEADER, HEADER + "import torch.nn.functional as F\n", 1)
+    code.source = source
     return code
 
 
