@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from .graph import Graph, python_name
 from .validate import Report, validate
 
-HEADER = '''import torch
-from torch import nn
-'''
+HEADER = "from torch import nn\n"
 
 
 class CompileError(ValueError):
@@ -108,9 +106,10 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
         "    def __init__(self):", "        super().__init__()", *init, "",
         f"    def forward(self, {params}):", *body, f"        return {rets}"])]
     source = "\n\n\n".join(blocks) + "\n"
-    if "F." in source.replace(HEADER, ""):
-        source = source.replace(HEADER, HEADER + "import torch.nn.functional as F\n", 1)
-    code.source = source
+    used = source[len(HEADER):]
+    imports = (["import torch"] if "torch." in used else []) + ["from torch import nn"] + (
+        ["import torch.nn.functional as F"] if "F." in used else [])
+    code.source = "\n".join(imports) + "\n" + used
     return code
 
 
