@@ -4,6 +4,11 @@ from __future__ import annotations
 from .base import LayerSpec, Param, ShapeError, register
 
 
+def _kw(name: str, value: float, default: float) -> str:
+    """`name=value`, or nothing when value is torch's default (so the code reads naturally)."""
+    return "" if value == default else f"{name}={value!r}"
+
+
 class _Activation(LayerSpec):
     category = "Activation"
     torch_name = ""
@@ -45,7 +50,7 @@ class LeakyReLU(_Activation):
     params = (Param("negative_slope", "float", 0.01, "Slope α for x < 0.", min=0.0, max=1.0),)
 
     def ctor_args(self, p):
-        return f"negative_slope={p['negative_slope']}"
+        return _kw("negative_slope", p["negative_slope"], 0.01)
 
 
 @register
@@ -58,7 +63,7 @@ class ELU(_Activation):
     params = (Param("alpha", "float", 1.0, "Saturation value α for negative inputs.", min=0.0),)
 
     def ctor_args(self, p):
-        return f"alpha={p['alpha']}"
+        return _kw("alpha", p["alpha"], 1.0)
 
 
 @register
@@ -71,7 +76,7 @@ class Softplus(_Activation):
     params = (Param("beta", "float", 1.0, "Sharpness β.", min=1e-6),)
 
     def ctor_args(self, p):
-        return f"beta={p['beta']}"
+        return _kw("beta", p["beta"], 1.0)
 
 
 class _AlongDim(_Activation):
@@ -127,4 +132,4 @@ class Step(nn.Module):
 '''
 
     def module(self, p, ins):
-        return f"Step(threshold={p['threshold']})"
+        return f"Step({_kw('threshold', p['threshold'], 0.0)})"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 
-from .base import Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, expand, register
+from .base import (Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, expand,
+                   register)
+from .emit import ALWAYS, call
 
 _AXES = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
@@ -76,7 +78,8 @@ class _ConvBase(LayerSpec):
             op = expand(p["output_padding"], self.dims)
             return [(n - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
                     for n, ki, si, pi, di, oi in zip(x.shape[1:], k, s, pads, d, op)]
-        return [conv_out(n, ki, si, pi, di) for n, ki, si, pi, di in zip(x.shape[1:], k, s, pads, d)]
+        return [conv_out(n, ki, si, pi, di)
+                for n, ki, si, pi, di in zip(x.shape[1:], k, s, pads, d)]
 
     def infer(self, p, ins):
         c = self._in_channels(ins[0])
@@ -128,16 +131,16 @@ class _ConvBase(LayerSpec):
 
     def module(self, p, ins):
         cls = f"ConvTranspose{self.dims}d" if self.transposed else f"Conv{self.dims}d"
+        n = self.dims
+        kw = [("kernel_size", expand(p["kernel_size"], n), ALWAYS),
+              ("stride", expand(p["stride"], n), 1)]
         pad = p["padding"]
-        pad_src = repr(pad) if isinstance(pad, str) else str(tuple(expand(pad, self.dims)))
-        args = [str(ins[0].shape[0]), str(p["out_channels"]),
-                f"kernel_size={tuple(expand(p['kernel_size'], self.dims))}",
-                f"stride={tuple(expand(p['stride'], self.dims))}", f"padding={pad_src}"]
+        kw.append(("padding", pad if isinstance(pad, str) else expand(pad, n), 0))
         if self.transposed:
-            args.append(f"output_padding={tuple(expand(p['output_padding'], self.dims))}")
-        args += [f"dilation={tuple(expand(p['dilation'], self.dims))}",
-                 f"groups={p['groups']}", f"bias={p['bias']}"]
-        return f"nn.{cls}({', '.join(args)})"
+            kw.append(("output_padding", expand(p["output_padding"], n), 0))
+        kw += [("dilation", expand(p["dilation"], n), 1), ("groups", p["groups"], 1),
+               ("bias", p["bias"], True)]
+        return call(f"nn.{cls}", [ins[0].shape[0], p["out_channels"]], kw)
 
 
 _CONV_FORMULA = "y[o] = b[o] + Σ_c Σ_k W[o, c, k] · x[c, s·i + d·k − p]"

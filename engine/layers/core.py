@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .base import Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, register
+from .emit import call
 
 
 @register
@@ -44,7 +45,8 @@ class Linear(LayerSpec):
         return e
 
     def module(self, p, ins):
-        return f"nn.Linear({ins[0].shape[-1]}, {p['out_features']}, bias={p['bias']})"
+        return call("nn.Linear", [ins[0].shape[-1], p["out_features"]],
+                    [("bias", p["bias"], True)])
 
 
 @register
@@ -138,7 +140,7 @@ class Dropout(LayerSpec):
     params = (Param("p", "float", 0.5, "Probability of zeroing an element.", min=0.0, max=1.0),)
 
     def module(self, p, ins):
-        return f"nn.Dropout(p={p['p']})"
+        return call("nn.Dropout", [p["p"]])
 
 
 @register
