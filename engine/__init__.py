@@ -13,11 +13,18 @@ from .project import (FORMAT_VERSION, Project, ProjectError, load_project, loads
                       save_project)
 from .validate import Issue, Report, Validator, validate
 
+
+def import_module(module, example_input, input_names=None):
+    """Trace an nn.Module with torch.fx into a Graph with its weights (see engine.importer)."""
+    from .importer import import_module as _import_module
+    return _import_module(module, example_input, input_names)
+
+
 __all__ = [
     "CompileError", "Edge", "FORMAT_VERSION", "GeneratedCode", "Graph", "GraphError",
     "GraphEvent", "Issue", "LayerSpec", "Node", "Param", "ParamError", "Project",
     "ProjectError", "REGISTRY", "RegistryError", "Report", "ShapeError", "TensorType",
     "Validator", "WeightsError", "apply_weights", "by_category", "compile_graph", "generate",
-    "get_spec", "load_project", "loads_project", "node_state", "register", "save_project",
-    "validate",
+    "get_spec", "import_module", "load_project", "loads_project", "node_state", "register",
+    "save_project", "validate",
 ]

@@ -1,0 +1,41 @@
+"""Export a project: a standalone Python training script, ONNX, TorchScript or weights.
+
+    export_project(project, "python", "model.py")
+
+Importing this package does not import torch; each format's module imports it when used.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..project import Project
+from .common import ExportError
+
+FORMATS = ("python", "onnx", "torchscript", "weights")
+SUFFIXES = {"python": ".py", "onnx": ".onnx", "torchscript": ".pt", "weights": ".safetensors"}
+
+
+def export_project(project: Project, fmt: str, out: str | Path, run: str | None = None):
+    """Write `project` in format `fmt` to `out`. `run` picks a training run's weights (a run
+    name in the project's runs folder, a run folder or a .safetensors file); by default the
+    project's own weights are used, if any. Returns what the format's exporter returns
+    (the ONNX check for 'onnx', the path otherwise). Raises ExportError."""
+    from .common import project_weights
+
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
+    weights = project_weights(project, run)
+    if fmt == "python":
+        from .script import export_script
+        return export_script(project, out)
+    if fmt == "onnx":
+        from .onnx import export_onnx
+        return export_onnx(project.graph, out, weights)
+    if fmt == "torchscript":
+        from .torchscript import export_torchscript
+        return export_torchscript(project.graph, out, weights)
+    from .weights import export_weights
+    return export_weights(project.graph, out, weights)
+
+
+__all__ = ["FORMATS", "SUFFIXES", "ExportError", "export_project"]

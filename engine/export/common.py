@@ -1,0 +1,78 @@
+"""Helpers shared by the exporters: the compiled model with its weights, example inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..compile import compile_graph
+from ..graph import Graph
+from ..project import Project, ProjectError, load_weights
+from ..validate import validate
+
+
+class ExportError(ValueError):
+    """An export could not be produced; the message says which node or format is to blame."""
+
+
+def run_weights_path(project: Project, run: str) -> Path:
+    """The safetensors file of a training run: `run` is a file, a run folder, or the name of a
+    folder in the project's runs directory (best weights preferred over the last ones)."""
+    candidates = [Path(run)]
+    if project.path is not None:
+        candidates.append(project.runs_dir() / run)
+    for cand in candidates:
+        if cand.is_file():
+            return cand
+        if cand.is_dir():
+            for name in ("best.safetensors", "weights.safetensors", "last.safetensors"):
+                for found in sorted(cand.rglob(name)):
+                    return found
+            found = sorted(cand.rglob("*.safetensors"))
+            if found:
+                return found[0]
+    raise ExportError(f"run {run!r}: no weights (.safetensors) found in "
+                      + " or ".join(str(c) for c in candidates))
+
+
+def project_weights(project: Project, run: str | None = None) -> dict:
+    """Per-node weights to export: those of `run` if given, else the project's own."""
+    if run is None:
+        return project.graph.weights
+    path = run_weights_path(project, run)
+    try:
+        return load_weights(path, project.graph)
+    except ProjectError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def build_model(graph: Graph, weights: dict | None = None):
+    """The graph compiled to an nn.Module in eval mode, with `weights` (or the graph's) loaded."""
+    from ..compile import apply_weights
+
+    model = compile_graph(graph, load_weights=False)
+    weights = graph.weights if weights is None else weights
+    if weights:
+        apply_weights(model, weights)
+    return model.eval()
+
+
+def example_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> tuple:
+    """Random inputs, one per Input node in the model's argument order (ids are valid for any
+    Embedding: token inputs are 0 or 1)."""
+    import torch
+
+    report = validate(graph)
+    gen = torch.Generator().manual_seed(seed)
+    from ..codegen import generate
+
+    out = []
+    for nid in generate(graph, report).input_ids:
+        t = report.out_types[nid][0]
+        if t.dtype == "long":
+            out.append(torch.randint(0, 2, (batch, *t.shape), generator=gen))
+        else:
+            out.append(torch.randn((batch, *t.shape), generator=gen))
+    return tuple(out)
+
+
+def as_tuple(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)

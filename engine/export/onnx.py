@@ -1,0 +1,159 @@
+"""`--format onnx`: the compiled model as ONNX with a dynamic batch axis (extra `onnx`).
+
+Exports with torch's dynamo-based exporter (needs `onnxscript`), falling back to the legacy
+TorchScript-based exporter when that is not installed or cannot handle the model. The result is
+checked with `onnx.checker` and, when onnxruntime is installed, compared with PyTorch.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..codegen import generate
+from ..graph import Graph
+from ..project import atomic_write
+from .common import ExportError, as_tuple, build_model, example_inputs
+
+OPSET = 18
+
+
+@dataclass
+class OnnxCheck:
+    """Result of comparing onnxruntime with PyTorch on random inputs."""
+
+    max_abs_diff: float
+    batch_sizes: tuple[int, ...]
+    exporter: str
+
+
+def _names(graph: Graph) -> tuple[list[str], list[str]]:
+    code = generate(graph)
+    ins = [code.variables[i] for i in code.input_ids]
+    outs = [f"{graph.nodes[i].name}" for i in code.output_ids]
+    outs = [o if o not in ins else f"{o}_out" for o in outs]
+    return ins, outs
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporters log about optional packages (torchvision) and deprecations: hide it."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    for line in text.splitlines():
+        if line.strip() and not line.startswith(("Traceback", "  ")):
+            return line.strip()[:300]
+    return type(exc).__name__
+
+
+def _export_dynamo(model, args, ins, outs) -> bytes:
+    import torch
+
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.onnx.export(model, args, dynamo=True, input_names=ins, output_names=outs,
+                                dynamic_shapes=tuple({0: batch} for _ in args),
+                                opset_version=OPSET, external_data=False, verbose=False)
+    return program.model_proto.SerializeToString()
+
+
+def _export_legacy(model, args, ins, outs) -> bytes:
+    import torch
+
+    buf = io.BytesIO()
+    axes = {name: {0: "batch"} for name in [*ins, *outs]}
+    torch.onnx.export(model, args, buf, dynamo=False, input_names=ins, output_names=outs,
+                      dynamic_axes=axes, opset_version=OPSET)
+    return buf.getvalue()
+
+
+def onnx_bytes(graph: Graph, model) -> tuple[bytes, str]:
+    """The serialized ONNX model of `model` (the compiled `graph`) and the exporter that made
+    it ('dynamo' or 'legacy'). Raises ExportError when ONNX cannot express the model."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise ExportError("ONNX export needs the 'onnx' extra: pip install "
+                          "'nn-studio[onnx]'") from None
+    args = example_inputs(graph, batch=2)
+    ins, outs = _names(graph)
+    errors = []
+    for name, fn in (("dynamo", _export_dynamo), ("legacy", _export_legacy)):
+        if name == "dynamo":
+            try:
+                import onnxscript  # noqa: F401
+            except ImportError:
+                continue
+        try:
+            with _quiet():
+                data = fn(model, args, ins, outs)
+            check_model(data)
+            return data, name
+        except ExportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (exporter failures come in many types)
+            errors.append(f"{name} exporter: {_first_line(exc)}")
+    raise ExportError("ONNX cannot express this model (" + "; ".join(errors) + ")")
+
+
+def check_model(data: bytes) -> None:
+    """onnx.checker on serialized bytes; raises ExportError on an invalid model."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
+    except Exception as exc:  # noqa: BLE001 (the checker raises several types)
+        raise ExportError(f"the exported ONNX model is invalid: {_first_line(exc)}") from None
+
+
+def compare_with_torch(graph: Graph, model, data: bytes,
+                       batch_sizes: tuple[int, ...] = (1, 3), exporter: str = "") -> OnnxCheck:
+    """Run the ONNX model in onnxruntime and PyTorch on the same random inputs (several batch
+    sizes, proving the batch axis is dynamic); returns the largest absolute difference."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    worst = 0.0
+    for b in batch_sizes:
+        args = example_inputs(graph, batch=b, seed=b)
+        with torch.no_grad():
+            expected = [t.numpy() for t in as_tuple(model(*args))]
+        got = session.run(None, {n: a.numpy() for n, a in zip(names, args)})
+        for e, g in zip(expected, got):
+            if e.shape != g.shape:
+                raise ExportError(f"ONNX output shape {g.shape} differs from PyTorch's "
+                                  f"{e.shape} at batch size {b}")
+            worst = max(worst, float(np.max(np.abs(e - g))) if e.size else 0.0)
+    return OnnxCheck(worst, tuple(batch_sizes), exporter)
+
+
+def export_onnx(graph: Graph, out: str | Path, weights: dict | None = None,
+                verify: bool = True) -> OnnxCheck | None:
+    """Write the ONNX model to `out`. With `verify` (and onnxruntime installed), compare it
+    with PyTorch and return the comparison."""
+    model = build_model(graph, weights)
+    data, exporter = onnx_bytes(graph, model)
+    atomic_write(Path(out), data)
+    if not verify:
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    return compare_with_torch(graph, model, data, exporter=exporter)

@@ -1,0 +1,34 @@
+"""`--format torchscript`: the compiled model scripted with torch.jit (loadable with
+`torch.jit.load` without Studio or the generated source)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from ..graph import Graph
+from ..project import atomic_write
+from .common import ExportError, build_model
+
+
+def script_model(graph: Graph, weights: dict | None = None):
+    """A ScriptModule of the compiled graph (eval mode). Raises ExportError."""
+    import torch
+
+    model = build_model(graph, weights)
+    try:
+        return torch.jit.script(model)
+    except Exception as exc:  # noqa: BLE001 (TorchScript raises many error types)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"TorchScript cannot compile this model: {first}") from None
+
+
+def export_torchscript(graph: Graph, out: str | Path, weights: dict | None = None) -> Path:
+    """Write the scripted model to `out` (a .pt archive), atomically."""
+    import torch
+
+    scripted = script_model(graph, weights)
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf)
+    out = Path(out)
+    atomic_write(out, buf.getvalue())
+    return out
