@@ -164,8 +164,6 @@ class Document(QObject):
         project = load_project(path)
         project.path = None
         self._install(project)
-        self._replaced_after_open = True
-        self.modified_changed.emit(True)
 
     def save(self) -> Path:
         if not self.project.path:

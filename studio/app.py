@@ -1,0 +1,150 @@
+"""Application start-up: the QApplication, the main window, recovery of unsaved work, the
+headless screenshot command, and importing torch in the background once the window shows."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+START = time.perf_counter()
+
+
+def _torch_import() -> None:
+    try:
+        import torch  # noqa: F401  (warms the import so training starts without a pause)
+    except Exception:
+        pass
+
+
+def import_torch_in_background() -> threading.Thread:
+    """Import torch in a daemon thread (the window is already visible)."""
+    thread = threading.Thread(target=_torch_import, name="torch-import", daemon=True)
+    thread.start()
+    return thread
+
+
+def make_app(argv: list[str] | None = None):
+    """The QApplication (created once) with names, icon and the saved theme."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from .ui.main_window import ICON_PATH
+    from .ui.theme import apply_theme
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName("Studio")
+    app.setApplicationName("Studio")
+    app.setDesktopFileName("studio")
+    app.setWindowIcon(QIcon(str(ICON_PATH)))
+    apply_theme(app, str(QSettings().value("theme", "light")))
+    return app
+
+
+def open_start_document(window, path: str | None) -> None:
+    """Open `path` (or the digits_cnn example) and offer to restore unsaved work."""
+    from engine.examples import example_path
+
+    if path:
+        if not window.open_file(path, ask_unsaved=False):
+            window.show_message(f"Could not open {path}")
+        window.offer_recovery(window.document.path or path)
+        return
+    try:
+        window.document.open_example(example_path("digits_cnn"))
+    except (KeyError, Exception) as exc:  # a broken install still starts with an empty canvas
+        window.show_message(f"Could not open the default example: {exc}")
+    window.offer_recovery(None)
+
+
+def run_app(path: str | None = None) -> int:
+    """Open the main window (on `path`, or on the digits_cnn example) and run the event loop."""
+    from PySide6.QtCore import QTimer
+
+    from .ui.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow()
+    window.show()
+    QTimer.singleShot(0, lambda: open_start_document(window, path))
+    QTimer.singleShot(50, import_torch_in_background)
+    return app.exec()
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"studio screenshot: --size must look like 1600x1000, not {text!r}")
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        raise SystemExit("studio screenshot: --size must be between 200x200 and 8000x8000")
+    return w, h
+
+
+def render_window(window, size: tuple[int, int]):
+    """Show the window at `size` offscreen, let it lay out, frame the graph, grab a pixmap."""
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(*size)
+    window.show()
+    for _ in range(3):
+        QApplication.processEvents()
+    window.view.frame_readable()
+    QApplication.processEvents()
+    return window.grab()
+
+
+def screenshot(args) -> int:
+    """`studio screenshot FILE -o out.png [--size WxH] [--tab summary|problems|...]`."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+
+    from engine.project import ProjectError
+
+    from .document import Document
+    from .ui.main_window import MainWindow
+
+    size = _parse_size(args.size)
+    make_app()
+    with tempfile.TemporaryDirectory() as tmp:  # never touch the user's saved layout
+        settings = QSettings(str(Path(tmp) / "screenshot.ini"), QSettings.Format.IniFormat)
+        document = Document(autosave_ms=0)
+        try:
+            document.open(args.file)
+        except ProjectError as exc:
+            print(f"studio screenshot: {exc}", file=sys.stderr)
+            return 2
+        window = MainWindow(document, settings)
+        if getattr(args, "tab", None):
+            window.show_tab(args.tab)
+        _select_showcase_node(window)
+        pixmap = render_window(window, size)
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not pixmap.save(str(out), "PNG"):
+            print(f"studio screenshot: cannot write {out}", file=sys.stderr)
+            return 1
+        window.document.undo_stack.setClean()
+        window.close()
+    print(f"wrote {out} ({size[0]}x{size[1]})")
+    return 0
+
+
+def _select_showcase_node(window) -> None:
+    """Select a node for the inspector: the first with a problem, else the first layer with
+    learnable parameters, so the screenshot shows the Explain section."""
+    doc = window.document
+    report = doc.report()
+    for nid in report.order or list(doc.graph.nodes):
+        if report.issues_for(nid) and any(i.severity == "error" for i in report.issues_for(nid)):
+            window.scene.select_ids([nid])
+            return
+    for nid in report.order:
+        if report.param_counts.get(nid):
+            window.scene.select_ids([nid])
+            return

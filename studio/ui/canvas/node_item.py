@@ -1,0 +1,166 @@
+"""A layer node: category-coloured header with the layer type, the node name, key params,
+input ports on the left, output ports on the right and a validation badge."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from engine.graph import Node
+
+from ..theme import canvas_colors, category_color
+from .badge_item import BadgeItem
+from .port_item import PortItem
+
+WIDTH = 112.0
+HEADER = 22.0
+ROW = 15.0
+MAX_PARAM_ROWS = 2
+PORT_Y = HEADER + 20.0
+PORT_STEP = 18.0
+
+
+def format_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "×".join(map(str, value)) if value else "[]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def key_params(node: Node) -> list[str]:
+    """Up to two 'name value' lines summarising the node (bool flags are skipped)."""
+    out = []
+    for q in node.spec.params:
+        if q.kind == "bool":
+            continue
+        out.append(f"{q.name} {format_value(node.params.get(q.name))}")
+        if len(out) == MAX_PARAM_ROWS:
+            break
+    return out
+
+
+def _font(px: int, bold: bool = False) -> QFont:
+    f = QFont()
+    f.setPixelSize(px)
+    f.setBold(bold)
+    return f
+
+
+class NodeItem(QGraphicsItem):
+    """The canvas item of one graph node; `refresh()` re-reads the node after an edit."""
+
+    def __init__(self, node: Node):
+        super().__init__()
+        self.node = node
+        self.node_id = node.id
+        self.in_ports: dict[str, PortItem] = {}
+        self.out_ports: dict[str, PortItem] = {}
+        self._lines: list[str] = []
+        self._height = 60.0
+        self.snap = 0.0  # grid size while snapping (set by the scene), 0 = free
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1)
+        self.badge = BadgeItem(self)
+        self.badge.setPos(WIDTH - 4, 2)
+        self.refresh()
+        self.setPos(QPointF(*node.pos))
+
+    # geometry ------------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return QRectF(-2, -2, WIDTH + 4, self._height + 4)
+
+    def body_rect(self) -> QRectF:
+        return QRectF(0, 0, WIDTH, self._height)
+
+    def center(self) -> QPointF:
+        return self.sceneBoundingRect().center()
+
+    def refresh(self) -> None:
+        """Re-read name, params and ports from the node (after a param/rename/reset event)."""
+        node = self.node
+        self._lines = key_params(node)
+        ins, outs = node.input_ports(), node.output_ports()
+        rows = max(MAX_PARAM_ROWS + 1, len(self._lines) + 1, len(ins), len(outs))
+        self.prepareGeometryChange()
+        self._height = HEADER + 8 + rows * ROW + 6
+        self._sync_ports(self.in_ports, ins, False)
+        self._sync_ports(self.out_ports, outs, True)
+        tip = [f"<b>{node.name}</b> — {node.spec.name}", node.spec.doc]
+        self.setToolTip("<br>".join(t for t in tip if t))
+        self.update()
+
+    def _sync_ports(self, items: dict[str, PortItem], names: list[str], output: bool) -> None:
+        for name in [n for n in items if n not in names]:
+            item = items.pop(name)
+            item.setParentItem(None)
+            if item.scene():
+                item.scene().removeItem(item)
+        for i, name in enumerate(names):
+            item = items.get(name) or PortItem(self.node_id, name, output, self)
+            items[name] = item
+            item.setPos(WIDTH if output else 0.0, PORT_Y + PORT_STEP * i)
+
+    def port(self, name: str, output: bool) -> PortItem | None:
+        return (self.out_ports if output else self.in_ports).get(name)
+
+    def set_issues(self, messages: list[str], severity: str) -> None:
+        self.badge.set_messages(messages, severity)
+
+    # behaviour -----------------------------------------------------------------------------
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap:
+            g = self.snap
+            return QPointF(round(value.x() / g) * g, round(value.y() / g) * g)
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            scene = self.scene()
+            if scene is not None and hasattr(scene, "node_item_moved"):
+                scene.node_item_moved(self)
+        return super().itemChange(change, value)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "rename_requested"):
+            scene.rename_requested.emit(self.node_id)
+        event.accept()
+
+    # painting ------------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        c = canvas_colors()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = self.body_rect()
+        cat = category_color(self.node.spec.category)
+        selected = self.isSelected()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 0.3)
+        border = QPen(QColor(c.selection), 2.4) if selected else QPen(QColor(c.node_border), 1)
+        painter.setPen(border)
+        painter.setBrush(QBrush(QColor(c.node_body)))
+        painter.drawRoundedRect(rect, 7, 7)
+        header = QPainterPath()
+        header.setFillRule(Qt.FillRule.WindingFill)
+        header.addRoundedRect(QRectF(0.5, 0.5, WIDTH - 1, HEADER), 6.5, 6.5)
+        header.addRect(QRectF(0.5, HEADER / 2, WIDTH - 1, HEADER / 2))
+        painter.fillPath(header, cat)
+        if lod < 0.35:
+            return
+        painter.setPen(QColor("#ffffff"))
+        painter.setFont(_font(11, True))
+        title = self.node.spec.name + ("" if self.node.trainable else "  ❄")
+        painter.drawText(QRectF(9, 0, WIDTH - 24, HEADER),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+        painter.setPen(QColor(c.node_text))
+        painter.setFont(_font(12, True))
+        y = HEADER + 5
+        metrics = painter.fontMetrics()
+        name = metrics.elidedText(self.node.name, Qt.TextElideMode.ElideRight, int(WIDTH - 20))
+        painter.drawText(QRectF(10, y, WIDTH - 20, ROW + 2), Qt.AlignmentFlag.AlignLeft, name)
+        painter.setFont(_font(10))
+        painter.setPen(QColor(c.node_subtext))
+        metrics = painter.fontMetrics()
+        for i, line in enumerate(self._lines):
+            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, int(WIDTH - 20))
+            painter.drawText(QRectF(10, y + (i + 1) * ROW + 2, WIDTH - 20, ROW),
+                             Qt.AlignmentFlag.AlignLeft, text)

@@ -1,0 +1,242 @@
+"""The graph scene: a view of the document. Items are created, updated and removed from the
+Graph's events and the validation report; user edits go back as undo commands."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsScene
+
+from engine.graph import Edge, Graph, GraphEvent
+from engine.validate import Report
+
+from ...commands import MoveNodesCommand
+from ...document import Document
+from ..theme import canvas_colors
+from .edge_item import EdgeItem
+from .node_item import NodeItem
+
+GRID = 20.0
+
+
+class GraphScene(QGraphicsScene):
+    """Signals: rename_requested(node_id) on a node double-click; selection_ids(list)."""
+
+    rename_requested = Signal(str)
+    selection_ids = Signal(list)
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self.snap_to_grid = True
+        self._graph: Graph | None = None
+        self._unsubscribe = None
+        self._syncing_selection = False
+        self.report: Report | None = None
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        document.graph_replaced.connect(self.rebuild)
+        document.validated.connect(self.apply_report)
+        document.selection_changed.connect(self.select_ids)
+        self.selectionChanged.connect(self._on_selection)
+        self.rebuild(document.graph)
+        self.apply_report(document.report())
+
+    # building from the graph ---------------------------------------------------------------
+    def rebuild(self, graph: Graph | None = None) -> None:
+        graph = graph or self.document.graph
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._graph = graph
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        for node in graph.nodes.values():
+            self._add_node(node.id)
+        for edge in graph.edges:
+            self._add_edge(edge)
+        self._unsubscribe = graph.subscribe(self._on_event)
+        self._grow_rect()
+
+    def _add_node(self, node_id: str) -> NodeItem:
+        item = NodeItem(self._graph.nodes[node_id])
+        item.snap = GRID if self.snap_to_grid else 0.0
+        self.addItem(item)
+        self.nodes[node_id] = item
+        return item
+
+    def _add_edge(self, edge: Edge) -> EdgeItem | None:
+        src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+        if src is None or dst is None:
+            return None
+        sp, dp = src.port(edge.src_port, True), dst.port(edge.dst_port, False)
+        if sp is None or dp is None:  # a port that a param edit removed: the wire is ignored
+            return None
+        item = EdgeItem(edge, sp, dp)
+        self.addItem(item)
+        self.edges[edge] = item
+        sp.connected = dp.connected = True
+        return item
+
+    def _remove_edge(self, edge: Edge) -> None:
+        item = self.edges.pop(edge, None)
+        if item is not None:
+            self.removeItem(item)
+            self._mark_connected(item.dst_port)
+            self._mark_connected(item.src_port)
+
+    def _mark_connected(self, port) -> None:
+        port.connected = any(e.src_port is port or e.dst_port is port
+                             for e in self.edges.values())
+        port.update()
+
+    def _on_event(self, ev: GraphEvent) -> None:
+        kind = ev.kind
+        if kind == "node_added":
+            self._add_node(ev.node_id)
+            self._grow_rect()
+        elif kind == "node_removed":
+            item = self.nodes.pop(ev.node_id, None)
+            if item is not None:
+                self.removeItem(item)
+        elif kind == "edge_added":
+            self._add_edge(ev.edge)
+        elif kind == "edge_removed":
+            self._remove_edge(ev.edge)
+        elif kind == "node_moved":
+            item = self.nodes.get(ev.node_id)
+            if item is not None and (item.pos().x(), item.pos().y()) != tuple(ev.new):
+                snap, item.snap = item.snap, 0.0
+                item.setPos(QPointF(*ev.new))
+                item.snap = snap
+            self._grow_rect()
+        elif kind in ("param_changed", "node_renamed", "trainable_changed"):
+            item = self.nodes.get(ev.node_id)
+            if item is not None:
+                item.refresh()
+        elif kind == "reset":
+            if ev.node_id and ev.node_id in self.nodes:
+                self._reset_node(ev.node_id)
+            else:
+                self.rebuild(self._graph)
+
+    def _reset_node(self, node_id: str) -> None:
+        """Ports of a node changed (e.g. Concatenate's number of inputs): redo its wires."""
+        item = self.nodes[node_id]
+        for edge in [e for e in self.edges if node_id in (e.src, e.dst)]:
+            self._remove_edge(edge)
+        item.refresh()
+        for edge in self._graph.edges:
+            if node_id in (edge.src, edge.dst) and edge not in self.edges:
+                self._add_edge(edge)
+
+    def _grow_rect(self) -> None:
+        rect = self.itemsBoundingRect().adjusted(-2000, -2000, 2000, 2000)
+        self.setSceneRect(self.sceneRect().united(rect))
+
+    # validation ---------------------------------------------------------------------------
+    def apply_report(self, report: Report) -> None:
+        """Shape labels on every wire, red wires where inference failed, node badges."""
+        self.report = report
+        g = self._graph
+        for edge, item in self.edges.items():
+            t = report.edge_type(edge, g) if edge.src in g.nodes else None
+            bad = t is None or any(
+                i.kind in ("shape", "cycle", "port") and i.port in (None, edge.dst_port)
+                for i in report.issues_for(edge.dst))
+            item.set_shape(str(t) if t is not None else "?", bad)
+        for nid, item in self.nodes.items():
+            issues = report.issues_for(nid)
+            errors = [i.message for i in issues if i.severity == "error"]
+            warnings = [i.message for i in issues if i.severity != "error"]
+            item.set_issues(errors or warnings, "error" if errors else "warning")
+
+    # moves and selection ------------------------------------------------------------------
+    def node_item_moved(self, item: NodeItem) -> None:
+        nid = item.node_id
+        for edge, e_item in self.edges.items():
+            if edge.src == nid or edge.dst == nid:
+                e_item.update_path()
+
+    def commit_moves(self) -> bool:
+        """Push one MoveNodesCommand for every node whose item was dragged away from its
+        document position (called when a drag ends)."""
+        moves = {}
+        for nid, item in self.nodes.items():
+            node = self._graph.nodes.get(nid)
+            new = (item.pos().x(), item.pos().y())
+            if node is not None and tuple(node.pos) != new:
+                moves[nid] = (node.pos, new)
+        if not moves:
+            return False
+        self.document.push(MoveNodesCommand(self._graph, moves))
+        return True
+
+    def set_snap(self, on: bool) -> None:
+        self.snap_to_grid = on
+        for item in self.nodes.values():
+            item.snap = GRID if on else 0.0
+
+    def selected_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_ids(self, ids: list[str]) -> None:
+        if self._syncing_selection or set(ids) == set(self.selected_ids()):
+            return
+        self._syncing_selection = True
+        try:
+            self.clearSelection()
+            for nid in ids:
+                if nid in self.nodes:
+                    self.nodes[nid].setSelected(True)
+        finally:
+            self._syncing_selection = False
+        self._on_selection()
+
+    def _on_selection(self) -> None:
+        if self._syncing_selection:
+            return
+        ids = self.selected_ids()
+        self._syncing_selection = True
+        try:
+            self.document.set_selection(ids)
+        finally:
+            self._syncing_selection = False
+        self.selection_ids.emit(ids)
+
+    def nodes_rect(self, ids: list[str] | None = None) -> QRectF:
+        items = [self.nodes[i] for i in (ids or self.nodes) if i in self.nodes]
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # background grid -----------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        c = canvas_colors()
+        painter.fillRect(rect, QColor(c.background))
+        scale = painter.worldTransform().m11()
+        if scale < 0.35:
+            return
+        left = math.floor(rect.left() / GRID) * GRID
+        top = math.floor(rect.top() / GRID) * GRID
+        minor, major = [], []
+        x = left
+        while x < rect.right():
+            (major if round(x / GRID) % 5 == 0 else minor).append(
+                QLineF(x, rect.top(), x, rect.bottom()))
+            x += GRID
+        y = top
+        while y < rect.bottom():
+            (major if round(y / GRID) % 5 == 0 else minor).append(
+                QLineF(rect.left(), y, rect.right(), y))
+            y += GRID
+        painter.setPen(QPen(QColor(c.grid_minor), 0))
+        painter.drawLines(minor)
+        painter.setPen(QPen(QColor(c.grid_major), 0))
+        painter.drawLines(major)

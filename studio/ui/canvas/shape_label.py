@@ -1,0 +1,51 @@
+"""The tensor shape written on a wire (e.g. "N×16×8×8"), on a small rounded plate."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+from ..theme import canvas_colors
+
+
+
+def label_font() -> QFont:
+    font = QFont()
+    font.setPixelSize(10)
+    return font
+
+
+class ShapeLabelItem(QGraphicsItem):
+    def __init__(self, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self._text = ""
+        self.bad = False
+        self._rect = QRectF()
+        self.setZValue(1)
+
+    def text(self) -> str:
+        return self._text
+
+    def set_text(self, text: str, bad: bool = False) -> None:
+        if text == self._text and bad == self.bad:
+            return
+        self.prepareGeometryChange()
+        self._text, self.bad = text, bad
+        w = QFontMetricsF(label_font()).horizontalAdvance(text) + 8 if text else 0
+        self._rect = QRectF(-w / 2, -8, w, 15)
+        self.setVisible(bool(text))
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        c = canvas_colors()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        edge = QColor(c.wire_bad if self.bad else c.node_border)
+        painter.setPen(QPen(edge, 1))
+        painter.setBrush(QBrush(QColor(c.label_bg)))
+        painter.drawRoundedRect(self._rect, 7, 7)
+        painter.setFont(label_font())
+        painter.setPen(QColor(c.wire_bad if self.bad else c.label_text))
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self._text)

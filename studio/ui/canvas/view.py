@@ -1,0 +1,321 @@
+"""The canvas view: zoom, pan, rubber-band selection, node moves, wire dragging, drops from
+the palette, drop-on-wire insertion and the quick-add trigger."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter
+from PySide6.QtWidgets import QGraphicsView
+
+from ...commands import (LAYER_MIME, AddNodeCommand, MacroCommand, MoveNodesCommand,
+                         insert_on_wire_command)
+from .edge_item import EdgeItem
+from .minimap import MiniMap
+from .node_item import WIDTH, NodeItem
+from .port_item import PortItem
+from .scene import GraphScene
+from .wire_drag import WireDrag
+
+MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
+
+
+class GraphView(QGraphicsView):
+    """Signals: status_message(str) (refusals, hints); quick_add_requested(QPoint global,
+    QPointF scene) on Tab or a double-click on empty canvas; zoom_changed(float)."""
+
+    status_message = Signal(str)
+    quick_add_requested = Signal(QPoint, QPointF)
+    zoom_changed = Signal(float)
+
+    def __init__(self, scene: GraphScene, parent=None):
+        super().__init__(scene, parent)
+        self.graph_scene = scene
+        self.setObjectName("canvas")
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._wire: WireDrag | None = None
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._pressed_on_node = False
+        self._hover_edge: EdgeItem | None = None
+        self.minimap = MiniMap(self)
+        self._place_minimap()
+
+    @property
+    def document(self):
+        return self.graph_scene.document
+
+    # zoom -----------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, z: float) -> None:
+        z = max(MIN_ZOOM, min(MAX_ZOOM, z))
+        factor = z / self.zoom()
+        self.scale(factor, factor)
+        self.zoom_changed.emit(self.zoom())
+        self.minimap.viewport().update()
+
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self.zoom() * factor)
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(1.0015 ** delta)
+        event.accept()
+
+    def frame(self, rect: QRectF) -> None:
+        """Fit a scene rectangle into the view (zoom at most 1.25)."""
+        if rect.isEmpty():
+            return
+        self.fitInView(rect.adjusted(-50, -50, 50, 50), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.25:
+            self.set_zoom(1.25)
+            self.centerOn(rect.center())
+        self.zoom_changed.emit(self.zoom())
+
+    def frame_all(self) -> None:
+        self.frame(self.graph_scene.nodes_rect())
+
+    def frame_readable(self, min_zoom: float = 0.75) -> None:
+        """Frame all if the text stays readable; otherwise show the inputs' end at min_zoom."""
+        rect = self.graph_scene.nodes_rect()
+        self.frame(rect)
+        if rect.isEmpty() or self.zoom() >= min_zoom:
+            return
+        self.set_zoom(min_zoom)
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.centerOn(rect.left() - 50 + visible.width() / 2, rect.center().y())
+
+    def frame_selection(self) -> None:
+        ids = self.graph_scene.selected_ids()
+        self.frame(self.graph_scene.nodes_rect(ids) if ids else self.graph_scene.nodes_rect())
+
+    # mini-map placement ------------------------------------------------------------------------
+    def _place_minimap(self) -> None:
+        m = 10
+        vp = self.viewport().geometry()
+        self.minimap.move(vp.right() - self.minimap.width() - m,
+                          vp.bottom() - self.minimap.height() - m)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_minimap()
+        self.minimap.refit()
+
+    # mouse ------------------------------------------------------------------------------------
+    def _port_at(self, pos: QPoint) -> PortItem | None:
+        for item in self.items(pos):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event) -> None:
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or \
+                (button == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if button == Qt.MouseButton.LeftButton:
+            port = self._port_at(event.position().toPoint())
+            if port is not None:
+                self._wire = WireDrag(self.graph_scene, port)
+                self._wire.move(self.mapToScene(event.position().toPoint()), None)
+                event.accept()
+                return
+            item = self.itemAt(event.position().toPoint())
+            self._pressed_on_node = isinstance(item, NodeItem) or \
+                isinstance(getattr(item, "parentItem", lambda: None)(), NodeItem)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        pos = event.position().toPoint()
+        if self._pan_from is not None:
+            d = pos - self._pan_from
+            self._pan_from = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - d.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - d.y())
+            event.accept()
+            return
+        if self._wire is not None:
+            problem = self._wire.move(self.mapToScene(pos), self._port_at(pos))
+            if problem:
+                self.status_message.emit(problem)
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+        if self._pressed_on_node:
+            self._update_wire_hover()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        if self._wire is not None:
+            wire, self._wire = self._wire, None
+            connected, message = wire.finish()
+            if message:
+                self.status_message.emit(f"Not connected: {message}")
+            elif connected:
+                self.status_message.emit("Connected")
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if self._pressed_on_node:
+            self._pressed_on_node = False
+            self._end_node_drag()
+
+    def _dragged_single_free_node(self) -> NodeItem | None:
+        ids = self.graph_scene.selected_ids()
+        if len(ids) != 1:
+            return None
+        graph = self.document.graph
+        if graph.in_edges(ids[0]) or graph.out_edges(ids[0]):
+            return None
+        return self.graph_scene.nodes.get(ids[0])
+
+    def _edge_under(self, scene_rect: QRectF) -> EdgeItem | None:
+        for item in self.graph_scene.items(scene_rect):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
+    def _update_wire_hover(self) -> None:
+        node = self._dragged_single_free_node()
+        edge = None
+        if node is not None:
+            edge = self._edge_under(node.sceneBoundingRect().adjusted(30, 20, -30, -20))
+        if edge is not self._hover_edge:
+            if self._hover_edge is not None:
+                self._hover_edge.set_hovered(False)
+            if edge is not None:
+                edge.set_hovered(True)
+            self._hover_edge = edge
+
+    def _end_node_drag(self) -> None:
+        """One undo command per drag; dropping a free node on a wire inserts it there."""
+        edge_item, self._hover_edge = self._hover_edge, None
+        if edge_item is not None:
+            edge_item.set_hovered(False)
+            node = self._dragged_single_free_node()
+            if node is not None and edge_item.edge in self.document.graph.edges:
+                self._insert_existing(node, edge_item)
+                return
+        try:
+            self.graph_scene.commit_moves()
+        except ValueError as exc:
+            self.status_message.emit(str(exc))
+
+    def _insert_existing(self, node: NodeItem, edge_item: EdgeItem) -> None:
+        graph = self.document.graph
+        nid = node.node_id
+        new = (node.pos().x(), node.pos().y())
+        macro = MacroCommand(graph, "Insert on wire")
+        macro.add(MoveNodesCommand(graph, {nid: (graph.nodes[nid].pos, new)}))
+        try:
+            inner = insert_on_wire_command(graph, edge_item.edge, node_id=nid)
+        except ValueError as exc:
+            self.status_message.emit(str(exc))
+            self.graph_scene.commit_moves()
+            return
+        macro.children.extend(inner.children)
+        if not self.document.try_push(macro):
+            self.graph_scene.commit_moves()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        pos = event.position().toPoint()
+        if self.itemAt(pos) is None:
+            self.quick_add_requested.emit(self.mapToGlobal(pos), self.mapToScene(pos))
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    # keys -------------------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Escape and self._wire is not None:
+            self._wire.cancel()
+            self._wire = None
+            return
+        if event.matches(QKeySequence.StandardKey.ZoomIn) or event.key() == Qt.Key.Key_Plus:
+            self.zoom_by(1.2)
+            return
+        if event.matches(QKeySequence.StandardKey.ZoomOut) or event.key() == Qt.Key.Key_Minus:
+            self.zoom_by(1 / 1.2)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return False  # Tab opens the quick-add popup instead of moving the focus
+
+    def cursor_scene_pos(self) -> QPointF:
+        local = self.mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(local):
+            local = self.viewport().rect().center()
+        return self.mapToScene(local)
+
+    # drops from the palette ------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            super().dropEvent(event)
+            return
+        layer = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8", "replace")
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.add_layer(layer, scene_pos)
+        event.acceptProposedAction()
+
+    def add_layer(self, layer: str, scene_pos: QPointF) -> str | None:
+        """Add a node of `layer` centred at `scene_pos`, into the wire under it if any."""
+        graph = self.document.graph
+        top_left = (scene_pos.x() - WIDTH / 2, scene_pos.y() - 30)
+        if self.graph_scene.snap_to_grid:
+            top_left = tuple(round(v / 20) * 20 for v in top_left)
+        edge = self._edge_under(QRectF(scene_pos.x() - 6, scene_pos.y() - 6, 12, 12))
+        try:
+            if edge is not None:
+                cmd = insert_on_wire_command(graph, edge.edge, layer, top_left)
+                nid = cmd.node_id
+            else:
+                cmd = AddNodeCommand(graph, layer, {}, top_left)
+                nid = cmd.node_id
+        except (KeyError, ValueError) as exc:
+            self.status_message.emit(f"Cannot add {layer!r}: {str(exc).strip(chr(39))}")
+            return None
+        if not self.document.try_push(cmd):
+            return None
+        self.graph_scene.select_ids([nid])
+        return nid

@@ -1,0 +1,511 @@
+"""The main window: palette (left), canvas (centre), inspector (right), and Summary /
+Problems / Training / Log tabs at the bottom; menus, shortcuts, files, recovery."""
+from __future__ import annotations
+
+import importlib
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QPoint, QPointF, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMenu, QMessageBox, QPlainTextEdit, QUndoView, QWidget)
+
+from engine.project import ProjectError
+
+from ..document import Document
+from .canvas import GraphScene, GraphView
+from .canvas.editor import CanvasEditor
+from .theme import apply_theme, current_name
+
+ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
+MAX_RECENT = 8
+FILE_FILTER = "Studio projects (*.nnproj);;All files (*)"
+
+
+def load_widget(module: str, cls: str, *args):
+    """Another part of the app's widget, or None when it is missing or fails to build."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None  # that part of the app is not installed/built yet
+        traceback.print_exc()
+        return None
+    except Exception:
+        traceback.print_exc()
+        return None
+    try:
+        return getattr(mod, cls)(*args)
+    except Exception:  # a missing or broken panel must not keep the editor from starting
+        traceback.print_exc()
+        return None
+
+
+def placeholder(text: str) -> QWidget:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setEnabled(False)
+    return label
+
+
+class MainWindow(QMainWindow):
+    """Signals: selection_changed(list[str]) with the selected node ids; train_requested()
+    on Ctrl+Enter / Model > Train (the training panel connects to it)."""
+
+    selection_changed = Signal(list)
+    train_requested = Signal()
+
+    def __init__(self, document: Document | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.document = document or Document(parent=self)
+        self.settings = settings or QSettings()
+        self.setObjectName("main_window")
+        self.setWindowIcon(QIcon(str(ICON_PATH)))
+        self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AnimatedDocks)
+        self.scene = GraphScene(self.document, self)
+        self.view = GraphView(self.scene, self)
+        self.editor = CanvasEditor(self.view)
+        self.setCentralWidget(self.view)
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_status()
+        self._connect()
+        self._update_title()
+        self.resize(1500, 950)
+        self.restore_layout()
+
+    # docks ---------------------------------------------------------------------------------------
+    def _dock(self, key: str, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        self.panels[key] = widget
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        doc = self.document
+        palette = load_widget("studio.ui.palette", "PaletteWidget", self)
+        self._dock("palette", "Layers", palette or placeholder("Layer palette"), left)
+        inspector = load_widget("studio.ui.inspector", "InspectorWidget", doc)
+        self._dock("inspector", "Inspector", inspector or placeholder("Inspector"), right)
+        specs = [("summary", "Summary", "studio.ui.panels.summary", "SummaryPanel"),
+                 ("problems", "Problems", "studio.ui.panels.problems", "ProblemsPanel"),
+                 ("training", "Training", "studio.ui.training.panel", "TrainingPanel")]
+        first = None
+        for key, title, module, cls in specs:
+            widget = load_widget(module, cls, doc) or placeholder(f"{title} panel")
+            dock = self._dock(key, title, widget, bottom)
+            if first is None:
+                first = dock
+            else:
+                self.tabifyDockWidget(first, dock)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setObjectName("log")
+        self.tabifyDockWidget(first, self._dock("log", "Log", self.log, bottom))
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 370],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([first], [250], Qt.Orientation.Vertical)
+        first.raise_()
+
+    def show_tab(self, key: str) -> None:
+        dock = self.docks.get(key)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+
+    # actions --------------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "",
+                canvas_only: bool = False) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            act.setShortcuts([QKeySequence(k) for k in keys])
+        if tip:
+            act.setStatusTip(tip)
+        if canvas_only:  # single-key shortcuts must not fire while typing in a field
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(act)
+        act.triggered.connect(lambda _checked=False: slot())
+        return act
+
+    def _build_actions(self) -> None:
+        K, E, V = QKeySequence.StandardKey, self.editor, self.view
+        stack = self.document.undo_stack
+        self.act = a = {}
+        a["new"] = self._action("&New", self.new_file, K.New)
+        a["example"] = self._action("New from &Example…", self.new_from_example,
+                                    "Ctrl+Shift+N")
+        a["open"] = self._action("&Open…", self.open_dialog, K.Open)
+        a["save"] = self._action("&Save", self.save, K.Save)
+        a["save_as"] = self._action("Save &As…", self.save_as_dialog, "Ctrl+Shift+S")
+        a["quit"] = self._action("&Quit", self.close, K.Quit)
+        a["undo"] = stack.createUndoAction(self, "&Undo")
+        a["undo"].setShortcut(K.Undo)
+        a["redo"] = stack.createRedoAction(self, "&Redo")
+        a["redo"].setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        a["cut"] = self._action("Cu&t", E.cut, K.Cut, canvas_only=True)
+        a["copy"] = self._action("&Copy", E.copy, K.Copy, canvas_only=True)
+        a["paste"] = self._action("&Paste", E.paste, K.Paste, canvas_only=True)
+        a["duplicate"] = self._action("&Duplicate", E.duplicate, "Ctrl+D", canvas_only=True)
+        a["delete"] = self._action("De&lete", E.delete_selection, ["Del", "Backspace"],
+                                   canvas_only=True)
+        a["select_all"] = self._action("Select &All", E.select_all, K.SelectAll,
+                                       canvas_only=True)
+        a["rename"] = self._action("&Rename…", self._rename_selected, "F2", canvas_only=True)
+        a["history"] = self._action("&History", self.show_history, "Ctrl+H")
+        a["frame_all"] = self._action("Frame &All", V.frame_all, "A", canvas_only=True)
+        a["frame_sel"] = self._action("&Frame Selection", V.frame_selection, "F",
+                                      canvas_only=True)
+        a["zoom_in"] = self._action("Zoom &In", lambda: V.zoom_by(1.2), ["Ctrl+=", "Ctrl++"])
+        a["zoom_out"] = self._action("Zoom &Out", lambda: V.zoom_by(1 / 1.2), "Ctrl+-")
+        a["zoom_reset"] = self._action("Actual Si&ze", lambda: V.set_zoom(1.0), "Ctrl+0")
+        a["layout"] = self._action("&Auto Layout", E.auto_layout, "Ctrl+L")
+        for axis, label, key in (("left", "Align &Left", "Ctrl+Shift+Left"),
+                                 ("top", "Align &Top", "Ctrl+Shift+Up"),
+                                 ("vcenter", "Align &Middles (row)", "Ctrl+Shift+H"),
+                                 ("hcenter", "Align &Centres (column)", "Ctrl+Shift+V")):
+            a[f"align_{axis}"] = self._action(label, lambda ax=axis: E.align(ax), key)
+        a["snap"] = self._action("&Snap to Grid", lambda: None)
+        a["snap"].setCheckable(True)
+        a["snap"].setChecked(self.scene.snap_to_grid)
+        a["snap"].toggled.connect(self.scene.set_snap)
+        a["minimap"] = self._action("&Mini-map", lambda: None)
+        a["minimap"].setCheckable(True)
+        a["minimap"].setChecked(True)
+        a["minimap"].toggled.connect(self.view.minimap.setVisible)
+        a["quick_add"] = self._action("&Quick Add…", self.quick_add_at_cursor, "Tab",
+                                      canvas_only=True)
+        a["train"] = self._action("&Train", self._request_train,
+                                  ["Ctrl+Return", "Ctrl+Enter"])
+        a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        a["about"] = self._action("&About Studio", self.show_about)
+        self.theme_group = QActionGroup(self)
+        for name in ("light", "dark"):
+            act = QAction(name.capitalize(), self, checkable=True)
+            act.setChecked(current_name() == name)
+            act.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            self.theme_group.addAction(act)
+            a[f"theme_{name}"] = act
+
+    def _build_menus(self) -> None:
+        a, bar = self.act, self.menuBar()
+        m = bar.addMenu("&File")
+        m.addActions([a["new"], a["example"], a["open"]])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addSeparator()
+        m.addActions([a["save"], a["save_as"]])
+        m.addSeparator()
+        m.addAction(a["quit"])
+        m = bar.addMenu("&Edit")
+        m.addActions([a["undo"], a["redo"]])
+        m.addSeparator()
+        m.addActions([a["cut"], a["copy"], a["paste"], a["duplicate"], a["delete"]])
+        m.addSeparator()
+        m.addActions([a["select_all"], a["rename"], a["history"]])
+        m = bar.addMenu("&View")
+        m.addActions([a["frame_all"], a["frame_sel"], a["zoom_in"], a["zoom_out"],
+                      a["zoom_reset"]])
+        m.addSeparator()
+        m.addAction(a["minimap"])
+        panels = m.addMenu("&Panels")
+        for dock in self.docks.values():
+            panels.addAction(dock.toggleViewAction())
+        theme = m.addMenu("&Theme")
+        theme.addActions([a["theme_light"], a["theme_dark"]])
+        m = bar.addMenu("&Arrange")
+        m.addActions([a["layout"], a["align_left"], a["align_top"], a["align_vcenter"],
+                      a["align_hcenter"]])
+        m.addSeparator()
+        m.addAction(a["snap"])
+        m = bar.addMenu("&Model")
+        m.addActions([a["quick_add"], a["train"]])
+        m = bar.addMenu("&Help")
+        m.addActions([a["shortcuts"], a["about"]])
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar_main")
+        tb.setMovable(False)
+        tb.addActions([a["new"], a["open"], a["save"]])
+        tb.addSeparator()
+        tb.addActions([a["undo"], a["redo"]])
+        tb.addSeparator()
+        tb.addActions([a["layout"], a["frame_all"]])
+        tb.addSeparator()
+        tb.addAction(a["train"])
+
+    def _build_status(self) -> None:
+        self.validity = QLabel()
+        self.zoom_label = QLabel("100%")
+        self.statusBar().addPermanentWidget(self.validity)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+    def _connect(self) -> None:
+        doc = self.document
+        doc.path_changed.connect(lambda _p: self._update_title())
+        doc.modified_changed.connect(lambda _m: self._update_title())
+        doc.graph_replaced.connect(lambda _g: QTimer.singleShot(0, self.view.frame_readable))
+        doc.validated.connect(self._show_validity)
+        doc.error.connect(self.show_message)
+        doc.selection_changed.connect(self.selection_changed.emit)
+        self.view.status_message.connect(self.show_message)
+        self.editor.status_message.connect(self.show_message)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
+        self.view.quick_add_requested.connect(self.quick_add)
+        palette = self.panels.get("palette")
+        if hasattr(palette, "layer_activated"):
+            palette.layer_activated.connect(self.editor.add_layer_at_cursor)
+        problems = self.panels.get("problems")
+        if hasattr(problems, "node_activated"):
+            problems.node_activated.connect(self.focus_node)
+        training = self.panels.get("training")
+        for name in ("start_training", "start", "train"):
+            if callable(getattr(training, name, None)):
+                self.train_requested.connect(getattr(training, name))
+                break
+        self._show_validity(doc.report())
+
+    # status ----------------------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+        self.log.appendPlainText(text)
+
+    def _show_validity(self, report) -> None:
+        n = len(self.document.graph.nodes)
+        errors = len(report.errors)
+        if errors:
+            self.validity.setText(f"⚠ {errors} problem{'s' if errors != 1 else ''}")
+            self.validity.setStyleSheet("color: #d93b3b; font-weight: 600;")
+        else:
+            self.validity.setText(f"✓ {n} layers · {report.total_params:,} params")
+            self.validity.setStyleSheet("color: #2f9e50;")
+
+    def _update_title(self) -> None:
+        mark = "*" if self.document.modified else ""
+        self.setWindowTitle(f"{self.document.name}{mark} — Studio")
+
+    def focus_node(self, node_id: str) -> None:
+        item = self.scene.nodes.get(node_id)
+        if item is None:
+            return
+        self.scene.select_ids([node_id])
+        self.view.centerOn(item)
+
+    def _rename_selected(self) -> None:
+        ids = self.scene.selected_ids()
+        if len(ids) == 1:
+            self.editor.rename(ids[0])
+
+    # quick add ---------------------------------------------------------------------------------
+    def quick_add_at_cursor(self) -> None:
+        pos = self.view.cursor_scene_pos()
+        self.quick_add(self.view.mapToGlobal(self.view.mapFromScene(pos)), pos)
+
+    def quick_add(self, global_pos: QPoint, scene_pos: QPointF) -> None:
+        popup = load_widget("studio.ui.quick_add", "QuickAddPopup", self)
+        if popup is None:
+            self.show_message("Quick add is not available")
+            return
+        self._quick_add = popup
+        popup.chosen.connect(lambda layer: self.editor.add_layer_at_cursor(layer, scene_pos))
+        if hasattr(popup, "popup_at"):
+            popup.popup_at(global_pos)
+        else:
+            popup.move(global_pos)
+            popup.show()
+
+    def _request_train(self) -> None:
+        self.show_tab("training")
+        self.train_requested.emit()
+
+    # files --------------------------------------------------------------------------------------
+    def confirm_discard(self) -> bool:
+        """Ask to save unsaved changes. True if the caller may go on."""
+        if not self.document.modified:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes",
+            f"Save the changes to '{self.document.name}' before closing it?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_file(self) -> None:
+        if self.confirm_discard():
+            self.document.discard_recovery()
+            self.document.new()
+
+    def new_from_example(self) -> None:
+        if not self.confirm_discard():
+            return
+        dialog = load_widget("studio.ui.dialogs.gallery", "ExampleGallery", self)
+        if dialog is None:
+            self.show_message("The example gallery is not available")
+            return
+        result = dialog.exec()
+        path = result if isinstance(result, (str, Path)) else \
+            (dialog.chosen_path() if result and hasattr(dialog, "chosen_path") else None)
+        if path:
+            try:
+                self.document.open_example(path)
+            except ProjectError as exc:
+                QMessageBox.critical(self, "Cannot open the example", str(exc))
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        start = str(self.document.path.parent) if self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
+        if path:
+            self.open_file(path, ask_unsaved=False)
+
+    def open_file(self, path: str | Path, ask_unsaved: bool = True) -> bool:
+        """Open a project; on failure show the ProjectError and keep the current document."""
+        if ask_unsaved and not self.confirm_discard():
+            return False
+        try:
+            self.document.open(path)
+        except ProjectError as exc:
+            QMessageBox.critical(self, "Cannot open the project", str(exc))
+            self.show_message(f"Open failed: {exc}")
+            return False
+        self._add_recent(str(Path(path).resolve()))
+        self.show_message(f"Opened {path}")
+        return True
+
+    def save(self) -> bool:
+        if not self.document.path:
+            return self.save_as_dialog()
+        return self._save_to(self.document.path)
+
+    def save_as_dialog(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as",
+                                              f"{self.document.name}.nnproj", FILE_FILTER)
+        return bool(path) and self._save_to(path)
+
+    def _save_to(self, path) -> bool:
+        try:
+            saved = self.document.save_as(path)
+        except ProjectError as exc:
+            QMessageBox.critical(self, "Cannot save the project", str(exc))
+            return False
+        self._add_recent(str(saved.resolve()))
+        self.show_message(f"Saved {saved}")
+        return True
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        files = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        menu: QMenu = self.recent_menu
+        menu.clear()
+        files = [p for p in self.recent_files() if Path(p).exists()]
+        for p in files:
+            menu.addAction(Path(p).name, lambda p=p: self.open_file(p)).setToolTip(p)
+        if not files:
+            menu.addAction("(none)").setEnabled(False)
+
+    def offer_recovery(self, path: str | Path | None) -> bool:
+        """If an autosave newer than the saved file exists, offer to restore it."""
+        rec = self.document.pending_recovery(path)
+        if rec is None:
+            return False
+        answer = QMessageBox.question(
+            self, "Restore unsaved work?",
+            f"Studio found unsaved changes to '{Path(path).name if path else 'untitled'}' "
+            "from a session that did not close normally. Restore them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            rec.unlink(missing_ok=True)
+            return False
+        try:
+            self.document.restore_recovery(rec, path)
+        except ProjectError as exc:
+            QMessageBox.warning(self, "Cannot restore", str(exc))
+            return False
+        self.show_message("Restored unsaved changes from the recovery file")
+        return True
+
+    # dialogs ------------------------------------------------------------------------------------
+    def show_history(self) -> None:
+        dock = self.docks.get("history")
+        if dock is None:
+            view = QUndoView(self.document.undo_stack)
+            view.setEmptyLabel("<opened document>")
+            dock = self._dock("history", "History", view, Qt.DockWidgetArea.RightDockWidgetArea)
+        dock.show()
+        dock.raise_()
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Studio", "<b>Studio</b> — build, train and export "
+                          "neural networks visually.")
+
+    def set_theme(self, name: str) -> None:
+        apply_theme(QApplication.instance(), name)
+        self.settings.setValue("theme", name)
+        self.scene.update()
+        self.view.viewport().update()
+        self.view.minimap.viewport().update()
+        for item in self.scene.nodes.values():
+            item.update()
+
+    # layout persistence ---------------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.save_layout()
+        self.document.close()
+        event.accept()
+
+
+SHORTCUTS = [
+    ("Ctrl+N", "New project"), ("Ctrl+Shift+N", "New from example"), ("Ctrl+O", "Open"),
+    ("Ctrl+S", "Save"), ("Ctrl+Shift+S", "Save as"), ("Ctrl+Z", "Undo"),
+    ("Ctrl+Y / Ctrl+Shift+Z", "Redo"), ("Ctrl+C / Ctrl+X / Ctrl+V", "Copy / cut / paste nodes"),
+    ("Ctrl+D", "Duplicate selection"), ("Del / Backspace", "Delete selection"),
+    ("F2 / double-click", "Rename node"), ("Tab / double-click empty canvas", "Quick add"),
+    ("F", "Frame selection"), ("A", "Frame all"), ("Ctrl+= / Ctrl+- / wheel", "Zoom"),
+    ("Ctrl+0", "Actual size"), ("Middle drag / Space+drag", "Pan"), ("Ctrl+L", "Auto layout"),
+    ("Ctrl+Shift+Arrows/H/V", "Align"), ("Ctrl+H", "Edit history"),
+    ("Ctrl+Enter", "Train"), ("F1", "This list"),
+]
+
+
+def shortcuts_html() -> str:
+    rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+    return f"<table>{rows}</table>"

@@ -1,0 +1,96 @@
+"""Light and dark themes: a Qt palette + style sheet for widgets and colours for the canvas."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+STYLE_DIR = Path(__file__).resolve().parents[2] / "resources" / "style"
+
+CATEGORY_COLORS = {
+    "Input/Output": "#4c9a6a",
+    "Core": "#4a78c2",
+    "Convolution": "#c2694a",
+    "Pooling": "#b58b2e",
+    "Normalization": "#8a64c4",
+    "Activation": "#3f9fae",
+    "Recurrent": "#c24a7c",
+    "Attention": "#d0803a",
+    "Merge": "#6f7f8f",
+    "Sparsity": "#7c9a3a",
+    "Energy-based": "#a8563a",
+}
+
+
+@dataclass(frozen=True)
+class CanvasColors:
+    background: str
+    grid_minor: str
+    grid_major: str
+    node_body: str
+    node_border: str
+    node_text: str
+    node_subtext: str
+    selection: str
+    wire: str
+    wire_bad: str
+    label_bg: str
+    label_text: str
+    port_ok: str
+    port_bad: str
+    badge_error: str
+    badge_warning: str
+
+
+LIGHT = CanvasColors("#f4f5f7", "#e6e8eb", "#d6d9de", "#ffffff", "#b9bec6", "#20242a",
+                     "#5c6470", "#2d7ff9", "#7b8592", "#d93b3b", "#ffffff", "#2b3440",
+                     "#2fa84f", "#d93b3b", "#d93b3b", "#e0a100")
+DARK = CanvasColors("#1e2126", "#262a30", "#2f343b", "#2c3138", "#454c56", "#e8eaed",
+                    "#a3acb8", "#4c9bff", "#8a95a3", "#ff5c5c", "#353b44", "#dfe4ea",
+                    "#45c46a", "#ff5c5c", "#ff4d4d", "#f0b400")
+
+_current = {"name": "light"}
+
+
+def category_color(category: str) -> QColor:
+    return QColor(CATEGORY_COLORS.get(category, "#6f7f8f"))
+
+
+def current_name() -> str:
+    return _current["name"]
+
+
+def canvas_colors() -> CanvasColors:
+    return DARK if _current["name"] == "dark" else LIGHT
+
+
+def _palette(dark: bool) -> QPalette:
+    pal = QPalette()
+    if not dark:
+        return QApplication.style().standardPalette() if QApplication.instance() else pal
+    roles = {
+        QPalette.ColorRole.Window: "#24282e", QPalette.ColorRole.WindowText: "#e3e6ea",
+        QPalette.ColorRole.Base: "#1c1f24", QPalette.ColorRole.AlternateBase: "#262a30",
+        QPalette.ColorRole.ToolTipBase: "#2c3138", QPalette.ColorRole.ToolTipText: "#e3e6ea",
+        QPalette.ColorRole.Text: "#e3e6ea", QPalette.ColorRole.Button: "#2c3138",
+        QPalette.ColorRole.ButtonText: "#e3e6ea", QPalette.ColorRole.Highlight: "#3d7fd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.Link: "#6aa8ff",
+        QPalette.ColorRole.PlaceholderText: "#7f8896",
+    }
+    for role, color in roles.items():
+        pal.setColor(role, QColor(color))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6b7380"))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6b7380"))
+    return pal
+
+
+def apply_theme(app: QApplication, name: str = "light") -> None:
+    """Switch the application to the 'light' or 'dark' theme."""
+    name = "dark" if name == "dark" else "light"
+    _current["name"] = name
+    app.setStyle("Fusion")
+    app.setPalette(_palette(name == "dark"))
+    qss = STYLE_DIR / f"{name}.qss"
+    app.setStyleSheet(qss.read_text("utf-8") if qss.exists() else "")
