@@ -1,0 +1,201 @@
+"""MNIST, Fashion-MNIST and CIFAR-10: downloaded once into a cache folder, checksum verified.
+
+The cache folder is the dataset option "cache_dir", else $STUDIO_DATA_DIR, else
+~/.cache/studio/datasets; each dataset gets a sub-folder. Files are written to a temporary
+name and renamed only after their MD5 matches the published one, so a cut connection never
+leaves a half file behind. "mirror" (a base URL) replaces the built-in download locations.
+CIFAR-10 is read from its binary archive (never the pickled "python" version).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from .base import DataError, RawData, Target
+from .files import idx_raw, memory_budget
+from .idx import check_budget, parse_cifar_batch
+
+CACHE_ENV = "STUDIO_DATA_DIR"
+CHUNK = 1 << 20
+DEFAULT_TIMEOUT = 15.0
+
+_MNIST_FILES = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+                "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+                "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
+_FASHION_FILES = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                  "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+                  "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+                  "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}
+_FASHION_GITHUB = ("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
+                   "data/fashion/")
+
+RESOURCES: dict[str, dict] = {
+    "mnist": {"title": "MNIST", "files": _MNIST_FILES,
+              "mirrors": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+                          "http://yann.lecun.com/exdb/mnist/"],
+              "classes": [str(i) for i in range(10)]},
+    "fashion_mnist": {"title": "Fashion-MNIST", "files": _FASHION_FILES,
+                      "mirrors": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                                  _FASHION_GITHUB],
+                      "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]},
+    "cifar10": {"title": "CIFAR-10",
+                "files": {"cifar-10-binary.tar.gz": "c32a1d4ab5d03f1284b67883e8d87530"},
+                "mirrors": ["https://www.cs.toronto.edu/~kriz/"],
+                "classes": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                            "horse", "ship", "truck"]},
+}
+
+
+def cache_dir(config: dict | None = None) -> Path:
+    """Where downloaded datasets are kept."""
+    chosen = (config or {}).get("cache_dir") or os.environ.get(CACHE_ENV)
+    return Path(chosen).expanduser() if chosen else \
+        Path.home() / ".cache" / "studio" / "datasets"
+
+
+def load_download(name: str, config: dict) -> RawData:
+    """Download (once) and read mnist, fashion_mnist or cifar10 with their own test sets."""
+    if name not in RESOURCES:
+        raise DataError(f"unknown downloadable dataset {name!r}; choose one of "
+                        f"{', '.join(RESOURCES)}")
+    paths = fetch(name, config)
+    budget = memory_budget(config)
+    classes = RESOURCES[name]["classes"]
+    if name == "cifar10":
+        return _cifar_raw(paths["cifar-10-binary.tar.gz"], classes, budget)
+    raw = idx_raw(paths["train-images-idx3-ubyte.gz"], paths["train-labels-idx1-ubyte.gz"],
+                  budget, classes)
+    raw.test = idx_raw(paths["t10k-images-idx3-ubyte.gz"], paths["t10k-labels-idx1-ubyte.gz"],
+                       budget, classes)
+    title = RESOURCES[name]["title"]
+    raw.description = f"{title}: {len(raw.x)} training and {len(raw.test.x)} test images"
+    return raw
+
+
+def fetch(name: str, config: dict | None = None) -> dict[str, Path]:
+    """Make sure every file of dataset `name` is in the cache with the right checksum;
+    download what is missing. Returns {file name: path}."""
+    config = config or {}
+    res = RESOURCES[name]
+    folder = cache_dir(config) / name
+    mirror = config.get("mirror")
+    mirrors = [mirror if mirror.endswith("/") else mirror + "/"] if mirror else res["mirrors"]
+    timeout = float(config.get("timeout", DEFAULT_TIMEOUT))
+    paths = {}
+    for fname, md5 in res["files"].items():
+        path = folder / fname
+        if not (path.is_file() and file_md5(path) == md5):
+            _download_any(res["title"], [m + fname for m in mirrors], path, md5, timeout,
+                          folder, list(res["files"]))
+        paths[fname] = path
+    return paths
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download_any(title, urls, path, md5, timeout, folder, names) -> None:
+    first = None
+    for url in urls:
+        try:
+            download_file(url, path, md5, timeout, title)
+            return
+        except DataError as exc:
+            first = first or exc
+            if getattr(exc, "offline", False):
+                break                      # no network: the other mirrors will fail too
+    by_hand = (f"Download the files by hand into {folder} ({', '.join(names)}; the source "
+               f"is {urls[0].rsplit('/', 1)[0]}/)")
+    raise DataError(f"{first} {by_hand}") from None
+
+
+def download_file(url: str, path: Path, md5: str | None, timeout: float = DEFAULT_TIMEOUT,
+                  what: str | None = None) -> None:
+    """Download `url` to `path` atomically (temporary file, then rename) and check its MD5.
+    Raises DataError ("could not download ... from <url>: <reason>.")."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    digest = hashlib.md5(usedforsecurity=False)
+    what = what or path.name
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            for block in iter(lambda: resp.read(CHUNK), b""):
+                digest.update(block)
+                out.write(block)
+        if md5 is not None and digest.hexdigest() != md5:
+            raise DataError(f"could not download {what} from {url}: the checksum does not "
+                            f"match (MD5 {digest.hexdigest()}, expected {md5}).")
+        os.replace(tmp, path)
+    except DataError:
+        raise
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        err = DataError(f"could not download {what} from {url}: {_reason(exc)}.")
+        err.offline = _is_offline(exc)
+        raise err from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the server answered {exc.code} {exc.reason}"
+    if isinstance(getattr(exc, "reason", exc), TimeoutError):
+        return "no network connection (the connection timed out)"
+    if _is_offline(exc):
+        inner = getattr(exc, "reason", exc)
+        return f"no network connection ({getattr(inner, 'strerror', None) or inner})"
+    return str(getattr(exc, "reason", exc))
+
+
+def _is_offline(exc: Exception) -> bool:
+    if isinstance(exc, urllib.error.HTTPError):
+        return False
+    inner = getattr(exc, "reason", exc)
+    return isinstance(inner, (ConnectionError, socket.gaierror, TimeoutError)) or \
+        getattr(inner, "errno", None) in (101, 113, 111)   # unreachable, no route, refused
+
+
+def _cifar_raw(archive: Path, classes: list[str], budget: float) -> RawData:
+    check_budget(60000 * 3072 * 4, budget, "CIFAR-10")
+    parts: dict[str, tuple] = {}
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                base = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and (base.startswith("data_batch_") or
+                                        base == "test_batch.bin"):
+                    data = tar.extractfile(member).read()
+                    parts[base] = parse_cifar_batch(data, base)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"{archive.name} could not be read: {exc}") from None
+    train = [parts[k] for k in sorted(parts) if k.startswith("data_batch_")]
+    if not train or "test_batch.bin" not in parts:
+        raise DataError(f"{archive.name} does not hold the CIFAR-10 binary batches")
+    return cifar_raw(train, parts["test_batch.bin"], classes)
+
+
+def cifar_raw(train: list[tuple], test: tuple, classes: list[str]) -> RawData:
+    """RawData from parsed CIFAR batches [(images, labels), ...] and the test batch."""
+    x = np.concatenate([b[0] for b in train]).astype(np.float32)
+    y = np.concatenate([b[1] for b in train])
+    raw = RawData(x, {"label": Target(y, "classification", 10, classes)},
+                  description=f"CIFAR-10: {len(x)} training and {len(test[0])} test images")
+    raw.test = RawData(test[0].astype(np.float32),
+                       {"label": Target(test[1], "classification", 10, classes)})
+    return raw
