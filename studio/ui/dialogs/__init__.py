@@ -1,0 +1,1 @@
+"""Dialogs: example gallery."""

@@ -1,0 +1,145 @@
+"""New from example: a gallery of the bundled example projects, each with a schematic
+thumbnail drawn from the file's node positions (no graph building, no torch)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from engine.examples import describe, example_paths
+from engine.layers import REGISTRY
+
+from ..palette import category_color
+
+THUMB = QSize(200, 112)
+NODE_W, NODE_H = 150.0, 60.0  # node size in scene units, as on the canvas
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _read_graph(path: Path) -> tuple[list[dict], list[dict]]:
+    """Nodes and edges of a project file, or empty lists if it cannot be read."""
+    try:
+        graph = json.loads(path.read_text("utf-8")).get("graph", {})
+        nodes = [n for n in graph.get("nodes", []) if isinstance(n, dict)]
+        edges = [e for e in graph.get("edges", []) if isinstance(e, dict)]
+        return nodes, edges
+    except (OSError, ValueError, AttributeError):
+        return [], []
+
+
+def _node_pos(node: dict) -> tuple[float, float]:
+    try:
+        x, y = node.get("pos", (0, 0))
+        return float(x), float(y)
+    except (TypeError, ValueError):
+        return 0.0, 0.0
+
+
+def draw_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap:
+    """A schematic of the project's graph: category-coloured boxes joined by wires."""
+    pm = QPixmap(size)
+    pm.fill(QColor("#f4f5f7"))
+    nodes, edges = _read_graph(path)
+    if not nodes:
+        return pm
+    pos = {n.get("id"): _node_pos(n) for n in nodes}
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + NODE_H)
+    margin = 8.0
+    scale = min((size.width() - 2 * margin) / bounds.width(),
+                (size.height() - 2 * margin) / bounds.height())
+    w = max(NODE_W * scale, 6.0)
+    h = max(NODE_H * scale, 6.0)
+    ox = (size.width() - bounds.width() * scale) / 2
+    oy = (size.height() - bounds.height() * scale) / 2
+
+    def rect(nid) -> QRectF:
+        x, y = pos[nid]
+        cx = ox + (x - bounds.left() + NODE_W / 2) * scale
+        cy = oy + (y - bounds.top() + NODE_H / 2) * scale
+        return QRectF(cx - w / 2, cy - h / 2, w, h)
+
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QPen(QColor("#8a9099"), 1.2))
+    for e in edges:
+        if e.get("src") in pos and e.get("dst") in pos:
+            a, b = rect(e["src"]), rect(e["dst"])
+            start = QPointF(a.right(), a.center().y())
+            end = QPointF(b.left(), b.center().y())
+            dx = max(abs(end.x() - start.x()) / 2, 4.0)
+            curve = QPainterPath(start)
+            curve.cubicTo(start + QPointF(dx, 0), end - QPointF(dx, 0), end)
+            p.drawPath(curve)
+    for n in nodes:
+        spec = REGISTRY.get(n.get("type"))
+        color = category_color(spec.category if spec else "")
+        p.setPen(QPen(color.darker(140), 1))
+        p.setBrush(color)
+        radius = min(w, h) / 4
+        p.drawRoundedRect(rect(n.get("id")), radius, radius)
+    p.end()
+    return pm
+
+
+class ExampleGallery(QDialog):
+    """Pick a bundled example; `exec()` returns Accepted and `chosen_path()` gives its file."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("New from Example")
+        self.list = QListWidget()
+        self.list.setIconSize(THUMB)
+        self.list.setSpacing(3)
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(False)
+        for name, path in example_paths().items():
+            item = QListWidgetItem(QIcon(draw_thumbnail(path)), self._label(name, path))
+            item.setData(PATH_ROLE, str(path))
+            item.setToolTip(str(path.name))
+            item.setSizeHint(QSize(THUMB.width() + 360, THUMB.height() + 10))
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.list.itemActivated.connect(lambda _item: self.accept())
+        self.list.currentRowChanged.connect(self._update_buttons)
+        heading = QLabel("Start from one of the bundled example projects:")
+        lay = QVBoxLayout(self)
+        lay.addWidget(heading)
+        lay.addWidget(self.list)
+        lay.addWidget(self.buttons)
+        self._update_buttons()
+        self.resize(620, 480)
+
+    @staticmethod
+    def _label(name: str, path: Path) -> str:
+        description = describe(path) or "(no description)"
+        return f"{name}\n{description}"
+
+    def _update_buttons(self, *_args) -> None:
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Open)
+        ok.setEnabled(self.list.currentItem() is not None)
+
+    def example_names(self) -> list[str]:
+        return [Path(self.list.item(i).data(PATH_ROLE)).stem for i in range(self.list.count())]
+
+    def select(self, name: str) -> None:
+        for i in range(self.list.count()):
+            if Path(self.list.item(i).data(PATH_ROLE)).stem == name:
+                self.list.setCurrentRow(i)
+                return
+        raise KeyError(f"no example named {name!r}")
+
+    def chosen_path(self) -> Path | None:
+        """The selected example's file (None if nothing is selected)."""
+        item = self.list.currentItem()
+        return Path(item.data(PATH_ROLE)) if item is not None else None

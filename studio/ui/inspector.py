@@ -1,0 +1,396 @@
+"""The inspector: the selected node's name, params, shapes, problems and an Explain section.
+
+Editors are generated from the layer spec's Params (studio.ui.inspector_widgets). A value the
+spec refuses is not applied: the ParamError message is shown under the editor. An accepted value
+is pushed as a SetParamCommand, so it is undoable and the document re-validates at once.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
+                               QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+
+from engine.graph import GraphError, Node
+from engine.layers import LayerSpec, ParamError
+from engine.validate import Report
+
+from ..commands import RenameCommand, SetParamCommand, SetTrainableCommand
+from .explain import explain_text
+from .inspector_widgets import ParamEditor, StrEditor, _ListLineEdit, make_editor
+from .palette import category_color
+
+MUTED = "color: #808890;"
+ERROR = "color: #d0342c;"
+WARNING = "color: #c07a10;"
+
+
+def _mono() -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    return font
+
+
+def _label(text: str = "", style: str = "", wrap: bool = True, mono: bool = False) -> QLabel:
+    lab = QLabel(text)
+    lab.setWordWrap(wrap)
+    lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if style:
+        lab.setStyleSheet(style)
+    if mono:
+        lab.setFont(_mono())
+    return lab
+
+
+def _section(title: str) -> QLabel:
+    lab = QLabel(title.upper())
+    lab.setStyleSheet("font-weight: 600; font-size: 8pt; color: #7a828c; "
+                      "border-bottom: 1px solid #c8ccd2; padding-top: 8px; padding-bottom: 1px;")
+    return lab
+
+
+def _form() -> QFormLayout:
+    form = QFormLayout()
+    form.setContentsMargins(0, 2, 0, 2)
+    form.setHorizontalSpacing(8)
+    form.setVerticalSpacing(4)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form
+
+
+class InspectorWidget(QScrollArea):
+    """Shows and edits one node of `document` (`set_node(node_id | None)`)."""
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.node_id: str | None = None
+        self.editors: dict[str, ParamEditor] = {}
+        self.errors: dict[str, QLabel] = {}
+        self._built_for: tuple | None = None
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._build_static()
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self.refresh)
+        document.validated.connect(self._on_validated)
+        document.changed.connect(self._timer.start)
+        if hasattr(document, "selection_changed"):
+            document.selection_changed.connect(self._on_selection)
+        if hasattr(document, "graph_replaced"):
+            document.graph_replaced.connect(lambda _g: self.set_node(None))
+        self.set_node(None)
+
+    # layout ---------------------------------------------------------------------------
+    def _build_static(self) -> None:
+        body = QWidget()
+        self.setWidget(body)
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(8, 6, 8, 8)
+        outer.setSpacing(3)
+        self.empty = _label("Select a node on the canvas to see and edit its parameters.",
+                            MUTED)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(self.empty)
+
+        self.content = QWidget()
+        col = QVBoxLayout(self.content)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(3)
+        outer.addWidget(self.content)
+        outer.addStretch(1)
+
+        head = QHBoxLayout()
+        head.setSpacing(6)
+        self.swatch = QLabel()
+        self.swatch.setFixedSize(12, 12)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: 600; font-size: 12pt;")
+        self.type_id = _label(style=MUTED, wrap=False)
+        head.addWidget(self.swatch)
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.type_id)
+        col.addLayout(head)
+        self.doc = _label(style=MUTED)
+        col.addWidget(self.doc)
+
+        col.addWidget(_section("Node"))
+        node_form = _form()
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("The node's name (also its attribute name in generated code).")
+        self.name_edit.editingFinished.connect(self._commit_name)
+        self.trainable = QCheckBox("learn this layer's weights")
+        self.trainable.setToolTip("Unchecked: the layer's weights are frozen during training.")
+        self.trainable.toggled.connect(self._commit_trainable)
+        node_form.addRow("name", self.name_edit)
+        self.name_error = _label(style=ERROR)
+        node_form.addRow(self.name_error)
+        node_form.addRow("trainable", self.trainable)
+        self.node_form = node_form
+        col.addLayout(node_form)
+
+        self.params_header = _section("Parameters")
+        col.addWidget(self.params_header)
+        self.param_host = QWidget()
+        col.addWidget(self.param_host)
+
+        col.addWidget(_section("Shape"))
+        shape_form = _form()
+        self.in_label = _label(mono=True)
+        self.out_label = _label(mono=True)
+        self.count_label = _label(mono=True)
+        self.macs_label = _label(mono=True)
+        shape_form.addRow("input", self.in_label)
+        shape_form.addRow("output", self.out_label)
+        shape_form.addRow("params", self.count_label)
+        shape_form.addRow("MACs", self.macs_label)
+        self.macs_label.setToolTip("Multiply-accumulates per sample (approximate).")
+        self.shape_form = shape_form
+        col.addLayout(shape_form)
+
+        self.issues_header = _section("Problems")
+        self.issues_label = _label()
+        self.issues_label.setTextFormat(Qt.TextFormat.RichText)
+        col.addWidget(self.issues_header)
+        col.addWidget(self.issues_label)
+
+        col.addWidget(_section("Explain"))
+        self.formula = _label(mono=True)
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setToolTip("The layer's defining formula.")
+        self.explain = _label(mono=True)
+        self.explain.setTextFormat(Qt.TextFormat.RichText)
+        self.explain.setToolTip("How the output shape and parameter count follow from the "
+                                "parameters, with this node's numbers.")
+        col.addWidget(self.formula)
+        col.addWidget(self.explain)
+        for w in (self.formula, self.explain):
+            w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+    # node selection ---------------------------------------------------------------------
+    def _on_selection(self, ids: list) -> None:
+        self.set_node(ids[0] if len(ids) == 1 else None)
+
+    def set_node(self, node_id: str | None) -> None:
+        """Show `node_id` (None: nothing selected)."""
+        if node_id is not None and node_id not in self.document.graph.nodes:
+            node_id = None
+        changed = node_id != self.node_id
+        self.node_id = node_id
+        if changed:
+            self._clear_errors()
+            self.name_edit.setModified(False)
+        self.refresh()
+
+    def node(self) -> Node | None:
+        if self.node_id is None:
+            return None
+        return self.document.graph.nodes.get(self.node_id)
+
+    # refresh --------------------------------------------------------------------------
+    def _on_validated(self, report: Report) -> None:
+        self.refresh(report)
+
+    def refresh(self, report: Report | None = None) -> None:
+        """Bring the view up to date with the document (cheap when nothing changed)."""
+        node = self.node()
+        if node is None:
+            self.node_id = None
+            self._built_for = None
+            self.content.hide()
+            self.empty.show()
+            return
+        self.empty.hide()
+        self.content.show()
+        spec = node.spec
+        key = (node.id, node.type, tuple(q.name for q in spec.params))
+        if key != self._built_for:
+            self._build_editors(spec)
+            self._built_for = key
+        self._show_header(node, spec)
+        self._show_values(node)
+        self._show_report(node, spec, report or self.document.report())
+
+    def _show_header(self, node: Node, spec: LayerSpec) -> None:
+        color = category_color(spec.category).name()
+        self.swatch.setStyleSheet(f"background: {color}; border-radius: 3px;")
+        self.swatch.setToolTip(spec.category)
+        self.title.setText(spec.name)
+        self.type_id.setText(spec.id)
+        self.doc.setText(spec.doc)
+        self.doc.setVisible(bool(spec.doc))
+        if not self.name_edit.isModified():  # keep a refused name until it is fixed
+            self.name_edit.setText(node.name)
+        self.trainable.blockSignals(True)
+        self.trainable.setChecked(node.trainable)
+        self.trainable.blockSignals(False)
+
+    def _build_editors(self, spec: LayerSpec) -> None:
+        old = self.param_host.layout()
+        if old is not None:
+            QWidget().setLayout(old)  # reparent the old layout and its widgets away
+        form = _form()
+        self.param_host.setLayout(form)
+        self.editors, self.errors = {}, {}
+        for q in spec.params:
+            editor = make_editor(q)
+            editor.edited.connect(lambda v, name=q.name: self.commit_param(name, v))
+            name_label = QLabel(q.name)
+            name_label.setToolTip(q.help)
+            form.addRow(name_label, editor)
+            err = _label(style=ERROR)
+            form.addRow(err)
+            form.setRowVisible(err, False)
+            self.editors[q.name], self.errors[q.name] = editor, err
+        self.params_header.setVisible(bool(spec.params))
+        self.param_form = form
+        self._align_label_columns()
+
+    def _align_label_columns(self) -> None:
+        """Give the label column of every form the same width, so the fields line up."""
+        forms = (self.node_form, self.param_form, self.shape_form)
+        labels = []
+        for form in forms:
+            for row in range(form.rowCount()):
+                item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                if item is not None and item.widget() is not None:
+                    labels.append(item.widget())
+        width = max((lab.sizeHint().width() for lab in labels), default=0)
+        for lab in labels:
+            lab.setMinimumWidth(width)
+            lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        indent = width + self.param_form.horizontalSpacing()
+        for err in [self.name_error, *self.errors.values()]:
+            err.setContentsMargins(indent, 0, 0, 2)
+
+    def _show_values(self, node: Node) -> None:
+        for name, editor in self.editors.items():
+            keep_text = isinstance(editor, (_ListLineEdit, StrEditor)) and \
+                self.errors[name].text()
+            if not keep_text:
+                editor.set_value(node.params.get(name))
+
+    def _show_report(self, node: Node, spec: LayerSpec, report: Report) -> None:
+        ins = report.in_types.get(node.id)
+        outs = report.out_types.get(node.id)
+        ports_in, ports_out = node.input_ports(), node.output_ports()
+        self.in_label.setText(_types_text(ports_in, ins) if ports_in else "—")
+        self.out_label.setText(_types_text(ports_out, outs) if ports_out else "—")
+        self.shape_form.setRowVisible(self.in_label, bool(ports_in))
+        self.shape_form.setRowVisible(self.out_label, bool(ports_out))
+        count = report.param_counts.get(node.id)
+        self.count_label.setText("?" if count is None else f"{count:,}")
+        self.macs_label.setText(_macs_text(spec, node, ins, outs))
+        issues = report.issues_for(node.id)
+        self.issues_header.setVisible(bool(issues))
+        self.issues_label.setVisible(bool(issues))
+        self.issues_label.setText("<br>".join(
+            f"<span style='{ERROR if i.severity == 'error' else WARNING}'>"
+            f"{'✖' if i.severity == 'error' else '⚠'} {html.escape(i.message)}</span>"
+            for i in issues))
+        self.formula.setText(_lines_html(spec.formula, "#3b5f8f"))
+        self.formula.setVisible(bool(spec.formula))
+        self.explain.setText(_lines_html(explain_text(spec, node.params, ins, outs)))
+        has_weights = count is None or count > 0
+        self.node_form.setRowVisible(self.trainable, has_weights)
+
+    # edits ----------------------------------------------------------------------------
+    def commit_param(self, name: str, value: Any) -> bool:
+        """Check `value` with the spec and push it as an undoable edit. A refused value is
+        not applied and its reason is shown under the editor. Returns True if applied."""
+        node = self.node()
+        if node is None:
+            return False
+        spec = node.spec
+        try:
+            canonical = spec.param(name).coerce(value)
+            spec.check_params({**node.params, name: canonical})
+        except ParamError as exc:
+            self._refuse(name, str(exc))
+            return False
+        self._set_error(name, None)
+        old = node.params.get(name)
+        if old == canonical and type(old) is type(canonical):
+            return True
+        try:
+            self.document.push(SetParamCommand(self.document.graph, node.id, name, canonical))
+        except (ParamError, GraphError, ValueError) as exc:
+            self._refuse(name, str(exc))
+            return False
+        return True
+
+    def _refuse(self, name: str, message: str) -> None:
+        self._set_error(name, message)
+        editor = self.editors.get(name)
+        node = self.node()
+        if editor is not None and node is not None and \
+                not isinstance(editor, (_ListLineEdit, StrEditor)):
+            editor.set_value(node.params.get(name))
+
+    def _set_error(self, name: str, message: str | None) -> None:
+        err, editor = self.errors.get(name), self.editors.get(name)
+        if err is None:
+            return
+        err.setText(message or "")
+        self.param_form.setRowVisible(err, bool(message))
+        editor.show_error(message)
+
+    def _clear_errors(self) -> None:
+        for name in list(self.errors):
+            self._set_error(name, None)
+        self.name_error.setText("")
+        self.node_form.setRowVisible(self.name_error, False)
+
+    def error_text(self, name: str) -> str:
+        """The refusal shown under a param's editor ('' when none)."""
+        err = self.errors.get(name)
+        return err.text() if err is not None and not err.isHidden() else ""
+
+    def _commit_name(self) -> None:
+        node = self.node()
+        if node is None:
+            return
+        name = self.name_edit.text().strip()
+        if name != node.name:
+            try:
+                self.document.push(RenameCommand(self.document.graph, node.id, name))
+            except (GraphError, ValueError) as exc:
+                self.name_error.setText(str(exc))
+                self.node_form.setRowVisible(self.name_error, True)
+                return
+        self.name_edit.setModified(False)
+        self.name_edit.setText(node.name)
+        self.node_form.setRowVisible(self.name_error, False)
+
+    def _commit_trainable(self, checked: bool) -> None:
+        node = self.node()
+        if node is not None and node.trainable != checked:
+            self.document.push(SetTrainableCommand(self.document.graph, node.id, checked))
+
+
+def _lines_html(text: str, color: str | None = None) -> str:
+    """Each line a paragraph with a hanging indent, so wrapped formulas stay readable."""
+    style = "margin: 0 0 2px 12px; text-indent: -12px;" + (f" color: {color};" if color else "")
+    return "".join(f"<p style='{style}'>{html.escape(line)}</p>" for line in text.splitlines())
+
+
+def _types_text(ports: list[str], types) -> str:
+    if types is None:
+        return "?"
+    if len(ports) == 1 or len(ports) != len(types):
+        return ", ".join(map(str, types)) or "—"
+    return "\n".join(f"{port}: {t}" for port, t in zip(ports, types))
+
+
+def _macs_text(spec: LayerSpec, node: Node, ins, outs) -> str:
+    if ins is None or outs is None:
+        return "?"
+    try:
+        return f"{spec.flops(node.params, ins, outs):,}"
+    except Exception:  # a spec bug must not break the inspector
+        return "?"

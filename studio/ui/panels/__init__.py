@@ -1,0 +1,1 @@
+"""Bottom-dock panels: model summary and problems list."""
