@@ -168,7 +168,7 @@ class ChoiceEditor(ParamEditor):
 
     def _show(self, value):
         i = self.combo.findData(value)
-        self.combo.setCurrentIndex(i if i >= 0 else 0)
+        self.combo.setCurrentIndex(max(i, 0))
 
 
 class _ListLineEdit(ParamEditor):

@@ -14,21 +14,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeW
 
 from engine.layers import LayerSpec, by_category
 
+from .theme import CATEGORY_COLORS as _THEME_COLORS
+
 LAYER_MIME = "application/x-studio-layer"
 
-CATEGORY_COLORS: dict[str, str] = {
-    "Input/Output": "#5b6b7f",
-    "Core": "#3d7dd8",
-    "Convolution": "#2f9e74",
-    "Pooling": "#20a3b3",
-    "Normalization": "#8a6fd1",
-    "Activation": "#e08a2c",
-    "Recurrent": "#c9485b",
-    "Attention": "#b65fc2",
-    "Merge": "#8c8c3a",
-    "Sparsity": "#7a8a99",
-    "Energy-based": "#a0653a",
-}
+# One colour per category, shared with the canvas (the theme owns the values).
+CATEGORY_COLORS: dict[str, str] = _THEME_COLORS
 _FALLBACK_COLORS = ("#6d7f99", "#7d6d99", "#996d7f", "#6d998a", "#998a6d")
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -58,8 +49,9 @@ def swatch_icon(category: str, size: int = 12) -> QIcon:
 
 def layer_tooltip(spec: LayerSpec) -> str:
     """Rich-text tooltip: name, id, doc and the defining formula."""
-    parts = [f"<b>{html.escape(spec.name)}</b> &nbsp;<span style='color:gray'>"
-             f"{html.escape(spec.id)}</span>"]
+    head = (f"<b>{html.escape(spec.name)}</b> &nbsp;<span style='color:gray'>"
+            f"{html.escape(spec.id)}</span>")
+    parts = [head]
     if spec.doc:
         parts.append(html.escape(spec.doc))
     if spec.formula:

@@ -6,18 +6,23 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import (QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen,
+                           QPixmap)
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QLabel, QListWidget,
+                               QListWidgetItem, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from engine.examples import describe, example_paths
 from engine.layers import REGISTRY
 
 from ..palette import category_color
 
-THUMB = QSize(200, 112)
+THUMB = QSize(176, 92)
 NODE_W, NODE_H = 150.0, 60.0  # node size in scene units, as on the canvas
 PATH_ROLE = Qt.ItemDataRole.UserRole
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+DESC_ROLE = Qt.ItemDataRole.UserRole + 2
+THUMB_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 def _read_graph(path: Path) -> tuple[list[dict], list[dict]]:
@@ -53,8 +58,8 @@ def draw_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap:
     margin = 8.0
     scale = min((size.width() - 2 * margin) / bounds.width(),
                 (size.height() - 2 * margin) / bounds.height())
-    w = max(NODE_W * scale, 6.0)
-    h = max(NODE_H * scale, 6.0)
+    w = max(NODE_W * scale, 8.0)
+    h = max(NODE_H * scale, 10.0)
     ox = (size.width() - bounds.width() * scale) / 2
     oy = (size.height() - bounds.height() * scale) / 2
 
@@ -87,6 +92,45 @@ def draw_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap:
     return pm
 
 
+class _ExampleDelegate(QStyledItemDelegate):
+    """Thumbnail on the left, the example's name in bold and its description below."""
+
+    PAD = 6
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(THUMB.width() + 320, THUMB.height() + 2 * self.PAD)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, opt, painter, opt.widget)
+        r = option.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        painter.save()
+        thumb = index.data(THUMB_ROLE)
+        if isinstance(thumb, QPixmap):
+            painter.drawPixmap(r.left(), r.top(), thumb)
+            painter.setPen(QPen(QColor("#c8ccd2"), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(r.left(), r.top(), thumb.width(), thumb.height()))
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(opt.palette.color(role))
+        text_rect = r.adjusted(THUMB.width() + 14, 4, 0, 0)
+        bold = QFont(opt.font)
+        bold.setBold(True)
+        bold.setPointSizeF(opt.font.pointSizeF() * 1.1)
+        painter.setFont(bold)
+        line = QFontMetrics(bold).height()
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                         index.data(NAME_ROLE) or "")
+        painter.setFont(opt.font)
+        painter.drawText(text_rect.adjusted(0, line + 4, 0, 0),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                         | Qt.TextFlag.TextWordWrap, index.data(DESC_ROLE) or "")
+        painter.restore()
+
+
 class ExampleGallery(QDialog):
     """Pick a bundled example; `exec()` returns Accepted and `chosen_path()` gives its file."""
 
@@ -94,15 +138,15 @@ class ExampleGallery(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New from Example")
         self.list = QListWidget()
-        self.list.setIconSize(THUMB)
-        self.list.setSpacing(3)
-        self.list.setWordWrap(True)
-        self.list.setAlternatingRowColors(False)
+        self.list.setSpacing(2)
+        self.list.setItemDelegate(_ExampleDelegate(self.list))
         for name, path in example_paths().items():
-            item = QListWidgetItem(QIcon(draw_thumbnail(path)), self._label(name, path))
+            item = QListWidgetItem(f"{name}: {describe(path)}")
             item.setData(PATH_ROLE, str(path))
-            item.setToolTip(str(path.name))
-            item.setSizeHint(QSize(THUMB.width() + 360, THUMB.height() + 10))
+            item.setData(NAME_ROLE, name)
+            item.setData(DESC_ROLE, describe(path) or "(no description)")
+            item.setData(THUMB_ROLE, draw_thumbnail(path))
+            item.setToolTip(path.name)
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
@@ -118,12 +162,7 @@ class ExampleGallery(QDialog):
         lay.addWidget(self.list)
         lay.addWidget(self.buttons)
         self._update_buttons()
-        self.resize(620, 480)
-
-    @staticmethod
-    def _label(name: str, path: Path) -> str:
-        description = describe(path) or "(no description)"
-        return f"{name}\n{description}"
+        self.resize(640, 560)
 
     def _update_buttons(self, *_args) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Open)

@@ -52,9 +52,8 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for col, width in enumerate((150, 120, 150, 100, 80, 110)):
+        for col, width in enumerate((170, 130, 190, 100, 80, 110)):
             self.table.setColumnWidth(col, width)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.itemDoubleClicked.connect(self._row_activated)
 
         self.batch = QSpinBox()
@@ -136,8 +135,8 @@ class SummaryPanel(QWidget):
                  f"{s.trainable_params:,} trainable, {frozen:,} frozen" if frozen
                  else "all trainable",
                  f"{human_bytes(s.total_params * 4)} of weights (float32)",
-                 f"forward pass at batch {s.batch_size}: ≈ {human_count(flops)} FLOPs, "
-                 f"activations ≈ {human_bytes(s.activation_bytes)}"]
+                 (f"forward pass at batch {s.batch_size}: ≈ {human_count(flops)} FLOPs, "
+                  f"activations ≈ {human_bytes(s.activation_bytes)}")]
         return " · ".join(parts)
 
     def _row_activated(self, item: QTableWidgetItem) -> None:
