@@ -1,0 +1,49 @@
+"""`studio evaluate FILE --run RUN`: a run's checkpoint on the test (or val/train) split."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .common import open_project, table
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a training run's checkpoint on a split")
+    p.add_argument("file", help="a .nnproj project file")
+    p.add_argument("--run", default="last",
+                   help="run-N, N, 'last' (default) or a run folder path")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.add_argument("--split", choices=("test", "val", "train"), default="test")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    project = open_project(args.file)
+    if project is None:
+        return 1
+    from ..train.config import ConfigError
+    from ..train.faults import TrainError
+    from ..train.trainer import Trainer
+
+    try:
+        trainer = Trainer(project, args.device, run_dir=False)
+        info = trainer.load_checkpoint(args.run, args.checkpoint)
+        metrics = trainer.evaluate(args.split)
+    except (ConfigError, TrainError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"split": args.split, "epoch": info.get("epoch"), **metrics}))
+        return 0
+    print(f"{args.checkpoint} checkpoint (epoch {info.get('epoch')}) on the {args.split} split:")
+    rows = [[k, f"{v:.6g}"] for k, v in metrics.items() if isinstance(v, (int, float))]
+    print(table(rows, ["metric", "value"], right={1}))
+    for k, v in metrics.items():
+        if isinstance(v, list):
+            print(f"\n{k} (rows: true class, columns: predicted):")
+            width = max(len(str(c)) for r in v for c in r)
+            for r in v:
+                print("  " + " ".join(str(c).rjust(width) for c in r))
+    return 0

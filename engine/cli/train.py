@@ -1,0 +1,160 @@
+"""`studio train FILE`: train a project headless, with a progress bar and per-epoch lines."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a project (progress on stderr, epochs on stdout)")
+    p.add_argument("file", help="a .nnproj project file")
+    p.add_argument("--epochs", type=int, help="total number of epochs")
+    p.add_argument("--batch-size", type=int, help="global batch size")
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="processes for distributed data-parallel training (torchrun)")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--log-json", metavar="PATH",
+                   help="write one JSON object per epoch to PATH")
+    p.add_argument("--resume", metavar="RUN",
+                   help="continue a run from its last checkpoint (run-N, N, 'last' or a path)")
+    p.add_argument("--init-weights", metavar="PATH",
+                   help="start from these weights (.safetensors or a torch state dict)")
+    p.add_argument("--no-save", action="store_true",
+                   help="do not save the trained weights beside the project")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _forwarded_args(args) -> list[str]:
+    """The command line of a torchrun worker: the same options without --nproc."""
+    out = [args.file]
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
+                        ("--lr", args.lr), ("--device", args.device), ("--seed", args.seed),
+                        ("--log-json", args.log_json), ("--resume", args.resume),
+                        ("--init-weights", args.init_weights)):
+        if value is not None:
+            out += [flag, str(value)]
+    out += [f for f, on in (("--no-save", args.no_save), ("--quiet", args.quiet)) if on]
+    return out
+
+
+def launch_distributed(args) -> int:
+    """Run this command in `args.nproc` processes through torch.distributed.run."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={args.nproc}", "-m", "engine.train.distributed",
+           *_forwarded_args(args)]
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    return subprocess.call(cmd, env=env)
+
+
+class Progress:
+    """Progress bar on stderr (\\r updates on a TTY), one line per epoch on stdout."""
+
+    def __init__(self, quiet: bool = False, log_json: str | None = None):
+        self.tty = sys.stderr.isatty() and not quiet
+        self.quiet = quiet
+        self.log = open(log_json, "a", encoding="utf-8") if log_json else None
+        self.epochs = 0
+        self.t0 = time.perf_counter()
+
+    def __call__(self, ev) -> None:
+        handler = getattr(self, f"on_{ev.kind}", None)
+        if handler:
+            handler(ev.data)
+
+    def on_started(self, d) -> None:
+        self.epochs = d["epochs"]
+        where = f" -> {d['run_dir']}" if d["run_dir"] else ""
+        extra = f", {d['world_size']} processes" if d.get("world_size", 1) > 1 else ""
+        print(f"training on {d['device']}{extra}: {d['train_size']} samples, "
+              f"{d['steps_per_epoch']} steps/epoch{where}", file=sys.stderr)
+        if d.get("init_weights"):
+            print(f"init weights: {d['init_weights']}", file=sys.stderr)
+
+    def on_batch(self, d) -> None:
+        if not self.tty:
+            return
+        total = d.get("steps_per_epoch") or 1
+        frac = min(d["step"] / total, 1.0)
+        bar = "#" * int(frac * 20) + "." * (20 - int(frac * 20))
+        sys.stderr.write(f"\repoch {d['epoch']}/{self.epochs} [{bar}] {d['step']}/{total} "
+                         f"loss {d['loss']:.4f}  {d['samples_per_s']:.0f} samples/s  "
+                         f"ETA {d['eta_s']:.0f}s ")
+        sys.stderr.flush()
+
+    def on_epoch(self, d) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + " " * 79 + "\r")
+        parts = [f"epoch {d['epoch']}/{self.epochs}", f"loss {d['loss']:.4f}"]
+        parts += [f"{k} {v:.4f}" for k, v in d.items()
+                  if k.startswith("val_") and isinstance(v, (int, float))]
+        parts += [f"lr {d['lr']:.3g}", f"{d['elapsed_s']:.1f}s"]
+        print("  ".join(parts), flush=True)
+        if self.log:
+            keep = {k: v for k, v in d.items() if not isinstance(v, (list, dict))}
+            self.log.write(json.dumps(keep) + "\n")
+            self.log.flush()
+
+    def on_failed(self, d) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+        print(f"error: {d['message']}", file=sys.stderr)
+
+    def on_finished(self, d) -> None:
+        best = d.get("best") or {}
+        note = f", best epoch {d['best_epoch']}" if d.get("best_epoch") else ""
+        print(f"finished ({d['reason']}) after {d['epochs_run']} epoch(s){note}"
+              + (f"; run folder {d['run_dir']}" if d.get("run_dir") else ""),
+              file=sys.stderr)
+        del best
+
+    def close(self) -> None:
+        if self.log:
+            self.log.close()
+
+
+def run(args) -> int:
+    if args.nproc > 1 and "LOCAL_RANK" not in os.environ:
+        return launch_distributed(args)
+    from .common import open_project
+
+    project = open_project(args.file)
+    if project is None:
+        return 1
+    from ..project import ProjectError, save_weights
+    from ..train.checkpoint import find_run
+    from ..train.config import ConfigError
+    from ..train.trainer import Trainer
+
+    rank = int(os.environ.get("RANK", "0"))
+    progress = Progress(args.quiet or rank != 0, args.log_json if rank == 0 else None)
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                 "seed": args.seed}
+    try:
+        resume = find_run(project.runs_dir(), args.resume) if args.resume else None
+        trainer = Trainer(project, args.device or "auto", [progress], resume_from=resume,
+                          init_weights=args.init_weights, **overrides)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        result = trainer.fit()
+        if result.status == "failed":
+            return 1
+        if trainer.rank == 0 and not args.no_save:
+            path = project.weights_path()
+            try:
+                save_weights(path, trainer.node_state())
+                print(f"saved weights to {path}", file=sys.stderr)
+            except (OSError, ProjectError) as exc:
+                print(f"error: cannot save the weights: {exc}", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        progress.close()
+        trainer.close()

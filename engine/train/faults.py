@@ -1,0 +1,62 @@
+"""Turning failures into one clear sentence: NaN losses, data errors, forward errors, OOM."""
+from __future__ import annotations
+
+import linecache
+import re
+import traceback
+
+
+class TrainError(RuntimeError):
+    """A run failed. `kind` is 'nan' | 'data' | 'forward' | 'oom' | 'error'; `node_id` names
+    the graph node to blame when known; `global_step` the step it happened at."""
+
+    def __init__(self, message: str, kind: str = "error", node_id: str | None = None,
+                 global_step: int | None = None, tb: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.node_id = node_id
+        self.global_step = global_step
+        self.traceback = tb
+
+
+def is_oom(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+_COMMENT = re.compile(r"#\s*(.+?) \(")
+
+
+def node_from_traceback(exc: BaseException, graph) -> str | None:
+    """The graph node whose generated line raised `exc` (deepest generated frame)."""
+    by_name = {node.name: nid for nid, node in graph.nodes.items()}
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith("<studio-generated"):
+            line = linecache.getline(frame.filename, frame.lineno)
+            m = _COMMENT.search(line)
+            if m and m.group(1) in by_name:
+                found = by_name[m.group(1)]
+    return found
+
+
+def describe(exc: BaseException, phase: str, graph, step: int, epoch: int,
+             batch_size: int) -> TrainError:
+    """A TrainError for an exception raised in `phase` ('data' or 'forward')."""
+    tb = "".join(traceback.format_exception(exc))
+    where = f"at step {step} (epoch {epoch})"
+    if isinstance(exc, TrainError):
+        return exc
+    if is_oom(exc):
+        return TrainError(f"out of memory {where}: reduce the batch size (now {batch_size}) "
+                          "or the model size", "oom", None, step, tb)
+    if phase == "data":
+        return TrainError(f"loading data failed {where}: {type(exc).__name__}: {exc}", "data",
+                          None, step, tb)
+    node_id = node_from_traceback(exc, graph)
+    node = f" in node '{graph.nodes[node_id].name}'" if node_id else ""
+    return TrainError(f"the model failed{node} {where}: {type(exc).__name__}: {exc}",
+                      "forward", node_id, step, tb)

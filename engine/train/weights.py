@@ -1,0 +1,166 @@
+"""Model parameters by node: frozen layers, L1/L2 penalties, gradient norms, init weights."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def node_modules(model, graph) -> dict:
+    """{node_id: submodule} for every node that owns a submodule."""
+    attrs = model.studio_code.attrs
+    return {nid: getattr(model, attr) for nid, attr in attrs.items() if nid in graph.nodes}
+
+
+def node_parameters(model, graph) -> dict:
+    """{node_id: [parameters]} for nodes with parameters."""
+    out = {}
+    for nid, module in node_modules(model, graph).items():
+        params = list(module.parameters())
+        if params:
+            out[nid] = params
+    return out
+
+
+def freeze(model, graph) -> list[str]:
+    """requires_grad=False for the parameters of nodes with trainable False; their ids."""
+    frozen = []
+    for nid, params in node_parameters(model, graph).items():
+        if not graph.nodes[nid].trainable:
+            for p in params:
+                p.requires_grad_(False)
+            frozen.append(nid)
+    return frozen
+
+
+def penalty_terms(model, graph, reg: dict) -> list[tuple[str, float, list]]:
+    """[(kind 'l1'|'l2', coefficient, weight tensors)] by node name (weights, not biases:
+    like Keras' kernel_regularizer). Raises ValueError naming an unknown node."""
+    by_name = {node.name: nid for nid, node in graph.nodes.items()}
+    params = node_parameters(model, graph)
+    terms = []
+    for kind in ("l1", "l2"):
+        for name, coef in reg.get(kind, {}).items():
+            if not coef:
+                continue
+            nid = by_name.get(name)
+            if nid is None:
+                raise ValueError(f"training.regularization.{kind}: no node named {name!r}")
+            if nid not in params:
+                raise ValueError(f"training.regularization.{kind}: node {name!r} has no "
+                                 "weights")
+            module = node_modules(model, graph)[nid]
+            weights = [p for n, p in module.named_parameters() if "bias" not in n]
+            terms.append((kind, float(coef), weights))
+    return terms
+
+
+def penalty(terms):
+    """The L1/L2 penalty: Σ l1·Σ|w| + Σ l2·Σ w² (no factor ½, as Keras)."""
+    total = None
+    for kind, coef, weights in terms:
+        for w in weights:
+            t = w.abs().sum() if kind == "l1" else w.pow(2).sum()
+            total = coef * t if total is None else total + coef * t
+    return total
+
+
+def grad_norms(node_params: dict) -> dict[str, float]:
+    """L2 norm of each node's gradients."""
+    import torch
+
+    norms = {}
+    with torch.no_grad():
+        for nid, params in node_params.items():
+            grads = [p.grad for p in params if p.grad is not None]
+            if grads:
+                norms[nid] = float(torch.linalg.vector_norm(
+                    torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+    return norms
+
+
+@dataclass
+class InitReport:
+    """What --init-weights loaded: tensors copied, and the ones skipped with the reason."""
+
+    loaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"loaded {len(self.loaded)} tensor(s)"
+        if self.skipped:
+            text += f"; skipped {len(self.skipped)}: " + "; ".join(self.skipped)
+        return text
+
+
+def read_state_file(path: str | Path) -> dict:
+    """A flat {name: tensor} dict from a .safetensors file or a torch.save state dict (loaded
+    with weights_only=True: nothing is unpickled beyond plain tensors)."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"init weights: {path} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load
+
+        try:
+            return load(path.read_bytes())
+        except Exception as exc:
+            raise ValueError(f"init weights: {path} is not a valid safetensors file ({exc})") \
+                from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"init weights: {path} is not a weights-only state dict ({exc})") \
+            from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"init weights: {path} holds a {type(state).__name__}, not a state "
+                         "dict")
+    return {k: v for k, v in state.items() if torch.is_tensor(v)}
+
+
+def load_init_weights(model, graph, path: str | Path) -> InitReport:
+    """Copy matching tensors from `path` into `model`: keys 'node_id/tensor' (Studio's
+    format), 'attr.tensor' (a state dict of this model) or 'node name.tensor'. Tensors whose
+    shape differs are skipped and named; nothing matching at all raises ValueError."""
+    import torch
+
+    flat = read_state_file(path)
+    attrs = model.studio_code.attrs
+    by_name = {node.name: nid for nid, node in graph.nodes.items()}
+    state = model.state_dict()
+    report, update = InitReport(), {}
+    for key, value in flat.items():
+        target = _target_key(key, attrs, by_name)
+        if target is None or target not in state:
+            report.skipped.append(f"{key!r} matches no layer")
+            continue
+        if tuple(value.shape) != tuple(state[target].shape):
+            report.skipped.append(f"{target!r} has shape {tuple(state[target].shape)} but the "
+                                  f"file's {key!r} is {tuple(value.shape)}")
+            continue
+        update[target] = value.to(state[target].dtype)
+        report.loaded.append(target)
+    if not update:
+        raise ValueError(f"init weights: no tensor in {path} matches a layer of this model "
+                         f"({'; '.join(report.skipped[:3])})")
+    with torch.no_grad():
+        model.load_state_dict(update, strict=False)
+    return report
+
+
+def _target_key(key: str, attrs: dict, by_name: dict) -> str | None:
+    if "/" in key:
+        nid, _, tensor = key.partition("/")
+        attr = attrs.get(nid) or attrs.get(by_name.get(nid, ""))
+        return f"{attr}.{tensor}" if attr else None
+    key = key.removeprefix("module.")  # DDP-wrapped checkpoints
+    head, _, tensor = key.partition(".")
+    if head in attrs.values():
+        return key
+    nid = by_name.get(head)
+    if nid in attrs:
+        return f"{attrs[nid]}.{tensor}"
+    return None
