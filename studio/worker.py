@@ -10,6 +10,7 @@ locked list (cheap, never blocks training). A QTimer on the GUI thread drains th
   epoch_end(dict)          one per epoch (`epoch` event data)
   grad_norms(dict)         {node_id: float}, latest per tick
   activations(str, object) node_id, numpy array (first dim = sample); latest per node per tick
+  snapshot(dict)           the full `activations` event data (array, and conv `weights`)
   checkpoint(dict)         path, kind, epoch
   paused(), resumed()
   finished(dict)           reason, epochs_run, best_epoch, best, run_dir
@@ -31,7 +32,7 @@ TrainerFactory = Callable[..., Any]
 
 
 def default_trainer_factory(project, device, callbacks, **overrides):
-    from engine.train import Trainer
+    from engine.train.trainer import Trainer
     return Trainer(project, device, callbacks, **overrides)
 
 
@@ -96,6 +97,7 @@ class TrainingWorker(QObject):
     epoch_end = Signal(dict)
     grad_norms = Signal(dict)
     activations = Signal(str, object)
+    snapshot = Signal(dict)
     checkpoint = Signal(dict)
     paused = Signal()
     resumed = Signal()
@@ -234,7 +236,8 @@ class TrainingWorker(QObject):
         if latest_norms is not None:
             self.grad_norms.emit(dict(latest_norms.get("norms", {})))
         for node_id, data in latest_acts.items():
-            self.activations.emit(node_id, data)
+            self.activations.emit(node_id, data["array"])
+            self.snapshot.emit(data)
 
     def _emit_one(self, kind: str, data: dict) -> None:
         if kind == "started":

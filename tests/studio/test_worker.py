@@ -72,8 +72,8 @@ def test_activations_latest_per_node_and_watch(qtbot):
     assert factory.made[0].watched == ["n2"]
     assert acts and all(nid == "n2" for nid, _ in acts)
     assert len(acts) < 30
-    assert acts[-1][1]["array"].shape == (1, 6, 4, 4)
-    assert acts[-1][1]["global_step"] == 30
+    assert acts[-1][1].shape == (1, 6, 4, 4)
+    assert acts[-1][1][0, 0, 0, 0] == 30       # the last snapshot is delivered
 
 
 def test_failed_event_and_crash_become_failed_signal(qtbot):

@@ -1,0 +1,63 @@
+"""Confusion matrix: rows are the true class, columns the predicted one; counts in cells."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+class ConfusionView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.plot = self.view.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.invertY(True)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("bottom", "predicted class")
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("CET-L12"))
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.info = QLabel("The confusion matrix appears when a classifier's run ends.")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.info)
+        self.matrix: np.ndarray | None = None
+
+    def set_matrix(self, cm: np.ndarray, class_names: list[str] | None = None) -> None:
+        self.matrix = np.asarray(cm)
+        n = len(cm)
+        names = class_names if class_names and len(class_names) == n else \
+            [str(i) for i in range(n)]
+        # colour by row-normalized rate so small classes are readable
+        rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        self.image.setImage(rates.T, levels=(0, 1))
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts = []
+        for i in range(n):
+            for j in range(n):
+                if cm[i, j] == 0:
+                    continue
+                colour = "w" if rates[i, j] > 0.5 else "k"
+                t = pg.TextItem(str(int(cm[i, j])), color=colour, anchor=(0.5, 0.5))
+                t.setPos(j + 0.5, i + 0.5)
+                self.plot.addItem(t)
+                self.texts.append(t)
+        ticks = [[(k + 0.5, names[k]) for k in range(n)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        total, right = int(cm.sum()), int(np.trace(cm))
+        off = cm.copy()
+        np.fill_diagonal(off, 0)
+        i, j = np.unravel_index(np.argmax(off), off.shape)
+        worst = f"; most confused: true {names[i]} predicted as {names[j]} " \
+                f"({int(off[i, j])}×)" if off.max() > 0 else ""
+        self.info.setText(f"{total} validation samples, {right} correct "
+                          f"({100 * right / max(total, 1):.1f}%){worst}")

@@ -1,0 +1,160 @@
+"""Feature maps of a picked layer as an image grid (one tile per channel), refreshed live from
+the trainer's activation snapshots; first-layer filters as images; dense layers as a heat
+strip. The whole grid is one ImageItem (one texture upload per refresh)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from .mosaic import activation_tiles, filter_tiles, mosaic, normalize_tiles
+
+
+class FeatureMapView(QWidget):
+    """`set_layers([(node_id, name)])`, then `show_activation(node_id, array)` (live: the
+    array's first dim is the fixed sample) or `set_offline(acts, weights)` after a run.
+    `layer_chosen(node_id)` asks the owner to watch that node."""
+
+    layer_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layer = QComboBox()
+        self.layer.activated.connect(lambda _i: self._layer_activated())
+        self.mode = QComboBox()
+        self.mode.addItem("activations", "activations")
+        self.mode.addItem("filters (weights)", "filters")
+        self.mode.activated.connect(lambda _i: self.redraw())
+        self.sample = QSpinBox()
+        self.sample.setPrefix("sample ")
+        self.sample.valueChanged.connect(lambda _v: self.redraw())
+        self.info = QLabel("Pick a layer (or select a node on the canvas).")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Layer"))
+        top.addWidget(self.layer, 1)
+        top.addWidget(self.mode)
+        top.addWidget(self.sample)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.box = self.view.addViewBox(lockAspect=True, invertY=True)
+        self.box.setMouseEnabled(False, False)
+        self.image = pg.ImageItem()
+        self.cmap = pg.colormap.get("viridis")
+        self.box.addItem(self.image)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.info)
+        self.node_id: str | None = None
+        self.live: dict[str, np.ndarray] = {}      # node_id -> (samples, ...)
+        self.offline: dict[str, np.ndarray] = {}
+        self.weights: dict[str, dict[str, np.ndarray]] = {}
+        self.tile_count = 0
+        self.grid = (0, 0)
+        self.kind = ""
+
+    # -- inputs --------------------------------------------------------------------------------
+    def set_layers(self, layers: list[tuple[str, str]]) -> None:
+        current = self.node_id
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        for nid, name in layers:
+            self.layer.addItem(name, nid)
+        i = self.layer.findData(current)
+        self.layer.setCurrentIndex(i if i >= 0 else -1)
+        self.layer.blockSignals(False)
+        if i < 0:
+            self.node_id = None
+
+    def choose(self, node_id: str) -> None:
+        """Show this layer (e.g. the node selected on the canvas)."""
+        i = self.layer.findData(node_id)
+        if i < 0:
+            return
+        self.layer.setCurrentIndex(i)
+        self._layer_activated()
+
+    def _layer_activated(self) -> None:
+        self.node_id = self.layer.currentData()
+        if self.node_id:
+            self.layer_chosen.emit(self.node_id)
+        self.redraw()
+
+    def show_activation(self, node_id: str, data) -> None:
+        """Live snapshot from the worker: data is the event dict (or the array itself)."""
+        array = data.get("array") if isinstance(data, dict) else data
+        if array is None:
+            return
+        self.live[node_id] = np.asarray(array)
+        if isinstance(data, dict) and data.get("weights") is not None:
+            w = data["weights"]
+            self.weights[node_id] = w if isinstance(w, dict) else {"weight": np.asarray(w)}
+        if node_id == self.node_id:
+            self.redraw()
+
+    def set_offline(self, activations: dict, weights: dict) -> None:
+        self.offline = dict(activations)
+        self.weights.update(weights)
+        self.redraw()
+
+    # -- drawing -------------------------------------------------------------------------------
+    def current_array(self) -> np.ndarray | None:
+        if self.node_id is None:
+            return None
+        return self.live.get(self.node_id, self.offline.get(self.node_id))
+
+    def redraw(self) -> None:
+        nid = self.node_id
+        if nid is None:
+            return
+        name = self.layer.currentText()
+        if self.mode.currentData() == "filters":
+            w = self.weights.get(nid, {}).get("weight")
+            if w is None:
+                self._blank(f"{name}: no weights to show (not trained yet, or no kernel)")
+                return
+            try:
+                tiles = filter_tiles(w)
+            except ValueError as exc:
+                self._blank(str(exc))
+                return
+            self._draw(normalize_tiles(tiles), "filters", f"{name}: {len(tiles)} filters of "
+                       f"{'×'.join(map(str, np.shape(w)[1:]))}")
+            return
+        a = self.current_array()
+        if a is None:
+            self._blank(f"{name}: waiting for activations (press Train)")
+            return
+        self.sample.setMaximum(max(0, len(a) - 1))
+        sample = a[min(self.sample.value(), len(a) - 1)]
+        tiles, kind = activation_tiles(sample)
+        shape = "×".join(map(str, sample.shape))
+        what = {"maps": f"{len(tiles)} channels of {tiles.shape[1]}×{tiles.shape[2]}",
+                "sequences": f"{len(tiles)} channels over {tiles.shape[2]} steps",
+                "units": f"{sample.size} units (heat strip)"}[kind]
+        tiles = normalize_tiles(tiles) if kind != "units" else tiles
+        self._draw(tiles, kind, f"{name}: output {shape} — {what}")
+
+    def _draw(self, tiles: np.ndarray, kind: str, text: str) -> None:
+        img, self.grid = mosaic(tiles, pad=1 if kind != "units" else 0)
+        self.tile_count = len(tiles) if kind != "units" else int(np.isfinite(img).sum())
+        self.kind = kind
+        finite = np.isfinite(img)
+        vals = img[finite]
+        lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
+        scaled = np.where(finite, (img - lo) / (hi - lo if hi > lo else 1.0), 0.0)
+        rgba = self.cmap.map(scaled.ravel(), mode="byte").reshape(*img.shape, 4)
+        rgba[~finite] = (255, 255, 255, 255)     # gaps between tiles stay white
+        # pyqtgraph images are indexed (x, y): transpose so rows stay rows
+        self.image.setImage(np.ascontiguousarray(rgba.transpose(1, 0, 2)), levels=None)
+        self.box.autoRange(padding=0.01)
+        self.info.setText(text)
+
+    def _blank(self, text: str) -> None:
+        self.image.clear()
+        self.tile_count = 0
+        self.grid = (0, 0)
+        self.info.setText(text)

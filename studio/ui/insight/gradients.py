@@ -1,0 +1,62 @@
+"""Gradient norm per layer over training steps (log scale: vanishing or exploding gradients
+show as lines diving or climbing), and a histogram of each layer's weights."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from studio.ui.plots.buffers import CurveBuffer
+
+from .pca import PALETTE
+
+
+class GradientView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.norms = self.view.addPlot(title="gradient norm per layer")
+        self.norms.setLogMode(y=True)
+        self.norms.setLabel("bottom", "snapshot (one per batch event)")
+        self.norms.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.view.nextRow()
+        self.hist = self.view.addPlot(title="weight distribution per layer")
+        self.hist.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.view)
+        self.names: dict[str, str] = {}
+        self.buffers: dict[str, CurveBuffer] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.count = 0
+
+    def reset(self, names: dict[str, str]) -> None:
+        self.names = dict(names)
+        self.norms.clear()
+        self.buffers.clear()
+        self.curves.clear()
+        self.count = 0
+
+    def add_norms(self, norms: dict) -> None:
+        self.count += 1
+        for nid, value in norms.items():
+            if nid not in self.buffers:
+                colour = PALETTE[len(self.buffers) % len(PALETTE)]
+                self.buffers[nid] = CurveBuffer(256)
+                self.curves[nid] = self.norms.plot(pen=pg.mkPen(colour, width=1.5),
+                                                   name=self.names.get(nid, nid))
+            if value and np.isfinite(value) and value > 0:
+                self.buffers[nid].append(self.count, float(value))
+            self.curves[nid].setData(self.buffers[nid].x, self.buffers[nid].y)
+
+    def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
+        self.hist.clear()
+        for k, (nid, tensors) in enumerate(weights.items()):
+            w = tensors.get("weight")
+            if w is None:
+                continue
+            counts, edges = np.histogram(np.ravel(w), bins=40)
+            colour = PALETTE[k % len(PALETTE)]
+            self.hist.plot(edges, counts / max(counts.max(), 1), stepMode="center",
+                           pen=pg.mkPen(colour, width=1.5), name=self.names.get(nid, nid))

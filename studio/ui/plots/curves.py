@@ -1,0 +1,251 @@
+"""Live training curves: loss and every metric (train per step, raw and smoothed; train and
+validation per epoch), the learning rate, a log-scale toggle, a hover read-out and dashed
+overlays of earlier runs. Uses pyqtgraph's fast paths: preallocated buffers, setData from a
+UI timer only for curves that changed, peak downsampling and clip-to-view."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout,
+                               QWidget)
+
+from .buffers import CurveBuffer, SmoothedBuffer
+
+BATCH_META = {"epoch", "step", "global_step", "loss", "lr", "samples_per_s", "eta_s",
+              "steps_per_epoch", "epochs"}
+EPOCH_SKIP = {"epoch", "elapsed_s", "samples_per_s", "steps_per_epoch", "global_step",
+              "epochs", "time", "seconds"}
+TRAIN_COLOUR = (52, 120, 220)
+VAL_COLOUR = (230, 120, 30)
+OVERLAY_COLOURS = [(120, 120, 120), (150, 80, 180), (40, 160, 110), (200, 60, 90),
+                   (130, 110, 40)]
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+
+
+class MetricPlot:
+    """One plot: train per step (raw + smoothed), train per epoch and validation per epoch."""
+
+    def __init__(self, item: pg.PlotItem, title: str, alpha: float):
+        self.item, self.title = item, title
+        item.setTitle(title, size="9pt")
+        item.showGrid(x=True, y=True, alpha=0.2)
+        item.setLabel("bottom", "epoch")
+        item.setDownsampling(mode="peak")
+        item.setClipToView(True)
+        if title == "loss":
+            item.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.step = SmoothedBuffer(alpha=alpha)
+        self.train = CurveBuffer(64)
+        self.val = CurveBuffer(64)
+        faint = pg.mkPen(TRAIN_COLOUR + (70,), width=1)
+        self.step_curve = item.plot(pen=faint)
+        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train")
+        self.train_curve = item.plot(pen=None, symbol="o", symbolSize=5,
+                                     symbolBrush=TRAIN_COLOUR, symbolPen=None,
+                                     name="train (epoch)")
+        self.val_curve = item.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="o",
+                                   symbolSize=5, symbolBrush=VAL_COLOUR, symbolPen=None,
+                                   name="validation")
+        self.overlays: list = []
+        self.dirty = False
+
+    def clear(self) -> None:
+        for b in (self.step, self.train, self.val):
+            b.clear()
+        self.dirty = True
+
+    def redraw(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.step_curve.setData(self.step.x, self.step.y)
+        self.smooth_curve.setData(self.step.x, self.step.smoothed)
+        self.train_curve.setData(self.train.x, self.train.y)
+        self.val_curve.setData(self.val.x, self.val.y)
+        self._fit_flat_range()
+
+    def _fit_flat_range(self) -> None:
+        """A constant curve (a fixed learning rate) gets a sensible range instead of
+        float-noise ticks."""
+        ys = [b.y for b in (self.step, self.train, self.val) if b.n]
+        if not ys:
+            return
+        y = np.concatenate(ys)
+        y = y[np.isfinite(y)]
+        if not y.size:
+            return
+        lo, hi = float(y.min()), float(y.max())
+        if hi - lo <= 1e-6 * max(abs(hi), 1e-12):
+            half = abs(hi) * 0.5 or 1.0
+            self.item.setYRange(lo - half, hi + half, padding=0)
+        else:
+            self.item.enableAutoRange(axis="y")
+
+    def set_log(self, on: bool) -> None:
+        self.item.setLogMode(y=on)
+
+    def readout(self, x: float) -> str:
+        parts = []
+        for name, buf, values in (("train", self.step, None), ("train/epoch", self.train, None),
+                                  ("val", self.val, None)):
+            if buf.n == 0:
+                continue
+            i = int(np.clip(np.searchsorted(buf.x, x), 0, buf.n - 1))
+            if i > 0 and abs(buf.x[i - 1] - x) < abs(buf.x[i] - x):
+                i -= 1
+            y = buf.smoothed[i] if buf is self.step else buf.y[i]
+            parts.append(f"{name} {y:.4g}")
+        return f"<b>{self.title}</b> " + " · ".join(parts) if parts else ""
+
+
+class LiveCurves(QWidget):
+    """Feed it with `start_run(steps_per_epoch)`, `add_batches(list)`, `add_epoch(dict)`."""
+
+    def __init__(self, parent: QWidget | None = None, fps: int = 30):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.plots: dict[str, MetricPlot] = {}
+        self.steps_per_epoch = 1
+        self.alpha = 0.8
+        self.log = QCheckBox("log scale")
+        self.log.toggled.connect(self._log_toggled)
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.99)
+        self.smoothing.setSingleStep(0.05)
+        self.smoothing.setValue(self.alpha)
+        self.smoothing.setPrefix("smoothing ")
+        self.smoothing.valueChanged.connect(self._smoothing_changed)
+        self.hover = QLabel(" ")
+        self.hover.setTextFormat(Qt.TextFormat.RichText)
+        top = QHBoxLayout()
+        top.addWidget(self.log)
+        top.addWidget(self.smoothing)
+        top.addWidget(self.hover, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+        self.plot("loss")
+        self.plot("lr", "learning rate")
+        self._proxy = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
+                                     slot=self._mouse_moved)
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / fps))
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    # -- plots -----------------------------------------------------------------------------------
+    def plot(self, name: str, title: str | None = None) -> MetricPlot:
+        """The plot of a quantity, created (two per row) the first time it is seen."""
+        if name not in self.plots:
+            if self.plots and len(self.plots) % 2 == 0:
+                self.view.nextRow()
+            item = self.view.addPlot()
+            self.plots[name] = MetricPlot(item, title or name, self.alpha)
+            self.plots[name].set_log(self.log.isChecked() and name != "lr")
+        return self.plots[name]
+
+    def start_run(self, steps_per_epoch: int | None) -> None:
+        self.steps_per_epoch = max(1, int(steps_per_epoch or 1))
+        for p in self.plots.values():
+            p.clear()
+        self.redraw()
+
+    def add_batches(self, batches: list[dict]) -> None:
+        for b in batches:
+            if b.get("steps_per_epoch"):
+                self.steps_per_epoch = int(b["steps_per_epoch"])
+            x = (b.get("epoch", 1) - 1) + b.get("step", 0) / self.steps_per_epoch
+            if _is_number(b.get("loss")):
+                p = self.plots["loss"]
+                p.step.append(x, float(b["loss"]))
+                p.dirty = True
+            if _is_number(b.get("lr")):
+                p = self.plots["lr"]
+                p.step.append(x, float(b["lr"]))
+                p.dirty = True
+            for key, value in b.items():
+                if key not in BATCH_META and _is_number(value):
+                    p = self.plot(key)
+                    p.step.append(x, float(value))
+                    p.dirty = True
+
+    def add_epoch(self, data: dict) -> None:
+        x = float(data["epoch"])
+        for key, value in data.items():
+            if key in EPOCH_SKIP or not _is_number(value):
+                continue
+            if not math.isfinite(float(value)):
+                continue
+            if key == "lr":
+                p, buf = self.plots["lr"], self.plots["lr"].train
+            elif key.startswith("val_"):
+                p = self.plot(key[4:])
+                buf = p.val
+            else:
+                p = self.plot(key)
+                buf = p.train
+            buf.append(x, float(value))
+            p.dirty = True
+
+    def redraw(self) -> None:
+        for p in self.plots.values():
+            p.redraw()
+
+    # -- overlays ----------------------------------------------------------------------------
+    def set_overlays(self, runs: list[tuple[str, list[dict]]]) -> None:
+        """Dashed per-epoch curves of other runs: [(label, [epoch records])]."""
+        for p in self.plots.values():
+            for c in p.overlays:
+                p.item.removeItem(c)
+            p.overlays = []
+        for i, (label, records) in enumerate(runs):
+            colour = OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]
+            series: dict[str, tuple[list, list]] = {}
+            for r in records:
+                if "epoch" not in r:
+                    continue
+                for key, value in r.items():
+                    if key in EPOCH_SKIP or not _is_number(value):
+                        continue
+                    xs, ys = series.setdefault(key, ([], []))
+                    xs.append(float(r["epoch"]))
+                    ys.append(float(value))
+            for key, (xs, ys) in series.items():
+                base = key[4:] if key.startswith("val_") else key
+                p = self.plot(base)
+                style = Qt.PenStyle.DashLine if key.startswith("val_") else Qt.PenStyle.DotLine
+                curve = p.item.plot(xs, ys, pen=pg.mkPen(colour, width=1.5, style=style),
+                                    name=f"{label} {'val' if key.startswith('val_') else ''}")
+                p.overlays.append(curve)
+
+    # -- interaction -------------------------------------------------------------------------
+    def _log_toggled(self, on: bool) -> None:
+        for name, p in self.plots.items():
+            if name != "lr":
+                p.set_log(on)
+
+    def _smoothing_changed(self, alpha: float) -> None:
+        self.alpha = alpha
+        for p in self.plots.values():
+            xs, ys = p.step.x.copy(), p.step.y.copy()
+            p.step = SmoothedBuffer(max(1024, len(xs)), alpha)
+            for x, y in zip(xs, ys):
+                p.step.append(x, y)
+            p.dirty = True
+
+    def _mouse_moved(self, evt) -> None:
+        pos = evt[0]
+        for p in self.plots.values():
+            if p.item.sceneBoundingRect().contains(pos):
+                x = p.item.vb.mapSceneToView(pos).x()
+                self.hover.setText(f"epoch {x:.2f}: " + p.readout(x))
+                return

@@ -1,0 +1,194 @@
+"""Runs panel: the run folders of the project (`<project>.runs/run-N`), their best epoch,
+curves from metrics.jsonl (ticked runs are overlaid on the live plots), the config diff of the
+selected run against the current settings, and "Use weights" to load its best weights."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """The epoch rows of a run (bad lines are skipped: a run killed mid-write)."""
+    rows = []
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return rows
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def read_config(run_dir: Path) -> dict:
+    try:
+        data = json.loads((Path(run_dir) / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def flatten(d, prefix: str = "") -> dict:
+    out = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix[:-1]] = d
+    return out
+
+
+def config_diff(a: dict, b: dict) -> list[str]:
+    """Lines 'key: a -> b' for every setting that differs between two configs."""
+    fa, fb = flatten(a), flatten(b)
+    lines = []
+    for key in sorted(set(fa) | set(fb)):
+        if fa.get(key) != fb.get(key):
+            lines.append(f"{key}: {fa.get(key, '—')} → {fb.get(key, '—')}")
+    return lines
+
+
+def list_runs(runs_dir: Path) -> list[Path]:
+    if not runs_dir.is_dir():
+        return []
+    runs = [p for p in runs_dir.iterdir() if p.is_dir() and (p / "config.json").exists()]
+
+    def key(p: Path):
+        tail = p.name.rsplit("-", 1)[-1]
+        return (0, int(tail)) if tail.isdigit() else (1, p.name)
+
+    return sorted(runs, key=key)
+
+
+class RunsPanel(QWidget):
+    """`overlays_changed([(label, rows)])` when runs are ticked; `weights_loaded(run)`."""
+
+    overlays_changed = Signal(list)
+    weights_loaded = Signal(str)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.extra_dirs: list[Path] = []     # runs of an untitled project (temp folders)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Run", "Epochs", "Best epoch", "val_loss", "Metric"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.itemChanged.connect(self._ticked)
+        self.tree.currentItemChanged.connect(lambda *_: self._show_diff())
+        self.diff = QPlainTextEdit()
+        self.diff.setReadOnly(True)
+        self.diff.setPlaceholderText("Select a run to see how its settings differ from the "
+                                     "current ones; tick runs to overlay their curves.")
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        self.use = QPushButton("Use weights")
+        self.use.setToolTip("Load the selected run's best weights into the model (Save and "
+                            "Export then use them)")
+        self.use.clicked.connect(self.use_weights)
+        self.message = QLabel()
+        buttons = QHBoxLayout()
+        buttons.addWidget(refresh)
+        buttons.addWidget(self.use)
+        buttons.addWidget(self.message, 1)
+        split = QSplitter()
+        split.addWidget(self.tree)
+        split.addWidget(self.diff)
+        split.setSizes([420, 300])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(buttons)
+        lay.addWidget(split, 1)
+        self.refresh()
+
+    def run_dirs(self) -> list[Path]:
+        runs = list_runs(self.document.project.runs_dir()) if self.document.project.path \
+            else []
+        return runs + [d for d in self.extra_dirs if d.is_dir() and d not in runs]
+
+    def refresh(self) -> None:
+        ticked = {self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+                  for i in range(self.tree.topLevelItemCount())
+                  if self.tree.topLevelItem(i).checkState(0) == Qt.CheckState.Checked}
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for run in self.run_dirs():
+            rows = read_metrics(run)
+            best = self._best(rows)
+            metric = next((k for k in (best or {}) if k.startswith("val_") and
+                           k != "val_loss"), None)
+            item = QTreeWidgetItem([
+                run.name, str(len(rows)), str(best.get("epoch", "—")) if best else "—",
+                f"{best['val_loss']:.4g}" if best and _num(best.get("val_loss")) else "—",
+                f"{metric} {best[metric]:.4g}" if metric and _num(best.get(metric)) else ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, str(run))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked if str(run) in ticked
+                               else Qt.CheckState.Unchecked)
+            self.tree.addTopLevelItem(item)
+        self.tree.blockSignals(False)
+        for c in range(5):
+            self.tree.resizeColumnToContents(c)
+
+    @staticmethod
+    def _best(rows: list[dict]) -> dict | None:
+        scored = [r for r in rows if _num(r.get("val_loss"))]
+        return min(scored, key=lambda r: r["val_loss"]) if scored else \
+            (rows[-1] if rows else None)
+
+    def _ticked(self, *_):
+        runs = []
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.checkState(0) == Qt.CheckState.Checked:
+                path = Path(item.data(0, Qt.ItemDataRole.UserRole))
+                runs.append((path.name, read_metrics(path)))
+        self.overlays_changed.emit(runs)
+
+    def selected_run(self) -> Path | None:
+        item = self.tree.currentItem()
+        return Path(item.data(0, Qt.ItemDataRole.UserRole)) if item else None
+
+    def _show_diff(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        cfg = read_config(run)
+        from engine.train.config import ConfigError, resolve_config
+        try:
+            current = resolve_config(self.document.project.training)
+        except ConfigError:
+            current = self.document.project.training
+        lines = config_diff(cfg.get("training", {}), current)
+        lines += config_diff(cfg.get("dataset", {}), self.document.project.dataset)
+        head = f"{run.name} vs. the current settings"
+        self.diff.setPlainText(head + "\n" + ("\n".join(lines) if lines else
+                                              "(same settings)"))
+
+    def use_weights(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            self.message.setText("Select a run first")
+            return
+        from engine.project import ProjectError, load_weights
+        path = run / "best.safetensors"
+        if not path.exists():
+            path = run / "last.safetensors"
+        try:
+            weights = load_weights(path, self.document.graph)
+        except (ProjectError, OSError) as exc:
+            self.message.setText(str(exc))
+            return
+        self.document.graph.weights = weights
+        self.message.setText(f"Loaded the weights of {run.name} ({path.name})")
+        self.weights_loaded.emit(str(run))
+
+
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -1,0 +1,350 @@
+"""Dataset picker: bundled / synthetic / downloadable by name, or a file; split and
+normalization; a preview of a few samples with their shapes; and a button that sets the Input
+node's shape from the data (an undoable SetParamCommand)."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+                               QWidget)
+
+from engine.data import CATALOGUE, default_config
+
+from .background import BackgroundCall
+from .commands import SetProjectSettingCommand
+from .fields import ChoiceBinding, FloatBinding, IntBinding
+
+NAMED_SOURCES = ("bundled", "synthetic", "download")
+FILE_SOURCES = ("csv", "npy", "npz", "image_folder", "idx")
+
+
+def load_preview(config: dict, folder, n: int = 8) -> dict:
+    """Load the dataset and describe it: sizes, shapes, classes and the first n samples."""
+    from engine.data import load_dataset
+    from engine.data.prep import denormalize_inputs
+
+    splits = load_dataset(config, folder)
+    x = splits.train.x[:n]
+    norm = getattr(splits, "normalization", None)
+    if norm is not None and x.dtype.kind == "f":
+        x = denormalize_inputs(x, norm)
+    info = CATALOGUE.get(config.get("name", ""))
+    return {"sizes": (len(splits.train), len(splits.val or []), len(splits.test or [])),
+            "shape": splits.sample_shape, "dtype": splits.input_dtype,
+            "image_shape": info.image_shape if info else None,
+            "tasks": splits.tasks, "class_names": splits.class_names,
+            "x": np.asarray(x), "y": [np.asarray(t[:n]) for t in splits.train.y],
+            "description": splits.description or (info.description if info else "")}
+
+
+def to_pixmap(img: np.ndarray, size: int = 40) -> QPixmap:
+    """A 2-D (or C,H,W with C in 1/3) array as a grey/colour pixmap scaled to `size`."""
+    a = np.asarray(img, dtype=np.float32)
+    if a.ndim == 3 and a.shape[0] in (1, 3):
+        a = a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
+    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+    a = ((a - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8)
+    a = np.ascontiguousarray(a)
+    if a.ndim == 3:
+        qimg = QImage(a.data, a.shape[1], a.shape[0], a.shape[1] * 3,
+                      QImage.Format.Format_RGB888)
+    else:
+        qimg = QImage(a.data, a.shape[1], a.shape[0], a.shape[1],
+                      QImage.Format.Format_Grayscale8)
+    return QPixmap.fromImage(qimg.copy()).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.FastTransformation)
+
+
+def as_image(sample: np.ndarray, image_shape=None) -> np.ndarray | None:
+    """A sample as an image array, when it is one (C,H,W / H,W, or reshapeable to one)."""
+    s = np.asarray(sample)
+    if s.ndim == 3 and s.shape[0] in (1, 3):
+        return s
+    if s.ndim == 2 and min(s.shape) > 1 and s.dtype.kind == "f":
+        return s
+    if image_shape and s.size == int(np.prod(image_shape)):
+        return s.reshape(image_shape)
+    side = int(round(np.sqrt(s.size)))
+    if s.ndim == 1 and side * side == s.size and side >= 4:
+        return s.reshape(side, side)
+    return None
+
+
+class DatasetPicker(QGroupBox):
+    """Edits `document.project.dataset`. `refused(str)` carries a refusal's reason."""
+
+    refused = Signal(str)
+    preview_ready = Signal(dict)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__("Dataset", parent)
+        self.document = document
+        self.preview_data: dict | None = None
+        self._call: BackgroundCall | None = None
+        f = QFormLayout()
+        self.source = QComboBox()
+        for s in (*NAMED_SOURCES, *FILE_SOURCES):
+            self.source.addItem(s, s)
+        self.source.activated.connect(self._source_edited)
+        self.name = QComboBox()
+        self.name.activated.connect(self._name_edited)
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("file or folder, relative to the project")
+        self.path.editingFinished.connect(self._path_edited)
+        browse = QPushButton("…")
+        browse.setFixedWidth(28)
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path)
+        path_row.addWidget(browse)
+        self.path_row = QWidget()
+        self.path_row.setLayout(path_row)
+        path_row.setContentsMargins(0, 0, 0, 0)
+        d = "dataset"
+        self.bindings = [
+            FloatBinding(d, ("val_split",), 0.2, 0.0, 0.9, 0.05, 2),
+            FloatBinding(d, ("test_split",), 0.1, 0.0, 0.9, 0.05, 2),
+            IntBinding(d, ("seed",), 0, 0, 2**31 - 1),
+            ChoiceBinding(d, ("normalize",), "minmax",
+                          [("min-max", "minmax"), ("standardize", "standard"),
+                           ("none", "none")]),
+            ChoiceBinding(d, ("target",), "label",
+                          [("label", "label"), ("input (autoencoder)", "input")]),
+        ]
+        for b in self.bindings:
+            b.commit = self.commit
+        f.addRow("Source", self.source)
+        f.addRow("Name", self.name)
+        f.addRow("Path", self.path_row)
+        for label, b in zip(("Validation split", "Test split", "Split seed", "Normalize",
+                             "Target"), self.bindings):
+            f.addRow(label, b.widget)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.clicked.connect(self.load_preview)
+        self.shape_button = QPushButton("Set Input shape from data")
+        self.shape_button.setEnabled(False)
+        self.shape_button.clicked.connect(self.apply_input_shape)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.shape_button)
+        self.samples = QGridLayout()
+        self.samples.setSpacing(4)
+        lay = QVBoxLayout(self)
+        lay.addLayout(f)
+        lay.addLayout(buttons)
+        lay.addWidget(self.info)
+        lay.addLayout(self.samples)
+        self.refresh()
+
+    @property
+    def dataset(self) -> dict:
+        return self.document.project.dataset
+
+    # -- showing ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        ds = self.dataset
+        source = ds.get("source", "bundled")
+        self.source.blockSignals(True)
+        self.source.setCurrentIndex(max(0, self.source.findData(source)))
+        self.source.blockSignals(False)
+        self.name.blockSignals(True)
+        self.name.clear()
+        for info in CATALOGUE.values():
+            if info.source == source:
+                self.name.addItem(info.title, info.name)
+        self.name.setCurrentIndex(max(0, self.name.findData(ds.get("name"))))
+        self.name.blockSignals(False)
+        named = source in NAMED_SOURCES
+        self.name.setEnabled(named)
+        self.path_row.setEnabled(not named)
+        self.path.setText(str(ds.get("path", "")))
+        for b in self.bindings:
+            b.show(ds.get(b.path[0]))
+        info = CATALOGUE.get(ds.get("name", "")) if named else None
+        if info and self.preview_data is None:
+            self.info.setText(f"{info.description}; samples of shape {info.sample_shape}")
+
+    # -- edits --------------------------------------------------------------------------------
+    def commit(self, section: str, path: tuple, value) -> bool:
+        trial = copy.deepcopy(self.dataset)
+        if value is None:
+            trial.pop(path[0], None)
+        else:
+            trial[path[0]] = value
+        reason = self.check(trial)
+        if reason:
+            self.refuse(reason)
+            return False
+        self.document.undo_stack.push(SetProjectSettingCommand(
+            self.document, "dataset", path, value, f"Set dataset.{'.'.join(path)}"))
+        self._changed()
+        return True
+
+    def check(self, ds: dict) -> str | None:
+        val, test = float(ds.get("val_split", 0.2)), float(ds.get("test_split", 0.1))
+        if val + test >= 0.95:
+            return (f"validation ({val:g}) and test ({test:g}) splits leave almost no "
+                    f"training data: keep their sum below 0.95")
+        if ds.get("source") in FILE_SOURCES and ds.get("path"):
+            try:
+                p = self.document.project.resolve_data_path(ds["path"])
+            except Exception as exc:  # noqa: BLE001 - ProjectError names the field
+                return str(exc)
+            if not p.exists():
+                return f"dataset.path: {ds['path']!r} does not exist"
+        return None
+
+    def refuse(self, reason: str) -> None:
+        self.info.setText(f"<span style='color:#c0392b'>Refused: {reason}</span>")
+        self.refused.emit(reason)
+        self.refresh()
+
+    def _replace(self, new: dict, text: str) -> None:
+        reason = self.check(new)
+        if reason:
+            self.refuse(reason)
+            return
+        self.document.undo_stack.push(SetProjectSettingCommand(self.document, "dataset", (),
+                                                               new, text))
+        self._changed()
+
+    def _keep_split(self, new: dict) -> dict:
+        for key in ("val_split", "test_split", "seed"):
+            if key in self.dataset:
+                new[key] = self.dataset[key]
+        return new
+
+    def _source_edited(self, _i) -> None:
+        source = self.source.currentData()
+        if source in NAMED_SOURCES:
+            first = next(i.name for i in CATALOGUE.values() if i.source == source)
+            new = default_config(first)
+        else:
+            new = {"source": source, "path": ""}
+        self._replace(self._keep_split(new), f"Dataset source {source}")
+
+    def _name_edited(self, _i) -> None:
+        name = self.name.currentData()
+        if name and name != self.dataset.get("name"):
+            self._replace(self._keep_split(default_config(name)), f"Dataset {name}")
+
+    def _path_edited(self) -> None:
+        text = self.path.text().strip()
+        if text != self.dataset.get("path", ""):
+            self.commit("dataset", ("path",), text or None)
+
+    def _browse(self) -> None:
+        if self.dataset.get("source") == "image_folder":
+            path = QFileDialog.getExistingDirectory(self, "Image folder",
+                                                    str(self.document.project.folder))
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Data file",
+                                                  str(self.document.project.folder))
+        if path:
+            self.path.setText(self.document.project.relative_data_path(path))
+            self._path_edited()
+
+    def _changed(self) -> None:
+        self.preview_data = None
+        self.shape_button.setEnabled(False)
+        self._clear_samples()
+        self.refresh()
+
+    # -- preview ------------------------------------------------------------------------------
+    def load_preview(self) -> None:
+        self.info.setText("Loading…")
+        self.preview_button.setEnabled(False)
+        self._call = BackgroundCall(load_preview, copy.deepcopy(self.dataset),
+                                    self.document.project.folder)
+        self._call.succeeded.connect(self._show_preview)
+        self._call.failed.connect(self._preview_failed)
+        self._call.start()
+
+    def _preview_failed(self, message: str, _tb: str) -> None:
+        self.preview_button.setEnabled(True)
+        self.info.setText(f"<span style='color:#c0392b'>{message}</span>")
+
+    def _clear_samples(self) -> None:
+        while self.samples.count():
+            w = self.samples.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+
+    def _show_preview(self, data: dict) -> None:
+        self.preview_button.setEnabled(True)
+        self.preview_data = data
+        n_train, n_val, n_test = data["sizes"]
+        classes = data["class_names"][0] if data["class_names"] else None
+        self.info.setText(
+            f"{data['description']}<br>train {n_train} · validation {n_val} · test {n_test}"
+            f"<br>sample shape <b>{tuple(data['shape'])}</b> ({data['dtype']}), task "
+            f"{', '.join(data['tasks']) or '?'}")
+        self._clear_samples()
+        for i, sample in enumerate(data["x"][:8]):
+            y = data["y"][0][i] if data["y"] else None
+            label = classes[int(y)] if classes is not None and y is not None and \
+                np.ndim(y) == 0 else (np.array2string(np.asarray(y), precision=2,
+                                                      threshold=4) if y is not None else "")
+            img = as_image(sample, data.get("image_shape"))
+            cell = QLabel()
+            cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            if img is not None:
+                cell.setPixmap(to_pixmap(img))
+            else:
+                flat = np.asarray(sample).ravel()
+                cell.setText(np.array2string(flat[:4], precision=2, separator=" ") +
+                             ("…" if flat.size > 4 else ""))
+            cell.setToolTip(f"shape {tuple(np.shape(sample))}, target {label}")
+            caption = QLabel(str(label))
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.samples.addWidget(cell, 0 if i < 4 else 2, i % 4)
+            self.samples.addWidget(caption, 1 if i < 4 else 3, i % 4)
+        self.shape_button.setEnabled(self.input_node() is not None)
+        self.preview_ready.emit(data)
+
+    # -- input shape --------------------------------------------------------------------------
+    def input_node(self):
+        ins = [n for n in self.document.graph.nodes.values() if n.spec.role == "input"]
+        return ins[0] if ins else None
+
+    def suggested_shape(self) -> list[int] | None:
+        """The data's sample shape, as (C,H,W) when the Input is image-shaped."""
+        if not self.preview_data:
+            return None
+        shape = list(self.preview_data["shape"])
+        node = self.input_node()
+        img = self.preview_data.get("image_shape")
+        current = list(node.params.get("shape", [])) if node else []
+        if img and len(current) == 3 and int(np.prod(img)) == int(np.prod(shape)):
+            return list(img)
+        return shape
+
+    def apply_input_shape(self) -> None:
+        from studio.commands import SetParamCommand
+        node, shape = self.input_node(), self.suggested_shape()
+        if node is None or shape is None:
+            return
+        if getattr(self.document, "locked", False):
+            self.refuse("a run is active: stop it to change the model")
+            return
+        if list(node.params.get("shape", [])) == shape:
+            self.info.setText(self.info.text() + f"<br>Input {node.name!r} already has "
+                              f"shape {tuple(shape)}")
+            return
+        try:
+            self.document.push(SetParamCommand(self.document.graph, node.id, "shape", shape))
+            if node.params.get("dtype") != self.preview_data["dtype"]:
+                self.document.push(SetParamCommand(self.document.graph, node.id, "dtype",
+                                                   self.preview_data["dtype"]))
+        except (ValueError, KeyError) as exc:
+            self.refuse(str(exc))
+            return
+        self.info.setText(self.info.text() + f"<br>Input {node.name!r} set to shape "
+                          f"{tuple(shape)}")

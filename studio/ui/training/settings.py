@@ -1,0 +1,343 @@
+"""The training settings form: every edit is validated (engine.train.config) and saved in the
+project's `training` section through an undoable SetProjectSettingCommand; invalid values are
+refused with the reason shown under the form."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QTableWidget,
+                               QVBoxLayout, QWidget)
+
+from engine.train.config import (DEFAULTS, EARLY_STOPPING_DEFAULTS, LOSSES, METRICS,
+                                 OPTIMIZERS, SCHEDULES, ConfigError, resolve_config)
+
+from .commands import _MISSING, SetProjectSettingCommand, _set, get_setting
+from .fields import (Binding, BoolBinding, ChoiceBinding, FloatBinding, IntBinding,
+                     NumberText)
+
+SCHEDULE_PARAMS = {"step": ("step_size", "gamma"), "exponential": ("gamma",),
+                   "cosine": ("min_lr",), "plateau": ("factor", "patience", "min_lr"),
+                   "onecycle": ("max_lr", "pct_start"), "constant": ()}
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop")
+
+
+def _opts(names) -> list[tuple[str, Any]]:
+    return [(n, n) for n in names]
+
+
+def check_training(training: dict) -> str | None:
+    """The reason a training section is invalid, or None."""
+    try:
+        resolve_config(copy.deepcopy(training))
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def check_device(value: str) -> str | None:
+    if value.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            return "device cuda: no CUDA GPU is available on this machine (use auto or cpu)"
+    return None
+
+
+class TrainingSettings(QWidget):
+    """Form over `document.project.training`. `refused(str)` carries the reason of a refused
+    edit (also shown in the form's message line)."""
+
+    refused = Signal(str)
+    committed = Signal(str, tuple)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.bindings: list[Binding] = []
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c0392b;")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self._run_box())
+        lay.addWidget(self._optimizer_box())
+        lay.addWidget(self._loss_box())
+        lay.addWidget(self._regularization_box())
+        lay.addWidget(self.message)
+        lay.addStretch(1)
+        for b in self.bindings:
+            b.commit = self.commit
+        self.refresh()
+
+    # -- building ---------------------------------------------------------------------------
+    def _bind(self, binding: Binding) -> QWidget:
+        self.bindings.append(binding)
+        return binding.widget
+
+    def _run_box(self) -> QGroupBox:
+        box = QGroupBox("Run")
+        f = QFormLayout(box)
+        t = "training"
+        self.epochs = self._bind(IntBinding(t, ("epochs",), DEFAULTS["epochs"], 1, 100000))
+        self.batch_size = self._bind(IntBinding(t, ("batch_size",), DEFAULTS["batch_size"],
+                                                1, 1 << 20))
+        self.device = self._bind(ChoiceBinding(t, ("device",), "auto",
+                                               [("auto", "auto"), ("CPU", "cpu"),
+                                                ("CUDA", "cuda")]))
+        self.seed = self._bind(IntBinding(t, ("seed",), 0, 0, 2**31 - 1))
+        f.addRow("Epochs", self.epochs)
+        f.addRow("Batch size", self.batch_size)
+        f.addRow("Device", self.device)
+        f.addRow("Seed", self.seed)
+        return box
+
+    def _optimizer_box(self) -> QGroupBox:
+        box = QGroupBox("Optimizer and learning rate")
+        f = QFormLayout(box)
+        t = "training"
+        opt = DEFAULTS["optimizer"]
+        self.optimizer = self._bind(ChoiceBinding(t, ("optimizer", "name"), opt["name"],
+                                                  _opts(OPTIMIZERS)))
+        self.lr = self._bind(NumberText(t, ("optimizer", "lr"), opt["lr"]))
+        self.weight_decay = self._bind(NumberText(t, ("optimizer", "weight_decay"), 0.0))
+        self.momentum = self._bind(NumberText(t, ("optimizer", "momentum"), None,
+                                              allow_empty=True, placeholder="default"))
+        f.addRow("Optimizer", self.optimizer)
+        f.addRow("Learning rate", self.lr)
+        f.addRow("Weight decay", self.weight_decay)
+        self._momentum_label = QLabel("Momentum")
+        f.addRow(self._momentum_label, self.momentum)
+        sch = DEFAULTS["schedule"]
+        self.schedule = self._bind(ChoiceBinding(t, ("schedule", "name"), sch["name"],
+                                                 _opts(SCHEDULES)))
+        self.warmup = self._bind(FloatBinding(t, ("schedule", "warmup_epochs"), 0, 0, 1000, 1,
+                                              1))
+        f.addRow("LR schedule", self.schedule)
+        f.addRow("Warm-up epochs", self.warmup)
+        self.schedule_rows: dict[str, tuple[QLabel, QWidget]] = {}
+        for key in ("step_size", "gamma", "min_lr", "factor", "patience", "max_lr",
+                    "pct_start"):
+            if key in ("step_size", "patience"):
+                w = self._bind(IntBinding(t, ("schedule", key), sch[key], 0, 100000))
+            else:
+                w = self._bind(NumberText(t, ("schedule", key), sch[key],
+                                          allow_empty=key == "max_lr",
+                                          placeholder="= learning rate"))
+            label = QLabel(key.replace("_", " ").capitalize())
+            f.addRow(label, w)
+            self.schedule_rows[key] = (label, w)
+        return box
+
+    def _loss_box(self) -> QGroupBox:
+        box = QGroupBox("Loss and metrics")
+        v = QVBoxLayout(box)
+        self.loss_table = QTableWidget(0, 3)
+        self.loss_table.setHorizontalHeaderLabels(["Output", "Loss", "Weight"])
+        self.loss_table.verticalHeader().setVisible(False)
+        self.loss_table.horizontalHeader().setStretchLastSection(True)
+        self.loss_table.setMaximumHeight(90)
+        v.addWidget(self.loss_table)
+        v.addWidget(QLabel("Metrics"))
+        self.metrics = QListWidget()
+        self.metrics.setFlow(QListWidget.Flow.LeftToRight)
+        self.metrics.setWrapping(True)
+        self.metrics.setMaximumHeight(70)
+        for m in METRICS:
+            item = QListWidgetItem(m)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.metrics.addItem(item)
+        self.metrics.itemChanged.connect(self._metrics_edited)
+        v.addWidget(self.metrics)
+        return box
+
+    def _regularization_box(self) -> QGroupBox:
+        box = QGroupBox("Regularization and early stopping")
+        v = QVBoxLayout(box)
+        self.reg_table = QTableWidget(0, 3)
+        self.reg_table.setHorizontalHeaderLabels(["Layer", "L1", "L2"])
+        self.reg_table.verticalHeader().setVisible(False)
+        self.reg_table.horizontalHeader().setStretchLastSection(True)
+        self.reg_table.setMaximumHeight(120)
+        v.addWidget(self.reg_table)
+        f = QFormLayout()
+        t = "training"
+        self.clip = self._bind(NumberText(t, ("grad_clip", "norm"), None, allow_empty=True,
+                                          placeholder="off"))
+        f.addRow("Clip gradient norm", self.clip)
+        self.early = QCheckBox("Stop early when")
+        self.early.toggled.connect(self._early_toggled)
+        es = EARLY_STOPPING_DEFAULTS
+        self.monitor = self._bind(ChoiceBinding(t, ("early_stopping", "monitor"),
+                                                es["monitor"],
+                                                _opts(["val_loss", "val_accuracy", "loss"])))
+        self.patience = self._bind(IntBinding(t, ("early_stopping", "patience"),
+                                              es["patience"], 0, 10000))
+        self.restore = self._bind(BoolBinding(t, ("early_stopping", "restore_best"),
+                                              es["restore_best"], "restore best weights"))
+        row = QHBoxLayout()
+        row.addWidget(self.early)
+        row.addWidget(self.monitor)
+        f.addRow(row)
+        f.addRow("Patience (epochs)", self.patience)
+        f.addRow("", self.restore)
+        v.addLayout(f)
+        return box
+
+    # -- reading the project ----------------------------------------------------------------
+    @property
+    def training(self) -> dict:
+        return self.document.project.training
+
+    def refresh(self) -> None:
+        """Show the project's current settings (after undo/redo or a new document)."""
+        for b in self.bindings:
+            b.show(get_setting(self.document.project, b.section, b.path))
+        self.early.blockSignals(True)
+        self.early.setChecked(self.training.get("early_stopping") is not None)
+        self.early.blockSignals(False)
+        for w in (self.monitor, self.patience, self.restore):
+            w.setEnabled(self.early.isChecked())
+        opt = get_setting(self.document.project, "training", ("optimizer", "name"), "adam")
+        self.momentum.setVisible(opt in MOMENTUM_OPTIMIZERS)
+        self._momentum_label.setVisible(opt in MOMENTUM_OPTIMIZERS)
+        name = get_setting(self.document.project, "training", ("schedule", "name"),
+                           "constant")
+        for key, (label, w) in self.schedule_rows.items():
+            shown = key in SCHEDULE_PARAMS.get(name, ())
+            label.setVisible(shown)
+            w.setVisible(shown)
+        self._refresh_metrics()
+        self._refresh_losses()
+        self._refresh_regularization()
+
+    def _refresh_metrics(self) -> None:
+        chosen = self.training.get("metrics") or []
+        self.metrics.blockSignals(True)
+        for i in range(self.metrics.count()):
+            item = self.metrics.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.text() in chosen
+                               else Qt.CheckState.Unchecked)
+        self.metrics.blockSignals(False)
+
+    def _outputs(self):
+        return [n for n in self.document.graph.nodes.values() if n.spec.role == "output"]
+
+    def _refresh_losses(self) -> None:
+        outs = self._outputs()
+        loss = self.training.get("loss")
+        self.loss_table.setRowCount(len(outs))
+        for row, node in enumerate(outs):
+            name = QLabel(node.name)
+            combo = QComboBox()
+            combo.addItem("auto (from the data)", None)
+            for n in LOSSES:
+                combo.addItem(n, n)
+            current = loss[row] if isinstance(loss, list) and row < len(loss) else \
+                (loss if isinstance(loss, str) else None)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.activated.connect(lambda _i, r=row: self._loss_edited(r))
+            weight = QDoubleSpinBox()
+            weight.setRange(0.0, 1000.0)
+            weight.setDecimals(3)
+            weight.setSingleStep(0.1)
+            weight.setValue(float(node.params.get("loss_weight", 1.0)))
+            weight.setKeyboardTracking(False)
+            weight.valueChanged.connect(lambda v, nid=node.id: self._weight_edited(nid, v))
+            self.loss_table.setCellWidget(row, 0, name)
+            self.loss_table.setCellWidget(row, 1, combo)
+            self.loss_table.setCellWidget(row, 2, weight)
+
+    def _weighted_nodes(self):
+        try:
+            counts = self.document.report().param_counts
+        except Exception:  # noqa: BLE001 - an invalid graph simply lists no layers
+            counts = {}
+        return [n for n in self.document.graph.nodes.values() if counts.get(n.id, 0) > 0]
+
+    def _refresh_regularization(self) -> None:
+        reg = self.training.get("regularization") or {}
+        nodes = self._weighted_nodes()
+        self.reg_table.setRowCount(len(nodes))
+        for row, node in enumerate(nodes):
+            self.reg_table.setCellWidget(row, 0, QLabel(node.name))
+            for col, kind in ((1, "l1"), (2, "l2")):
+                spin = QDoubleSpinBox()
+                spin.setDecimals(6)
+                spin.setRange(0.0, 10.0)
+                spin.setSingleStep(1e-4)
+                spin.setValue(float((reg.get(kind) or {}).get(node.name, 0.0)))
+                spin.setKeyboardTracking(False)
+                spin.valueChanged.connect(
+                    lambda v, k=kind, name=node.name: self._reg_edited(k, name, v))
+                self.reg_table.setCellWidget(row, col, spin)
+
+    # -- edits --------------------------------------------------------------------------------
+    def commit(self, section: str, path: tuple, value: Any) -> bool:
+        """Validate `value` at `path` and push it as an undoable command, or refuse it."""
+        trial = copy.deepcopy(getattr(self.document.project, section))
+        _set(trial, path, _MISSING if value is None else value)   # None: back to default
+        reason = check_training(trial) if section == "training" else None
+        if reason is None and path == ("device",):
+            reason = check_device(value)
+        if reason is not None:
+            self.show_refusal(reason)
+            return False
+        self.message.clear()
+        cmd = SetProjectSettingCommand(self.document, section, path, value,
+                                       f"Set {'.'.join(path)}")
+        self.document.undo_stack.push(cmd)
+        self.refresh()
+        self.committed.emit(section, path)
+        return True
+
+    def show_refusal(self, reason: str) -> None:
+        self.message.setText(f"Refused: {reason}")
+        self.refused.emit(reason)
+        self.refresh()
+
+    def _metrics_edited(self, _item) -> None:
+        chosen = [self.metrics.item(i).text() for i in range(self.metrics.count())
+                  if self.metrics.item(i).checkState() == Qt.CheckState.Checked]
+        self.commit("training", ("metrics",), chosen or None)
+
+    def _loss_edited(self, row: int) -> None:
+        outs = self._outputs()
+        values = []
+        for r in range(len(outs)):
+            combo = self.loss_table.cellWidget(r, 1)
+            values.append(combo.currentData())
+        if all(v is None for v in values):
+            self.commit("training", ("loss",), None)
+        elif len(values) == 1:
+            self.commit("training", ("loss",), values[0])
+        elif any(v is None for v in values):
+            self.show_refusal("choose a loss for every Output node (or auto for all)")
+        else:
+            self.commit("training", ("loss",), values)
+
+    def _weight_edited(self, node_id: str, value: float) -> None:
+        from studio.commands import SetParamCommand
+        if getattr(self.document, "locked", False):
+            self.show_refusal("a run is active: stop it to change the model")
+            return
+        try:
+            self.document.push(SetParamCommand(self.document.graph, node_id, "loss_weight",
+                                               float(value)))
+        except (ValueError, KeyError) as exc:
+            self.show_refusal(str(exc))
+
+    def _reg_edited(self, kind: str, name: str, value: float) -> None:
+        reg = copy.deepcopy(self.training.get("regularization") or {"l1": {}, "l2": {}})
+        coefs = reg.setdefault(kind, {})
+        if value > 0:
+            coefs[name] = float(value)
+        else:
+            coefs.pop(name, None)
+        self.commit("training", ("regularization",), reg)
+
+    def _early_toggled(self, on: bool) -> None:
+        self.commit("training", ("early_stopping",),
+                    dict(EARLY_STOPPING_DEFAULTS) if on else None)
