@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import keyword
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -77,6 +78,15 @@ class GraphEvent:
 
 
 _NAME_RE = re.compile(r"[^0-9a-zA-Z_]")
+MAX_COORD = 1e9  # the project loader refuses positions beyond this
+
+
+def _position(pos: tuple[float, float]) -> tuple[float, float]:
+    """A canvas position as floats; refuses NaN/inf and values a saved file could not hold."""
+    x, y = float(pos[0]), float(pos[1])
+    if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > MAX_COORD:
+        raise GraphError(f"position ({x}, {y}) is out of range (at most ±{MAX_COORD:g})")
+    return x, y
 
 
 def python_name(name: str) -> str:
@@ -180,7 +190,7 @@ class Graph:
         node = Node(id=node_id or self.new_id(), type=layer_type,
                     name=name or self.unique_name(spec.name),
                     params=spec.coerce_params(params), trainable=trainable,
-                    pos=(float(pos[0]), float(pos[1])))
+                    pos=_position(pos))
         self.insert_node(node)
         return node
 
@@ -235,8 +245,15 @@ class Graph:
         old = node.params.get(name)
         if old == new[name] and type(old) is type(new[name]):
             return
+        ins, outs = spec.input_ports(new), spec.output_ports(new)
+        for e in self.edges:  # a wire on a vanishing port could be neither saved nor undone
+            port = e.dst_port if e.dst == node_id and e.dst_port not in ins else \
+                e.src_port if e.src == node_id and e.src_port not in outs else None
+            if port is not None:
+                raise GraphError(f"'{node.name}': {name}={new[name]!r} would remove port "
+                                 f"{port!r}, which is connected: disconnect it first")
+        structural = (ins, outs) != (node.input_ports(), node.output_ports())
         node.params = new
-        structural = spec.input_ports(new) != spec.input_ports({**new, name: old})
         self._emit(GraphEvent("param_changed", node_id, name=name, old=old, new=new[name],
                               edge=None))
         if structural:
@@ -256,7 +273,7 @@ class Graph:
 
     def set_position(self, node_id: str, pos: tuple[float, float]) -> None:
         node = self.node(node_id)
-        old, node.pos = node.pos, (float(pos[0]), float(pos[1]))
+        old, node.pos = node.pos, _position(pos)
         self._emit(GraphEvent("node_moved", node_id, old=old, new=node.pos))
 
     def set_trainable(self, node_id: str, trainable: bool) -> None:
