@@ -58,10 +58,10 @@ CATALOGUE: dict[str, DatasetInfo] = {info.name: info for info in (
 # File sources: option -> default (None: required)
 SOURCES: dict[str, dict] = {
     "csv": {"path": None, "features": "all columns but the target", "target": "last column",
-            "delimiter": "auto", "task": "auto"},
-    "npy": {"path": None, "y_path": None},
-    "npz": {"path": None, "x_key": "x", "y_key": "y"},
-    "image_folder": {"path": None, "image_size": [32, 32], "color": "auto",
+            "delimiter": "auto", "header": True, "task": "auto"},
+    "npy": {"path": None, "y_path": None, "task": "auto"},
+    "npz": {"path": None, "x_key": "x", "y_key": "y", "task": "auto"},
+    "image_folder": {"path": None, "image_size": "auto", "color": "auto",
                      "on_error": "error"},
     "idx": {"path": None, "labels_path": None, "test_path": None, "test_labels_path": None},
 }

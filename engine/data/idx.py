@@ -107,10 +107,14 @@ def write_cifar_batch(path, images: np.ndarray, labels: np.ndarray) -> None:
 def check_budget(nbytes: int, budget_mb: float, what: str) -> None:
     """Refuse to load `what` when it would need more than budget_mb megabytes in memory."""
     if nbytes > budget_mb * 2**20:
-        raise DataError(f"{what} needs about {nbytes / 2**20:,.0f} MB in memory, more than "
-                        f"the memory budget of {budget_mb:,.0f} MB; raise the dataset option "
+        raise DataError(f"{what} needs about {_mb(nbytes / 2**20)} MB in memory, more than "
+                        f"the memory budget of {_mb(budget_mb)} MB; raise the dataset option "
                         "'memory_budget_mb' or use a smaller file (streaming from disk is "
                         "not supported yet)")
+
+
+def _mb(v: float) -> str:
+    return f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
 
 
 def file_size(path) -> int:
