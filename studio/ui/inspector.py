@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
@@ -73,7 +73,7 @@ class InspectorWidget(QScrollArea):
         self._built_for: tuple | None = None
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._build_static()
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.refresh)
@@ -110,12 +110,11 @@ class InspectorWidget(QScrollArea):
         self.swatch.setFixedSize(12, 12)
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600; font-size: 12pt;")
-        self.type_id = _label(style=MUTED, wrap=False)
+        self.type_id = _label(style=MUTED)
         head.addWidget(self.swatch)
-        head.addWidget(self.title)
-        head.addStretch(1)
-        head.addWidget(self.type_id)
+        head.addWidget(self.title, 1)
         col.addLayout(head)
+        col.addWidget(self.type_id)
         self.doc = _label(style=MUTED)
         col.addWidget(self.doc)
 
@@ -221,7 +220,7 @@ class InspectorWidget(QScrollArea):
         self.swatch.setStyleSheet(f"background: {color}; border-radius: 3px;")
         self.swatch.setToolTip(spec.category)
         self.title.setText(spec.name)
-        self.type_id.setText(spec.id)
+        self.type_id.setText(f"{spec.id} · {spec.category}")
         self.doc.setText(spec.doc)
         self.doc.setVisible(bool(spec.doc))
         if not self.name_edit.isModified():  # keep a refused name until it is fixed
@@ -293,7 +292,8 @@ class InspectorWidget(QScrollArea):
             f"<span style='{ERROR if i.severity == 'error' else WARNING}'>"
             f"{'✖' if i.severity == 'error' else '⚠'} {html.escape(i.message)}</span>"
             for i in issues))
-        self.formula.setText(_lines_html(spec.formula, "#3b5f8f"))
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        self.formula.setText(_lines_html(spec.formula, "#8fb4e8" if dark else "#34598a"))
         self.formula.setVisible(bool(spec.formula))
         self.explain.setText(_lines_html(explain_text(spec, node.params, ins, outs)))
         has_weights = count is None or count > 0

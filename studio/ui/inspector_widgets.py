@@ -225,9 +225,9 @@ class IntListEditor(_ListLineEdit):
 
 
 class IntsEditor(ParamEditor):
-    """An int for all axes, one int per axis, or a named choice ('same', 'valid').
+    """An int for all axes, one int per axis ("3, 5"), or a named choice ('same', 'valid').
 
-    A mode combo picks the form; the spin boxes edit the numbers.
+    A mode combo picks the form: a spin box for all axes, a line edit for one value per axis.
     """
 
     ALL, PER_AXIS = "all axes", "per axis"
@@ -235,30 +235,23 @@ class IntsEditor(ParamEditor):
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(param, parent)
         n = param.length or 1
+        self.axis_names = _AXES.get(n, [f"d{i}" for i in range(n)])
         self.single = make_int_spin(param)
-        self.axes = [make_int_spin(param) for _ in range(n)]
-        for spin, axis in zip(self.axes, _AXES.get(n, [f"d{i}" for i in range(n)])):
-            spin.setPrefix(f"{axis} ")
-            spin.setToolTip(f"{param.name} along {axis}")
-        per_axis = QWidget()
-        pl = QHBoxLayout(per_axis)
-        pl.setContentsMargins(0, 0, 0, 0)
-        pl.setSpacing(2)
-        for spin in self.axes:
-            pl.addWidget(spin)
+        self.per_axis = QLineEdit()
+        self.per_axis.setPlaceholderText(", ".join(self.axis_names))
+        self.per_axis.setToolTip(f"{param.name} per axis: {', '.join(self.axis_names)}")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.single)
-        self.stack.addWidget(per_axis)
+        self.stack.addWidget(self.per_axis)
         self.stack.addWidget(QWidget())  # a named choice: no numbers
         self.mode = QComboBox()
         self.mode.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.mode.addItem("all", self.ALL)
+        self.mode.setItemData(0, "the same value on every axis", Qt.ItemDataRole.ToolTipRole)
         if n > 1:
-            self.mode.addItem("all", self.ALL)
-            self.mode.setItemData(0, "the same value on every axis", Qt.ItemDataRole.ToolTipRole)
-            self.mode.addItem("×".join(_AXES.get(n, ["…"])), self.PER_AXIS)
-            self.mode.setItemData(1, "one value per axis", Qt.ItemDataRole.ToolTipRole)
-        else:
-            self.mode.addItem("#", self.ALL)
+            self.mode.addItem("each", self.PER_AXIS)
+            self.mode.setItemData(1, f"one value per axis ({' × '.join(self.axis_names)})",
+                                  Qt.ItemDataRole.ToolTipRole)
         for c in param.choices:
             self.mode.addItem(str(c), c)
         self.mode.setVisible(self.mode.count() > 1)
@@ -268,28 +261,40 @@ class IntsEditor(ParamEditor):
         lay.setStretch(0, 1)
         lay.addStretch(0)
         self.single.valueChanged.connect(lambda v: self._emit(v))
-        for spin in self.axes:
-            spin.valueChanged.connect(lambda _v: self._emit([s.value() for s in self.axes]))
+        self.per_axis.editingFinished.connect(self._commit_per_axis)
         self.mode.activated.connect(self._mode_chosen)
 
     def current_mode(self) -> str:
         return self.mode.currentData()
 
+    def axis_values(self) -> list[int] | str:
+        """The per-axis line as ints (the raw text if it is not a list of ints)."""
+        text = self.per_axis.text()
+        try:
+            return [int(x) for x in re.split(r"[,\s×x]+", text.strip().strip("()[]")) if x]
+        except ValueError:
+            return text
+
+    def _commit_per_axis(self) -> None:
+        if self.per_axis.isModified():
+            self.per_axis.setModified(False)
+            self._emit(self.axis_values())
+
     def _show(self, value):
         if isinstance(value, str):
             self.mode.setCurrentIndex(max(self.mode.findData(value), 0))
             self._page(2)
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, (list, tuple)) and len(self.axis_names) > 1:
             self.mode.setCurrentIndex(max(self.mode.findData(self.PER_AXIS), 0))
-            for spin, v in zip(self.axes, value):
-                spin.setValue(int(v))
+            self.per_axis.setText(", ".join(map(str, value)))
             self.single.setValue(int(value[0]) if value else 0)
-            self._page(1 if len(self.axes) > 1 else 0)
+            self._page(1)
         else:
+            if isinstance(value, (list, tuple)):
+                value = value[0]
             self.mode.setCurrentIndex(0)
             self.single.setValue(int(value))
-            for spin in self.axes:
-                spin.setValue(int(value))
+            self.per_axis.setText(", ".join([str(value)] * len(self.axis_names)))
             self._page(0)
 
     def _mode_chosen(self, index: int) -> None:
@@ -299,7 +304,8 @@ class IntsEditor(ParamEditor):
             self._emit(self.single.value())
         elif mode == self.PER_AXIS:
             self._page(1)
-            self._emit([s.value() for s in self.axes])
+            self.per_axis.setText(", ".join([str(self.single.value())] * len(self.axis_names)))
+            self._emit(self.axis_values())
         else:
             self._page(2)
             self._emit(mode)
@@ -307,6 +313,10 @@ class IntsEditor(ParamEditor):
     def _page(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
         self.stack.setVisible(index != 2)
+
+    def show_error(self, message):
+        super().show_error(message)
+        self.per_axis.setStyleSheet(_ERROR_STYLE if message else "")
 
 
 class StrEditor(ParamEditor):

@@ -99,7 +99,11 @@ def test_per_axis_kernel_and_shape_problem_shown(qtbot, doc, insp):
     k.mode.setCurrentIndex(k.mode.findData(k.PER_AXIS))
     k.mode.activated.emit(k.mode.currentIndex())
     assert conv2.params["kernel_size"] == [3, 3]
-    _type_into_spin(qtbot, k.axes[1], "9")  # W axis: 4 + 2 - 8 - 1 < 0 -> shape error
+    assert k.per_axis.text() == "3, 3"
+    k.per_axis.setFocus()
+    k.per_axis.selectAll()
+    qtbot.keyClicks(k.per_axis, "3, 9")  # W axis: 4 + 2 - 8 - 1 < 0 -> shape error
+    qtbot.keyClick(k.per_axis, Qt.Key.Key_Return)
     assert conv2.params["kernel_size"] == [3, 9]
     assert not insp.issues_label.isHidden()
     assert "larger than the padded input" in insp.issues_label.text()
