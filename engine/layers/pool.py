@@ -243,5 +243,7 @@ class Upsample(LayerSpec):
                            ["params = 0"])
 
     def module(self, p, ins):
-        return call("nn.Upsample", [], [("scale_factor", p["scale_factor"], None),
+        scale = p["scale_factor"]
+        scale = int(scale) if scale.is_integer() else scale  # reads as scale_factor=2
+        return call("nn.Upsample", [], [("scale_factor", scale, None),
                                         ("mode", p["mode"], "nearest")])
