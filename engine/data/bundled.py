@@ -15,7 +15,10 @@ _LOADERS = {
 
 
 def load_bundled(name: str, config: dict) -> RawData:
-    """Load one of scikit-learn's toy datasets as float32 features and int64 labels."""
+    """Load one of scikit-learn's toy datasets as float32 features and int64 labels.
+
+    digits also offers the binary targets 'ge5' (digit >= 5) and 'even' for multi-task nets.
+    """
     if name not in _LOADERS:
         raise DataError(f"unknown bundled dataset {name!r}; choose one of "
                         f"{', '.join(_LOADERS)}")
@@ -26,5 +29,10 @@ def load_bundled(name: str, config: dict) -> RawData:
     x = np.asarray(bunch.data, dtype=np.float32)
     y = np.asarray(bunch.target, dtype=np.int64)
     names = [str(n) for n in bunch.target_names]
-    label = Target(y, "classification", len(names), names)
-    return RawData(x, {"label": label}, description=description)
+    targets = {"label": Target(y, "classification", len(names), names)}
+    if name == "digits":     # binary side tasks for multi-output examples
+        targets["ge5"] = Target((y >= 5).astype(np.float32)[:, None], "binary", 2,
+                                ["0-4", "5-9"])
+        targets["even"] = Target((y % 2 == 0).astype(np.float32)[:, None], "binary", 2,
+                                 ["odd", "even"])
+    return RawData(x, targets, description=description)

@@ -99,8 +99,11 @@ def test_autoencoder_and_multi_target():
     m = load_dataset({"name": "digits", "targets": ["label", "input"]}, input_shape=(1, 8, 8))
     assert m.tasks == ["classification", "reconstruction"]
     assert m.train.y[0].shape == (len(m.train),) and m.train.y[1].shape == m.train.x.shape
-    with pytest.raises(DataError, match="has no target 'price'; available: input, label"):
+    with pytest.raises(DataError, match="has no target 'price'; available: input, label, ge5"):
         load_dataset({"name": "digits", "target": "price"})
+    two = load_dataset({"name": "digits", "targets": ["label", "ge5"]})
+    assert two.tasks == ["classification", "binary"]
+    np.testing.assert_array_equal(two.val.y[1][:, 0], two.val.y[0] >= 5)
 
 
 def test_task_override_and_one_hot():
