@@ -42,7 +42,8 @@ def summarize(graph: Graph, report: Report | None = None, batch_size: int = 1) -
     """Summary rows in topological order (nodes that failed inference show '?')."""
     report = report or validate(graph)
     s = Summary(report=report, batch_size=batch_size)
-    order = report.order + [n for n in graph.nodes if n not in set(report.order)]
+    ordered = set(report.order)
+    order = report.order + [n for n in graph.nodes if n not in ordered]
     for nid in order:
         node = graph.nodes[nid]
         outs = report.out_types.get(nid)
