@@ -27,7 +27,7 @@ def _plain(label):
 
 
 def _cell(panel, row, col):
-    return panel.table.item(row, col).text()
+    return panel.cell_text(row, col)
 
 
 def test_summary_table_and_totals_match_the_engine(qtbot, doc):
@@ -37,8 +37,8 @@ def test_summary_table_and_totals_match_the_engine(qtbot, doc):
     total = validate(doc.graph).total_params
     assert panel.summary.total_params == total
     assert f"{total:,} parameters" in _plain(panel.totals)
-    assert panel.table.rowCount() == len(doc.graph.nodes)
-    names = [_cell(panel, r, 0) for r in range(panel.table.rowCount())]
+    assert panel.model.rowCount() == len(doc.graph.nodes)
+    names = [_cell(panel, r, 0) for r in range(panel.model.rowCount())]
     conv1 = names.index("conv1")
     assert _cell(panel, conv1, 1) == "Conv2d"
     assert _cell(panel, conv1, 2) == "N×16×8×8"
@@ -46,6 +46,19 @@ def test_summary_table_and_totals_match_the_engine(qtbot, doc):
     assert _cell(panel, conv1, 5) == f"{16 * 64 * 9:,}"
     table_sum = sum(int(_cell(panel, r, 3).replace(",", "")) for r in range(len(names)))
     assert table_sum == total
+
+
+def test_summary_double_click_emits_node(qtbot, doc):
+    panel = SummaryPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(800, 400)
+    panel.show()
+    row = [_cell(panel, r, 0) for r in range(panel.model.rowCount())].index("fc1")
+    rect = panel.table.visualRect(panel.model.index(row, 1))
+    with qtbot.waitSignal(panel.node_activated) as sig:
+        qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert sig.args == [doc.graph.by_name("fc1").id]
 
 
 def test_summary_follows_edits_and_batch_size(qtbot, doc):

@@ -2,17 +2,18 @@
 totals, and the estimated FLOPs and activation memory at a chosen batch size."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableView, QVBoxLayout, QWidget)
 
-from engine.summary import Summary, summarize
+from engine.summary import Summary, SummaryRow, summarize
 
 COLUMNS = ("Name", "Type", "Output shape", "Params", "Trainable", "MACs")
-NUMERIC = {3, 5}
-ID_ROLE = Qt.ItemDataRole.UserRole
+WIDTHS = (170, 130, 190, 100, 80, 110)
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+CENTER = Qt.AlignmentFlag.AlignCenter
+UNKNOWN = QColor("#d0342c")
 
 
 def human_count(n: float) -> str:
@@ -30,6 +31,52 @@ def human_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
+def row_cells(row: SummaryRow) -> tuple[str, ...]:
+    """The texts of one table row."""
+    trainable = "—" if not row.params else "yes" if row.trainable else "frozen"
+    return (row.name, row.type, row.output, f"{row.params:,}", trainable, f"{row.flops:,}")
+
+
+class SummaryModel(QAbstractTableModel):
+    """Table model over the rows of an engine Summary (cells are formatted on demand, so a
+    1,000-node model refreshes without building 6,000 items)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[SummaryRow] = []
+
+    def set_rows(self, rows: list[SummaryRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = self.rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row_cells(row)[col]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return RIGHT if col in (3, 5) else CENTER if col == 4 else None
+        unknown = col == 2 and row.output == "?"
+        if role == Qt.ItemDataRole.ForegroundRole and unknown:
+            return UNKNOWN
+        if role == Qt.ItemDataRole.ToolTipRole and unknown:
+            return "shape unknown: see the Problems tab"
+        return None
+
+
 class SummaryPanel(QWidget):
     """Layer table and totals of the document's model; follows the document's edits.
 
@@ -41,20 +88,22 @@ class SummaryPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self.summary: Summary | None = None
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.model = SummaryModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for col, width in enumerate((170, 130, 190, 100, 80, 110)):
+        for col, width in enumerate(WIDTHS):
             self.table.setColumnWidth(col, width)
-        self.table.itemDoubleClicked.connect(self._row_activated)
+        self.table.doubleClicked.connect(self._row_activated)
 
         self.batch = QSpinBox()
         self.batch.setRange(1, 1_000_000)
@@ -107,25 +156,11 @@ class SummaryPanel(QWidget):
         self._dirty = False
         s = summarize(self.document.graph, self.document.report(), self.batch.value())
         self.summary = s
-        self.table.setUpdatesEnabled(False)
-        self.table.setRowCount(len(s.rows))
-        for r, row in enumerate(s.rows):
-            trainable = "—" if not row.params else "yes" if row.trainable else "frozen"
-            values = (row.name, row.type, row.output, f"{row.params:,}", trainable,
-                      f"{row.flops:,}")
-            for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setData(ID_ROLE, row.node_id)
-                if c in NUMERIC:
-                    item.setTextAlignment(RIGHT)
-                elif c == 4:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                if c == 2 and row.output == "?":
-                    item.setToolTip("shape unknown: see the Problems tab")
-                    item.setForeground(QColor("#d0342c"))
-                self.table.setItem(r, c, item)
-        self.table.setUpdatesEnabled(True)
+        self.model.set_rows(s.rows)
         self.totals.setText(self._totals_text(s))
+
+    def cell_text(self, row: int, col: int) -> str:
+        return self.model.data(self.model.index(row, col)) or ""
 
     @staticmethod
     def _totals_text(s: Summary) -> str:
@@ -139,7 +174,6 @@ class SummaryPanel(QWidget):
                   f"activations ≈ {human_bytes(s.activation_bytes)}")]
         return " · ".join(parts)
 
-    def _row_activated(self, item: QTableWidgetItem) -> None:
-        node_id = item.data(ID_ROLE)
-        if node_id:
-            self.node_activated.emit(node_id)
+    def _row_activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.node_activated.emit(self.model.rows[index.row()].node_id)
