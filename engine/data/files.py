@@ -14,7 +14,7 @@ import numpy as np
 
 from .base import DEFAULT_MEMORY_BUDGET_MB, DataError, RawData, Target
 from .idx import check_budget, file_size, read_idx
-from .prep import label_encode
+from .prep import label_encode, windows
 
 CSV_MEMORY_FACTOR = 10     # parsed CSV cells take roughly 10x the file's bytes while loading
 MAX_AUTO_CLASSES = 20      # a numeric CSV target with at most this many integer values is a label
@@ -24,14 +24,16 @@ def load_file_source(source: str, config: dict, project_folder: Path | None) -> 
     """Dispatch to the loader of a file source ('csv', 'npy', 'npz', 'idx', 'image_folder')."""
     path = resolve_path(config.get("path"), project_folder, "path", source == "image_folder")
     budget = memory_budget(config)
-    if source == "csv":
-        return load_csv(path, config, budget)
-    if source == "npy":
-        y_rel = config.get("y_path")
-        y_path = resolve_path(y_rel, project_folder, "y_path") if y_rel else None
-        return load_npy(path, y_path, config, budget)
-    if source == "npz":
-        return load_npz(path, config, budget)
+    if source in ("csv", "npy", "npz"):
+        if source == "csv":
+            raw = load_csv(path, config, budget)
+        elif source == "npy":
+            y_rel = config.get("y_path")
+            y_path = resolve_path(y_rel, project_folder, "y_path") if y_rel else None
+            raw = load_npy(path, y_path, config, budget)
+        else:
+            raw = load_npz(path, config, budget)
+        return series_windows(raw, config, budget) if config.get("window") else raw
     if source == "idx":
         return load_idx_files(path, config, project_folder, budget)
     from .images import load_image_folder
@@ -84,6 +86,28 @@ def infer_target(values: np.ndarray, task: str | None, integers_are_labels: bool
         return Target(idx, "classification", len(names), names)
     values = arr.astype(np.float32).reshape(len(arr), -1)
     return Target(values, "regression")
+
+
+def series_windows(raw: RawData, config: dict, budget: float) -> RawData:
+    """Treat the rows as a time series (in file order) and cut them into windows:
+    x (n, window, features); every target takes its value `horizon` steps after the window,
+    and the target 'next' is the feature row there (the default when there was no label)."""
+    length = config.get("window")
+    horizon = config.get("horizon", 1)
+    for key, v in (("window", length), ("horizon", horizon)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise DataError(f"dataset option {key!r} must be a whole number of steps (at least "
+                            f"1), found {v!r}")
+    x = raw.x.reshape(len(raw.x), -1)
+    check_budget(len(x) * length * x.shape[1] * 4, budget, f"windows of {length} steps")
+    windows_x, next_x = windows(x, length, horizon)
+    last = np.arange(len(windows_x)) + length + horizon - 1
+    targets = {k: Target(t.values[last], t.task, t.num_classes, t.class_names)
+               for k, t in raw.targets.items()}
+    targets["next"] = Target(next_x, "regression")
+    default = "next" if raw.default_target == "input" else raw.default_target
+    return RawData(windows_x, targets, default, raw.vocab,
+                   raw.description + f", windows of {length} steps", raw.test, raw.warnings)
 
 
 # -- CSV --------------------------------------------------------------------------------------

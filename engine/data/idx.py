@@ -109,7 +109,7 @@ def check_budget(nbytes: int, budget_mb: float, what: str) -> None:
     if nbytes > budget_mb * 2**20:
         raise DataError(f"{what} needs about {_mb(nbytes / 2**20)} MB in memory, more than "
                         f"the memory budget of {_mb(budget_mb)} MB; raise the dataset option "
-                        "'memory_budget_mb' or use a smaller file (streaming from disk is "
+                        "'memory_budget_mb' or use less data (streaming from disk is "
                         "not supported yet)")
 
 

@@ -77,6 +77,11 @@ def load_raw(config: dict, project_folder: Path | None = None) -> RawData:
 
 def _synthetic(name: str, config: dict) -> RawData:
     from . import synthetic
+    from .files import memory_budget
+    from .idx import check_budget
+
+    check_budget(_synthetic_bytes(name, config), memory_budget(config),
+                 f"the synthetic dataset '{name}' with these options")
     if name == "text":
         from .text import load_text
         return load_text(config)
@@ -86,6 +91,22 @@ def _synthetic(name: str, config: dict) -> RawData:
         raise DataError(f"unknown synthetic dataset {name!r}; choose one of "
                         f"{', '.join([*makers, 'text'])}")
     return makers[name](config)
+
+
+def _synthetic_bytes(name: str, config: dict) -> int:
+    """A generous estimate of the memory a synthetic generator needs (float64 temporaries)."""
+    def num(key, default):
+        v = config.get(key, default)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
+
+    if name == "sine":
+        return int(num("samples", 1000) * (num("window", 20) + 1) * 8 * 4)
+    if name == "ratings":
+        return int(num("users", 300) * num("movies", 24) * 8 * 4)
+    if name == "text":
+        pairs = 1 if config.get("mode", "classify") == "classify" else 4 * num("window", 2)
+        return int(num("samples", 800) * num("max_len", 12) * pairs * 8 * 4)
+    return int(num("samples", 400) * 2 * 8 * 4)
 
 
 # -- preparation ------------------------------------------------------------------------------
@@ -128,12 +149,13 @@ def prepare(raw: RawData, config: dict, input_shape=None, input_dtype=None) -> D
 
 
 def _subsample(raw: RawData, config: dict) -> RawData:
-    limit = config.get("max_samples")
-    if limit is None or limit >= len(raw.x):
+    if config.get("max_samples") is None:
         return raw
     limit = _int(config, "max_samples", 0)
     if limit < 2:
         raise DataError(f"max_samples must be at least 2, found {limit}")
+    if limit >= len(raw.x):
+        return raw
     keep = np.sort(np.random.default_rng(_int(config, "seed", 0) + 1).permutation(
         len(raw.x))[:limit])
     targets = {k: Target(t.values[keep], t.task, t.num_classes, t.class_names)

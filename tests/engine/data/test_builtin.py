@@ -163,6 +163,9 @@ def test_synthetic_options_are_validated():
         load_dataset({"name": "xor", "noise": "loud"})
     with pytest.raises(DataError, match="unknown synthetic dataset 'moons'"):
         load_dataset({"source": "synthetic", "name": "moons"})
+    with pytest.raises(DataError, match="the synthetic dataset 'sine' with these options needs "
+                                        "about .* MB in memory, more than the memory budget"):
+        load_dataset({"name": "sine", "samples": 10_000_000, "window": 1000})
     with pytest.raises(DataError, match="unknown dataset source 'ftp'"):
         load_dataset({"source": "ftp", "name": "x"})
 

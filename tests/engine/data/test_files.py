@@ -233,3 +233,22 @@ def test_idx_truncation_and_bad_magic(tmp_path):
     with pytest.raises(DataError, match="labels has 9 labels for the 10 samples of full"):
         load_dataset({"source": "idx", "path": "full", "labels_path": "labels"},
                      project_folder=tmp_path)
+
+
+def test_series_windows_from_a_file(tmp_path):
+    series = np.sin(np.arange(50) * 0.3).astype(np.float32)
+    np.save(tmp_path / "s.npy", series)
+    s = load_dataset({"source": "npy", "path": "s.npy", "window": 8, "normalize": "none",
+                      "val_split": 0, "test_split": 0, "seed": 0}, project_folder=tmp_path)
+    assert s.sample_shape == (8, 1) and s.tasks == ["regression"] and len(s.train) == 42
+    for x, y in zip(s.train.x, s.train.y[0]):
+        start = int(np.argmin(np.abs(series[:43] - x[0, 0]) + np.abs(series[1:44] - x[1, 0])))
+        np.testing.assert_array_equal(x[:, 0], series[start:start + 8])
+        assert y[0] == series[start + 8]
+    _csv(tmp_path, "t,temp,rain\n" + "\n".join(f"{i},{i * 0.5},{i % 2}" for i in range(30)))
+    c = load_dataset({"source": "csv", "path": "data.csv", "features": ["temp"],
+                      "target": "rain", "window": 5, "horizon": 2, "normalize": "none",
+                      "val_split": 0, "test_split": 0}, project_folder=tmp_path)
+    assert c.sample_shape == (5, 1) and len(c.train) == 30 - 5 - 2 + 1
+    x, y = c.train.x, c.train.y[0]
+    np.testing.assert_array_equal(y, ((x[:, -1, 0] / 0.5 + 2) % 2).astype(int))
