@@ -79,7 +79,8 @@ class StreamData:
         chunks = [idx[rank::world] if world > 1 else idx for idx in order.split(batch_size)]
         cuda = torch.device(self.device).type == "cuda"
         loader = DataLoader(_BatchIndexer(self.x, self.ys), batch_size=None, sampler=chunks,
-                            num_workers=self.num_workers, pin_memory=cuda)
+                            num_workers=self.num_workers, pin_memory=cuda,
+                            generator=torch.Generator())  # leaves the global RNG alone
         for xb, ys in loader:
             xb = xb.to(self.device, non_blocking=cuda)
             if self.channels_last and xb.dim() == 4:
