@@ -26,6 +26,7 @@ from .palette import category_color
 MUTED = "color: #808890;"
 ERROR = "color: #d0342c;"
 WARNING = "color: #c07a10;"
+EMPTY_TEXT = "Select a node on the canvas to see and edit its parameters."
 
 
 def _mono() -> QFont:
@@ -92,8 +93,7 @@ class InspectorWidget(QScrollArea):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(8, 6, 8, 8)
         outer.setSpacing(3)
-        self.empty = _label("Select a node on the canvas to see and edit its parameters.",
-                            MUTED)
+        self.empty = _label(EMPTY_TEXT, MUTED)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         outer.addWidget(self.empty)
 
@@ -174,6 +174,9 @@ class InspectorWidget(QScrollArea):
     # node selection ---------------------------------------------------------------------
     def _on_selection(self, ids: list) -> None:
         self.set_node(ids[0] if len(ids) == 1 else None)
+        if len(ids) > 1:
+            self.empty.setText(f"{len(ids)} nodes selected: select one to edit its "
+                               "parameters.")
 
     def set_node(self, node_id: str | None) -> None:
         """Show `node_id` (None: nothing selected)."""
@@ -201,6 +204,7 @@ class InspectorWidget(QScrollArea):
         if node is None:
             self.node_id = None
             self._built_for = None
+            self.empty.setText(EMPTY_TEXT)
             self.content.hide()
             self.empty.show()
             return

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
 from engine.layers import REGISTRY, LayerSpec
 
@@ -43,10 +44,36 @@ def score(spec: LayerSpec, text: str) -> int | None:
 
 
 def rank(text: str) -> list[LayerSpec]:
-    """Matching specs, best first (ties keep the registry's order)."""
-    scored = [(s, i, spec) for i, spec in enumerate(REGISTRY.values())
+    """Matching specs, best first; ties go to the shorter name (the closer match), then to
+    the registry's order."""
+    scored = [(s, len(spec.name) if text.strip() else 0, i, spec)
+              for i, spec in enumerate(REGISTRY.values())
               if (s := score(spec, text)) is not None]
-    return [spec for _, _, spec in sorted(scored, key=lambda x: (x[0], x[1]))]
+    return [spec for *_, spec in sorted(scored, key=lambda x: x[:3])]
+
+
+CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class _CategoryDelegate(QStyledItemDelegate):
+    """Draws the layer's category right-aligned and muted after its name."""
+
+    def paint(self, painter, option, index) -> None:
+        super().paint(painter, option, index)
+        category = index.data(CATEGORY_ROLE)
+        if not category:
+            return
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        color = option.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                     else QPalette.ColorRole.PlaceholderText)
+        painter.setPen(color)
+        font = QFont(option.font)
+        font.setPointSizeF(max(font.pointSizeF() * 0.85, 6.0))
+        painter.setFont(font)
+        painter.drawText(option.rect.adjusted(0, 0, -6, 0),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, category)
+        painter.restore()
 
 
 class QuickAddPopup(QFrame):
@@ -61,6 +88,7 @@ class QuickAddPopup(QFrame):
         self.list = QListWidget()
         self.list.setIconSize(QSize(10, 10))
         self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(_CategoryDelegate(self.list))
         self.hint = QLabel("Enter add · Esc close")
         self.hint.setStyleSheet("color: gray; font-size: 9pt")
         lay = QVBoxLayout(self)
@@ -99,9 +127,8 @@ class QuickAddPopup(QFrame):
         for spec in rank(text):
             item = QListWidgetItem(swatch_icon(spec.category, 10), spec.name)
             item.setData(ID_ROLE, spec.id)
+            item.setData(CATEGORY_ROLE, spec.category)
             item.setToolTip(layer_tooltip(spec))
-            if text.strip():
-                item.setText(f"{spec.name}    ·  {spec.category}")
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

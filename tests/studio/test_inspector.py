@@ -134,5 +134,8 @@ def test_rename_trainable_and_selection(qtbot, doc, insp):
     doc.undo_stack.undo()
     assert fc1.name == "fc1" and fc1.trainable is True
     assert insp.name_edit.text() == "fc1" and insp.trainable.isChecked()
+    doc.set_selection([fc1.id, doc.graph.by_name("fc2").id])
+    assert insp.node_id is None and "2 nodes selected" in insp.empty.text()
     doc.set_selection([])
     assert insp.node_id is None and insp.content.isHidden()
+    assert "Select a node" in insp.empty.text()
