@@ -209,10 +209,10 @@ def _target_names(raw: RawData, config: dict) -> list[str]:
 
 
 def _target(raw: RawData, name: str, x: np.ndarray, label: str) -> Target:
+    if name == "label" and name not in raw.targets:
+        name = raw.default_target          # 'label' means the source's own default target
     if name == "input":
         return Target(np.array(x, dtype=np.float32), "reconstruction")
-    if name == "label" and name not in raw.targets and raw.default_target in raw.targets:
-        name = raw.default_target
     if name not in raw.targets:
         have = ", ".join(["input", *raw.targets])
         raise DataError(f"dataset '{label}' has no target {name!r}; available: {have}")

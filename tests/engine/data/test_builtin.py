@@ -154,6 +154,7 @@ def test_ratings_for_the_rbm():
     assert set(np.unique(x)) == {-1.0, 0.0, 1.0}
     assert 0.15 < (x == -1).mean() < 0.35
     np.testing.assert_array_equal(s.train.y[0], x)
+    assert load_dataset({"name": "ratings", "target": "label"}).tasks == ["reconstruction"]
     g = load_dataset({"name": "ratings", "target": "genres"})
     assert g.tasks == ["multilabel"] and g.train.y[0].shape[1] == 3
 
