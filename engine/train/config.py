@@ -31,7 +31,8 @@ Schema (every key is optional; the defaults are shown):
       "early_stopping": null,       # or {"monitor": "val_loss", "patience": 5,
                                     #     "min_delta": 0.0, "restore_best": true}
       "grad_clip": {"norm": null, "value": null},
-      "cd_k": 1,                    # Gibbs steps for RBM contrastive divergence
+      "cd_k": null,                 # Gibbs steps of RBM contrastive divergence (null: the
+                                    # RBM node's k parameter)
       "mixed_precision": "off",     # "off" | "bf16" | "fp16"  (CUDA only; ignored on CPU)
       "compile": false,             # torch.compile: false | true | a backend name ("eager")
       "channels_last": true,        # CNNs on CUDA
@@ -86,7 +87,7 @@ DEFAULTS: dict[str, Any] = {
     "regularization": {"l1": {}, "l2": {}},
     "early_stopping": None,
     "grad_clip": {"norm": None, "value": None},
-    "cd_k": 1,
+    "cd_k": None,
     "mixed_precision": "off",
     "compile": False,
     "channels_last": True,
@@ -181,7 +182,7 @@ def validate_config(cfg: dict, where: str = "training") -> None:
     _number(cfg, "batch_size", where, integer=True, minimum=1)
     _number(cfg, "seed", where, integer=True, minimum=0)
     _number(cfg, "top_k", where, integer=True, minimum=1)
-    _number(cfg, "cd_k", where, integer=True, minimum=1)
+    _number(cfg, "cd_k", where, integer=True, minimum=1, optional=True)
     _number(cfg, "event_interval", where, minimum=0)
     _number(cfg, "activation_interval", where, minimum=0)
     _number(cfg, "device_data_limit_mb", where, minimum=0)

@@ -315,7 +315,7 @@ class Trainer:
         """CD-k on the RBM node; the loss is the masked reconstruction error."""
         from .rbm import cd_loss
 
-        surrogate, recon = cd_loss(self.rbm, xb, self.config["cd_k"])
+        surrogate, recon = cd_loss(self.rbm, xb, self.config["cd_k"] or self.rbm.k)
         if self.penalty_terms:
             surrogate = surrogate + self.penalty()
         value = recon.item()
