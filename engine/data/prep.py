@@ -45,19 +45,27 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
     if axis not in ("feature", "global", "channel"):
         raise DataError(f"normalize_axis must be 'feature', 'global' or 'channel', found "
                         f"{axis!r}")
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if axis == "global":
         red = tuple(range(x.ndim))
     elif axis == "channel" and x.ndim >= 3:
         red = (0, *range(2, x.ndim))
     else:
         red = (0,)
+    # reduce in blocks of samples with float64 accumulators: no float64 copy of the data
+    step = max(1, (1 << 22) // max(1, int(np.prod(x.shape[1:], dtype=np.int64))))
+    blocks = [x[i:i + step] for i in range(0, len(x), step)]
     if kind == "minmax":
-        offset = x.min(axis=red, keepdims=True)
-        scale = x.max(axis=red, keepdims=True) - offset
+        offset = np.min([b.min(axis=red, keepdims=True) for b in blocks], axis=0)
+        scale = np.max([b.max(axis=red, keepdims=True) for b in blocks], axis=0) - offset
+        offset, scale = offset.astype(np.float64), scale.astype(np.float64)
     else:
-        offset = x.mean(axis=red, keepdims=True)
-        scale = x.std(axis=red, keepdims=True)
+        count = x.size / np.prod([x.shape[a] for a in range(x.ndim) if a not in red])
+        offset = np.sum([b.sum(axis=red, keepdims=True, dtype=np.float64) for b in blocks],
+                        axis=0) / count
+        sq = np.sum([np.square(b - offset).sum(axis=red, keepdims=True) for b in blocks],
+                    axis=0)
+        scale = np.sqrt(sq / count)
     scale = np.where(scale > 1e-12, scale, 1.0)
     # stats are stored without the batch axis, so they broadcast against one sample too
     return {"kind": kind, "axis": axis, "offset": offset[0].astype(np.float32),
