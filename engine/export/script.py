@@ -105,6 +105,9 @@ def _settings(project: Project, code, report) -> dict:
     if len(code.input_ids) != 1:
         raise ExportError(f"the training script needs exactly one Input node, the graph has "
                           f"{len(code.input_ids)}")
+    if not project.dataset:
+        raise ExportError("the project has no dataset: choose one (the training script loads "
+                          "it) before exporting a Python script")
     in_type = report.out_types[code.input_ids[0]][0]
     cfg = resolve_config(project.training)
     splits = load_dataset(project.dataset, project.folder, tuple(in_type.shape), in_type.dtype)

@@ -1,0 +1,62 @@
+"""`studio export FILE --format python|onnx|torchscript|weights -o OUT [--run RUN]`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import open_project
+
+FORMATS = ("python", "onnx", "torchscript", "weights")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="export a project as a Python training script, ONNX, "
+                       "TorchScript or safetensors weights")
+    p.add_argument("file", help="a .nnproj project file")
+    p.add_argument("--format", "-f", choices=FORMATS, default="python",
+                   help="python: standalone training script (default); onnx: ONNX model with "
+                   "a dynamic batch axis; torchscript: torch.jit archive; weights: the state "
+                   "dict as safetensors")
+    p.add_argument("-o", "--output", help="output file (default: the project name with the "
+                   "format's suffix, beside the project)")
+    p.add_argument("--run", help="use the weights of this training run (a run name in the "
+                   "project's runs folder, a run folder or a .safetensors file) instead of the "
+                   "project's saved weights")
+    p.add_argument("--no-check", action="store_true",
+                   help="onnx: skip the onnxruntime comparison with PyTorch")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..export import SUFFIXES, export_project
+
+    project = open_project(args.file)
+    if project is None:
+        return 1
+    out = Path(args.output) if args.output else Path(args.file).with_suffix(
+        SUFFIXES[args.format])
+    if args.format == "python" and not args.output:
+        out = out.with_name(out.stem.replace("-", "_") + ".py")
+    try:
+        if args.format == "onnx" and args.no_check:
+            from ..export.common import project_weights
+            from ..export.onnx import export_onnx
+
+            result = export_onnx(project.graph, out, project_weights(project, args.run),
+                                 verify=False)
+        else:
+            result = export_project(project, args.format, out, run=args.run)
+    except ValueError as exc:  # ExportError, CompileError, WeightsError, DataError, ConfigError
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    if args.format == "onnx" and result is not None:
+        print(f"checked: onnx.checker ok; onnxruntime vs PyTorch max |diff| "
+              f"{result.max_abs_diff:.2e} at batch sizes {', '.join(map(str, result.batch_sizes))}"
+              f" ({result.exporter} exporter)")
+    if args.format == "python":
+        print(f"run it with: python {out.name}   (or torchrun --nproc_per_node N {out.name})")
+    return 0
