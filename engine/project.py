@@ -327,7 +327,7 @@ def save_weights(path: str | os.PathLike, weights: dict[str, dict[str, Any]]) ->
     for nid, tensors in weights.items():
         for key, t in tensors.items():
             arr = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-            flat[f"{nid}/{key}"] = np.ascontiguousarray(arr)
+            flat[f"{nid}/{key}"] = np.ascontiguousarray(arr).reshape(np.shape(arr))  # keep 0-d
     atomic_write(path, save(flat, metadata={"format": "studio-node-weights"}))
 
 
