@@ -1,0 +1,73 @@
+"""`studio train` / `studio evaluate` end to end, and 2-process DDP vs one process."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.examples import example_path
+from engine.project import load_project, save_project
+
+
+def xor_project(tmp_path, **training) -> Path:
+    proj = load_project(example_path("xor_mlp"))
+    proj.training.update({"epochs": 2, "batch_size": 20,
+                          "optimizer": {"name": "sgd", "lr": 0.5}, **training})
+    return save_project(proj, tmp_path / "xor.nnproj")
+
+
+def read_log(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_train_evaluate_resume(tmp_path, capsys):
+    path = xor_project(tmp_path)
+    log = tmp_path / "log.jsonl"
+    assert main(["train", str(path), "--log-json", str(log), "--seed", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "epoch 1/2  loss" in out and "epoch 2/2" in out
+    assert "training on cpu" in err and "saved weights" in err
+    rows = read_log(log)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for key in ("loss", "val_loss", "val_binary_accuracy"):
+        assert key in rows[0]
+    assert path.with_suffix(".safetensors").exists()
+    assert load_project(path).graph.weights  # the trained weights load with the project
+
+    assert main(["evaluate", str(path), "--run", "last", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["split"] == "test" and 0 <= metrics["binary_accuracy"] <= 1
+
+    assert main(["train", str(path), "--epochs", "3", "--resume", "run-1", "--seed", "1",
+                 "--log-json", str(log)]) == 0
+    assert [r["epoch"] for r in read_log(log)] == [1, 2, 3]
+    fresh = tmp_path / "fresh.jsonl"
+    assert main(["train", str(path), "--epochs", "3", "--seed", "1", "--log-json",
+                 str(fresh), "--no-save"]) == 0
+    assert [r["loss"] for r in read_log(fresh)] == [r["loss"] for r in read_log(log)]
+
+
+def test_train_errors_are_one_line(tmp_path, capsys):
+    path = xor_project(tmp_path)
+    assert main(["train", str(path), "--lr", "-1"]) == 1
+    assert "training.optimizer.lr must be > 0, got -1" in capsys.readouterr().err
+    assert main(["evaluate", str(path), "--run", "run-9"]) == 1
+    assert "no run 'run-9'" in capsys.readouterr().err
+
+
+def test_two_process_ddp_matches_one_process(tmp_path):
+    path = xor_project(tmp_path, epochs=3)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert main(["train", str(path), "--log-json", str(one), "--no-save", "--quiet"]) == 0
+    assert main(["train", str(path), "--nproc", "2", "--log-json", str(two), "--no-save",
+                 "--quiet"]) == 0
+    a, b = read_log(one), read_log(two)
+    assert [r["epoch"] for r in b] == [1, 2, 3]
+    for ra, rb in zip(a, b):
+        assert rb["loss"] == pytest.approx(ra["loss"], rel=1e-4, abs=1e-6)
+        assert rb["val_loss"] == pytest.approx(ra["val_loss"], rel=1e-4, abs=1e-6)
+    runs = sorted(p.name for p in (tmp_path / "xor.runs").iterdir())
+    assert runs == ["run-1", "run-2"]  # only rank 0 writes a run folder
+    config = json.loads((tmp_path / "xor.runs" / "run-2" / "config.json").read_text())
+    assert config["world_size"] == 2
