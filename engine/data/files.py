@@ -119,6 +119,8 @@ def load_csv(path: Path, config: dict, budget: float) -> RawData:
     check_budget(file_size(path) * CSV_MEMORY_FACTOR, budget, path.name)
     header, rows = _read_rows(path, config)
     target_cols = _csv_targets(header, config)
+    if config.get("text_column") is not None:
+        return _csv_text(path, header, rows, target_cols, config)
     feature_cols = _csv_columns(header, config.get("features"), path.name, "features") \
         if config.get("features") is not None else \
         [i for i in range(len(header)) if i not in target_cols]
@@ -134,6 +136,37 @@ def load_csv(path: Path, config: dict, budget: float) -> RawData:
             f"{', '.join(repr(header[c]) for c in target_cols) or 'the input'}")
     default = header[target_cols[0]] if target_cols else "input"
     return RawData(x, targets, default_target=default, description=desc)
+
+
+def _csv_text(path: Path, header, rows, target_cols, config: dict) -> RawData:
+    """A text column tokenized to ids (n, max_len) with a vocabulary of the file's words:
+    options text_column, max_len (32), vocab_size (10000, with padding and unknown),
+    min_count (1)."""
+    from .text import Vocabulary
+
+    (col,) = _csv_columns(header, [config["text_column"]], path.name, "text_column")
+    if col in target_cols:
+        raise DataError(f"{path.name}: the text column {header[col]!r} is also the target; "
+                        "set 'target' to the label column")
+    max_len = _positive(config, "max_len", 32)
+    texts = [cells[col] for _, cells in rows]
+    vocab = Vocabulary.build(texts, _positive(config, "vocab_size", 10000),
+                             _positive(config, "min_count", 1))
+    x = vocab.encode_batch(texts, max_len)
+    targets = {header[c]: _csv_target(rows, c, header[c], path.name, config)
+               for c in target_cols}
+    desc = (f"{path.name}: {len(rows)} texts from column {header[col]!r}, {len(vocab)} words, "
+            f"max_len {max_len}")
+    return RawData(x, targets, default_target=header[target_cols[0]], vocab=vocab.words,
+                   description=desc)
+
+
+def _positive(config: dict, key: str, default: int) -> int:
+    v = config.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise DataError(f"dataset option {key!r} must be a whole number of at least 1, found "
+                        f"{v!r}")
+    return v
 
 
 def _read_rows(path: Path, config: dict) -> tuple[list[str], list[tuple[int, list[str]]]]:

@@ -252,3 +252,20 @@ def test_series_windows_from_a_file(tmp_path):
     assert c.sample_shape == (5, 1) and len(c.train) == 30 - 5 - 2 + 1
     x, y = c.train.x, c.train.y[0]
     np.testing.assert_array_equal(y, ((x[:, -1, 0] / 0.5 + 2) % 2).astype(int))
+
+
+def test_csv_text_column_for_text_classification(tmp_path):
+    lines = ["review,stars"] + [f'"{"great fun, loved it" if i % 2 else "dull and slow"}",'
+                                f'{"good" if i % 2 else "bad"}' for i in range(20)]
+    _csv(tmp_path, "\n".join(lines))
+    s = load_dataset({"source": "csv", "path": "data.csv", "text_column": "review",
+                      "max_len": 6, "target": "stars"}, project_folder=tmp_path,
+                     input_shape=(6,), input_dtype="long")
+    assert s.input_dtype == "long" and s.sample_shape == (6,) and s.normalization is None
+    assert s.vocab[:2] == ["<pad>", "<unk>"] and "loved" in s.vocab
+    assert s.class_names == [["bad", "good"]]
+    good = s.vocab.index("great")
+    np.testing.assert_array_equal((s.train.x == good).any(1), s.train.y[0] == 1)
+    with pytest.raises(DataError, match="the text column 'review' is also the target"):
+        load_dataset({"source": "csv", "path": "data.csv", "text_column": "review",
+                      "target": "review"}, project_folder=tmp_path)
