@@ -75,7 +75,7 @@ def infer_target(values: np.ndarray, task: str | None, integers_are_labels: bool
     """A Target for an array of labels or values: text labels and (when integers_are_labels,
     or task 'classification') integer values become classes; others regression."""
     arr = np.asarray(values)
-    if arr.dtype.kind in "USO" or (task == "classification" and arr.ndim == 1):
+    if arr.dtype.kind in "USO" or (task in ("classification", "binary") and arr.ndim == 1):
         idx, names = label_encode(arr.astype(str) if arr.dtype.kind in "USO" else arr)
         return Target(idx, "classification", len(names), names)
     if arr.dtype.kind == "b":

@@ -233,6 +233,11 @@ def _convert(t: Target, config: dict, label: str) -> Target:
         t = Target(t.values.reshape(-1).astype(np.int64), "classification", 2, t.class_names)
     elif want in ("regression",) and t.task in ("classification", "binary"):
         t = Target(t.values.reshape(len(t.values), -1).astype(np.float32), "regression")
+    elif want == "multilabel" and t.task in ("regression", "binary"):
+        values = t.values.reshape(len(t.values), -1).astype(np.float32)
+        if not np.isin(values, (0, 1)).all():
+            raise DataError(f"dataset '{label}': task 'multilabel' needs targets of 0 and 1")
+        t = Target(values, "multilabel", values.shape[1], t.class_names)
     elif want not in ("classification", "binary", "regression", "multilabel",
                       "reconstruction"):
         raise DataError(f"unknown task {want!r}; choose classification, binary, regression, "

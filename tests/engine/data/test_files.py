@@ -269,3 +269,21 @@ def test_csv_text_column_for_text_classification(tmp_path):
     with pytest.raises(DataError, match="the text column 'review' is also the target"):
         load_dataset({"source": "csv", "path": "data.csv", "text_column": "review",
                       "target": "review"}, project_folder=tmp_path)
+
+
+def test_task_override_for_file_targets(tmp_path):
+    _csv(tmp_path, "a,ok\n" + "\n".join(f"{i},{'yes' if i % 3 else 'no'}" for i in range(12)))
+    s = load_dataset({"source": "csv", "path": "data.csv", "task": "binary"},
+                     project_folder=tmp_path)
+    assert s.tasks == ["binary"] and s.train.y[0].shape == (len(s.train), 1)
+    assert s.class_names == [["no", "yes"]]
+    np.savez(tmp_path / "m.npz", x=np.ones((10, 2)), y=np.eye(10, 4))
+    m = load_dataset({"source": "npz", "path": "m.npz", "task": "multilabel"},
+                     project_folder=tmp_path)
+    assert m.tasks == ["multilabel"] and m.num_classes == [4]
+    np.savez(tmp_path / "r.npz", x=np.ones((10, 2)), y=np.linspace(0, 1, 10))
+    assert load_dataset({"source": "npz", "path": "r.npz"},
+                        project_folder=tmp_path).tasks == ["regression"]
+    with pytest.raises(DataError, match="task 'multilabel' needs targets of 0 and 1"):
+        load_dataset({"source": "npz", "path": "r.npz", "task": "multilabel"},
+                     project_folder=tmp_path)
