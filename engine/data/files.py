@@ -409,7 +409,10 @@ def idx_raw(images: Path, labels: Path | None, budget: float,
         k = int(y.max()) + 1 if y.size else 0
         if y.size and y.min() < 0:
             raise DataError(f"{labels.name} has a negative label {int(y.min())}")
+        if class_names and k > len(class_names):
+            raise DataError(f"{labels.name} has label {k - 1}; this dataset has "
+                            f"{len(class_names)} classes")
         names = class_names or [str(i) for i in range(k)]
-        targets["label"] = Target(y, "classification", max(k, len(names)), names)
+        targets["label"] = Target(y, "classification", len(names), names)
     return RawData(x, targets, default_target="label" if targets else "input",
                    description=f"{images.name}: {len(x)} samples of shape {x.shape[1:]}")
