@@ -57,7 +57,7 @@ class Document(QObject):
                  autosave_ms: int = AUTOSAVE_MS):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.undo_stack.indexChanged.connect(self._after_edit)
         self.selected_ids: list[str] = []
         self._unsubscribe = None
@@ -119,6 +119,9 @@ class Document(QObject):
         if ids != self.selected_ids:
             self.selected_ids = ids
             self.selection_changed.emit(list(ids))
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(not clean or self._replaced_after_open)
 
     def _on_graph_event(self, ev: GraphEvent) -> None:
         self.changed.emit()

@@ -1,0 +1,285 @@
+"""The canvas driven like a user: palette drops, wiring by mouse, live shape labels, cycle
+refusal and badges, moves, delete, duplicate, copy/paste, drop on a wire, undo to the file."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
+
+from engine.examples import example_path
+from engine.graph import Edge
+from studio.commands import (NODES_MIME, AddNodeCommand, ConnectCommand, SetParamCommand)
+from studio.document import Document
+from studio.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
+    # never block on a modal box (closing a modified window asks to save)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+
+    def make(example: str | None = "digits_cnn") -> MainWindow:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        win = MainWindow(Document(autosave_ms=0), settings)
+        qtbot.addWidget(win)
+        if example:
+            path = tmp_path / f"{example}.nnproj"
+            if not path.exists():
+                shutil.copyfile(example_path(example), path)
+            assert win.open_file(path)
+        win.resize(1400, 900)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    return make
+
+
+def port_point(win: MainWindow, node_id: str, port: str, output: bool) -> QPoint:
+    item = win.scene.nodes[node_id].port(port, output)
+    win.view.ensureVisible(item, 50, 50)
+    return win.view.mapFromScene(item.scenePos())
+
+
+def node_point(win: MainWindow, node_id: str) -> QPoint:
+    item = win.scene.nodes[node_id]
+    win.view.ensureVisible(item, 50, 50)
+    return win.view.mapFromScene(item.sceneBoundingRect().center() + QPointF(0, 10))
+
+
+def drag(win: MainWindow, a: QPoint, b: QPoint) -> None:
+    vp = win.view.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for t in (0.3, 0.6, 1.0):
+        QTest.mouseMove(vp, a + (b - a) * t)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def drop_layer(win: MainWindow, layer_name: str, at: QPoint) -> None:
+    """Drop the palette's own drag payload for `layer_name` on the canvas viewport."""
+    palette = win.panels["palette"]
+    items = palette.tree.findItems(layer_name, Qt.MatchFlag.MatchExactly
+                                   | Qt.MatchFlag.MatchRecursive)
+    mime = palette.tree.mimeData(items[:1])
+    vp = win.view.viewport()
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(at, actions, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QGuiApplication.sendEvent(vp, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(at), actions, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, QEvent.Type.Drop)
+    QGuiApplication.sendEvent(vp, drop)
+
+
+def label(win: MainWindow, edge: Edge) -> str:
+    return win.scene.edges[edge].label.text()
+
+
+def test_drop_from_palette_adds_node_at_drop_position(make_window):
+    win = make_window()
+    before = len(win.document.graph.nodes)
+    at = QPoint(300, 120)
+    drop_layer(win, "Linear", at)
+    g = win.document.graph
+    assert len(g.nodes) == before + 1
+    new = [n for n in g.nodes.values() if n.id not in {f"n{i}" for i in range(1, 13)}][0]
+    assert new.type == "core.Linear"
+    item = win.scene.nodes[new.id]
+    assert item.sceneBoundingRect().adjusted(-25, -25, 25, 25).contains(win.view.mapToScene(at))
+    assert win.scene.selected_ids() == [new.id]
+    assert win.document.undo_stack.count() == 1
+
+
+def test_drop_on_a_wire_inserts_the_layer(make_window):
+    win = make_window()
+    g = win.document.graph
+    edge = Edge("n7", "out", "n8", "in")  # flatten -> fc1
+    mid = win.scene.edges[edge].path().pointAtPercent(0.5)
+    win.view.centerOn(mid)
+    drop_layer(win, "Dropout", win.view.mapFromScene(mid))
+    new = win.scene.selected_ids()[0]
+    assert g.nodes[new].type == "core.Dropout"
+    assert Edge("n7", "out", new, "in") in g.edges and Edge(new, "out", "n8", "in") in g.edges
+    assert label(win, Edge(new, "out", "n8", "in")) == "N×512"
+
+
+def test_connect_two_ports_by_mouse_and_see_the_shape(make_window):
+    win = make_window(None)
+    doc = win.document
+    g = doc.graph
+    inp = doc.push(AddNodeCommand(g, "io.Input", {"shape": [12]}, (0, 0))).node_id
+    fc = doc.push(AddNodeCommand(g, "core.Linear", {"out_features": 5}, (240, 40))).node_id
+    win.view.set_zoom(1.0)
+    win.view.centerOn(180, 60)
+    drag(win, port_point(win, inp, "out", True), port_point(win, fc, "in", False))
+    assert Edge(inp, "out", fc, "in") in g.edges
+    assert label(win, Edge(inp, "out", fc, "in")) == "N×12"
+    assert doc.undo_stack.undoText() == "Connect"
+
+
+def test_param_edit_updates_the_wire_label(make_window):
+    win = make_window()
+    doc, g = win.document, win.document.graph
+    e = Edge("n2", "out", "n3", "in")
+    assert label(win, e) == "N×16×8×8"
+    doc.push(SetParamCommand(g, "n2", "out_channels", 8))
+    assert label(win, e) == "N×8×8×8"
+    assert label(win, Edge("n6", "out", "n7", "in")) == "N×32×4×4"
+    doc.push(SetParamCommand(g, "n2", "padding", 0))
+    assert label(win, e) == "N×8×6×6"
+    assert label(win, Edge("n7", "out", "n8", "in")) == "N×288"
+    # fc1 expects flatten's size to be inferred, so everything stays valid; a bad kernel fails
+    doc.push(SetParamCommand(g, "n2", "kernel_size", 9))
+    assert win.scene.nodes["n2"].badge.isVisible()
+    assert "8" in win.scene.nodes["n2"].badge.toolTip()
+    assert win.scene.edges[Edge("n3", "out", "n4", "in")].bad
+    doc.undo_stack.undo()
+    assert not win.scene.nodes["n2"].badge.isVisible()
+    assert not win.scene.edges[Edge("n3", "out", "n4", "in")].bad
+
+
+def test_wire_that_closes_a_cycle_is_refused_with_a_message(make_window):
+    win = make_window(None)
+    doc, g = win.document, win.document.graph
+    a = doc.push(AddNodeCommand(g, "io.Input", {"shape": [4]}, (0, 0), name="x")).node_id
+    add = doc.push(AddNodeCommand(g, "merge.Add", {}, (240, 0), name="sum")).node_id
+    fc = doc.push(AddNodeCommand(g, "core.Linear", {"out_features": 4}, (480, 0),
+                                 name="fc")).node_id
+    doc.push(ConnectCommand(g, a, "out", add, "in1"))
+    doc.push(ConnectCommand(g, add, "out", fc, "in"))
+    messages = []
+    win.view.status_message.connect(messages.append)
+    win.view.set_zoom(1.0)
+    win.view.centerOn(350, 40)
+    count = doc.undo_stack.count()
+    drag(win, port_point(win, fc, "out", True), port_point(win, add, "in2", False))
+    assert Edge(fc, "out", add, "in2") not in g.edges
+    assert doc.undo_stack.count() == count
+    assert any("cycle" in m and "sum" in m and "fc" in m for m in messages)
+    # a taken input is refused too
+    drag(win, port_point(win, fc, "out", True), port_point(win, add, "in1", False))
+    assert any("already connected" in m for m in messages)
+
+
+def test_cycle_in_a_file_shows_error_badges_and_red_wires(make_window, tmp_path):
+    win = make_window("digits_mlp")
+    data = json.loads(example_path("digits_mlp").read_text())
+    data["graph"]["nodes"].append({"id": "m1", "type": "merge.Add", "name": "loop",
+                                   "params": {}, "pos": [300, 400]})
+    fc2 = next(n["id"] for n in data["graph"]["nodes"] if n["name"] == "fc2")
+    relu1 = next(n["id"] for n in data["graph"]["nodes"] if n["name"] == "relu1")
+    data["graph"]["edges"] = [e for e in data["graph"]["edges"] if e["dst"] != fc2]
+    data["graph"]["edges"] += [
+        {"src": relu1, "src_port": "out", "dst": "m1", "dst_port": "in1"},
+        {"src": "m1", "src_port": "out", "dst": fc2, "dst_port": "in"},
+        {"src": fc2, "src_port": "out", "dst": "m1", "dst_port": "in2"}]
+    path = tmp_path / "cycle.nnproj"
+    path.write_text(json.dumps(data))
+    assert win.open_file(path)
+    badge = win.scene.nodes["m1"].badge
+    assert badge.isVisible() and badge.severity == "error"
+    assert "cycle through" in badge.toolTip() and "loop" in badge.toolTip()
+    assert win.scene.edges[Edge(fc2, "out", "m1", "in2")].bad
+    assert "problem" in win.validity.text()
+
+
+def test_move_by_mouse_is_one_undoable_command(make_window):
+    win = make_window()
+    doc, g = win.document, win.document.graph
+    win.view.set_zoom(1.0)
+    start = node_point(win, "n3")
+    old = g.nodes["n3"].pos
+    drag(win, start, start + QPoint(60, 100))
+    assert doc.undo_stack.count() == 1 and doc.undo_stack.undoText().startswith("Move")
+    x, y = g.nodes["n3"].pos
+    assert (x - old[0], y - old[1]) == (60.0, 100.0)  # snapped to the 20 px grid
+    assert x % 20 == 0 and y % 20 == 0
+    doc.undo_stack.undo()
+    assert g.nodes["n3"].pos == old
+    assert win.scene.nodes["n3"].pos() == QPointF(*old)
+
+
+def test_drag_a_free_node_onto_a_wire_inserts_it(make_window):
+    win = make_window()
+    doc, g = win.document, win.document.graph
+    nid = doc.push(AddNodeCommand(g, "core.Dropout", {}, (1300, 500))).node_id
+    win.view.set_zoom(1.0)
+    edge_item = win.scene.edges[Edge("n8", "out", "n9", "in")]
+    target = edge_item.path().pointAtPercent(0.5)
+    win.view.centerOn(QPointF(1350, 400))
+    a = node_point(win, nid)
+    centre = win.scene.nodes[nid].sceneBoundingRect().center() + QPointF(0, 10)
+    b = win.view.mapFromScene(target + QPointF(0, 10)) + (a - win.view.mapFromScene(centre))
+    drag(win, a, b)
+    assert Edge("n8", "out", nid, "in") in g.edges and Edge(nid, "out", "n9", "in") in g.edges
+    assert doc.undo_stack.undoText() == "Insert on wire"
+    doc.undo_stack.undo()
+    assert Edge("n8", "out", "n9", "in") in g.edges and not g.in_edges(nid)
+
+
+def test_delete_duplicate_and_keys(make_window, qtbot):
+    win = make_window()
+    doc, g = win.document, win.document.graph
+    win.scene.select_ids(["n3", "n4"])
+    win.activateWindow()
+    win.view.setFocus()
+    qtbot.waitUntil(win.view.hasFocus)
+    QTest.keyClick(win.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert len(g.nodes) == 14
+    new = win.scene.selected_ids()
+    assert len(new) == 2 and Edge(new[0], "out", new[1], "in") in g.edges
+    QTest.keyClick(win.view, Qt.Key.Key_Delete)
+    assert len(g.nodes) == 12 and not set(new) & set(win.scene.nodes)
+    win.scene.select_ids(["n5"])
+    QTest.keyClick(win.view, Qt.Key.Key_Delete)
+    assert "n5" not in g.nodes and "n5" not in win.scene.nodes
+    assert not win.scene.nodes["n6"].in_ports["in"].connected
+    assert win.scene.nodes["n6"].badge.isVisible()  # its input is now unconnected
+
+
+def test_copy_paste_between_windows(make_window):
+    a = make_window()
+    b = make_window("digits_mlp")
+    a.scene.select_ids(["n2", "n3"])
+    assert a.editor.copy()
+    text = QGuiApplication.clipboard().mimeData().text()
+    assert json.loads(text)["format"] == "studio-nodes"
+    assert QGuiApplication.clipboard().mimeData().hasFormat(NODES_MIME)
+    before = set(b.document.graph.nodes)
+    new = b.editor.paste()
+    g = b.document.graph
+    assert len(new) == 2 and not set(new) & before
+    assert [g.nodes[n].type for n in new] == ["conv.Conv2d", "act.ReLU"]
+    assert Edge(new[0], "out", new[1], "in") in g.edges
+    assert len({n.name for n in g.nodes.values()}) == len(g.nodes)  # names stay unique
+    assert b.scene.selected_ids() == new
+    QGuiApplication.clipboard().setText("not studio nodes")
+    assert b.editor.paste() == []
+
+
+def test_undo_everything_restores_the_saved_file(make_window, tmp_path):
+    win = make_window()
+    doc, g = win.document, win.document.graph
+    original = (tmp_path / "digits_cnn.nnproj").read_text()
+    drop_layer(win, "Linear", QPoint(200, 100))
+    doc.push(SetParamCommand(g, "n8", "out_features", 32))
+    win.scene.select_ids(["n9", "n10"])
+    win.editor.duplicate()
+    win.scene.select_ids(["n4"])
+    win.editor.delete_selection()
+    win.editor.auto_layout()
+    assert doc.modified and win.windowTitle() == "digits_cnn* — Studio"
+    while doc.undo_stack.canUndo():
+        doc.undo_stack.undo()
+    assert not doc.modified and win.windowTitle() == "digits_cnn — Studio"
+    out = tmp_path / "again.nnproj"
+    doc.save_as(out)
+    assert out.read_text() == original
