@@ -22,6 +22,8 @@ def register(sub) -> None:
     p.add_argument("--run", help="use the weights of this training run (a run name in the "
                    "project's runs folder, a run folder or a .safetensors file) instead of the "
                    "project's saved weights")
+    p.add_argument("--onnx-exporter", choices=("auto", "dynamo", "legacy"), default="auto",
+                   help="onnx: torch's exporter to use (auto: dynamo, legacy as fallback)")
     p.add_argument("--no-check", action="store_true",
                    help="onnx: skip the onnxruntime comparison with PyTorch")
     p.set_defaults(func=run)
@@ -38,12 +40,12 @@ def run(args) -> int:
     if args.format == "python" and not args.output:
         out = out.with_name(out.stem.replace("-", "_") + ".py")
     try:
-        if args.format == "onnx" and args.no_check:
+        if args.format == "onnx":
             from ..export.common import project_weights
             from ..export.onnx import export_onnx
 
             result = export_onnx(project.graph, out, project_weights(project, args.run),
-                                 verify=False)
+                                 verify=not args.no_check, exporter=args.onnx_exporter)
         else:
             result = export_project(project, args.format, out, run=args.run)
     except ValueError as exc:  # ExportError, CompileError, WeightsError, DataError, ConfigError

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..codegen import generate
-from ..graph import Graph
+from ..graph import Graph, python_name
 from ..project import atomic_write
 from .common import ExportError, as_tuple, build_model, example_inputs
 
@@ -33,8 +33,11 @@ class OnnxCheck:
 def _names(graph: Graph) -> tuple[list[str], list[str]]:
     code = generate(graph)
     ins = [code.variables[i] for i in code.input_ids]
-    outs = [f"{graph.nodes[i].name}" for i in code.output_ids]
-    outs = [o if o not in ins else f"{o}_out" for o in outs]
+    taken = {*ins, *code.attrs.values()}  # torch.export trips over names shared with modules
+    outs = []
+    for nid in code.output_ids:
+        name = python_name(graph.nodes[nid].name)
+        outs.append(name if name not in taken and name not in outs else f"{name}_out{len(outs)}")
     return ins, outs
 
 
@@ -80,9 +83,16 @@ def _export_legacy(model, args, ins, outs) -> bytes:
     return buf.getvalue()
 
 
-def onnx_bytes(graph: Graph, model) -> tuple[bytes, str]:
+EXPORTERS = ("auto", "dynamo", "legacy")
+
+
+def onnx_bytes(graph: Graph, model, exporter: str = "auto") -> tuple[bytes, str]:
     """The serialized ONNX model of `model` (the compiled `graph`) and the exporter that made
-    it ('dynamo' or 'legacy'). Raises ExportError when ONNX cannot express the model."""
+    it. exporter: 'dynamo' (torch.export based, needs onnxscript), 'legacy' (TorchScript
+    based, faster, deprecated by PyTorch) or 'auto' (dynamo, then legacy if dynamo is not
+    installed or fails). Raises ExportError when ONNX cannot express the model."""
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown ONNX exporter {exporter!r} (choose {', '.join(EXPORTERS)})")
     try:
         import onnx  # noqa: F401
     except ImportError:
@@ -92,10 +102,13 @@ def onnx_bytes(graph: Graph, model) -> tuple[bytes, str]:
     ins, outs = _names(graph)
     errors = []
     for name, fn in (("dynamo", _export_dynamo), ("legacy", _export_legacy)):
+        if exporter not in ("auto", name):
+            continue
         if name == "dynamo":
             try:
                 import onnxscript  # noqa: F401
             except ImportError:
+                errors.append("dynamo exporter: needs onnxscript (pip install onnxscript)")
                 continue
         try:
             with _quiet():
@@ -144,11 +157,11 @@ def compare_with_torch(graph: Graph, model, data: bytes,
 
 
 def export_onnx(graph: Graph, out: str | Path, weights: dict | None = None,
-                verify: bool = True) -> OnnxCheck | None:
+                verify: bool = True, exporter: str = "auto") -> OnnxCheck | None:
     """Write the ONNX model to `out`. With `verify` (and onnxruntime installed), compare it
-    with PyTorch and return the comparison."""
+    with PyTorch and return the comparison. `exporter`: see onnx_bytes."""
     model = build_model(graph, weights)
-    data, exporter = onnx_bytes(graph, model)
+    data, exporter = onnx_bytes(graph, model, exporter)
     atomic_write(Path(out), data)
     if not verify:
         return None
