@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+from . import qtfix  # noqa: F401  (PySide6 refcount work-around, see there)
 
 FPS = 30
 
@@ -72,7 +75,7 @@ class EventBuffer:
 class _TrainThread(QThread):
     """Builds the trainer (data loading happens here too) and runs fit() off the GUI thread."""
 
-    def __init__(self, worker: "TrainingWorker"):
+    def __init__(self, worker: TrainingWorker):
         super().__init__()
         self._worker = worker
 

@@ -144,7 +144,7 @@ def occlusion_map(model, sample: np.ndarray, label: int, patch: int = 2,
                   stride: int = 1) -> np.ndarray:
     """Drop in the true class's probability when a patch (filled with the sample's mean) is
     slid over a (C, H, W) image: (H', W') map, larger = more important."""
-    c, h, w = sample.shape
+    _c, h, w = sample.shape
     base, _ = run_model(model, sample[None])
     p0 = softmax(base)[0, label]
     coords = [(i, j) for i in range(0, h - patch + 1, stride)

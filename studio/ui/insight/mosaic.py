@@ -58,7 +58,7 @@ def filter_tiles(w: np.ndarray) -> np.ndarray:
     if w.ndim == 3:                 # Conv1d: (out, in, k)
         return w.mean(axis=1)[:, None, :]
     if w.ndim == 2:                 # Linear / RBM: (out, in) -> each row as a square image
-        side = int(round(math.sqrt(w.shape[1])))
+        side = round(math.sqrt(w.shape[1]))
         if side * side == w.shape[1]:
             return w.reshape(w.shape[0], side, side)
         return w[:, None, :]

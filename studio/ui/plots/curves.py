@@ -9,8 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .buffers import CurveBuffer, SmoothedBuffer
 
@@ -36,7 +35,7 @@ class MetricPlot:
         item.setTitle(title, size="9pt")
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setLabel("bottom", "epoch")
-        item.setDownsampling(mode="peak")
+        item.setDownsampling(ds=True, auto=True, mode="peak")
         item.setClipToView(True)
         if title == "loss":
             item.addLegend(offset=(-5, 5), labelTextSize="8pt")
@@ -220,7 +219,7 @@ class LiveCurves(QWidget):
                     xs.append(float(r["epoch"]))
                     ys.append(float(value))
             for key, (xs, ys) in series.items():
-                base = key[4:] if key.startswith("val_") else key
+                base = key.removeprefix("val_")
                 p = self.plot(base)
                 style = Qt.PenStyle.DashLine if key.startswith("val_") else Qt.PenStyle.DotLine
                 curve = p.item.plot(xs, ys, pen=pg.mkPen(colour, width=1.5, style=style),

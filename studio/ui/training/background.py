@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-_alive: set["BackgroundCall"] = set()   # keep running threads referenced until they end
+_alive: set[BackgroundCall] = set()   # keep running threads referenced until they end
 
 
 class BackgroundCall(QThread):

@@ -32,6 +32,10 @@ def _set(root: dict, path: tuple[str, ...], value: Any) -> None:
         node[path[-1]] = copy.deepcopy(value)
 
 
+def _copy(value: Any) -> Any:
+    return value if value is _MISSING else copy.deepcopy(value)
+
+
 class SetProjectSettingCommand(QUndoCommand):
     """Set `project.training` / `project.dataset` at a key path (`("optimizer", "lr")`) to a
     value; `None` removes the key. An empty path replaces the whole section. Consecutive edits
@@ -45,13 +49,14 @@ class SetProjectSettingCommand(QUndoCommand):
         path = (path,) if isinstance(path, str) else tuple(path)
         super().__init__(text or f"Set {section}.{'.'.join(path) or '*'}")
         self.document, self.section, self.path = document, section, path
-        self.old = copy.deepcopy(get_setting(document.project, section, path, _MISSING))
+        old = get_setting(document.project, section, path, _MISSING)
+        self.old = old if old is _MISSING else copy.deepcopy(old)
         self.new = _MISSING if value is None else copy.deepcopy(value)
 
     def _write(self, value: Any) -> None:
         project = self.document.project
         if not self.path:
-            setattr(project, self.section, {} if value is _MISSING else copy.deepcopy(value))
+            setattr(project, self.section, {} if value is _MISSING else _copy(value))
         else:
             _set(getattr(project, self.section), self.path, value)
         notify = getattr(self.document, "settings_changed", None)

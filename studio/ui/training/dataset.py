@@ -4,14 +4,23 @@ node's shape from the data (an undoable SetParamCommand)."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.data import CATALOGUE, default_config
 
@@ -69,7 +78,7 @@ def as_image(sample: np.ndarray, image_shape=None) -> np.ndarray | None:
         return s
     if image_shape and s.size == int(np.prod(image_shape)):
         return s.reshape(image_shape)
-    side = int(round(np.sqrt(s.size)))
+    side = round(np.sqrt(s.size))
     if s.ndim == 1 and side * side == s.size and side >= 4:
         return s.reshape(side, side)
     return None

@@ -4,11 +4,10 @@ and pushes an undoable command, or refuses it and the editor shows the stored va
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
 
 Commit = Callable[[str, tuple, Any], bool]   # (section, path, value) -> accepted
 
@@ -25,8 +24,13 @@ class Binding:
 
     # subclasses: _show(value), _read() -> value, connect edit signal to self._edited
     def show(self, value: Any) -> None:
-        with QSignalBlocker(self.widget):
+        # not `with QSignalBlocker(...)`: its __exit__ corrupts the refcount of False in
+        # PySide6 6.12 (the interpreter aborts at exit)
+        old = self.widget.blockSignals(True)
+        try:
             self._show(self.to_widget(self.default if value is None else value))
+        finally:
+            self.widget.blockSignals(old)
 
     def _edited(self, *_):
         try:

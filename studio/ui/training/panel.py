@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.project import Project
 from studio.ui.insight.compute import compute_insight
@@ -38,7 +49,7 @@ ERROR_STYLE = ("background:#fde8e8; color:#8a1c1c; border:1px solid #e6a0a0; "
 def _fmt_time(seconds) -> str:
     if seconds is None or not np.isfinite(seconds):
         return "?"
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else \
         f"{s // 60}:{s % 60:02d}"
 
@@ -205,18 +216,38 @@ class TrainingPanel(QWidget):
 
     def _connect_document(self) -> None:
         doc = self.document
-        doc.undo_stack.indexChanged.connect(lambda _i: self._refresh_settings())
+        doc.undo_stack.indexChanged.connect(self._refresh_settings)
         for name in ("graph_replaced", "changed"):
             sig = getattr(doc, name, None)
             if sig is not None:
-                sig.connect(lambda *_: self._refresh_layers())
+                sig.connect(self._refresh_layers)
         if hasattr(doc, "graph_replaced"):
-            doc.graph_replaced.connect(lambda *_: (self._refresh_settings(),
-                                                   self.runs.refresh()))
+            doc.graph_replaced.connect(self._document_replaced)
         if hasattr(doc, "selection_changed"):
             doc.selection_changed.connect(self._selection_changed)
 
-    def _refresh_settings(self) -> None:
+    def _disconnect_document(self) -> None:
+        doc = self.document
+        pairs = [(doc.undo_stack.indexChanged, self._refresh_settings)]
+        for name, slot in (("graph_replaced", self._refresh_layers),
+                           ("changed", self._refresh_layers),
+                           ("graph_replaced", self._document_replaced),
+                           ("selection_changed", self._selection_changed)):
+            if hasattr(doc, name):
+                pairs.append((getattr(doc, name), slot))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for signal, slot in pairs:
+                try:
+                    signal.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+
+    def _document_replaced(self, *_):
+        self._refresh_settings()
+        self.runs.refresh()
+
+    def _refresh_settings(self, *_) -> None:
         self.settings.refresh()
         self.dataset.refresh()
 
@@ -229,7 +260,7 @@ class TrainingPanel(QWidget):
         return [(nid, nodes[nid].name) for nid in order
                 if nid in nodes and nodes[nid].spec.role == "layer"]
 
-    def _refresh_layers(self) -> None:
+    def _refresh_layers(self, *_) -> None:
         layers = self._layer_nodes()
         self.feature_maps.set_layers(layers)
         if self.feature_maps.node_id is None and layers:
@@ -315,6 +346,21 @@ class TrainingPanel(QWidget):
     def resume(self) -> None:
         if self.worker is not None:
             self.worker.resume()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Stop an active run and wait for its thread (closing the window, tests)."""
+        worker = self.worker
+        if worker is not None:
+            worker.stop()
+            worker.wait(timeout_ms)
+            worker.drain()
+        if self._insight_call is not None:
+            self._insight_call.wait(timeout_ms)
+        self._disconnect_document()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
 
     def _set_running(self, running: bool) -> None:
         self.document.locked = running

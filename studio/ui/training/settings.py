@@ -7,16 +7,34 @@ import copy
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QTableWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from engine.train.config import (DEFAULTS, EARLY_STOPPING_DEFAULTS, LOSSES, METRICS,
-                                 OPTIMIZERS, SCHEDULES, ConfigError, resolve_config)
+from engine.train.config import (
+    DEFAULTS,
+    EARLY_STOPPING_DEFAULTS,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    SCHEDULES,
+    ConfigError,
+    resolve_config,
+)
 
 from .commands import _MISSING, SetProjectSettingCommand, _set, get_setting
-from .fields import (Binding, BoolBinding, ChoiceBinding, FloatBinding, IntBinding,
-                     NumberText)
+from .fields import Binding, BoolBinding, ChoiceBinding, FloatBinding, IntBinding, NumberText
 
 SCHEDULE_PARAMS = {"step": ("step_size", "gamma"), "exponential": ("gamma",),
                    "cosine": ("min_lr",), "plateau": ("factor", "patience", "min_lr"),

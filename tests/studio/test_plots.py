@@ -1,0 +1,85 @@
+"""Live curves: buffers, per-step/epoch points, smoothing, log scale, overlays, hover."""
+import numpy as np
+
+from studio.ui.plots.buffers import CurveBuffer, SmoothedBuffer, ema
+from studio.ui.plots.curves import LiveCurves
+
+
+def test_curve_buffer_grows_and_keeps_points():
+    b = CurveBuffer(4)
+    for i in range(10):
+        b.append(i, i * i)
+    assert b.n == 10 and list(b.x) == list(range(10)) and b.y[-1] == 81
+
+
+def test_smoothed_buffer_matches_ema():
+    vals = np.random.default_rng(0).normal(size=50)
+    b = SmoothedBuffer(8, alpha=0.7)
+    for i, v in enumerate(vals):
+        b.append(i, v)
+    np.testing.assert_allclose(b.smoothed, ema(vals, 0.7))
+    assert abs(b.smoothed[0] - vals[0]) < 1e-12      # bias-corrected: starts at the data
+
+
+def _feed(curves, epochs=3, steps=4):
+    batches, rows = [], []
+    for e in range(1, epochs + 1):
+        for s in range(1, steps + 1):
+            batches.append({"epoch": e, "step": s, "global_step": (e - 1) * steps + s,
+                            "loss": 1.0 / (e * s), "lr": 0.1, "samples_per_s": 10.0,
+                            "eta_s": 1.0, "steps_per_epoch": steps})
+        rows.append({"epoch": e, "loss": 1.0 / e, "val_loss": 1.2 / e, "lr": 0.1,
+                     "accuracy": 0.5 + e / 10, "val_accuracy": 0.4 + e / 10,
+                     "elapsed_s": e, "samples_per_s": 10.0,
+                     "val_confusion_matrix": [[1, 0], [0, 1]]})
+    curves.start_run(steps)
+    curves.add_batches(batches)
+    for r in rows:
+        curves.add_epoch(r)
+    curves.redraw()
+    return batches, rows
+
+
+def test_curves_show_exactly_the_reported_points(qtbot):
+    c = LiveCurves()
+    qtbot.addWidget(c)
+    batches, rows = _feed(c)
+    loss = c.plots["loss"]
+    x, y = loss.step_curve.getData()
+    np.testing.assert_allclose(y, [b["loss"] for b in batches])
+    np.testing.assert_allclose(x, [(b["epoch"] - 1) + b["step"] / 4 for b in batches])
+    np.testing.assert_allclose(loss.val_curve.getData()[1], [r["val_loss"] for r in rows])
+    acc = c.plots["accuracy"]
+    np.testing.assert_allclose(acc.train_curve.getData()[1], [r["accuracy"] for r in rows])
+    np.testing.assert_allclose(acc.val_curve.getData()[1], [r["val_accuracy"] for r in rows])
+    assert "confusion_matrix" not in c.plots and "steps_per_epoch" not in c.plots
+    assert set(c.plots) == {"loss", "lr", "accuracy"}
+    for p in c.plots.values():             # the fast paths are on
+        assert p.item.ctrl.clipToViewCheck.isChecked()
+        assert p.item.ctrl.downsampleCheck.isChecked()
+    # constant learning rate: a sane y range, not float noise
+    lo, hi = c.plots["lr"].item.vb.viewRange()[1]
+    assert lo < 0.1 < hi and hi - lo > 0.05
+
+
+def test_log_scale_smoothing_hover_and_overlays(qtbot):
+    c = LiveCurves()
+    qtbot.addWidget(c)
+    _feed(c)
+    c.log.setChecked(True)
+    assert c.plots["loss"].item.ctrl.logYCheck.isChecked()
+    assert not c.plots["lr"].item.ctrl.logYCheck.isChecked()
+    c.smoothing.setValue(0.0)
+    c.redraw()
+    raw, smooth = c.plots["loss"].step_curve.getData()[1], c.plots["loss"].smooth_curve.getData()[1]
+    np.testing.assert_allclose(raw, smooth)
+    text = c.plots["loss"].readout(2.0)
+    assert "val 0.6" in text and "loss" in text
+    c.set_overlays([("run-1", [{"epoch": 1, "loss": 2.0, "val_loss": 2.5},
+                               {"epoch": 2, "loss": 1.5, "val_loss": 2.0}])])
+    overlays = c.plots["loss"].overlays
+    assert len(overlays) == 2
+    ys = sorted(tuple(o.yData) for o in overlays)   # getData() is log10 in log mode
+    assert ys == [(2.0, 1.5), (2.5, 2.0)]
+    c.set_overlays([])
+    assert c.plots["loss"].overlays == []
