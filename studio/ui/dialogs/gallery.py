@@ -16,6 +16,7 @@ from engine.examples import describe, example_paths
 from engine.layers import REGISTRY
 
 from ..palette import category_color
+from ..theme import canvas_colors
 
 THUMB = QSize(176, 92)
 NODE_W, NODE_H = 150.0, 60.0  # node size in scene units, as on the canvas
@@ -45,9 +46,11 @@ def _node_pos(node: dict) -> tuple[float, float]:
 
 
 def draw_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap:
-    """A schematic of the project's graph: category-coloured boxes joined by wires."""
+    """A schematic of the project's graph: category-coloured boxes joined by wires, on the
+    current theme's canvas background."""
+    colors = canvas_colors()
     pm = QPixmap(size)
-    pm.fill(QColor("#f4f5f7"))
+    pm.fill(QColor(colors.background))
     nodes, edges = _read_graph(path)
     if not nodes:
         return pm
@@ -71,7 +74,7 @@ def draw_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap:
 
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(QPen(QColor("#8a9099"), 1.2))
+    p.setPen(QPen(QColor(colors.wire), 1.2))
     for e in edges:
         if e.get("src") in pos and e.get("dst") in pos:
             a, b = rect(e["src"]), rect(e["dst"])
@@ -110,7 +113,7 @@ class _ExampleDelegate(QStyledItemDelegate):
         thumb = index.data(THUMB_ROLE)
         if isinstance(thumb, QPixmap):
             painter.drawPixmap(r.left(), r.top(), thumb)
-            painter.setPen(QPen(QColor("#c8ccd2"), 1))
+            painter.setPen(QPen(opt.palette.color(QPalette.ColorRole.Mid), 1))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(r.left(), r.top(), thumb.width(), thumb.height()))
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
@@ -162,7 +165,7 @@ class ExampleGallery(QDialog):
         lay.addWidget(self.list)
         lay.addWidget(self.buttons)
         self._update_buttons()
-        self.resize(640, 560)
+        self.resize(660, 640)
 
     def _update_buttons(self, *_args) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Open)
