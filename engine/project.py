@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -272,11 +272,30 @@ def dumps_project(project: Project) -> str:
     return json.dumps(project.to_dict(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new temp file beside `path`, with the permissions the saved file should end up with:
+    the old file's mode, or the umask's default (mkstemp's 0600 would make projects private)."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+        except FileExistsError:
+            continue
+        try:
+            if hasattr(os, "fchmod") and path.exists():
+                os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
+        except OSError:
+            pass
+        return fd, tmp
+    raise FileExistsError(f"cannot create a temporary file beside {path}")
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` so that the file is always the old or the new content, never
     half: temp file in the same folder, fsync, rename over, fsync the folder."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
