@@ -1,0 +1,86 @@
+"""Atomic saving: a child process saving in a loop is SIGKILLed at random points; the file on
+disk is always the complete old or the complete new version, and leftover temp files do not
+get in the way. The long version (many more kills) is bench/robustness.py."""
+from __future__ import annotations
+
+import os
+import random
+import stat
+
+import pytest
+
+from engine.examples import example_paths
+from engine.project import atomic_write, load_project, save_project
+
+from .killsave import kill_autosaves, kill_project_saves, kill_weight_saves, make_versions
+
+KILLS = int(os.environ.get("ROBUSTNESS_KILLS", "6"))
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory):
+    return make_versions(tmp_path_factory.mktemp("versions"))
+
+
+def test_killed_project_saves_leave_old_or_new(tmp_path, versions):
+    stats = kill_project_saves(tmp_path, KILLS, random.Random(7), versions)
+    assert stats.kills == KILLS
+    assert stats.corrupted == 0, stats.problems
+    # leftover temp files (if a kill hit the write) do not stop the next save or load
+    target = tmp_path / "project" / "work.nnproj"
+    (tmp_path / "project" / ".work.nnproj.stale.tmp").write_bytes(b"{half a fi")
+    project = load_project(versions[1])
+    save_project(project, target)
+    assert load_project(target).to_dict() == project.to_dict()
+    assert [p.name for p in (tmp_path / "project").glob("*.nnproj")] == ["work.nnproj"]
+
+
+def test_killed_weight_saves_leave_old_or_new(tmp_path):
+    stats = kill_weight_saves(tmp_path, max(2, KILLS * 2 // 3), random.Random(11))
+    assert stats.corrupted == 0, stats.problems
+
+
+def test_killed_autosaves_leave_a_recoverable_file(tmp_path, versions, qapp):
+    pytest.importorskip("studio.document")
+    from studio.document import Document
+
+    stats, rec, states = kill_autosaves(tmp_path, max(2, KILLS // 3), random.Random(5),
+                                        versions[0])
+    assert stats.corrupted == 0 and stats.missing == 0, stats.problems
+    # crash recovery: a fresh document restores the last autosaved state
+    doc = Document(autosave_ms=0)
+    doc.restore_recovery(rec, versions[0])
+    assert doc.graph.to_dict() in states
+    assert doc.modified and doc.path == versions[0]
+
+
+def test_atomic_write_keeps_the_file_mode(tmp_path):
+    """Saving over a project must not make it private (mkstemp creates files as 0600)."""
+    path = tmp_path / "shared.nnproj"
+    path.write_bytes(example_paths()["xor_mlp"].read_bytes())
+    os.chmod(path, 0o644)
+    atomic_write(path, b"{}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_atomic_write_new_file_follows_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "new.nnproj", b"{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.nnproj").stat().st_mode) == 0o644
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    path = tmp_path / "p.nnproj"
+    path.write_bytes(b"old")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError):
+        atomic_write(path, b"new")
+    assert path.read_bytes() == b"old"
+    assert list(tmp_path.iterdir()) == [path]
