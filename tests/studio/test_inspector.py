@@ -139,3 +139,31 @@ def test_rename_trainable_and_selection(qtbot, doc, insp):
     doc.set_selection([])
     assert insp.node_id is None and insp.content.isHidden()
     assert "Select a node" in insp.empty.text()
+
+
+def test_float_and_bool_and_choice_editors(qtbot, doc, insp):
+    dropout = doc.graph.by_name("dropout")
+    insp.set_node(dropout.id)
+    spin = insp.editors["p"].spin
+    assert spin.text() == "0.2"  # compact, not "0.200000"
+    _type_into_spin(qtbot, spin, "0.35")
+    assert dropout.params["p"] == pytest.approx(0.35)
+    _type_into_spin(qtbot, spin, "1e-3")  # scientific notation is accepted
+    assert dropout.params["p"] == pytest.approx(1e-3)
+    _type_into_spin(qtbot, spin, "1.5")  # out of range: the box does not take it
+    assert dropout.params["p"] == pytest.approx(1e-3)
+    fc1 = doc.graph.by_name("fc1")
+    insp.set_node(fc1.id)
+    insp.editors["bias"].check.click()
+    assert fc1.params["bias"] is False
+    assert insp.count_label.text() == f"{512 * 64:,}"
+    image = doc.graph.by_name("image")
+    insp.set_node(image.id)
+    combo = insp.editors["dtype"].combo
+    assert combo.currentText() == "float"
+    combo.setCurrentIndex(combo.findData("long"))
+    combo.activated.emit(combo.currentIndex())
+    assert image.params["dtype"] == "long"
+    # integer ids into a convolution: the node downstream reports it
+    assert any("Embedding" in i.message for i in doc.report().issues_for(
+        doc.graph.by_name("conv1").id))
