@@ -64,11 +64,15 @@ class Project:
     def resolve_data_path(self, rel: str) -> Path:
         """A data path from the project file, resolved against the project folder. Relative
         paths may not climb out of the folder (a hostile file cannot point at ../../secret)."""
-        p = Path(rel).expanduser()
-        if p.is_absolute():
-            return p
-        base = self.folder.resolve()
-        full = (base / p).resolve()
+        try:
+            p = Path(rel).expanduser()
+            if p.is_absolute():
+                return p
+            base = self.folder.resolve()
+            full = (base / p).resolve()
+        except (TypeError, ValueError, OSError, RuntimeError) as exc:  # NUL byte, symlink loop
+            raise ProjectError(f"data path {rel!r} is not a usable path ({exc})", self.path,
+                               "dataset.path") from None
         if base != full and base not in full.parents:
             raise ProjectError(f"data path {rel!r} leaves the project folder", self.path,
                                "dataset.path")
