@@ -1,0 +1,113 @@
+"""Training samples/s of the Trainer (what `studio train` runs) vs. a hand-written PyTorch loop.
+
+Same model (the example's compiled graph, same seed), same data (the example's training split,
+on the device), same batch size and shuffling; rounds alternate A (Trainer.fit) and B (the
+hand-written loop) so machine noise hits both alike. The Trainer does its usual per-epoch work
+(train metrics, events) but writes no run folder and has no validation split, so both sides do
+only training. Target: ratio A/B >= 0.97.
+Run: python -m bench.train_throughput [--example digits_cnn] [--rounds 6] [--epochs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from bench.common import print_table, write_json  # noqa: E402
+from engine import compile_graph  # noqa: E402
+from engine.examples import example_path  # noqa: E402
+from engine.project import load_project  # noqa: E402
+from engine.train.trainer import Trainer  # noqa: E402
+
+
+def load(example: str):
+    project = load_project(example_path(example), weights=False)
+    project.dataset.update({"val_split": 0.0, "test_split": 0.0})
+    return project
+
+
+def run_trainer(project, data, epochs: int) -> tuple[float, int]:
+    trainer = Trainer(project, "cpu", data=data, run_dir=False, epochs=epochs)
+    trainer.setup()
+    t0 = time.perf_counter()
+    result = trainer.fit()
+    elapsed = time.perf_counter() - t0
+    assert result.status == "completed", result.error
+    return elapsed, len(trainer.train_data) * epochs
+
+
+def run_hand(project, data, epochs: int) -> tuple[float, int]:
+    """The loop a PyTorch user writes: shuffle, slice, forward, loss, backward, step."""
+    cfg = project.training
+    torch.manual_seed(cfg.get("seed", 0))
+    model = compile_graph(project.graph, load_weights=False)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["optimizer"]["lr"])
+    x = torch.as_tensor(data.train.x).float()
+    y = torch.as_tensor(data.train.y[0]).long()
+    gen = torch.Generator().manual_seed(cfg.get("seed", 0))
+    bs = cfg["batch_size"]
+    loss_fn = torch.nn.functional.cross_entropy
+    t0 = time.perf_counter()
+    model.train()
+    for _ in range(epochs):
+        total = 0.0
+        for idx in torch.randperm(len(x), generator=gen).split(bs):
+            loss = loss_fn(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+    return time.perf_counter() - t0, len(x) * epochs
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--example", default="digits_cnn")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    project = load(args.example)
+    if project.training.get("loss", "cross_entropy") != "cross_entropy":
+        raise SystemExit("the hand-written loop covers cross-entropy classifiers")
+    from engine.data import load_dataset
+    from engine.validate import validate
+
+    report = validate(project.graph)
+    in_id = next(n for n in report.order if project.graph.nodes[n].spec.role == "input")
+    t = report.out_types[in_id][0]
+    data = load_dataset(project.dataset, project.folder, tuple(t.shape), t.dtype)
+    run_trainer(project, data, 1)  # warm-up both paths
+    run_hand(project, data, 1)
+    rows, ratios = [], []
+    for r in range(args.rounds):
+        ta, na = run_trainer(project, data, args.epochs)
+        tb, nb = run_hand(project, data, args.epochs)
+        a, b = na / ta, nb / tb
+        ratios.append(a / b)
+        rows.append({"round": r + 1, "trainer_samples_s": a, "hand_samples_s": b,
+                     "ratio": a / b})
+    print(f"{args.example}: {len(data.train)} training samples, batch "
+          f"{project.training['batch_size']}, {args.epochs} epochs per round, "
+          f"{args.threads} thread(s)\n")
+    print_table(rows, ["round", "trainer_samples_s", "hand_samples_s", "ratio"])
+    median = statistics.median(ratios)
+    total_a = statistics.median(r["trainer_samples_s"] for r in rows)
+    total_b = statistics.median(r["hand_samples_s"] for r in rows)
+    print(f"\nmedian ratio (Trainer / hand-written): {median:.3f}  (target >= 0.97)")
+    write_json("train_throughput", {"example": args.example, "rounds": rows,
+                                    "median_ratio": median, "trainer_samples_s": total_a,
+                                    "hand_samples_s": total_b, "epochs": args.epochs,
+                                    "threads": args.threads,
+                                    "batch_size": project.training["batch_size"]})
+
+
+if __name__ == "__main__":
+    main()
