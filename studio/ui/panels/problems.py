@@ -2,14 +2,67 @@
 node (`node_activated(node_id)`; the main window selects and centres it)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QStyle, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QStyle, QTreeView,
+                               QVBoxLayout, QWidget)
 
 from engine.validate import Issue, Report
 
-ID_ROLE = Qt.ItemDataRole.UserRole
 SEVERITY_ORDER = {"error": 0, "warning": 1}
+HEADERS = ("Problem", "Node", "Kind")
+NO_PROBLEMS = "No problems: the model is valid."
+
+
+class ProblemsModel(QAbstractTableModel):
+    """Rows of (issue, node label); an empty list shows one 'no problems' row."""
+
+    def __init__(self, icons: dict, ok_icon, parent=None):
+        super().__init__(parent)
+        self.rows: list[tuple[Issue, str]] = []
+        self.icons, self.ok_icon = icons, ok_icon
+
+    def set_rows(self, rows: list[tuple[Issue, str]]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else max(len(self.rows), 1)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def flags(self, index):
+        if not self.rows:
+            return Qt.ItemFlag.ItemIsEnabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        col = index.column()
+        if not self.rows:
+            if col == 0 and role == Qt.ItemDataRole.DisplayRole:
+                return NO_PROBLEMS
+            if col == 0 and role == Qt.ItemDataRole.DecorationRole:
+                return self.ok_icon
+            return None
+        issue, where = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (issue.message, where, issue.kind)[col]
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            return self.icons.get(issue.severity, self.icons["warning"])
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return issue.message
+        return None
+
+    def issue_at(self, row: int) -> Issue | None:
+        return self.rows[row][0] if 0 <= row < len(self.rows) else None
 
 
 class ProblemsPanel(QWidget):
@@ -22,13 +75,21 @@ class ProblemsPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self.issues: list[Issue] = []
-        self.tree = QTreeWidget()
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["Problem", "Node", "Kind"])
+        self._shown: tuple | None = None
+        style = self.style()
+        icons = {"error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                 "warning": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
+        self.model = ProblemsModel(icons,
+                                   style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
+                                   self)
+        self.tree = QTreeView()
+        self.tree.setModel(self.model)
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -36,7 +97,7 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         self.tree.setColumnWidth(1, 140)
         self.tree.setColumnWidth(2, 90)
-        self.tree.itemActivated.connect(self._activated)
+        self.tree.activated.connect(self._activated)
         self.status = QLabel()
         self.status.setStyleSheet("color: #808890;")
         lay = QVBoxLayout(self)
@@ -44,12 +105,6 @@ class ProblemsPanel(QWidget):
         lay.setSpacing(3)
         lay.addWidget(self.tree)
         lay.addWidget(self.status)
-        style = self.style()
-        self._icons = {
-            "error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
-            "warning": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
-        }
-        self._info_icon = style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.refresh)
         document.validated.connect(self.refresh)
@@ -62,34 +117,35 @@ class ProblemsPanel(QWidget):
         graph = self.document.graph
         issues = sorted(_unique(report.issues),
                         key=lambda i: SEVERITY_ORDER.get(i.severity, 2))
+        rows = [(i, _where(graph, i)) for i in issues]
+        shown = tuple(rows)
+        if shown == self._shown:
+            return  # nothing changed (a move, a param edit without new problems)
+        self._shown = shown
         self.issues = issues
-        self.tree.clear()
-        for issue in issues:
-            node = graph.nodes.get(issue.node_id) if issue.node_id else None
-            where = node.name if node else ""
-            if node and issue.port:
-                where += f" [{issue.port}]"
-            item = QTreeWidgetItem([issue.message, where, issue.kind])
-            item.setIcon(0, self._icons.get(issue.severity, self._icons["warning"]))
-            item.setToolTip(0, issue.message)
-            item.setData(0, ID_ROLE, issue.node_id or "")
-            self.tree.addTopLevelItem(item)
+        self.model.set_rows(rows)
         errors = sum(i.severity == "error" for i in issues)
         warnings = len(issues) - errors
-        if not issues:
-            ok = QTreeWidgetItem(["No problems: the model is valid.", "", ""])
-            ok.setIcon(0, self._info_icon)
-            ok.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            self.tree.addTopLevelItem(ok)
         self.status.setText(f"{errors} error{'s' * (errors != 1)}, "
                             f"{warnings} warning{'s' * (warnings != 1)} · "
                             "double-click a problem to show its node")
         self.count_changed.emit(errors, warnings)
 
-    def _activated(self, item: QTreeWidgetItem, _column: int) -> None:
-        node_id = item.data(0, ID_ROLE)
-        if node_id and node_id in self.document.graph.nodes:
-            self.node_activated.emit(node_id)
+    def row_texts(self) -> list[str]:
+        """The first column of every shown row."""
+        return [self.model.data(self.model.index(r, 0)) for r in range(self.model.rowCount())]
+
+    def _activated(self, index: QModelIndex) -> None:
+        issue = self.model.issue_at(index.row()) if index.isValid() else None
+        if issue is not None and issue.node_id and issue.node_id in self.document.graph.nodes:
+            self.node_activated.emit(issue.node_id)
+
+
+def _where(graph, issue: Issue) -> str:
+    node = graph.nodes.get(issue.node_id) if issue.node_id else None
+    if node is None:
+        return ""
+    return f"{node.name} [{issue.port}]" if issue.port else node.name
 
 
 def _unique(issues: list[Issue]) -> list[Issue]:
