@@ -279,7 +279,7 @@ class InspectorWidget(QScrollArea):
                 editor.set_value(node.params.get(name))
 
     def _show_report(self, node: Node, spec: LayerSpec, report: Report) -> None:
-        ins = report.in_types.get(node.id)
+        ins = report.in_types.get(node.id) or self._upstream_types(node, report)
         outs = report.out_types.get(node.id)
         ports_in, ports_out = node.input_ports(), node.output_ports()
         self.in_label.setText(_types_text(ports_in, ins) if ports_in else "—")
@@ -299,9 +299,23 @@ class InspectorWidget(QScrollArea):
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
         self.formula.setText(_lines_html(spec.formula, "#8fb4e8" if dark else "#34598a"))
         self.formula.setVisible(bool(spec.formula))
-        self.explain.setText(_lines_html(explain_text(spec, node.params, ins, outs)))
+        self.explain.setText(_lines_html(explain_text(spec, node.params, ins, outs,
+                                                      has_issues=bool(issues))))
         has_weights = count is None or count > 0
         self.node_form.setRowVisible(self.trainable, has_weights)
+
+    def _upstream_types(self, node: Node, report: Report):
+        """The types arriving at the node's inputs (known even when the node itself failed),
+        or None if an input is unconnected or its type is unknown."""
+        graph = self.document.graph
+        types = []
+        for port in node.input_ports():
+            edge = graph.edge_into(node.id, port)
+            t = report.edge_type(edge, graph) if edge is not None else None
+            if t is None:
+                return None
+            types.append(t)
+        return types
 
     # edits ----------------------------------------------------------------------------
     def commit_param(self, name: str, value: Any) -> bool:

@@ -108,6 +108,8 @@ def test_per_axis_kernel_and_shape_problem_shown(qtbot, doc, insp):
     assert not insp.issues_label.isHidden()
     assert "larger than the padded input" in insp.issues_label.text()
     assert insp.out_label.text() == "?"
+    assert insp.in_label.text() == "N×16×4×4"  # still known: it comes from upstream
+    assert "do not fit the input N×16×4×4" in insp.explain.text()
     doc.undo_stack.undo()  # consecutive edits of one param merge into one undo step
     assert conv2.params["kernel_size"] == 3
     assert insp.issues_label.isHidden()
