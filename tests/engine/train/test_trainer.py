@@ -333,3 +333,39 @@ def test_torch_compile_switch_trains():
     proj = project(mlp_graph(), epochs=2, compile="eager")
     _, result, _ = fit(proj, run_dir=False)
     assert result.status == "completed" and result.losses[-1] < result.losses[0]
+
+
+def test_out_of_memory_says_so():
+    trainer = Trainer(project(mlp_graph(), epochs=1, batch_size=16), "cpu", data=blobs(),
+                      run_dir=False)
+    trainer.setup()
+
+    def oom(module, args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    trainer.model.fc1.register_forward_pre_hook(oom)
+    result = trainer.fit()
+    assert result.error.kind == "oom"
+    assert "out of memory at step 1 (epoch 1): reduce the batch size (now 16)" in \
+        str(result.error)
+
+
+def test_exception_while_loading_a_batch_is_a_data_failure():
+    trainer = Trainer(project(mlp_graph(), epochs=2, data_on_device=False), "cpu",
+                      data=blobs(), run_dir=False)
+    events = []
+    trainer.add_callback(events.append)
+    trainer.setup()
+    real = trainer.train_data.batches
+
+    def flaky(*args, **kw):
+        for i, batch in enumerate(real(*args, **kw)):
+            if i == 2:
+                raise OSError("read error in shard 3")
+            yield batch
+    trainer.train_data.batches = flaky
+    result = trainer.fit()
+    assert result.status == "failed"
+    ev = events[-1]
+    assert ev.kind == "failed" and ev["kind"] == "data"
+    assert "loading data failed at step 3 (epoch 1)" in ev["message"]
+    assert "read error in shard 3" in ev["traceback"]
