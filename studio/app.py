@@ -69,7 +69,7 @@ def run_app(path: str | None = None) -> int:
     from .ui.main_window import MainWindow
 
     app = make_app()
-    window = MainWindow()
+    window = MainWindow(lazy_panels=True)
     window.show()
     QTimer.singleShot(0, lambda: open_start_document(window, path))
     QTimer.singleShot(50, import_torch_in_background)

@@ -63,7 +63,7 @@ class Document(QObject):
         self._unsubscribe = None
         self._validator: Validator | None = None
         self._report: Report | None = None
-        self._autosaved_index = -1
+        self._autosave_due = False
         self._replaced_after_open = False
         self.project: Project = Project()
         self._install(project or Project())
@@ -124,6 +124,7 @@ class Document(QObject):
         self.modified_changed.emit(not clean or self._replaced_after_open)
 
     def _on_graph_event(self, ev: GraphEvent) -> None:
+        self._autosave_due = True
         self.changed.emit()
 
     def _after_edit(self, _index: int = 0) -> None:
@@ -142,7 +143,7 @@ class Document(QObject):
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._replaced_after_open = False
-        self._autosaved_index = -1
+        self._autosave_due = False
         self.selected_ids = []
         self.graph_replaced.emit(project.graph)
         self.changed.emit()
@@ -194,7 +195,7 @@ class Document(QObject):
 
     def autosave(self) -> Path | None:
         """Write the document to its recovery file if it changed since the last autosave."""
-        if not self.modified or self.undo_stack.index() == self._autosaved_index:
+        if not self.modified or not self._autosave_due:
             return None
         rec = self.recovery_path()
         rec.parent.mkdir(parents=True, exist_ok=True)
@@ -203,7 +204,7 @@ class Document(QObject):
         payload["meta"] = dict(payload["meta"], recovery_of=str(self.project.path or ""),
                                recovery_time=time.time())
         atomic_write(rec, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
-        self._autosaved_index = self.undo_stack.index()
+        self._autosave_due = False
         return rec
 
     def discard_recovery(self) -> None:

@@ -56,8 +56,10 @@ class MainWindow(QMainWindow):
     selection_changed = Signal(list)
     train_requested = Signal()
 
-    def __init__(self, document: Document | None = None, settings: QSettings | None = None):
+    def __init__(self, document: Document | None = None, settings: QSettings | None = None,
+                 lazy_panels: bool = False):
         super().__init__()
+        self._panels_loaded = False
         self.document = document or Document(parent=self)
         self.settings = settings or QSettings()
         self.setObjectName("main_window")
@@ -78,6 +80,10 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.resize(1500, 950)
         self.restore_layout()
+        if lazy_panels:
+            QTimer.singleShot(0, self.load_panels)
+        else:
+            self.load_panels()
 
     # docks ---------------------------------------------------------------------------------------
     def _dock(self, key: str, title: str, widget: QWidget, area) -> QDockWidget:
@@ -89,33 +95,60 @@ class MainWindow(QMainWindow):
         self.panels[key] = widget
         return dock
 
+    PANELS = [  # key, title, module, class, area
+        ("palette", "Layers", "studio.ui.palette", "PaletteWidget", "left"),
+        ("inspector", "Inspector", "studio.ui.inspector", "InspectorWidget", "right"),
+        ("summary", "Summary", "studio.ui.panels.summary", "SummaryPanel", "bottom"),
+        ("problems", "Problems", "studio.ui.panels.problems", "ProblemsPanel", "bottom"),
+        ("training", "Training", "studio.ui.training.panel", "TrainingPanel", "bottom"),
+    ]
+
     def _build_docks(self) -> None:
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        doc = self.document
-        palette = load_widget("studio.ui.palette", "PaletteWidget", self)
-        self._dock("palette", "Layers", palette or placeholder("Layer palette"), left)
-        inspector = load_widget("studio.ui.inspector", "InspectorWidget", doc)
-        self._dock("inspector", "Inspector", inspector or placeholder("Inspector"), right)
-        specs = [("summary", "Summary", "studio.ui.panels.summary", "SummaryPanel"),
-                 ("problems", "Problems", "studio.ui.panels.problems", "ProblemsPanel"),
-                 ("training", "Training", "studio.ui.training.panel", "TrainingPanel")]
+        """Docks with placeholders; `load_panels` puts the real widgets in (at once, or just
+        after the window first shows when `lazy_panels` is set, for a faster start)."""
+        areas = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
+                 "right": Qt.DockWidgetArea.RightDockWidgetArea,
+                 "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
         first = None
-        for key, title, module, cls in specs:
-            widget = load_widget(module, cls, doc) or placeholder(f"{title} panel")
-            dock = self._dock(key, title, widget, bottom)
-            if first is None:
-                first = dock
-            else:
-                self.tabifyDockWidget(first, dock)
+        for key, title, _module, _cls, area in self.PANELS:
+            dock = self._dock(key, title, placeholder(f"{title}…"), areas[area])
+            if area == "bottom":
+                if first is None:
+                    first = dock
+                else:
+                    self.tabifyDockWidget(first, dock)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setObjectName("log")
-        self.tabifyDockWidget(first, self._dock("log", "Log", self.log, bottom))
+        self.tabifyDockWidget(first, self._dock("log", "Log", self.log, areas["bottom"]))
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 370],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([first], [250], Qt.Orientation.Vertical)
         first.raise_()
+
+    def load_panels(self) -> None:
+        """Build the palette, inspector and bottom panels (each optional) and wire them."""
+        if self._panels_loaded:
+            return
+        self._panels_loaded = True
+        for key, title, module, cls, _area in self.PANELS:
+            arg = self if key == "palette" else self.document
+            widget = load_widget(module, cls, arg)
+            if widget is None:
+                widget = placeholder(f"{title} panel is not available")
+            self.docks[key].setWidget(widget)
+            self.panels[key] = widget
+        palette = self.panels.get("palette")
+        if hasattr(palette, "layer_activated"):
+            palette.layer_activated.connect(self.editor.add_layer_at_cursor)
+        problems = self.panels.get("problems")
+        if hasattr(problems, "node_activated"):
+            problems.node_activated.connect(self.focus_node)
+        training = self.panels.get("training")
+        for name in ("start_training", "start", "train"):
+            if callable(getattr(training, name, None)):
+                self.train_requested.connect(getattr(training, name))
+                break
 
     def show_tab(self, key: str) -> None:
         dock = self.docks.get(key)
@@ -261,17 +294,6 @@ class MainWindow(QMainWindow):
         self.editor.status_message.connect(self.show_message)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
         self.view.quick_add_requested.connect(self.quick_add)
-        palette = self.panels.get("palette")
-        if hasattr(palette, "layer_activated"):
-            palette.layer_activated.connect(self.editor.add_layer_at_cursor)
-        problems = self.panels.get("problems")
-        if hasattr(problems, "node_activated"):
-            problems.node_activated.connect(self.focus_node)
-        training = self.panels.get("training")
-        for name in ("start_training", "start", "train"):
-            if callable(getattr(training, name, None)):
-                self.train_requested.connect(getattr(training, name))
-                break
         self._show_validity(doc.report())
 
     # status ----------------------------------------------------------------------------------------

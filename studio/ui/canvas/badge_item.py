@@ -23,6 +23,8 @@ class BadgeItem(QGraphicsItem):
         return QRectF(-s / 2, -s / 2, s, s)
 
     def set_messages(self, messages: list[str], severity: str) -> None:
+        if messages == self.messages and severity == self.severity:
+            return
         self.messages = list(messages)
         self.severity = severity
         self.setToolTip("\n".join(messages))

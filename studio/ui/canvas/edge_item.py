@@ -48,6 +48,8 @@ class EdgeItem(QGraphicsPathItem):
         self.label.setPos(mid.x(), mid.y() - 12)
 
     def set_shape(self, text: str, bad: bool) -> None:
+        if text == self.label.text() and bad == self.bad:
+            return
         self.label.set_text(text, bad)
         self.label.setToolTip(f"{self.edge.src_port} → {self.edge.dst_port}: {text}")
         if bad != self.bad:

@@ -21,7 +21,6 @@ class PortItem(QGraphicsItem):
         self.highlight: str | None = None
         self.connected = False
         self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(2)
         self.setToolTip(f"{'output' if is_output else 'input'} '{port}'")
 

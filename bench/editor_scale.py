@@ -1,0 +1,144 @@
+"""Desktop editor timings: time to first window shown (torch must not be imported yet; target
+<= 1.5 s, measured in a fresh process from interpreter start), opening a 1,000-node project in
+the window (target <= 1 s, including the first paint), a param edit at the head of the graph
+(every wire label downstream updates), its undo, auto-layout and frame-all.
+Run: python -m bench.editor_scale"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import print_table, write_json  # noqa: E402
+
+FIRST_WINDOW = r"""
+import time, sys
+t0 = time.perf_counter()
+c0 = time.process_time()
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from studio.app import make_app
+from studio.ui.main_window import MainWindow
+app = make_app()
+w = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat), lazy_panels=True)
+w.show()
+app.processEvents()
+shown = time.perf_counter()
+shown_cpu = time.process_time() - c0
+torch_loaded = "torch" in sys.modules
+w.load_panels()
+app.processEvents()
+panels = time.perf_counter()
+print(f"{shown_cpu:.4f} {shown - t0:.4f} {panels - t0:.4f} {torch_loaded}")
+w.document.undo_stack.setClean()
+"""
+
+
+def first_window(tmp: Path) -> dict:
+    """Fresh interpreter: wall time from spawn to the window shown, and with all panels."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", FIRST_WINDOW, str(tmp / "s.ini")],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    if res.returncode != 0:
+        raise SystemExit(res.stderr)
+    shown_cpu, shown_in, panels_in, torch_loaded = res.stdout.split()[-4:]
+    startup = time.perf_counter() - t0
+    return {"script_to_window_s": float(shown_in), "script_to_window_cpu_s": float(shown_cpu), "script_to_all_panels_s": float(panels_in),
+            "process_total_s": startup, "torch_imported_before_window": torch_loaded == "True"}
+
+
+def big_project(tmp: Path, n: int = 1000) -> Path:
+    from bench.engine_scale import residual_mlp
+    from engine.project import Project, save_project
+    from studio.commands import layout_positions
+
+    g, _first = residual_mlp(n)
+    for nid, pos in layout_positions(g).items():
+        g.nodes[nid].pos = pos
+    return save_project(Project(g, meta={"name": "big"}), tmp / "big.nnproj")
+
+
+def in_window(path: Path, tmp: Path) -> dict:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from studio.app import make_app
+    from studio.commands import SetParamCommand
+    from studio.document import Document
+    from studio.ui.main_window import MainWindow
+
+    app = make_app()
+    win = MainWindow(Document(autosave_ms=0),
+                     QSettings(str(tmp / "w.ini"), QSettings.Format.IniFormat))
+    win.resize(1600, 1000)
+    win.show()
+    QApplication.processEvents()
+
+    cpu: dict[str, float] = {}
+
+    def timed(fn, key: str | None = None) -> float:
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        QApplication.processEvents()
+        win.view.viewport().repaint()
+        if key:
+            cpu[key] = time.process_time() - c0
+        return time.perf_counter() - t0
+
+    out = {"open_s": timed(lambda: win.open_file(path, ask_unsaved=False), "open")}
+    out["open_cpu_s"] = cpu["open"]
+    g = win.document.graph
+    first = next(nid for nid, node in g.nodes.items() if node.type == "core.Linear")
+    out["nodes"], out["edges"] = len(g.nodes), len(g.edges)
+    out["wires_labelled"] = sum(1 for e in win.scene.edges.values() if e.label.text())
+    out["param_edit_s"] = timed(lambda: win.document.push(
+        SetParamCommand(g, first, "out_features", 32)))
+    out["bad_wires_after_edit"] = sum(1 for e in win.scene.edges.values() if e.bad)
+    out["undo_s"] = timed(win.document.undo_stack.undo)
+    out["auto_layout_s"] = timed(win.editor.auto_layout)
+    out["frame_all_s"] = timed(win.view.frame_all)
+    win.document.undo_stack.setClean()
+    win.close()
+    app.processEvents()
+    return out
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        start = first_window(tmp)
+        scale = in_window(big_project(tmp), tmp)
+    print("wall-clock seconds; on a shared, loaded machine the CPU time is the fairer figure")
+    rows = [
+        {"measure": "first window shown (fresh process)", "value": start["script_to_window_s"],
+         "target": "<= 1.5 s"},
+        {"measure": "  (CPU time of that process)", "value": start["script_to_window_cpu_s"],
+         "target": ""},
+        {"measure": "  + palette/inspector/panels built", "value":
+            start["script_to_all_panels_s"], "target": ""},
+        {"measure": "torch imported before window", "value": str(
+            start["torch_imported_before_window"]), "target": "False"},
+        {"measure": f"open {scale['nodes']}-node project in window", "value": scale["open_s"],
+         "target": "<= 1 s"},
+        {"measure": "  (CPU time of that open)", "value": scale["open_cpu_s"], "target": ""},
+        {"measure": "param edit at the head (labels update)", "value": scale["param_edit_s"],
+         "target": ""},
+        {"measure": "undo that edit", "value": scale["undo_s"], "target": ""},
+        {"measure": "auto layout", "value": scale["auto_layout_s"], "target": ""},
+        {"measure": "frame all", "value": scale["frame_all_s"], "target": ""},
+    ]
+    print_table(rows, ["measure", "value", "target"])
+    write_json("editor_scale", {"first_window": start, "scale": scale})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
