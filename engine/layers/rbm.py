@@ -27,7 +27,7 @@ class RBM(nn.Module):
     def __init__(self, visible, hidden, k=1):
         super().__init__()
         self.k = k
-        self.W = nn.Parameter(torch.randn(visible, hidden) * 0.01)
+        self.W = nn.Parameter(torch.randn(visible, hidden) * 0.1)
         self.v_bias = nn.Parameter(torch.zeros(visible))
         self.h_bias = nn.Parameter(torch.zeros(hidden))
 
