@@ -111,6 +111,7 @@ def test_nearest_words_by_cosine():
 def test_views_show_what_they_are_given(qtbot):
     fm = FeatureMapView()
     qtbot.addWidget(fm)
+    fm.show()
     fm.set_layers([("n2", "conv1"), ("n8", "fc1")])
     fm.choose("n2")
     fm.show_activation("n2", {"array": np.random.rand(8, 16, 8, 8),

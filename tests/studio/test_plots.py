@@ -43,6 +43,7 @@ def _feed(curves, epochs=3, steps=4):
 def test_curves_show_exactly_the_reported_points(qtbot):
     c = LiveCurves()
     qtbot.addWidget(c)
+    c.show()
     batches, rows = _feed(c)
     loss = c.plots["loss"]
     x, y = loss.step_curve.getData()
@@ -65,6 +66,7 @@ def test_curves_show_exactly_the_reported_points(qtbot):
 def test_log_scale_smoothing_hover_and_overlays(qtbot):
     c = LiveCurves()
     qtbot.addWidget(c)
+    c.show()
     _feed(c)
     c.log.setChecked(True)
     assert c.plots["loss"].item.ctrl.logYCheck.isChecked()

@@ -75,6 +75,14 @@ def test_stop_within_one_batch(qtbot, make_panel):
     panel.start()
     qtbot.waitUntil(lambda: sum(e.kind == "batch" for e in events) >= 3, timeout=30_000)
     trainer = panel.worker.trainer
+    # graph edits are refused while the run is active, with the reason
+    from studio.commands import SetParamCommand
+    errors = []
+    doc.error.connect(errors.append)
+    assert doc.locked and panel.banner.isVisible()
+    assert not doc.try_push(SetParamCommand(doc.graph, "n2", "out_features", 8))
+    assert doc.graph.nodes["n2"].params["out_features"] == 64
+    assert errors and "stop it to edit" in errors[0]
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     at_stop = trainer.global_step
     _wait_done(qtbot, panel)
@@ -82,6 +90,7 @@ def test_stop_within_one_batch(qtbot, make_panel):
     assert any(e.kind == "finished" and e.data["reason"] == "stopped" for e in events)
     assert "stopped" in panel.status.text()
     assert panel.train_button.isEnabled() and not doc.locked
+    assert doc.try_push(SetParamCommand(doc.graph, "n2", "out_features", 8))
 
 
 def test_pause_and_resume(qtbot, make_panel):

@@ -54,6 +54,12 @@ class FeatureMapView(QWidget):
         self.tile_count = 0
         self.grid = (0, 0)
         self.kind = ""
+        self._stale = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.redraw()
 
     # -- inputs --------------------------------------------------------------------------------
     def set_layers(self, layers: list[tuple[str, str]]) -> None:
@@ -91,8 +97,10 @@ class FeatureMapView(QWidget):
         if isinstance(data, dict) and data.get("weights") is not None:
             w = data["weights"]
             self.weights[node_id] = w if isinstance(w, dict) else {"weight": np.asarray(w)}
-        if node_id == self.node_id:
+        if node_id == self.node_id and self.isVisible():
             self.redraw()
+        elif node_id == self.node_id:
+            self._stale = True
 
     def set_offline(self, activations: dict, weights: dict) -> None:
         self.offline = dict(activations)
@@ -106,6 +114,7 @@ class FeatureMapView(QWidget):
         return self.live.get(self.node_id, self.offline.get(self.node_id))
 
     def redraw(self) -> None:
+        self._stale = False
         nid = self.node_id
         if nid is None:
             return

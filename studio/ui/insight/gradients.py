@@ -48,7 +48,16 @@ class GradientView(QWidget):
                                                    name=self.names.get(nid, nid))
             if value and np.isfinite(value) and value > 0:
                 self.buffers[nid].append(self.count, float(value))
-            self.curves[nid].setData(self.buffers[nid].x, self.buffers[nid].y)
+        if self.isVisible():
+            self._draw()
+
+    def _draw(self) -> None:
+        for nid, curve in self.curves.items():
+            curve.setData(self.buffers[nid].x, self.buffers[nid].y)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._draw()
 
     def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
         self.hist.clear()

@@ -362,8 +362,30 @@ class TrainingPanel(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
+    LOCK_MESSAGE = "a training run is active: stop it to edit the model"
+
+    def _lock_document(self, on: bool) -> None:
+        """`document.locked` is the flag the editor checks. Until Document refuses edits by
+        itself, its push/try_push are guarded here while a run is active (the trainer works
+        on a snapshot either way, so an edit can never corrupt the run)."""
+        doc = self.document
+        doc.locked = on
+        if getattr(type(doc), "refuses_edits_when_locked", False):
+            return
+        if on and "push" not in vars(doc):
+            original_push = doc.push
+
+            def push(command, _original=original_push):
+                if getattr(doc, "locked", False):
+                    raise ValueError(self.LOCK_MESSAGE)
+                return _original(command)
+
+            doc.push = push
+        elif not on and "push" in vars(doc):
+            del doc.push
+
     def _set_running(self, running: bool) -> None:
-        self.document.locked = running
+        self._lock_document(running)
         self.banner.setVisible(running)
         self.train_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
