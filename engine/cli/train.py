@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -55,10 +57,11 @@ def launch_distributed(args) -> int:
 class Progress:
     """Progress bar on stderr (\\r updates on a TTY), one line per epoch on stdout."""
 
-    def __init__(self, quiet: bool = False, log_json: str | None = None):
+    def __init__(self, quiet: bool = False, log_json: str | None = None, append=False):
         self.tty = sys.stderr.isatty() and not quiet
         self.quiet = quiet
-        self.log = open(log_json, "a", encoding="utf-8") if log_json else None
+        # kept open for the whole run (one line per epoch), closed by close()
+        self.log = open(log_json, "a" if append else "w", encoding="utf-8") if log_json else None  # noqa: SIM115
         self.epochs = 0
         self.t0 = time.perf_counter()
 
@@ -118,6 +121,21 @@ class Progress:
             self.log.close()
 
 
+def _stop_on_ctrl_c(trainer):
+    """First Ctrl+C: stop after the current batch (checkpoints and weights are kept);
+    a second one interrupts at once. Returns a function restoring the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        if trainer._stop_flag.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping after this batch (Ctrl+C again to abort)", file=sys.stderr)
+        trainer.stop()
+    old = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, old)
+
+
 def run(args) -> int:
     if args.nproc > 1 and "LOCAL_RANK" not in os.environ:
         return launch_distributed(args)
@@ -132,7 +150,8 @@ def run(args) -> int:
     from ..train.trainer import Trainer
 
     rank = int(os.environ.get("RANK", "0"))
-    progress = Progress(args.quiet or rank != 0, args.log_json if rank == 0 else None)
+    progress = Progress(args.quiet or rank != 0, args.log_json if rank == 0 else None,
+                        append=bool(args.resume))
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                  "seed": args.seed}
     try:
@@ -142,6 +161,7 @@ def run(args) -> int:
     except (ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    restore = _stop_on_ctrl_c(trainer)
     try:
         result = trainer.fit()
         if result.status == "failed":
@@ -154,7 +174,8 @@ def run(args) -> int:
             except (OSError, ProjectError) as exc:
                 print(f"error: cannot save the weights: {exc}", file=sys.stderr)
                 return 1
-        return 0
+        return 130 if result.status == "stopped" else 0
     finally:
+        restore()
         progress.close()
         trainer.close()

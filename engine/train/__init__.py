@@ -12,7 +12,7 @@ _LAZY = {
     "TrainEvent": "events", "KINDS": "events", "most_similar": "embeddings",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_LAZY)  # noqa: PLE0605
 
 
 def __getattr__(name: str):

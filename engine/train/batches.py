@@ -7,7 +7,7 @@ the same shuffling protocol (see config.py), so they produce the same batches.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class DeviceData:

@@ -61,6 +61,7 @@ On the CPU the same project, seed and data give a bit-identical loss curve.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
@@ -143,7 +144,7 @@ def _number(cfg: dict, key: str, where: str, *, positive=False, minimum=None, in
     if isinstance(value, bool) or not isinstance(value, kind):
         want = "an integer" if integer else "a number"
         raise ConfigError(f"{name} must be {want}, got {value!r}")
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ConfigError(f"{name} must be finite, got {value!r}")
     if positive and value <= 0:
         raise ConfigError(f"{name} must be > 0, got {value!r}")
@@ -275,7 +276,7 @@ def _validate_regularization(reg: Any, where: str) -> None:
             raise ConfigError(f"{where}.{kind} is not a known setting (known: l1, l2)")
         if not isinstance(coefs, dict):
             raise ConfigError(f"{where}.{kind} must map node names to coefficients")
-        for name, value in coefs.items():
+        for name in coefs:
             _number(coefs, name, f"{where}.{kind}", minimum=0)
     reg.setdefault("l1", {})
     reg.setdefault("l2", {})

@@ -23,8 +23,9 @@ Kinds and their `data` keys:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 KINDS = ("started", "batch", "epoch", "grad_norms", "activations", "checkpoint", "paused",
          "resumed", "finished", "failed")

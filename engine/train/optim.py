@@ -53,7 +53,7 @@ class Schedule:
         self.base_lr = base_lr
         self.epochs = epochs
         self.steps_per_epoch = max(1, steps_per_epoch)
-        self.warmup_steps = int(round(cfg["warmup_epochs"] * self.steps_per_epoch))
+        self.warmup_steps = round(cfg["warmup_epochs"] * self.steps_per_epoch)
         # reduce-on-plateau state (same rules as torch's ReduceLROnPlateau, mode "min")
         self.plateau_lr = base_lr
         self.best = math.inf

@@ -124,7 +124,7 @@ def _build_model(t, model, graph, report) -> None:
     from .losses import loss_fn
 
     t.loss_fns = [loss_fn(name) if name != "cd" else None for name in t.losses]
-    rbm_id, rbm = find_rbm(model, graph)
+    _, rbm = find_rbm(model, graph)
     t.rbm = rbm if "cd" in t.losses else None
     if "cd" in t.losses and rbm is None:
         raise ConfigError("training.loss 'cd' (contrastive divergence) needs an RBM node in "

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..project import Project
 from . import checkpoint as ckpt
-from .config import ConfigError, losses_for, metrics_for, resolve_config
+from .config import ConfigError, resolve_config
 from .events import Callback, Throttle, TrainEvent
 from .faults import TrainError, describe
 from .metrics import compute as compute_metrics
@@ -252,7 +252,7 @@ class Trainer:
                 xb, ys = next(batches)
             except StopIteration:
                 break
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise describe(exc, "data", self.project.graph, self.global_step + 1,
                                epoch + 1, cfg["batch_size"]) from exc
             lr = self.schedule.lr_at(epoch, self.global_step)
@@ -264,7 +264,7 @@ class Trainer:
                 loss_val, outs = self.step_fn(xb, ys, epoch)
             except TrainError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise describe(exc, "forward", self.project.graph, self.global_step + 1,
                                epoch + 1, cfg["batch_size"]) from exc
             self.global_step += 1
@@ -328,7 +328,7 @@ class Trainer:
         return value, ()
 
     def _raise_nan(self, value: float, epoch: int):
-        what = "NaN" if value != value else "infinite"
+        what = "NaN" if math.isnan(value) else "infinite"
         raise TrainError(f"loss became {what} at step {self.global_step + 1} (epoch "
                          f"{epoch + 1}): lower the learning rate (now {self.current_lr:g}) or "
                          "check the data", "nan", None, self.global_step + 1,

@@ -105,19 +105,19 @@ def read_state_file(path: str | Path) -> dict:
 
         try:
             return load(path.read_bytes())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - safetensors has its own error types
             raise ValueError(f"init weights: {path} is not a valid safetensors file ({exc})") \
                 from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - unpickling refusals come in many types
         raise ValueError(f"init weights: {path} is not a weights-only state dict ({exc})") \
             from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise ValueError(f"init weights: {path} holds a {type(state).__name__}, not a state "
-                         "dict")
+        raise ValueError(  # noqa: TRY004 - a bad file, reported like the others
+            f"init weights: {path} holds a {type(state).__name__}, not a state dict")
     return {k: v for k, v in state.items() if torch.is_tensor(v)}
 
 

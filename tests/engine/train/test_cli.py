@@ -1,6 +1,5 @@
 """`studio train` / `studio evaluate` end to end, and 2-process DDP vs one process."""
 import json
-import shutil
 from pathlib import Path
 
 import pytest

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.train.trainer import Trainer
 from engine.train.events import KINDS
+from engine.train.trainer import Trainer
 
 from .helpers import blobs, mlp_graph, project, regression
 
