@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from bench.common import print_table, write_json  # noqa: E402
-from engine.examples import example_paths  # noqa: E402
-from engine.graph import Graph  # noqa: E402
-from engine.project import Project, load_project  # noqa: E402
-from engine.train.trainer import Trainer  # noqa: E402
+from bench.common import print_table, write_json
+from engine.examples import example_paths
+from engine.graph import Graph
+from engine.project import Project, load_project
+from engine.train.trainer import Trainer
 
 
 def _chain(layers, in_shape, dtype="float") -> Graph:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from bench.common import print_table, write_json  # noqa: E402
-from engine import compile_graph  # noqa: E402
-from engine.examples import example_path  # noqa: E402
-from engine.project import load_project  # noqa: E402
-from engine.train.trainer import Trainer  # noqa: E402
+from bench.common import print_table, write_json
+from engine import compile_graph
+from engine.examples import example_path
+from engine.project import load_project
+from engine.train.trainer import Trainer
 
 
 def load(example: str):

@@ -59,7 +59,8 @@ class Trainer:
     project's training.device. Keyword overrides replace training settings (epochs,
     batch_size, lr, seed, or any top-level key of the config). Extra keywords:
     data (a DataSplits to use instead of loading the project's dataset), run_dir (where to
-    write the run; default a new run-N beside the project; False: write nothing),
+    write the run; default a new run-N in project.runs_dir(), nothing for an unsaved
+    project; False: write nothing),
     resume_from (a run folder to continue from its last checkpoint), init_weights (a
     safetensors / torch state-dict file to fine-tune from).
     """
@@ -177,8 +178,9 @@ class Trainer:
             from .resume import load_resume
 
             load_resume(self)
-        elif self._run_dir_arg is False or self.rank != 0:
-            self.run_dir = None
+        elif self._run_dir_arg is False or self.rank != 0 or (
+                self._run_dir_arg is None and self.project.path is None):
+            self.run_dir = None  # an unsaved project has no folder to put runs beside
         elif self._run_dir_arg:
             self.run_dir = Path(self._run_dir_arg)
             self.run_dir.mkdir(parents=True, exist_ok=True)
