@@ -42,7 +42,7 @@ def make_app(argv: list[str] | None = None):
     app.setApplicationName("Studio")
     app.setDesktopFileName("studio")
     app.setWindowIcon(QIcon(str(ICON_PATH)))
-    apply_theme(app, str(QSettings().value("theme", "light")))
+    apply_theme(app, os.environ.get("STUDIO_THEME") or str(QSettings().value("theme", "light")))
     return app
 
 
@@ -57,7 +57,7 @@ def open_start_document(window, path: str | None) -> None:
         return
     try:
         window.document.open_example(example_path("digits_cnn"))
-    except (KeyError, Exception) as exc:  # a broken install still starts with an empty canvas
+    except Exception as exc:  # noqa: BLE001 (a broken install still starts, empty)
         window.show_message(f"Could not open the default example: {exc}")
     window.offer_recovery(None)
 
@@ -131,6 +131,7 @@ def screenshot(args) -> int:
             return 1
         window.document.undo_stack.setClean()
         window.close()
+        window.deleteLater()
     print(f"wrote {out} ({size[0]}x{size[1]})")
     return 0
 

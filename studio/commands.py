@@ -11,7 +11,8 @@ undo stack.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
@@ -424,9 +425,23 @@ def auto_layout_command(graph: Graph, node_ids: list[str] | None = None) -> Move
 
 
 __all__ = [
-    "AddNodeCommand", "ConnectCommand", "DisconnectCommand", "GraphCommand", "LAYER_MIME",
-    "MacroCommand", "MoveNodesCommand", "NODES_MIME", "RemoveNodesCommand", "RenameCommand",
-    "SetParamCommand", "SetTrainableCommand", "align_command", "auto_layout_command",
-    "cycle_names", "insert_on_wire_command", "layout_positions", "nodes_to_clip",
+    "LAYER_MIME",
+    "NODES_MIME",
+    "AddNodeCommand",
+    "ConnectCommand",
+    "DisconnectCommand",
+    "GraphCommand",
+    "MacroCommand",
+    "MoveNodesCommand",
+    "RemoveNodesCommand",
+    "RenameCommand",
+    "SetParamCommand",
+    "SetTrainableCommand",
+    "align_command",
+    "auto_layout_command",
+    "cycle_names",
+    "insert_on_wire_command",
+    "layout_positions",
+    "nodes_to_clip",
     "paste_command",
 ]

@@ -15,8 +15,15 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from engine.graph import Graph, GraphEvent
-from engine.project import (Project, ProjectError, atomic_write, dumps_project, load_project,
-                            loads_project, save_project)
+from engine.project import (
+    Project,
+    ProjectError,
+    atomic_write,
+    dumps_project,
+    load_project,
+    loads_project,
+    save_project,
+)
 from engine.validate import Report, Validator
 
 from .commands import GraphCommand

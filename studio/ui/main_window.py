@@ -8,8 +8,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QPlainTextEdit, QUndoView, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QUndoView,
+    QWidget,
+)
 
 from engine.project import ProjectError
 
@@ -123,15 +133,18 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(first, self._dock("log", "Log", self.log, areas["bottom"]))
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 370],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([first], [250], Qt.Orientation.Vertical)
+        self.resizeDocks([first], [290], Qt.Orientation.Vertical)
         first.raise_()
 
-    def load_panels(self) -> None:
-        """Build the palette, inspector and bottom panels (each optional) and wire them."""
+    def load_panels(self, keys: tuple[str, ...] | None = None) -> None:
+        """Build the palette, inspector and bottom panels (each optional) and wire them;
+        `keys` limits which are built (the others keep their placeholder)."""
         if self._panels_loaded:
             return
         self._panels_loaded = True
         for key, title, module, cls, _area in self.PANELS:
+            if keys is not None and key not in keys:
+                continue
             arg = self if key == "palette" else self.document
             widget = load_widget(module, cls, arg)
             if widget is None:
@@ -215,7 +228,7 @@ class MainWindow(QMainWindow):
         a["minimap"] = self._action("&Mini-map", lambda: None)
         a["minimap"].setCheckable(True)
         a["minimap"].setChecked(True)
-        a["minimap"].toggled.connect(self.view.minimap.setVisible)
+        a["minimap"].toggled.connect(self.view.set_minimap_enabled)
         a["quick_add"] = self._action("&Quick Add…", self.quick_add_at_cursor, "Tab",
                                       canvas_only=True)
         a["train"] = self._action("&Train", self._request_train,

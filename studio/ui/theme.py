@@ -89,7 +89,10 @@ def _palette(dark: bool) -> QPalette:
 def apply_theme(app: QApplication, name: str = "light") -> None:
     """Switch the application to the 'light' or 'dark' theme."""
     name = "dark" if name == "dark" else "light"
+    if _current.get("applied") is app and _current["name"] == name:
+        return  # restyling every widget is not free
     _current["name"] = name
+    _current["applied"] = app
     app.setStyle("Fusion")
     app.setPalette(_palette(name == "dark"))
     qss = STYLE_DIR / f"{name}.qss"

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
@@ -13,9 +14,17 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine.examples import example_path
 from engine.graph import Edge
-from studio.commands import (NODES_MIME, AddNodeCommand, ConnectCommand, SetParamCommand)
+from studio.commands import NODES_MIME, AddNodeCommand, ConnectCommand, SetParamCommand
 from studio.document import Document
 from studio.ui.main_window import MainWindow
+
+
+def dispose(win: MainWindow) -> None:
+    """Free a test window now (no close prompt; many live windows slow Qt down)."""
+    if shiboken6.isValid(win):
+        win.hide()
+        win.document.close()
+        shiboken6.delete(win)
 
 
 @pytest.fixture
@@ -24,11 +33,13 @@ def make_window(qtbot, tmp_path, monkeypatch):
     # never block on a modal box (closing a modified window asks to save)
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
+    made: list[MainWindow] = []
 
     def make(example: str | None = "digits_cnn") -> MainWindow:
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        win = MainWindow(Document(autosave_ms=0), settings)
-        qtbot.addWidget(win)
+        win = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
+        win.load_panels(("palette",))  # the canvas tests need only the palette
+        made.append(win)
         if example:
             path = tmp_path / f"{example}.nnproj"
             if not path.exists():
@@ -39,7 +50,9 @@ def make_window(qtbot, tmp_path, monkeypatch):
         qtbot.waitExposed(win)
         return win
 
-    return make
+    yield make
+    for win in made:
+        dispose(win)
 
 
 def port_point(win: MainWindow, node_id: str, port: str, output: bool) -> QPoint:
@@ -90,7 +103,7 @@ def test_drop_from_palette_adds_node_at_drop_position(make_window):
     drop_layer(win, "Linear", at)
     g = win.document.graph
     assert len(g.nodes) == before + 1
-    new = [n for n in g.nodes.values() if n.id not in {f"n{i}" for i in range(1, 13)}][0]
+    new = next(n for n in g.nodes.values() if n.id not in {f"n{i}" for i in range(1, 13)})
     assert new.type == "core.Linear"
     item = win.scene.nodes[new.id]
     assert item.sceneBoundingRect().adjusted(-25, -25, 25, 25).contains(win.view.mapToScene(at))
@@ -227,7 +240,7 @@ def test_drag_a_free_node_onto_a_wire_inserts_it(make_window):
 
 def test_delete_duplicate_and_keys(make_window, qtbot):
     win = make_window()
-    doc, g = win.document, win.document.graph
+    g = win.document.graph
     win.scene.select_ids(["n3", "n4"])
     win.activateWindow()
     win.view.setFocus()

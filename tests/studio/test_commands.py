@@ -11,11 +11,21 @@ from hypothesis import strategies as st
 from engine.examples import example_path
 from engine.graph import Edge, GraphError
 from engine.layers import ParamError
-from studio.commands import (AddNodeCommand, ConnectCommand, DisconnectCommand,
-                             MoveNodesCommand, RemoveNodesCommand, RenameCommand,
-                             SetParamCommand, SetTrainableCommand, align_command,
-                             auto_layout_command, insert_on_wire_command, nodes_to_clip,
-                             paste_command)
+from studio.commands import (
+    AddNodeCommand,
+    ConnectCommand,
+    DisconnectCommand,
+    MoveNodesCommand,
+    RemoveNodesCommand,
+    RenameCommand,
+    SetParamCommand,
+    SetTrainableCommand,
+    align_command,
+    auto_layout_command,
+    insert_on_wire_command,
+    nodes_to_clip,
+    paste_command,
+)
 from studio.document import Document
 
 
@@ -131,7 +141,7 @@ def _random_command(data, g):
     ids = list(g.nodes)
     kind = data.draw(st.sampled_from(["add", "remove", "connect", "disconnect", "param",
                                       "rename", "move", "trainable", "paste", "insert"]))
-    pick = lambda: data.draw(st.sampled_from(ids))  # noqa: E731
+    pick = lambda: data.draw(st.sampled_from(ids))
     if kind == "add":
         return AddNodeCommand(g, data.draw(st.sampled_from(LAYERS)), {},
                               (data.draw(st.integers(-500, 500)), 0))

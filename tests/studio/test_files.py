@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
@@ -16,6 +17,14 @@ from studio.document import Document
 from studio.ui.main_window import MainWindow
 
 Button = QMessageBox.StandardButton
+
+
+def dispose(win: MainWindow) -> None:
+    """Free a test window now (no close prompt; many live windows slow Qt down)."""
+    if shiboken6.isValid(win):
+        win.hide()
+        win.document.close()
+        shiboken6.delete(win)
 
 
 @pytest.fixture
@@ -44,22 +53,31 @@ def project(tmp_path, monkeypatch):
     return path
 
 
-def window(qtbot, tmp_path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(Document(autosave_ms=0), settings)
-    qtbot.addWidget(win)
-    return win
+@pytest.fixture
+def window(qtbot, tmp_path):
+    made: list[MainWindow] = []
+
+    def make(*_args) -> MainWindow:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        win = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
+        win.load_panels(())  # file handling needs no side panels
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        dispose(win)
 
 
 @pytest.mark.parametrize("content, expect", [
     (b"{ not json", "invalid JSON"),
-    (b'{"format_version": 1, "graph": {"nodes": [{"id": "a", "type": "core.Nope", '
-     b'"name": "x"}]}}', "core.Nope"),
+    (b'{"format_version": 1, "graph": {"nodes": [{"id": "a", "type": "core.Nope", "name": "x"}]}}',
+     "core.Nope"),
     (b"\xff\xfe\x00garbage", "UTF-8"),
     (b'{"format_version": 99, "graph": {}}', "newer"),
 ])
-def test_open_corrupt_file_shows_message_and_keeps_document(qtbot, tmp_path, project, boxes,
-                                                            content, expect):
+def test_open_corrupt_file_shows_message_and_keeps_document(window, qtbot, tmp_path, project,
+                                                            boxes, content, expect):
     win = window(qtbot, tmp_path)
     assert win.open_file(project)
     win.document.push(SetParamCommand(win.document.graph, "n2", "out_channels", 4))
@@ -68,7 +86,7 @@ def test_open_corrupt_file_shows_message_and_keeps_document(qtbot, tmp_path, pro
     bad.write_bytes(content)
     assert not win.open_file(bad, ask_unsaved=False)
     assert len(boxes["critical"]) == 1
-    title, text = boxes["critical"][0]
+    _title, text = boxes["critical"][0]
     assert "broken.nnproj" in text and expect in text
     assert win.document.to_json() == before
     assert win.document.path == project and win.document.undo_stack.count() == stack
@@ -76,7 +94,7 @@ def test_open_corrupt_file_shows_message_and_keeps_document(qtbot, tmp_path, pro
     assert len(win.scene.nodes) == 12
 
 
-def test_save_title_and_recent_files(qtbot, tmp_path, project, boxes):
+def test_save_title_and_recent_files(window, qtbot, tmp_path, project, boxes):
     win = window(qtbot, tmp_path)
     win.open_file(project)
     assert win.windowTitle() == "model — Studio"
@@ -91,7 +109,7 @@ def test_save_title_and_recent_files(qtbot, tmp_path, project, boxes):
     assert win.windowTitle() == "copy — Studio" and win.recent_files()[0] == str(other)
 
 
-def test_close_with_unsaved_changes_asks(qtbot, tmp_path, project, boxes):
+def test_close_with_unsaved_changes_asks(window, qtbot, tmp_path, project, boxes):
     win = window(qtbot, tmp_path)
     win.open_file(project)
     win.show()
@@ -104,7 +122,7 @@ def test_close_with_unsaved_changes_asks(qtbot, tmp_path, project, boxes):
     assert len(boxes["question"]) == 2
 
 
-def test_new_asks_then_discards(qtbot, tmp_path, project, boxes):
+def test_new_asks_then_discards(window, qtbot, tmp_path, project, boxes):
     win = window(qtbot, tmp_path)
     win.open_file(project)
     win.document.push(SetParamCommand(win.document.graph, "n8", "out_features", 20))
@@ -114,7 +132,7 @@ def test_new_asks_then_discards(qtbot, tmp_path, project, boxes):
     assert not win.scene.nodes
 
 
-def test_autosave_then_recovery_on_next_start(qtbot, tmp_path, project, boxes):
+def test_autosave_then_recovery_on_next_start(window, qtbot, tmp_path, project, boxes):
     win = window(qtbot, tmp_path)
     win.open_file(project)
     assert win.document.autosave() is None  # nothing to save while unmodified
@@ -140,7 +158,7 @@ def test_autosave_then_recovery_on_next_start(qtbot, tmp_path, project, boxes):
     assert win2.document.pending_recovery(project) is None
 
 
-def test_recovery_declined_or_older_than_the_file(qtbot, tmp_path, project, boxes):
+def test_recovery_declined_or_older_than_the_file(window, qtbot, tmp_path, project, boxes):
     win = window(qtbot, tmp_path)
     win.open_file(project)
     win.document.push(SetParamCommand(win.document.graph, "n8", "out_features", 33))
@@ -159,7 +177,7 @@ def test_recovery_declined_or_older_than_the_file(qtbot, tmp_path, project, boxe
     assert win2.document.pending_recovery(project) is None
 
 
-def test_autosave_timer_writes_recovery(qtbot, tmp_path, project, boxes):
+def test_autosave_timer_writes_recovery(window, qtbot, tmp_path, project, boxes):
     doc = Document(autosave_ms=50)
     doc.open(project)
     doc.push(SetParamCommand(doc.graph, "n8", "out_features", 12))

@@ -5,8 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtWidgets import QInputDialog
 
-from ...commands import (DisconnectCommand, MacroCommand, RemoveNodesCommand, RenameCommand,
-                         align_command, auto_layout_command, nodes_to_clip, paste_command)
+from ...commands import (
+    DisconnectCommand,
+    MacroCommand,
+    RemoveNodesCommand,
+    RenameCommand,
+    align_command,
+    auto_layout_command,
+    nodes_to_clip,
+    paste_command,
+)
 from .clipboard import copy_nodes, paste_nodes
 from .view import GraphView
 

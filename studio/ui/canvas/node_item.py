@@ -152,7 +152,7 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QRectF(9, 0, WIDTH - 24, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         painter.setPen(QColor(c.node_text))
-        painter.setFont(_font(12, True))
+        painter.setFont(_font(11, True))
         y = HEADER + 5
         metrics = painter.fontMetrics()
         name = metrics.elidedText(self.node.name, Qt.TextElideMode.ElideRight, int(WIDTH - 20))

@@ -50,9 +50,9 @@ class GraphScene(QGraphicsScene):
         if self._unsubscribe:
             self._unsubscribe()
         self._graph = graph
-        self.clear()
-        self.nodes.clear()
+        self.nodes.clear()  # before clear(): signals fired while clearing must not see them
         self.edges.clear()
+        self.clear()
         for node in graph.nodes.values():
             self._add_node(node.id)
         for edge in graph.edges:

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import QGraphicsItem
 from ..theme import canvas_colors
 
 
-
 def label_font() -> QFont:
     font = QFont()
     font.setPixelSize(10)

@@ -6,8 +6,13 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter
 from PySide6.QtWidgets import QGraphicsView
 
-from ...commands import (LAYER_MIME, AddNodeCommand, MacroCommand, MoveNodesCommand,
-                         insert_on_wire_command)
+from ...commands import (
+    LAYER_MIME,
+    AddNodeCommand,
+    MacroCommand,
+    MoveNodesCommand,
+    insert_on_wire_command,
+)
 from .edge_item import EdgeItem
 from .minimap import MiniMap
 from .node_item import WIDTH, NodeItem
@@ -44,7 +49,11 @@ class GraphView(QGraphicsView):
         self._pressed_on_node = False
         self._hover_edge: EdgeItem | None = None
         self.minimap = MiniMap(self)
+        self.minimap_enabled = True
         self._place_minimap()
+        self.horizontalScrollBar().valueChanged.connect(self.update_minimap_visibility)
+        self.verticalScrollBar().valueChanged.connect(self.update_minimap_visibility)
+        scene.changed.connect(self.update_minimap_visibility)
 
     @property
     def document(self):
@@ -58,6 +67,7 @@ class GraphView(QGraphicsView):
         z = max(MIN_ZOOM, min(MAX_ZOOM, z))
         factor = z / self.zoom()
         self.scale(factor, factor)
+        self.update_minimap_visibility()
         self.zoom_changed.emit(self.zoom())
         self.minimap.viewport().update()
 
@@ -78,6 +88,7 @@ class GraphView(QGraphicsView):
         if self.zoom() > 1.25:
             self.set_zoom(1.25)
             self.centerOn(rect.center())
+        self.update_minimap_visibility()
         self.zoom_changed.emit(self.zoom())
 
     def frame_all(self) -> None:
@@ -104,10 +115,25 @@ class GraphView(QGraphicsView):
         self.minimap.move(vp.right() - self.minimap.width() - m,
                           vp.bottom() - self.minimap.height() - m)
 
+    def set_minimap_enabled(self, on: bool) -> None:
+        self.minimap_enabled = on
+        self.update_minimap_visibility()
+
+    def update_minimap_visibility(self, *_args) -> None:
+        """The mini-map shows only when part of the graph is out of view."""
+        try:
+            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            nodes = self.graph_scene.nodes_rect()
+        except RuntimeError:  # scroll signals fired while Qt tears the scene down
+            return
+        self.minimap.setVisible(self.minimap_enabled and not nodes.isEmpty()
+                                and not visible.contains(nodes))
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_minimap()
         self.minimap.refit()
+        self.update_minimap_visibility()
 
     # mouse ------------------------------------------------------------------------------------
     def _port_at(self, pos: QPoint) -> PortItem | None:
