@@ -18,7 +18,7 @@ from ..project import Project
 from ..validate import validate
 from .common import ExportError
 
-SUPPORTED_SYNTHETIC = ("xor", "spirals", "sine", "ratings")
+SUPPORTED_SYNTHETIC = ("xor", "spirals", "sine", "ratings", "text")
 
 
 # lint findings in copied engine code that are harmless in the script: pattern -> rule code
@@ -35,13 +35,35 @@ def _source(obj) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _module_body(module, renames: dict[str, str]) -> list[str]:
+    """Every top-level statement of a module except its docstring and imports (which the
+    script has at its top), with names in `renames` renamed to avoid clashes."""
+    import ast
+    import re
+
+    text = inspect.getsource(module)
+    for old, new in renames.items():
+        text = re.sub(rf"\b{old}\b", new, text)
+    blocks = []
+    for i, node in enumerate(ast.parse(text).body):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
+                i == 0 and isinstance(node, ast.Expr)):
+            continue
+        segment = ast.get_source_segment(text, node, padded=False)
+        if node.decorator_list if hasattr(node, "decorator_list") else False:
+            first = node.decorator_list[0].lineno
+            segment = "\n".join(text.splitlines()[first - 1:node.end_lineno])
+        blocks.append(segment.rstrip() + "\n")
+    return blocks
+
+
 def _constant(name: str, value) -> str:
     return f"{name} = {value!r}\n"
 
 
 # -- pieces of the engine copied into the script -------------------------------------------------
 
-def _data_sources(dataset: dict, input_shape, input_dtype) -> tuple[list[str], str]:
+def _data_sources(dataset: dict) -> tuple[list[str], str]:
     """(source blocks, the dataset's extra requirement) for the data section."""
     from ..data import base, bundled, loader, prep, synthetic
 
@@ -65,6 +87,12 @@ def _data_sources(dataset: dict, input_shape, input_dtype) -> tuple[list[str], s
         blocks.append(f"def load_raw(config: dict) -> RawData:\n"
                       f"    return load_bundled({name!r}, config)\n")
         return blocks, "scikit-learn"
+    if source == "synthetic" and name == "text":
+        from ..data import text
+
+        blocks += _module_body(text, {"_int": "_text_int"})
+        blocks.append("def load_raw(config: dict) -> RawData:\n    return load_text(config)\n")
+        return blocks, ""
     if source == "synthetic" and name in SUPPORTED_SYNTHETIC:
         maker = getattr(synthetic, f"make_{name}")
         blocks += [_source(synthetic._opt), _source(synthetic._rng), _source(maker)]
@@ -105,9 +133,6 @@ def _settings(project: Project, code, report) -> dict:
     if len(code.input_ids) != 1:
         raise ExportError(f"the training script needs exactly one Input node, the graph has "
                           f"{len(code.input_ids)}")
-    if not project.dataset:
-        raise ExportError("the project has no dataset: choose one (the training script loads "
-                          "it) before exporting a Python script")
     in_type = report.out_types[code.input_ids[0]][0]
     cfg = resolve_config(project.training)
     splits = load_dataset(project.dataset, project.folder, tuple(in_type.shape), in_type.dtype)
@@ -158,20 +183,25 @@ def _literal(value) -> str:
     return repr(json.loads(json.dumps(value)))
 
 
-def script_source(project: Project, weights_hint: str | None = None) -> str:
+def script_source(project: Project, weights_hint: str | None = None,
+                  filename: str = "model.py") -> str:
     """The text of the standalone training script for `project`. Raises ExportError."""
     graph = project.graph
     report = validate(graph)
     code = generate(graph, report, docstring=f"{project.name}, exported from Studio.")
+    if not project.dataset:
+        raise ExportError("the project has no dataset: choose one (the training script loads "
+                          "it) before exporting a Python script")
+    data_blocks, extra = _data_sources(project.dataset)
     s = _settings(project, code, report)
-    data_blocks, extra = _data_sources(project.dataset, s["input_shape"], s["input_dtype"])
     train_blocks = _training_sources()
     model = _model_source(code)
     needs = "torch, numpy" + (f" and {extra}" if extra else "")
     pip = "torch numpy" + (f" {extra}" if extra else "")
     stem = python_name(project.name)
     weights_line = f"--weights {weights_hint}" if weights_hint else f"--weights {stem}.safetensors"
-    header = HEADER.format(name=project.name, needs=needs, pip=pip, weights=weights_line)
+    header = HEADER.format(name=project.name, needs=needs, pip=pip, weights=weights_line,
+                           file=filename)
     constants = "".join([
         _constant("DATASET", json.loads(json.dumps(project.dataset))),
         f"INPUT_SHAPE = {tuple(s['input_shape'])!r}\n",
@@ -189,8 +219,7 @@ def script_source(project: Project, weights_hint: str | None = None) -> str:
         _constant("NODE_ATTRS", s["node_attrs"]),
         f"CONFIG = {_literal(s['config'])}\n",
     ])
-    imports = IMPORTS.replace("import torch\n", "import torch\nimport torch.nn.functional as F\n"
-                              ) if "F." in model else IMPORTS
+    imports = _imports(model, "\n".join(data_blocks))
     parts = [header, imports, "\n", SECTION.format("Model"), "\n", model, "\n\n",
              SECTION.format("Settings (from the project file)"), constants, "\n\n",
              SECTION.format("Data (the same code Studio uses)"),
@@ -208,8 +237,25 @@ def export_script(project: Project, out: str | Path, weights_hint: str | None = 
     from ..project import atomic_write
 
     out = Path(out)
-    atomic_write(out, script_source(project, weights_hint).encode("utf-8"))
+    atomic_write(out, script_source(project, weights_hint, out.name).encode("utf-8"))
     return out
+
+
+def _imports(model: str, data: str) -> str:
+    """The script's import block, sorted as isort/ruff expect."""
+    plain = {"argparse", "json", "math", "os", "struct"}
+    froms = {"dataclasses": "dataclass, field"}
+    if "re.compile(" in data:
+        plain.add("re")
+    if "Counter(" in data:
+        froms["collections"] = "Counter"
+    lines = [f"import {m}" for m in sorted(plain)]
+    lines += [f"from {m} import {names}" for m, names in sorted(froms.items())]
+    third = ["import numpy as np", "import torch"]
+    if "F." in model:
+        third.append("import torch.nn.functional as F")
+    third.append("from torch import nn")
+    return "\n".join(lines) + "\n\n" + "\n".join(third) + "\n"
 
 
 SECTION = "# {} " + "-" * 60 + "\n\n"
@@ -218,10 +264,10 @@ HEADER = '''"""{name}: a model exported from Studio, with its data loading and t
 
 Needs only {needs} (pip install {pip}).
 
-    python model.py                         train, then evaluate on the test split
-    python model.py --epochs 5 --device cpu
-    python model.py {weights} --predict x.npy
-    torchrun --nproc_per_node 4 model.py    data-parallel training (DDP)
+    python {file}                 train, then evaluate on the test split
+    python {file} --epochs 5 --device cpu
+    python {file} {weights} --predict x.npy
+    torchrun --nproc_per_node 4 {file}    data-parallel training (DDP)
 
 --weights loads trained weights (the .safetensors file Studio saves beside the project, the
 file of a run, or a state dict from --save); with --predict it skips training and prints the
@@ -232,17 +278,6 @@ from __future__ import annotations
 
 '''
 
-IMPORTS = '''import argparse
-import json
-import math
-import os
-import struct
-from dataclasses import dataclass, field
-
-import numpy as np
-import torch
-from torch import nn
-'''
 
 MAIN = '''
 
