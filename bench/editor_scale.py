@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import print_table, write_json
+from bench.common import print_table, write_json  # noqa: E402
 
 FIRST_WINDOW = r"""
 import time, sys
@@ -46,12 +46,14 @@ def first_window(tmp: Path) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", FIRST_WINDOW, str(tmp / "s.ini")],
-                         capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=120)
+                         capture_output=True, text=True, check=False, env=env, cwd=ROOT,
+                         timeout=120)
     if res.returncode != 0:
         raise SystemExit(res.stderr)
     shown_cpu, shown_in, panels_in, torch_loaded = res.stdout.split()[-4:]
     startup = time.perf_counter() - t0
-    return {"script_to_window_s": float(shown_in), "script_to_window_cpu_s": float(shown_cpu), "script_to_all_panels_s": float(panels_in),
+    return {"script_to_window_s": float(shown_in), "script_to_window_cpu_s": float(shown_cpu),
+            "script_to_all_panels_s": float(panels_in),
             "process_total_s": startup, "torch_imported_before_window": torch_loaded == "True"}
 
 

@@ -60,6 +60,10 @@ class Document(QObject):
     selection_changed = Signal(list)
     error = Signal(str)  # a refused edit's message, for the status bar
 
+    #: while `locked` is set (a training run is active) push() refuses every edit
+    refuses_edits_when_locked = True
+    LOCK_MESSAGE = "a training run is active: stop it to edit the model"
+
     def __init__(self, project: Project | None = None, parent: QObject | None = None,
                  autosave_ms: int = AUTOSAVE_MS):
         super().__init__(parent)
@@ -67,6 +71,7 @@ class Document(QObject):
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.undo_stack.indexChanged.connect(self._after_edit)
         self.selected_ids: list[str] = []
+        self.locked = False
         self._unsubscribe = None
         self._validator: Validator | None = None
         self._report: Report | None = None
@@ -107,6 +112,8 @@ class Document(QObject):
     # editing ---------------------------------------------------------------------------------
     def push(self, command: QUndoCommand) -> QUndoCommand:
         """Apply an edit and put it on the undo stack. Raises if the edit is refused."""
+        if self.locked:
+            raise ValueError(self.LOCK_MESSAGE)
         if isinstance(command, GraphCommand):
             command.execute()  # raises without side effects when refused
         self.undo_stack.push(command)

@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         if hasattr(problems, "node_activated"):
             problems.node_activated.connect(self.focus_node)
         training = self.panels.get("training")
+        if hasattr(training, "node_highlight"):
+            training.node_highlight.connect(self.focus_node)
         for name in ("start_training", "start", "train"):
             if callable(getattr(training, name, None)):
                 self.train_requested.connect(getattr(training, name))
@@ -309,7 +311,7 @@ class MainWindow(QMainWindow):
         self.view.quick_add_requested.connect(self.quick_add)
         self._show_validity(doc.report())
 
-    # status ----------------------------------------------------------------------------------------
+    # status ------------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
         self.log.appendPlainText(text)

@@ -10,13 +10,13 @@ import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from engine.examples import example_path
 from engine.graph import Edge
 from studio.commands import NODES_MIME, AddNodeCommand, ConnectCommand, SetParamCommand
 from studio.document import Document
-from studio.ui.main_window import MainWindow
+from studio.ui.main_window import MainWindow, load_widget
 
 
 def dispose(win: MainWindow) -> None:
@@ -296,3 +296,77 @@ def test_undo_everything_restores_the_saved_file(make_window, tmp_path):
     out = tmp_path / "again.nnproj"
     doc.save_as(out)
     assert out.read_text() == original
+
+
+def test_inspector_edit_changes_the_wire_label_and_undoes(make_window):
+    win = make_window()
+    inspector = load_widget("studio.ui.inspector", "InspectorWidget", win.document)
+    if inspector is None:
+        pytest.fail("the inspector widget is part of the app")
+    win.scene.select_ids(["n5"])  # conv2
+    inspector.set_node("n5")
+    e = Edge("n5", "out", "n6", "in")
+    assert label(win, e) == "N×32×4×4"
+    assert inspector.commit_param("out_channels", 12)
+    assert label(win, e) == "N×12×4×4"
+    assert label(win, Edge("n7", "out", "n8", "in")) == "N×192"
+    win.document.undo_stack.undo()
+    assert label(win, e) == "N×32×4×4"
+    inspector.deleteLater()
+
+
+def test_locked_document_refuses_edits_and_moves_snap_back(make_window):
+    win = make_window()
+    doc, g = win.document, win.document.graph
+    doc.locked = True
+    messages = []
+    win.view.status_message.connect(messages.append)
+    win.view.set_zoom(1.0)
+    start = node_point(win, "n3")
+    old = g.nodes["n3"].pos
+    drag(win, start, start + QPoint(60, 100))
+    assert g.nodes["n3"].pos == old and win.scene.nodes["n3"].pos() == QPointF(*old)
+    assert any("training run" in m for m in messages)
+    assert not doc.try_push(SetParamCommand(g, "n2", "out_channels", 3))
+    assert doc.undo_stack.count() == 0
+
+
+def test_rename_by_double_click(make_window, monkeypatch):
+    win = make_window()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("features", True))
+    win.view.set_zoom(1.0)
+    QTest.mouseDClick(win.view.viewport(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, node_point(win, "n5"))
+    assert win.document.graph.nodes["n5"].name == "features"
+    assert win.document.undo_stack.undoText().startswith("Rename")
+
+
+def test_rubber_band_and_ctrl_click_selection(make_window):
+    win = make_window()
+    win.view.set_zoom(1.0)
+    # rubber band from empty canvas around relu1 and pool1
+    r = win.scene.nodes_rect(["n3", "n4"]).adjusted(-15, -15, 15, 15)
+    win.view.centerOn(r.center())
+    drag(win, win.view.mapFromScene(r.topLeft()), win.view.mapFromScene(r.bottomRight()))
+    assert win.scene.selected_ids() == ["n3", "n4"]
+    assert win.document.selected_ids == ["n3", "n4"]
+    # ctrl-click adds a node to the selection
+    vp = win.view.viewport()
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     node_point(win, "n6"))
+    assert win.scene.selected_ids() == ["n3", "n4", "n6"]
+    assert win.document.undo_stack.count() == 0  # selection is not an edit
+
+
+def test_middle_drag_pans_the_view(make_window):
+    win = make_window()
+    win.view.set_zoom(1.0)
+    vp = win.view.viewport()
+    before = win.view.mapToScene(vp.rect().center())
+    a, b = QPoint(400, 300), QPoint(300, 250)
+    QTest.mousePress(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, a)
+    QTest.mouseMove(vp, b)
+    QTest.mouseRelease(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, b)
+    after = win.view.mapToScene(vp.rect().center())
+    assert (after - before).toPoint() == QPoint(100, 50)
+    assert win.document.undo_stack.count() == 0

@@ -141,7 +141,9 @@ def _random_command(data, g):
     ids = list(g.nodes)
     kind = data.draw(st.sampled_from(["add", "remove", "connect", "disconnect", "param",
                                       "rename", "move", "trainable", "paste", "insert"]))
-    pick = lambda: data.draw(st.sampled_from(ids))
+    def pick() -> str:
+        return data.draw(st.sampled_from(ids))
+
     if kind == "add":
         return AddNodeCommand(g, data.draw(st.sampled_from(LAYERS)), {},
                               (data.draw(st.integers(-500, 500)), 0))

@@ -31,6 +31,7 @@ class GraphScene(QGraphicsScene):
         self.document = document
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[Edge, EdgeItem] = {}
+        self._node_edges: dict[str, set[EdgeItem]] = {}  # node id -> its wires' items
         self.snap_to_grid = True
         self._graph: Graph | None = None
         self._unsubscribe = None
@@ -52,6 +53,7 @@ class GraphScene(QGraphicsScene):
         self._graph = graph
         self.nodes.clear()  # before clear(): signals fired while clearing must not see them
         self.edges.clear()
+        self._node_edges.clear()
         self.clear()
         for node in graph.nodes.values():
             self._add_node(node.id)
@@ -77,19 +79,23 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, sp, dp)
         self.addItem(item)
         self.edges[edge] = item
+        self._node_edges.setdefault(edge.src, set()).add(item)
+        self._node_edges.setdefault(edge.dst, set()).add(item)
         sp.connected = dp.connected = True
         return item
 
     def _remove_edge(self, edge: Edge) -> None:
         item = self.edges.pop(edge, None)
         if item is not None:
+            for nid in (edge.src, edge.dst):
+                self._node_edges.get(nid, set()).discard(item)
             self.removeItem(item)
             self._mark_connected(item.dst_port)
             self._mark_connected(item.src_port)
 
     def _mark_connected(self, port) -> None:
         port.connected = any(e.src_port is port or e.dst_port is port
-                             for e in self.edges.values())
+                             for e in self._node_edges.get(port.node_id, ()))
         port.update()
 
     def _on_event(self, ev: GraphEvent) -> None:
@@ -99,6 +105,7 @@ class GraphScene(QGraphicsScene):
             self._grow_rect()
         elif kind == "node_removed":
             item = self.nodes.pop(ev.node_id, None)
+            self._node_edges.pop(ev.node_id, None)
             if item is not None:
                 self.removeItem(item)
         elif kind == "edge_added":
@@ -125,8 +132,8 @@ class GraphScene(QGraphicsScene):
     def _reset_node(self, node_id: str) -> None:
         """Ports of a node changed (e.g. Concatenate's number of inputs): redo its wires."""
         item = self.nodes[node_id]
-        for edge in [e for e in self.edges if node_id in (e.src, e.dst)]:
-            self._remove_edge(edge)
+        for e_item in list(self._node_edges.get(node_id, ())):
+            self._remove_edge(e_item.edge)
         item.refresh()
         for edge in self._graph.edges:
             if node_id in (edge.src, edge.dst) and edge not in self.edges:
@@ -155,10 +162,8 @@ class GraphScene(QGraphicsScene):
 
     # moves and selection ------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem) -> None:
-        nid = item.node_id
-        for edge, e_item in self.edges.items():
-            if edge.src == nid or edge.dst == nid:
-                e_item.update_path()
+        for e_item in self._node_edges.get(item.node_id, ()):
+            e_item.update_path()
 
     def commit_moves(self) -> bool:
         """Push one MoveNodesCommand for every node whose item was dragged away from its
@@ -171,8 +176,20 @@ class GraphScene(QGraphicsScene):
                 moves[nid] = (node.pos, new)
         if not moves:
             return False
-        self.document.push(MoveNodesCommand(self._graph, moves))
+        try:
+            self.document.push(MoveNodesCommand(self._graph, moves))
+        except ValueError:
+            self.reset_positions(moves)  # refused (e.g. locked): the items go back
+            raise
         return True
+
+    def reset_positions(self, ids) -> None:
+        for nid in ids:
+            item, node = self.nodes.get(nid), self._graph.nodes.get(nid)
+            if item is not None and node is not None:
+                snap, item.snap = item.snap, 0.0
+                item.setPos(QPointF(*node.pos))
+                item.snap = snap
 
     def set_snap(self, on: bool) -> None:
         self.snap_to_grid = on

@@ -237,6 +237,9 @@ class GraphView(QGraphicsView):
             if node is not None and edge_item.edge in self.document.graph.edges:
                 self._insert_existing(node, edge_item)
                 return
+        self._commit_moves()
+
+    def _commit_moves(self) -> None:
         try:
             self.graph_scene.commit_moves()
         except ValueError as exc:
@@ -252,11 +255,11 @@ class GraphView(QGraphicsView):
             inner = insert_on_wire_command(graph, edge_item.edge, node_id=nid)
         except ValueError as exc:
             self.status_message.emit(str(exc))
-            self.graph_scene.commit_moves()
+            self._commit_moves()
             return
         macro.children.extend(inner.children)
         if not self.document.try_push(macro):
-            self.graph_scene.commit_moves()
+            self._commit_moves()
 
     def mouseDoubleClickEvent(self, event) -> None:
         pos = event.position().toPoint()
