@@ -196,3 +196,21 @@ def test_dataset_preview_and_input_shape_from_data(qtbot, make_panel):
     picker.bindings[0].widget.setValue(0.9)
     assert "Refused" in picker.info.text()
     assert doc.project.dataset["val_split"] == 0.2
+
+
+def test_reopened_project_shows_its_last_run_and_insight(qtbot, make_panel, tmp_path):
+    from engine.project import save_project
+    panel, doc, events = make_panel("digits_mlp", epochs=2)
+    panel.start()
+    _wait_done(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.insight is not None, timeout=20_000)
+    save_project(doc.project)                       # with the trained weights beside it
+    again, doc2, _ = make_panel("digits_mlp")
+    doc2.open(doc.project.path)
+    rows = [e.data for e in events if e.kind == "epoch"]
+    x, y = again.curves.plots["loss"].val_curve.getData()
+    np.testing.assert_allclose(y, [r["val_loss"] for r in rows])
+    assert "run-1" in again.status.text()
+    again.tabs.setCurrentWidget(again.confusion)    # computed on demand from saved weights
+    qtbot.waitUntil(lambda: again.insight is not None, timeout=20_000)
+    np.testing.assert_array_equal(again.confusion.matrix, panel.confusion.matrix)

@@ -148,7 +148,9 @@ class LiveCurves(QWidget):
             if self.plots and len(self.plots) % 2 == 0:
                 self.view.nextRow()
             item = self.view.addPlot()
-            self.plots[name] = MetricPlot(item, title or name, self.alpha)
+            # the learning rate is exact: never smoothed
+            self.plots[name] = MetricPlot(item, title or name,
+                                          0.0 if name == "lr" else self.alpha)
             self.plots[name].set_log(self.log.isChecked() and name != "lr")
         return self.plots[name]
 
@@ -185,6 +187,8 @@ class LiveCurves(QWidget):
             if not math.isfinite(float(value)):
                 continue
             if key == "lr":
+                if self.plots["lr"].step.n:      # per-step values already draw the schedule
+                    continue
                 p, buf = self.plots["lr"], self.plots["lr"].train
             elif key.startswith("val_"):
                 p = self.plot(key[4:])
@@ -241,7 +245,9 @@ class LiveCurves(QWidget):
 
     def _smoothing_changed(self, alpha: float) -> None:
         self.alpha = alpha
-        for p in self.plots.values():
+        for name, p in self.plots.items():
+            if name == "lr":
+                continue
             xs, ys = p.step.x.copy(), p.step.y.copy()
             p.step = SmoothedBuffer(max(1024, len(xs)), alpha)
             for x, y in zip(xs, ys):

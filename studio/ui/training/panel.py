@@ -137,6 +137,7 @@ class TrainingPanel(QWidget):
         self._connect_document()
         self._refresh_layers()
         self._set_running(False)
+        self.show_latest_run()
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -187,6 +188,8 @@ class TrainingPanel(QWidget):
         self.gradients = GradientView()
         self.runs = RunsPanel(self.document)
         self.runs.overlays_changed.connect(self.curves.set_overlays)
+        self.runs.tree.itemDoubleClicked.connect(
+            lambda item, _c: self.show_run(Path(item.data(0, Qt.ItemDataRole.UserRole))))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for w, name in ((self.curves, "Curves"), (self.feature_maps, "Feature maps"),
@@ -195,7 +198,7 @@ class TrainingPanel(QWidget):
                         (self.reconstructions, "Reconstructions"), (self.pca, "PCA"),
                         (self.gradients, "Gradients"), (self.runs, "Runs")):
             self.tabs.addTab(w, name)
-        self.tabs.currentChanged.connect(lambda _i: self._maybe_pca())
+        self.tabs.currentChanged.connect(self._tab_changed)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(4, 4, 4, 4)
@@ -246,6 +249,62 @@ class TrainingPanel(QWidget):
     def _document_replaced(self, *_):
         self._refresh_settings()
         self.runs.refresh()
+        self.insight = None
+        self.show_latest_run()
+
+    # -- earlier runs ----------------------------------------------------------------------------
+    def show_latest_run(self) -> None:
+        runs = self.runs.run_dirs()
+        if runs and self.worker is None:
+            self.show_run(runs[-1])
+
+    def show_run(self, run_dir: Path) -> None:
+        """Show a finished run's per-epoch curves (from its metrics.jsonl)."""
+        from studio.ui.runs import read_metrics
+        if self.worker is not None:
+            return
+        rows = read_metrics(run_dir)
+        self.curves.start_run(1)
+        for row in rows:
+            if "epoch" in row:
+                self.curves.add_epoch(row)
+        self.curves.redraw()
+        self.status.setText(f"Showing {run_dir.name}: {len(rows)} epoch(s). Press Train for a "
+                            f"new run.")
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.insight is None and self.tabs.currentWidget() in (
+                self.confusion, self.predictions, self.pca, self.reconstructions,
+                self.feature_maps, self.gradients):
+            self.insight_from_saved_weights()
+        self._maybe_pca()
+
+    def insight_from_saved_weights(self) -> bool:
+        """Insight views for a reopened project: its saved weights on its validation data
+        (computed off the GUI thread). False when there is nothing to show."""
+        doc = self.document
+        if self.worker is not None or not doc.graph.weights or self._insight_call is not None:
+            return False
+        if not doc.report().ok:
+            return False
+        graph, weights = doc.graph.copy(), doc.graph.weights
+        dataset, folder = copy.deepcopy(doc.project.dataset), doc.project.folder
+        ids = [nid for nid, _ in self._layer_nodes()]
+        inputs = [n for n in graph.nodes.values() if n.spec.role == "input"]
+        if not inputs:
+            return False
+        shape = tuple(inputs[0].params.get("shape", ()))
+        dtype = inputs[0].params.get("dtype", "float")
+
+        def work():
+            from engine.data import load_dataset
+            from studio.ui.insight.compute import build_model
+            splits = load_dataset(dataset, folder, shape, dtype)
+            return compute_insight(build_model(graph, weights), splits, ids)
+
+        self.status.setText("Computing insight views from the saved weights…")
+        self._start_insight(work)
+        return True
 
     def _refresh_settings(self, *_) -> None:
         self.settings.refresh()
@@ -490,11 +549,19 @@ class TrainingPanel(QWidget):
         """Predictions, confusion matrix and layer activations on the validation split, off
         the GUI thread."""
         ids = [nid for nid, _ in self._layer_nodes()]
-        self._insight_call = BackgroundCall(compute_insight, model, splits, ids)
-        self._insight_call.succeeded.connect(self._show_insight)
-        self._insight_call.failed.connect(
-            lambda msg, _tb: self.status.setText(f"Insight views unavailable: {msg}"))
-        self._insight_call.start()
+        self._start_insight(lambda: compute_insight(model, splits, ids))
+
+    def _start_insight(self, fn) -> None:
+        call = BackgroundCall(fn)
+        self._insight_call = call
+        call.succeeded.connect(self._show_insight)
+        call.failed.connect(lambda msg, _tb: self.status.setText(
+            f"Insight views unavailable: {msg}"))
+        call.finished.connect(self._insight_ended)
+        call.start()
+
+    def _insight_ended(self) -> None:
+        self._insight_call = None
 
     def _show_insight(self, ins) -> None:
         self.insight = ins
