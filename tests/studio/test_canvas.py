@@ -370,3 +370,32 @@ def test_middle_drag_pans_the_view(make_window):
     after = win.view.mapToScene(vp.rect().center())
     assert (after - before).toPoint() == QPoint(100, 50)
     assert win.document.undo_stack.count() == 0
+
+
+def test_pick_up_a_wire_by_its_input_to_reroute_or_remove_it(make_window):
+    win = make_window("multitask_two_heads")
+    doc, g = win.document, win.document.graph
+    ids = {n.name: n.id for n in g.nodes.values()}
+    relu, digit_head, ge5_head = ids["shared_relu"], ids["digit_head"], ids["ge5_head"]
+    win.view.set_zoom(1.0)
+    win.view.centerOn(win.scene.nodes[digit_head].sceneBoundingRect().center())
+    old = Edge(relu, "out", ge5_head, "in")
+    # drag the wire's input end from ge5_head away onto empty canvas: it is removed
+    a = port_point(win, ge5_head, "in", False)
+    drag(win, a, a + QPoint(-40, 120))
+    assert old not in g.edges and doc.undo_stack.undoText() == "Disconnect"
+    doc.undo_stack.undo()
+    assert old in g.edges and win.scene.edges[old].isVisible()
+    # dropped on a taken input: refused, nothing changes
+    drag(win, port_point(win, ge5_head, "in", False), port_point(win, digit_head, "in", False))
+    assert old in g.edges and win.scene.edges[old].isVisible()
+    assert doc.undo_stack.index() == 0 and doc.undo_stack.canRedo()
+    # dropped on a free input: re-routed in one undoable step
+    pos = win.scene.nodes[ge5_head].pos()
+    spare = doc.push(AddNodeCommand(g, "core.Linear", {}, (pos.x(), pos.y() + 140))).node_id
+    win.view.centerOn(win.scene.nodes_rect([ge5_head, spare]).center())
+    drag(win, port_point(win, ge5_head, "in", False), port_point(win, spare, "in", False))
+    assert old not in g.edges and Edge(relu, "out", spare, "in") in g.edges
+    assert doc.undo_stack.undoText() == "Re-route wire"
+    doc.undo_stack.undo()
+    assert old in g.edges and not g.in_edges(spare)

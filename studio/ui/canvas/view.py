@@ -153,7 +153,7 @@ class GraphView(QGraphicsView):
         if button == Qt.MouseButton.LeftButton:
             port = self._port_at(event.position().toPoint())
             if port is not None:
-                self._wire = WireDrag(self.graph_scene, port)
+                self._wire = self._start_wire(port)
                 self._wire.move(self.mapToScene(event.position().toPoint()), None)
                 event.accept()
                 return
@@ -161,6 +161,17 @@ class GraphView(QGraphicsView):
             self._pressed_on_node = isinstance(item, NodeItem) or \
                 isinstance(getattr(item, "parentItem", lambda: None)(), NodeItem)
         super().mousePressEvent(event)
+
+    def _start_wire(self, port: PortItem) -> WireDrag:
+        """From an output: a new wire. From a connected input: pick up its wire."""
+        graph = self.document.graph
+        edge = None if port.is_output else graph.edge_into(port.node_id, port.port)
+        if edge is not None:
+            src = self.graph_scene.nodes.get(edge.src)
+            src_port = src.port(edge.src_port, True) if src is not None else None
+            if src_port is not None:
+                return WireDrag(self.graph_scene, src_port, detach=edge)
+        return WireDrag(self.graph_scene, port)
 
     def mouseMoveEvent(self, event) -> None:
         pos = event.position().toPoint()
@@ -190,7 +201,9 @@ class GraphView(QGraphicsView):
         if self._wire is not None:
             wire, self._wire = self._wire, None
             connected, message = wire.finish()
-            if message:
+            if message == "wire removed":
+                self.status_message.emit("Wire removed")
+            elif message:
                 self.status_message.emit(f"Not connected: {message}")
             elif connected:
                 self.status_message.emit("Connected")

@@ -6,23 +6,25 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from engine.graph import Graph
+from engine.graph import Edge, Graph
 
-from ...commands import ConnectCommand, cycle_names
+from ...commands import ConnectCommand, DisconnectCommand, MacroCommand, cycle_names
 from ..theme import canvas_colors
 from .edge_item import wire_path
 from .port_item import PortItem
 
 
-def link_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
-    """Why a wire src.src_port -> dst.dst_port may not be made, or None if it may."""
+def link_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port: str,
+                 replacing: Edge | None = None) -> str | None:
+    """Why a wire src.src_port -> dst.dst_port may not be made, or None if it may
+    (`replacing` is a wire being re-routed: its input counts as free)."""
     s, d = graph.nodes.get(src), graph.nodes.get(dst)
     if s is None or d is None:
         return "the node no longer exists"
     if src == dst:
         return f"cannot connect '{s.name}' to itself"
     taken = graph.edge_into(dst, dst_port)
-    if taken is not None:
+    if taken is not None and taken != replacing:
         other = graph.nodes[taken.src].name
         return (f"input '{dst_port}' of '{d.name}' is already connected to '{other}': "
                 "delete that wire first")
@@ -32,11 +34,17 @@ def link_problem(graph: Graph, src: str, src_port: str, dst: str, dst_port: str)
 
 
 class WireDrag:
-    """One wire being dragged; `start` is the port the drag began on (output or input)."""
+    """One wire being dragged; `start` is the port the drag began on (output or input).
+    With `detach`, an existing wire was picked up by its input end: dropping it on another
+    input re-routes it, dropping it on empty canvas deletes it."""
 
-    def __init__(self, scene, start: PortItem):
+    def __init__(self, scene, start: PortItem, detach: Edge | None = None):
         self.scene = scene
         self.start = start
+        self.detach = detach
+        self._hidden = scene.edges.get(detach) if detach is not None else None
+        if self._hidden is not None:
+            self._hidden.setVisible(False)
         self.target: PortItem | None = None
         self.problem: str | None = None
         self.path_item = QGraphicsPathItem()
@@ -60,7 +68,8 @@ class WireDrag:
             if port.is_output == self.start.is_output:
                 self.problem = "connect an output port to an input port"
             else:
-                self.problem = link_problem(self.scene.document.graph, *self._endpoints(port))
+                self.problem = link_problem(self.scene.document.graph, *self._endpoints(port),
+                                            replacing=self.detach)
             self.target = port
             port.set_highlight("bad" if self.problem else "ok")
             end = port.scenePos()
@@ -73,15 +82,33 @@ class WireDrag:
         """Connect if the drag ended on a legal port. Returns (connected, message)."""
         target, problem = self.target, self.problem
         self.cancel()
+        doc = self.scene.document
+        if self.detach is not None:
+            return self._finish_detached(target, problem)
         if target is None:
             return False, None
         if problem:
             return False, problem
-        doc = self.scene.document
         ok = doc.try_push(ConnectCommand(doc.graph, *self._endpoints(target)))
         return ok, None
 
+    def _finish_detached(self, target: PortItem | None, problem: str | None):
+        doc, old = self.scene.document, self.detach
+        if target is None:
+            return doc.try_push(DisconnectCommand(doc.graph, old)), "wire removed"
+        if problem:
+            return False, problem
+        new = Edge(*self._endpoints(target))
+        if new == old:
+            return False, None
+        macro = MacroCommand(doc.graph, "Re-route wire")
+        macro.add(DisconnectCommand(doc.graph, old))
+        macro.add(ConnectCommand(doc.graph, *self._endpoints(target)))
+        return doc.try_push(macro), None
+
     def cancel(self) -> None:
+        if self._hidden is not None and self._hidden.scene() is not None:
+            self._hidden.setVisible(True)
         if self.target is not None:
             self.target.set_highlight(None)
         self.start.set_highlight(None)
