@@ -221,7 +221,8 @@ class Trainer:
     def _loop(self) -> str:
         import torch
 
-        self.fit_start = time.perf_counter()
+        resumed = self.history[-1].get("elapsed_s", 0.0) if self.history else 0.0
+        self.fit_start = time.perf_counter() - resumed  # a resumed run continues the clock
         self.batch_throttle = Throttle(self.event_interval)
         self.act_throttle = Throttle(self.config["activation_interval"])
         for epoch in range(self.start_epoch, self.config["epochs"]):
