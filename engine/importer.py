@@ -624,6 +624,8 @@ class _Importer:
     def _getitem(self, node) -> None:
         src, index = node.args
         value = self.values.get(src)
+        if not node.users:  # tuple unpacking makes items nobody uses (`out, _ = lstm(x)`)
+            return self._meta(node, [src])
         if isinstance(value, MetaValue):
             return self._meta(node, [src])
         if isinstance(value, RecurrentValue):
