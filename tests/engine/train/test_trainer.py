@@ -369,3 +369,40 @@ def test_exception_while_loading_a_batch_is_a_data_failure():
     assert ev.kind == "failed" and ev["kind"] == "data"
     assert "loading data failed at step 3 (epoch 1)" in ev["message"]
     assert "read error in shard 3" in ev["traceback"]
+
+
+def test_schedule_and_warmup_drive_the_optimizer():
+    lrs = []
+    proj = project(mlp_graph(), epochs=3, batch_size=40,
+                   optimizer={"name": "sgd", "lr": 0.1},
+                   schedule={"name": "step", "step_size": 1, "gamma": 0.5,
+                             "warmup_epochs": 1})
+    trainer = Trainer(proj, "cpu", data=blobs(), run_dir=False, event_interval=0.0)
+    trainer.add_callback(lambda ev: ev.kind == "batch" and lrs.append(ev["lr"]))
+    result = trainer.fit()
+    # 3 steps per epoch; warm-up over the first epoch, then halved every epoch
+    assert lrs == pytest.approx([0.1 / 3, 0.2 / 3, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025])
+    assert [r["lr"] for r in result.history] == pytest.approx([0.1, 0.05, 0.025])
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
+
+
+def test_tensorboard_logs_when_installed(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    scalars = []
+
+    class FakeWriter:
+        def __init__(self, logdir):
+            self.logdir = logdir
+
+        def add_scalar(self, tag, value, step):
+            scalars.append((tag, step))
+
+        def close(self):
+            scalars.append(("closed", None))
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard",
+                        types.SimpleNamespace(SummaryWriter=FakeWriter))
+    _, result, _ = fit(project(mlp_graph(), tmp_path, epochs=2, tensorboard=True))
+    assert ("loss", 1) in scalars and ("val_accuracy", 2) in scalars
+    assert scalars[-1] == ("closed", None)
