@@ -404,5 +404,6 @@ def test_tensorboard_logs_when_installed(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard",
                         types.SimpleNamespace(SummaryWriter=FakeWriter))
     _, result, _ = fit(project(mlp_graph(), tmp_path, epochs=2, tensorboard=True))
+    assert result.status == "completed"
     assert ("loss", 1) in scalars and ("val_accuracy", 2) in scalars
     assert scalars[-1] == ("closed", None)
