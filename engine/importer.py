@@ -71,7 +71,9 @@ def describe_target(node) -> str:
             return f"operator.{name}"
         if mod.startswith("torch.nn.functional") or t in _FUNCTIONAL_NAMES:
             return f"F.{_FUNCTIONAL_NAMES.get(t, name)}"
-        if mod.startswith("torch") or hasattr(__import__("torch"), name):
+        import torch
+
+        if mod.startswith("torch") or getattr(torch, name, None) is t:
             return f"torch.{name}"
         return f"{mod}.{name}" if mod else name
     if node.op == "get_attr":
@@ -394,7 +396,9 @@ def _function_handlers() -> dict:
     dim = {"dim": (1, "dim", None)}
     table = {
         operator.add: _binary("merge.Add"), torch.add: _binary("merge.Add"),
+        operator.iadd: _binary("merge.Add"),
         operator.mul: _binary("merge.Multiply"), torch.mul: _binary("merge.Multiply"),
+        operator.imul: _binary("merge.Multiply"),
         torch.cat: _cat, torch.concat: _cat, torch.concatenate: _cat,
         torch.flatten: _flatten_fn, torch.reshape: _reshape, torch.permute: _permute,
         torch.transpose: _transpose, torch.mean: _mean,

@@ -58,7 +58,10 @@ def _module_body(module, renames: dict[str, str]) -> list[str]:
 
 
 def _constant(name: str, value) -> str:
-    return f"{name} = {value!r}\n"
+    import pprint
+
+    text = pprint.pformat(value, width=96 - len(name), sort_dicts=False)
+    return f"{name} = {text}\n".replace("\n", "\n" + " " * (len(name) + 3)).rstrip() + "\n"
 
 
 # -- pieces of the engine copied into the script -------------------------------------------------
@@ -178,11 +181,6 @@ def _model_source(code) -> str:
     return "\n".join(body).strip() + "\n"
 
 
-def _literal(value) -> str:
-    """A Python literal of JSON-able data (true/false/null spelled as Python)."""
-    return repr(json.loads(json.dumps(value)))
-
-
 def script_source(project: Project, weights_hint: str | None = None,
                   filename: str = "model.py") -> str:
     """The text of the standalone training script for `project`. Raises ExportError."""
@@ -217,7 +215,7 @@ def script_source(project: Project, weights_hint: str | None = None,
         _constant("PENALTIES", [tuple(p) for p in s["penalties"]]),
         _constant("RBM_ATTR", s["rbm_attr"]),
         _constant("NODE_ATTRS", s["node_attrs"]),
-        f"CONFIG = {_literal(s['config'])}\n",
+        _constant("CONFIG", json.loads(json.dumps(s["config"]))),
     ])
     imports = _imports(model, "\n".join(data_blocks))
     parts = [header, imports, "\n", SECTION.format("Model"), "\n", model, "\n\n",
@@ -518,7 +516,8 @@ def predict(model, data, path, device):
     model.eval()
     with torch.no_grad():
         outs = as_tuple(model(x))
-    for name, loss, out, classes in zip(OUTPUT_NAMES, LOSSES, outs, CLASS_NAMES + [None] * 9):
+    for k, (name, loss, out) in enumerate(zip(OUTPUT_NAMES, LOSSES, outs)):
+        classes = CLASS_NAMES[k] if k < len(CLASS_NAMES) else None
         print(f"{name}:")
         if loss in ("cross_entropy", "bce_with_logits", "bce", "hinge"):
             for i, p in enumerate(predictions(loss, out.cpu()).reshape(len(out), -1).tolist()):
