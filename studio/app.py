@@ -94,7 +94,7 @@ def render_window(window, size: tuple[int, int]):
     window.show()
     for _ in range(3):
         QApplication.processEvents()
-    window.view.frame_readable()
+    window.apply_saved_view()
     QApplication.processEvents()
     return window.grab()
 

@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         doc.path_changed.connect(lambda _p: self._update_title())
         doc.modified_changed.connect(lambda _m: self._update_title())
-        doc.graph_replaced.connect(lambda _g: QTimer.singleShot(0, self.view.frame_readable))
+        doc.graph_replaced.connect(lambda _g: QTimer.singleShot(0, self.apply_saved_view))
         doc.validated.connect(self._show_validity)
         doc.error.connect(self.show_message)
         doc.selection_changed.connect(self.selection_changed.emit)
@@ -329,6 +329,21 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         mark = "*" if self.document.modified else ""
         self.setWindowTitle(f"{self.document.name}{mark} — Studio")
+
+    def apply_saved_view(self) -> None:
+        """Zoom and centre from the project's `view` ({"zoom": z, "center": [x, y]}) when
+        the file has them, else frame the graph at a readable zoom."""
+        view = self.document.project.view if isinstance(self.document.project.view, dict) \
+            else {}
+        center, zoom = view.get("center"), view.get("zoom")
+        try:
+            x, y = (float(v) for v in center)
+            z = float(zoom)
+        except (TypeError, ValueError):
+            self.view.frame_readable()
+            return
+        self.view.set_zoom(z)
+        self.view.centerOn(x, y)
 
     def focus_node(self, node_id: str) -> None:
         item = self.scene.nodes.get(node_id)
@@ -526,6 +541,9 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_layout()
+        for panel in self.panels.values():  # e.g. the training panel stops its run
+            if callable(getattr(panel, "shutdown", None)):
+                panel.shutdown()
         self.document.close()
         event.accept()
 
