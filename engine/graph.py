@@ -106,6 +106,7 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
         self.weights: dict[str, dict[str, Any]] = {}  # node id -> tensors (not in JSON)
+        self._into: dict[tuple[str, str], Edge] = {}  # (dst, dst_port) -> edge: O(1) lookups
         self._listeners: list[Callable[[GraphEvent], None]] = []
         self._ids = itertools.count(1)
 
@@ -139,10 +140,9 @@ class Graph:
         return [e for e in self.edges if e.src == node_id]
 
     def edge_into(self, node_id: str, port: str) -> Edge | None:
-        for e in self.edges:
-            if e.dst == node_id and e.dst_port == port:
-                return e
-        return None
+        if len(self._into) != len(self.edges):  # `edges` was edited directly: re-index
+            self._into = {(e.dst, e.dst_port): e for e in self.edges}
+        return self._into.get((node_id, port))
 
     def inputs(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.spec.role == "input"]
@@ -225,6 +225,7 @@ class Graph:
             raise GraphError(f"input {dst_port!r} of '{d.name}' is already connected")
         edge = Edge(src, src_port, dst, dst_port)
         self.edges.append(edge)
+        self._into[(dst, dst_port)] = edge
         self._emit(GraphEvent("edge_added", dst, edge=edge))
         return edge
 
@@ -233,6 +234,8 @@ class Graph:
             self.edges.remove(edge)
         except ValueError:
             raise GraphError(f"no such edge {edge}") from None
+        if self._into.get((edge.dst, edge.dst_port)) == edge:
+            del self._into[(edge.dst, edge.dst_port)]
         self._emit(GraphEvent("edge_removed", edge.dst, edge=edge))
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
@@ -284,6 +287,7 @@ class Graph:
     def clear(self) -> None:
         self.nodes.clear()
         self.edges.clear()
+        self._into.clear()
         self.weights.clear()
         self._emit(GraphEvent("reset"))
 
