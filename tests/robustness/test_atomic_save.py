@@ -14,7 +14,7 @@ from engine.project import atomic_write, load_project, save_project
 
 from .killsave import kill_autosaves, kill_project_saves, kill_weight_saves, make_versions
 
-KILLS = int(os.environ.get("ROBUSTNESS_KILLS", "6"))
+KILLS = int(os.environ.get("ROBUSTNESS_KILLS", "5"))
 
 
 @pytest.fixture(scope="module")

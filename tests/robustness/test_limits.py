@@ -58,3 +58,19 @@ def test_generates_and_compiles(big):
         with torch.no_grad():
             y = model(x)
         assert y.shape == (3, 8) and torch.isfinite(y).all()
+
+
+def test_input_port_index_survives_direct_edits_of_the_edge_list():
+    """Graph.edge_into uses an index (loading 100,000 nodes was quadratic without it); the
+    undo commands reorder `graph.edges` in place, and others may edit it directly."""
+    g = big_chain(6)
+    edges = list(g.edges)
+    g.edges[:] = edges[::-1]  # what studio.commands' undo does to restore order
+    assert all(g.edge_into(e.dst, e.dst_port) == e for e in edges)
+    removed = g.edges.pop()
+    assert g.edge_into(removed.dst, removed.dst_port) is None
+    g.edges.append(removed)
+    assert g.edge_into(removed.dst, removed.dst_port) == removed
+    g.disconnect(removed)
+    g.connect(removed.src, removed.src_port, removed.dst, removed.dst_port)
+    assert g.edge_into(removed.dst, removed.dst_port) == removed
