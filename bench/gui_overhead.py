@@ -15,12 +15,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import itertools
 
-from bench.common import print_table, write_json  # noqa: E402
-from engine.project import load_project  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from bench.common import print_table, write_json
+from engine.project import load_project
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples"
 PROBE_MS = 5
@@ -93,7 +95,7 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str) -> tuple[float
     maps.deleteLater()
     assert draws and max(draws) > 0, "the feature maps were never drawn"
     app.processEvents()
-    lags = [max(0.0, (b - a) * 1000 - PROBE_MS) for a, b in zip(ticks, ticks[1:])]
+    lags = [max(0.0, (b - a) * 1000 - PROBE_MS) for a, b in itertools.pairwise(ticks)]
     return _rate(rows), lags
 
 

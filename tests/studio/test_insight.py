@@ -7,9 +7,17 @@ from sklearn.metrics import confusion_matrix as sk_confusion
 
 from engine.data.base import DataSplits, Split
 from engine.project import load_project
-from studio.ui.insight.compute import (Insight, build_model, compute_insight,
-                                       confusion_matrix, nearest_words, occlusion_map,
-                                       pca_2d, ranked_predictions, run_model)
+from studio.ui.insight.compute import (
+    Insight,
+    build_model,
+    compute_insight,
+    confusion_matrix,
+    nearest_words,
+    occlusion_map,
+    pca_2d,
+    ranked_predictions,
+    run_model,
+)
 from studio.ui.insight.confusion import ConfusionView
 from studio.ui.insight.feature_maps import FeatureMapView
 from studio.ui.insight.mosaic import activation_tiles, filter_tiles, mosaic
@@ -146,3 +154,29 @@ def test_views_show_what_they_are_given(qtbot):
     x = np.random.rand(12, 64).astype(np.float32)
     rv.set_pairs(x, x * 0.5)
     assert rv.shown == 10 and "MSE" in rv.info.text()
+
+
+def test_predictions_browser_occlusion_and_embedding_view(qtbot, cnn):
+    from studio.ui.insight.embeddings import EmbeddingView
+    model, _ = cnn
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 1, 8, 8), dtype=np.float32)
+    y = rng.integers(0, 10, 20)
+    splits = DataSplits(train=Split(x, [y]), val=Split(x, [y]), tasks=["classification"],
+                        num_classes=[10], class_names=[[str(i) for i in range(10)]])
+    pv = PredictionsView(image_shape=(1, 8, 8))
+    qtbot.addWidget(pv)
+    pv.set_insight(compute_insight(model, splits))
+    pv.table.setCurrentCell(0, 0)
+    i = int(pv.order[0])
+    np.testing.assert_allclose(pv.heat, occlusion_map(model, x[i], int(y[i]), patch=2),
+                               atol=1e-6)
+    assert f"sample #{i}" in pv.occ_info.text()
+    ev = EmbeddingView()
+    qtbot.addWidget(ev)
+    emb = np.array([[0, 0], [0, 0], [1, 0], [0.9, 0.2], [-1, 0]], np.float32)
+    ev.set_embeddings({"n2": ("embed", emb)}, ["<pad>", "<unk>", "good", "great", "bad"])
+    assert ev.result.item(0).text().startswith("great")
+    ev.word.setText("nope")
+    ev.lookup()
+    assert "not in the vocabulary" in ev.info.text()

@@ -208,7 +208,7 @@ def test_reopened_project_shows_its_last_run_and_insight(qtbot, make_panel, tmp_
     again, doc2, _ = make_panel("digits_mlp")
     doc2.open(doc.project.path)
     rows = [e.data for e in events if e.kind == "epoch"]
-    x, y = again.curves.plots["loss"].val_curve.getData()
+    _x, y = again.curves.plots["loss"].val_curve.getData()
     np.testing.assert_allclose(y, [r["val_loss"] for r in rows])
     assert "run-1" in again.status.text()
     again.tabs.setCurrentWidget(again.confusion)    # computed on demand from saved weights

@@ -22,6 +22,7 @@ class Insight:
     activations: dict[str, np.ndarray] = field(default_factory=dict)  # node_id -> (n, ...)
     weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     vocab: list[str] | None = None
+    model: object = None                   # the evaluated model (for occlusion on demand)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
@@ -123,7 +124,7 @@ def compute_insight(model, splits, node_ids: list[str] = (), limit: int = 2000) 
     task = splits.tasks[0] if splits.tasks else "regression"
     outputs, acts = run_model(model, x, list(node_ids))
     ins = Insight(x=x, y=y, task=task, outputs=outputs, activations=acts,
-                  weights=node_weights(model), vocab=splits.vocab,
+                  weights=node_weights(model), vocab=splits.vocab, model=model,
                   class_names=splits.class_names[0] if splits.class_names else None)
     if task == "classification" and outputs.ndim == 2 and y is not None and y.ndim == 1:
         ins.probs = softmax(outputs)

@@ -120,7 +120,10 @@ class FeatureMapView(QWidget):
             return
         name = self.layer.currentText()
         if self.mode.currentData() == "filters":
-            w = self.weights.get(nid, {}).get("weight")
+            tensors = self.weights.get(nid, {})
+            w = tensors.get("weight")
+            if w is None and tensors.get("W") is not None:   # RBM: (visible, hidden)
+                w = np.asarray(tensors["W"]).T
             if w is None:
                 self._blank(f"{name}: no weights to show (not trained yet, or no kernel)")
                 return

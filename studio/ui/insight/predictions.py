@@ -3,10 +3,12 @@ first (confidently wrong at the top)."""
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .compute import Insight, ranked_predictions
+from .compute import Insight, occlusion_map, ranked_predictions
 
 MAX_ROWS = 300
 
@@ -31,11 +33,36 @@ class PredictionsView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.info = QLabel("Predictions appear when a classifier's run ends.")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.currentCellChanged.connect(lambda row, *_: self.show_occlusion(row))
+        self.occlusion = pg.GraphicsLayoutWidget()
+        self.occlusion.setBackground("w")
+        self.occlusion.setFixedWidth(300)
+        self.occ_box = self.occlusion.addViewBox(lockAspect=True, invertY=True)
+        self.occ_box.setMouseEnabled(False, False)
+        self.occ_image = pg.ImageItem()
+        self.occ_heat = pg.ImageItem()
+        self.occ_heat.setOpacity(0.55)
+        self.occ_heat.setColorMap(pg.colormap.get("CET-L3"))
+        self.occ_box.addItem(self.occ_image)
+        self.occ_box.addItem(self.occ_heat)
+        self.occ_info = QLabel("Select an image to see which parts the prediction relies on "
+                               "(occlusion).")
+        self.occ_info.setWordWrap(True)
+        self.occ_info.setFixedWidth(300)
+        side = QVBoxLayout()
+        side.addWidget(self.occlusion, 1)
+        side.addWidget(self.occ_info)
+        body = QHBoxLayout()
+        body.addWidget(self.table, 1)
+        body.addLayout(side)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.info)
-        lay.addWidget(self.table, 1)
+        lay.addLayout(body, 1)
         self.order: np.ndarray = np.zeros(0, int)
+        self.insight: Insight | None = None
+        self.heat: np.ndarray | None = None
 
     def set_insight(self, ins: Insight) -> None:
         from studio.ui.training.dataset import as_image, to_pixmap
@@ -63,6 +90,38 @@ class PredictionsView(QWidget):
                      QTableWidgetItem(f"{100 * conf:.1f}%")]
             for c, it in enumerate(items):
                 self.table.setItem(r, c, it)
+        self.insight = ins
         mistakes = int((ins.pred != ins.y).sum())
         self.info.setText(f"{mistakes} mistakes in {len(ins.y)} validation samples; worst "
                           f"(most confident) mistakes first")
+
+    def show_occlusion(self, row: int) -> None:
+        """Slide a patch over the selected image: where covering it lowers the probability
+        of the true class most, the model was looking."""
+        ins = self.insight
+        if ins is None or ins.model is None or row < 0 or row >= len(self.order):
+            return
+        i = int(self.order[row])
+        sample = np.asarray(ins.x[i], np.float32)
+        if sample.ndim != 3:
+            self.occ_info.setText("Occlusion maps need image inputs (C×H×W).")
+            return
+        h = sample.shape[1]
+        patch = max(1, h // 4)
+        try:
+            heat = occlusion_map(ins.model, sample, int(ins.y[i]), patch=patch)
+        except Exception as exc:  # noqa: BLE001 - a view must not take the app down
+            self.occ_info.setText(f"Occlusion failed: {exc}")
+            return
+        self.heat = heat
+        img = sample.mean(axis=0)
+        self.occ_image.setImage(img.T, levels=(float(img.min()), float(img.max()) or 1.0))
+        self.occ_image.setColorMap(pg.colormap.get("CET-L1"))
+        # the map has one value per patch position: stretch it over the pixels it covers
+        self.occ_heat.setImage(np.clip(heat, 0, None).T, levels=(0, max(float(heat.max()),
+                                                                        1e-6)))
+        self.occ_heat.setRect(patch / 2, patch / 2, heat.shape[1], heat.shape[0])
+        self.occ_box.autoRange(padding=0.02)
+        self.occ_info.setText(f"sample #{i}: bright = covering this {patch}×{patch} patch "
+                              f"drops the probability of the true class most "
+                              f"(max drop {100 * float(heat.max()):.0f} points)")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from engine.project import Project
 from studio.ui.insight.compute import compute_insight
 from studio.ui.insight.confusion import ConfusionView
+from studio.ui.insight.embeddings import EmbeddingView
 from studio.ui.insight.feature_maps import FeatureMapView
 from studio.ui.insight.gradients import GradientView
 from studio.ui.insight.pca import PCAView
@@ -186,6 +187,7 @@ class TrainingPanel(QWidget):
         self.reconstructions = ReconstructionView()
         self.pca = PCAView()
         self.gradients = GradientView()
+        self.embeddings = EmbeddingView()
         self.runs = RunsPanel(self.document)
         self.runs.overlays_changed.connect(self.curves.set_overlays)
         self.runs.tree.itemDoubleClicked.connect(
@@ -196,7 +198,8 @@ class TrainingPanel(QWidget):
                         (self.confusion, "Confusion matrix"),
                         (self.predictions, "Predictions"),
                         (self.reconstructions, "Reconstructions"), (self.pca, "PCA"),
-                        (self.gradients, "Gradients"), (self.runs, "Runs")):
+                        (self.gradients, "Gradients"), (self.embeddings, "Embeddings"),
+                        (self.runs, "Runs")):
             self.tabs.addTab(w, name)
         self.tabs.currentChanged.connect(self._tab_changed)
         right = QWidget()
@@ -579,6 +582,10 @@ class TrainingPanel(QWidget):
         if ins.task == "reconstruction" or (ins.outputs.shape == ins.x.shape):
             self.reconstructions.set_pairs(ins.x, ins.outputs)
         self.gradients.set_weights(ins.weights)
+        nodes = self.document.graph.nodes
+        tables = {nid: (nodes[nid].name, t["weight"]) for nid, t in ins.weights.items()
+                  if nid in nodes and nodes[nid].type == "core.Embedding" and "weight" in t}
+        self.embeddings.set_embeddings(tables, ins.vocab)
         self._maybe_pca()
 
     def _maybe_pca(self) -> None:
