@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from engine.examples import example_path
 from engine.graph import Edge
-from studio.commands import NODES_MIME, AddNodeCommand, ConnectCommand, SetParamCommand
+from studio.commands import (NODES_MIME, AddNodeCommand, ConnectCommand, DisconnectCommand,
+                             SetParamCommand)
 from studio.document import Document
 from studio.ui.main_window import MainWindow, load_widget
 
@@ -399,3 +400,35 @@ def test_pick_up_a_wire_by_its_input_to_reroute_or_remove_it(make_window):
     assert doc.undo_stack.undoText() == "Re-route wire"
     doc.undo_stack.undo()
     assert old in g.edges and not g.in_edges(spare)
+
+
+def test_port_count_edit_and_wire_delete(make_window, qtbot):
+    win = make_window("inception_block")
+    doc, g = win.document, win.document.graph
+    cat = next(n.id for n in g.nodes.values() if n.type == "merge.Concatenate")
+    item = win.scene.nodes[cat]
+    n_in = len(item.in_ports)
+    last = f"in{n_in}"
+    wire = g.edge_into(cat, last)
+    assert wire is not None and wire in win.scene.edges
+    errors = []
+    doc.error.connect(errors.append)
+    assert not doc.try_push(SetParamCommand(g, cat, "inputs", n_in - 1))  # port is wired
+    assert "disconnect it first" in errors[-1] and last in item.in_ports
+    doc.push(DisconnectCommand(g, wire))
+    doc.push(SetParamCommand(g, cat, "inputs", n_in - 1))
+    assert last not in item.in_ports and wire not in win.scene.edges
+    assert not item.badge.isVisible() or item.badge.severity == "warning"
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert last in item.in_ports and wire in win.scene.edges
+    assert item.in_ports[last].connected
+    # select that wire and press Delete
+    win.scene.clearSelection()
+    win.scene.edges[wire].setSelected(True)
+    win.activateWindow()
+    win.view.setFocus()
+    qtbot.waitUntil(win.view.hasFocus)
+    QTest.keyClick(win.view, Qt.Key.Key_Delete)
+    assert wire not in g.edges and wire not in win.scene.edges
+    assert doc.undo_stack.undoText() == "Delete"
