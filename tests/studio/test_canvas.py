@@ -14,8 +14,13 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from engine.examples import example_path
 from engine.graph import Edge
-from studio.commands import (NODES_MIME, AddNodeCommand, ConnectCommand, DisconnectCommand,
-                             SetParamCommand)
+from studio.commands import (
+    NODES_MIME,
+    AddNodeCommand,
+    ConnectCommand,
+    DisconnectCommand,
+    SetParamCommand,
+)
 from studio.document import Document
 from studio.ui.main_window import MainWindow, load_widget
 
