@@ -326,9 +326,19 @@ class Trainer:
             self._raise_nan(value, epoch)
         self.optimizer.zero_grad(set_to_none=True)
         surrogate.backward()
+        if self.world > 1:  # CD bypasses the DDP forward, so average the gradients here
+            self._all_reduce_grads()
         self._clip()
         self.optimizer.step()
         return value, ()
+
+    def _all_reduce_grads(self) -> None:
+        import torch.distributed as dist
+
+        for p in self.trainable_params:
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= self.world
 
     def _raise_nan(self, value: float, epoch: int):
         what = "NaN" if math.isnan(value) else "infinite"
