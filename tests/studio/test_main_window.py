@@ -175,3 +175,22 @@ def test_window_shows_before_torch_is_imported(tmp_path):
                          cwd=ROOT, env=env, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_new_from_example_and_open_recent(win, monkeypatch, tmp_path):
+    from studio.ui.dialogs import gallery
+
+    chosen = example_path("xor_mlp")
+    monkeypatch.setattr(gallery.ExampleGallery, "exec", lambda self: 1)
+    monkeypatch.setattr(gallery.ExampleGallery, "chosen_path", lambda self: chosen)
+    win.act["example"].trigger()
+    doc = win.document
+    assert doc.path is None and {n.name for n in doc.graph.nodes.values()} >= {"x", "y"}
+    assert win.windowTitle() == "xor_mlp — Studio" and not doc.modified
+    assert len(win.scene.nodes) == len(doc.graph.nodes)
+    # the file opened by the fixture is in Open Recent and reopens from there
+    win.recent_menu.aboutToShow.emit()
+    actions = [a for a in win.recent_menu.actions() if a.isEnabled()]
+    assert [a.text() for a in actions] == ["cnn.nnproj"]
+    actions[0].trigger()
+    assert doc.path == tmp_path / "cnn.nnproj" and len(doc.graph.nodes) == 12
