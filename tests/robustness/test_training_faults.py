@@ -333,3 +333,44 @@ def test_data_error_is_a_value_error_with_the_file_name(tmp_path):
     with pytest.raises(DataError, match="t.csv"):
         load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, tmp_path, (1,),
                      "float")
+
+
+# -- a dataset larger than memory: refused with a message, never an out-of-memory crash ------
+
+def lying_header(shape) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False,
+                                               "shape": shape})
+    return buf.getvalue() + b"\0" * 64
+
+
+@pytest.mark.parametrize("case", ["npz_4TB_header", "npy_4TB_header", "npy_over_budget",
+                                  "csv_over_budget"])
+def test_a_dataset_larger_than_memory_is_refused(tmp_path, case):
+    import zipfile
+    dataset = {"source": "npz", "path": "big.npz"}
+    if case == "npz_4TB_header":
+        with zipfile.ZipFile(tmp_path / "big.npz", "w") as z:
+            z.writestr("x.npy", lying_header((10**9, 1000)))
+            z.writestr("y.npy", lying_header((10**9,)))
+        words = ["big.npz", "memory budget"]
+    elif case == "npy_4TB_header":
+        (tmp_path / "big.npy").write_bytes(lying_header((10**9, 1000)))
+        dataset = {"source": "npy", "path": "big.npy"}
+        words = ["big.npy"]
+    elif case == "npy_over_budget":
+        np.save(tmp_path / "big.npy", np.zeros((2000, 1000), np.float32))  # 8 MB
+        np.save(tmp_path / "y.npy", np.zeros(2000, np.int64))
+        dataset = {"source": "npy", "path": "big.npy", "y_path": "y.npy",
+                   "memory_budget_mb": 1}
+        words = ["big.npy", "memory budget"]
+    else:
+        write_csv(tmp_path / "big.csv", [["a", "label"]] + [[i, i % 2] for i in range(50000)])
+        dataset = {"source": "csv", "path": "big.csv", "target": "label",
+                   "memory_budget_mb": 0.1}
+        words = ["big.csv", "memory budget"]
+    proj = project(mlp_graph(in_dim=1000 if "csv" not in case else 1, out=2), tmp_path,
+                   dataset=dataset, epochs=1)
+    _, result, events = fit(proj)
+    failed(result, events, "data", *words)
