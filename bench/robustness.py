@@ -62,6 +62,25 @@ def run_kills(kills: int, seed: int) -> list[dict]:
     return out
 
 
+def run_scaling(sizes: list[int]) -> list[dict]:
+    """Load and validate time of big chain projects (the loader caps files at 100,000 nodes;
+    a hostile file of that size must still open in bounded time)."""
+    from engine import validate
+    from engine.project import Project, dumps_project, loads_project
+    from tests.robustness.graphs import big_chain
+
+    rows = []
+    for n in sizes:
+        text = dumps_project(Project(big_chain(n)))
+        t0 = time.perf_counter()
+        project = loads_project(text)
+        t1 = time.perf_counter()
+        validate(project.graph)
+        rows.append({"nodes": n, "file_mb": len(text) / 2**20, "load_s": t1 - t0,
+                     "validate_s": time.perf_counter() - t1})
+    return rows
+
+
 def run_editor(examples: int) -> list[dict]:
     from hypothesis import HealthCheck, settings
     from hypothesis.stateful import run_state_machine_as_test
@@ -110,6 +129,8 @@ def main(argv=None) -> int:
                     help="SIGKILLs during project saves (2/3 as many for weights, 1/5 for "
                          "autosave)")
     ap.add_argument("--editor", type=int, default=300, help="random edit sequences per machine")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[5000, 20000, 100000],
+                    help="node counts of the big-project load test")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -128,6 +149,10 @@ def main(argv=None) -> int:
     for row in kills:
         for p in row.get("problems", []):
             print("  CORRUPT", row["mode"], p)
+
+    scaling = run_scaling(args.sizes)
+    print("\nbig projects: load and validate")
+    print_table(scaling, ["nodes", "file_mb", "load_s", "validate_s"])
 
     editor = run_editor(args.editor)
     print("\nrandom edit sequences")
@@ -150,7 +175,8 @@ def main(argv=None) -> int:
     print("\nsummary")
     print_table([summary], list(summary))
     write_json("robustness", {"args": vars(args), "summary": summary, "fuzz": fz,
-                              "kills": kills, "editor": editor})
+                              "kills": kills, "scaling": scaling,
+                              "editor": editor})
     ok = summary["crashes"] == 0 and summary["corrupted_files"] == 0 and \
         summary["invariant_failures"] == 0
     return 0 if ok else 1
