@@ -24,10 +24,18 @@ def export_project(project: Project, fmt: str, out: str | Path, run: str | None 
 
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
-    weights = project_weights(project, run)
     if fmt == "python":
+        import os
+
+        from .common import run_weights_path
         from .script import export_script
-        return export_script(project, out)
+
+        hint = None
+        if run is not None:
+            found = run_weights_path(project, run).resolve()
+            hint = os.path.relpath(found, Path(out).resolve().parent)
+        return export_script(project, out, weights_hint=hint)
+    weights = project_weights(project, run)
     if fmt == "onnx":
         from .onnx import export_onnx
         return export_onnx(project.graph, out, weights)

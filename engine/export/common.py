@@ -17,7 +17,7 @@ def run_weights_path(project: Project, run: str) -> Path:
     """The safetensors file of a training run: `run` is a file, a run folder, or the name of a
     folder in the project's runs directory (best weights preferred over the last ones)."""
     candidates = [Path(run)]
-    if project.path is not None:
+    if project.path is not None and project.runs_dir() / run != Path(run):
         candidates.append(project.runs_dir() / run)
     for cand in candidates:
         if cand.is_file():

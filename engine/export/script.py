@@ -196,7 +196,7 @@ def script_source(project: Project, weights_hint: str | None = None,
     model = _model_source(code)
     needs = "torch, numpy" + (f" and {extra}" if extra else "")
     pip = "torch numpy" + (f" {extra}" if extra else "")
-    stem = python_name(project.name)
+    stem = project.path.stem if project.path else python_name(project.name)
     weights_line = f"--weights {weights_hint}" if weights_hint else f"--weights {stem}.safetensors"
     header = HEADER.format(name=project.name, needs=needs, pip=pip, weights=weights_line,
                            file=filename)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -146,7 +147,14 @@ def test_script_contains_the_apps_model_source(tmp_path):
     assert "load_digits" in text and "import engine" not in text
 
 
-def test_weights_and_predict_match_the_compiled_model(tmp_path):
+def _run_in_process(script: Path, monkeypatch, *args: str) -> None:
+    """Run an exported script's main() in this interpreter (no start-up cost)."""
+    monkeypatch.chdir(script.parent)
+    namespace = runpy.run_path(str(script), run_name="exported_script")
+    namespace["main"](["--device", "cpu", *args])
+
+
+def test_weights_and_predict_match_the_compiled_model(tmp_path, monkeypatch, capsys):
     path = copy_example("digits_mlp", tmp_path / "digits.nnproj")
     project = engine.load_project(path)
     torch.manual_seed(3)
@@ -158,10 +166,9 @@ def test_weights_and_predict_match_the_compiled_model(tmp_path):
 
     raw = load_digits().data[:6].astype(np.float32)
     np.save(tmp_path / "x.npy", raw)
-    proc = _start(Path(sys.executable), script, "--weights", "digits.safetensors",
-                  "--predict", "x.npy")
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    _run_in_process(script, monkeypatch, "--weights", "digits.safetensors", "--predict",
+                    "x.npy")
+    out = capsys.readouterr().out
     printed = [int(m) for m in re.findall(r"^\s+\d+: (\d+)$", out, re.MULTILINE)]
     splits = engine.data.load_dataset(project.dataset, tmp_path, (64,), "float")
     x = engine.data.normalize_inputs(raw, splits.normalization)
@@ -170,15 +177,13 @@ def test_weights_and_predict_match_the_compiled_model(tmp_path):
     assert printed == expected
 
 
-def test_weights_export_loads_into_the_scripts_model(tmp_path):
+def test_weights_export_loads_into_the_scripts_model(tmp_path, monkeypatch):
     project, script = _export("two_branch_concat", tmp_path)
     torch.manual_seed(5)
     project.graph.weights = engine.node_state(engine.compile_graph(project.graph))
     export_project(project, "weights", tmp_path / "w.safetensors")
-    proc = _start(Path(sys.executable), script, "--weights", "w.safetensors", "--epochs", "0",
-                  "--save", "state.pt")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    _run_in_process(script, monkeypatch, "--weights", "w.safetensors", "--epochs", "0",
+                    "--save", "state.pt")
     saved = torch.load(tmp_path / "state.pt", weights_only=True)
     model = engine.compile_graph(project.graph)
     for key, value in model.state_dict().items():
