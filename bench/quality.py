@@ -67,10 +67,15 @@ def embeddings_project() -> Project:
                     "optimizer": {"name": "adam", "lr": 0.01}}, meta={"name": "embeddings"})
 
 
+ALIASES = {"iris": ("iris", "iris_mlp"), "embeddings": ("embeddings", "word_embeddings",
+                                                          "skipgram", "word2vec")}
+
+
 def example(name: str, fallback=None) -> Project:
     paths = example_paths()
-    if name in paths:
-        return load_project(paths[name], weights=False)
+    for candidate in ALIASES.get(name, (name,)):
+        if candidate in paths:
+            return load_project(paths[candidate], weights=False)
     if fallback is None:
         raise SystemExit(f"no example named {name}")
     return fallback()
