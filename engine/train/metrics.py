@@ -46,6 +46,8 @@ def compute(names: list[str], loss: str, out, target, top_k: int = 5) -> dict:
         if not applies(name, loss):
             continue
         if name in CLASSIFICATION:
+            if name == "top_k_accuracy" and out.dim() != 2:
+                continue  # per-position outputs (N, C, L): top-k is not defined here
             result[name] = _classification(name, loss, out, classes, top_k)
         else:
             result[name] = _regression(name, out.numpy().reshape(len(out), -1),
