@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench.common import print_table, write_json  # noqa: E402
-from tests.robustness import fuzz, killsave  # noqa: E402
+from bench.common import print_table, write_json
+from tests.robustness import fuzz, killsave
 
 
 def run_fuzz(files: int, seed: int) -> dict:
@@ -101,7 +101,7 @@ def run_editor(examples: int) -> list[dict]:
         counts = collections.Counter()
 
         class Counting(machine):  # type: ignore[misc, valid-type]
-            def teardown(self):
+            def teardown(self, counts=counts):
                 counts["sequences"] += 1
                 counts["edits"] += self.edits
                 counts["refused"] += self.refused

@@ -57,6 +57,16 @@ def param_values(spec) -> st.SearchStrategy:
     return st.sampled_from(names).flatmap(lambda n: st.tuples(st.just(n), values_for(n)))
 
 
+def _changes_ports(node, param, value) -> bool:
+    """Would setting `param` to `value` (if valid) change the node's ports?"""
+    try:
+        new = {**node.params, param.name: param.coerce(value)}
+        return (node.spec.input_ports(new), node.spec.output_ports(new)) != \
+            (node.input_ports(), node.output_ports())
+    except Exception:  # noqa: BLE001  (an invalid candidate changes nothing)
+        return False
+
+
 def starting_graph(name: str | None) -> Graph:
     if name is None:
         return Graph()
@@ -167,17 +177,9 @@ class EditorBase(RuleBasedStateMachine):
     def set_port_param(self, k):
         """Change a param that adds or removes ports (e.g. a merge's number of inputs), so
         that wires on vanishing ports are exercised."""
-        options = []
-        for node in self.graph.nodes.values():
-            ports = (node.input_ports(), node.output_ports())
-            for p in node.spec.params:
-                for v in VALUES[p.kind] + list(p.choices):
-                    try:
-                        new = {**node.params, p.name: p.coerce(v)}
-                        if (node.spec.input_ports(new), node.spec.output_ports(new)) != ports:
-                            options.append((node.id, p.name, v))
-                    except Exception:  # noqa: BLE001  (invalid candidates are skipped)
-                        pass
+        options = [(node.id, p.name, v) for node in self.graph.nodes.values()
+                   for p in node.spec.params for v in VALUES[p.kind] + list(p.choices)
+                   if _changes_ports(node, p, v)]
         if options:
             self._try(self.do_set_param, *options[k % len(options)])
 

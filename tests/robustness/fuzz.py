@@ -11,9 +11,10 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import engine
 from engine.examples import example_paths
@@ -85,21 +86,21 @@ def _edges(data: dict) -> list:
 
 
 def mut_delete(data: dict, rnd: random.Random) -> None:
-    path, c = rnd.choice(_containers(data))
+    _path, c = rnd.choice(_containers(data))
     if c:
         key = rnd.choice(list(c)) if isinstance(c, dict) else rnd.randrange(len(c))
         del c[key]
 
 
 def mut_replace(data: dict, rnd: random.Random) -> None:
-    path, c = rnd.choice(_containers(data))
+    _path, c = rnd.choice(_containers(data))
     if c:
         key = rnd.choice(list(c)) if isinstance(c, dict) else rnd.randrange(len(c))
         c[key] = _random_value(rnd)
 
 
 def mut_retype(data: dict, rnd: random.Random) -> None:
-    path, c = rnd.choice(_containers(data))
+    _path, c = rnd.choice(_containers(data))
     if c:
         key = rnd.choice(list(c)) if isinstance(c, dict) else rnd.randrange(len(c))
         c[key] = _retype(c[key], rnd)
@@ -154,7 +155,7 @@ def mut_version(data: dict, rnd: random.Random) -> None:
 
 
 def mut_huge_number(data: dict, rnd: random.Random) -> None:
-    path, c = rnd.choice(_containers(data))
+    _path, c = rnd.choice(_containers(data))
     if c:
         key = rnd.choice(list(c)) if isinstance(c, dict) else rnd.randrange(len(c))
         c[key] = rnd.choice([10**400, -(10**400), 2**64, 1e308, -1e308, 10**4000])

@@ -99,6 +99,7 @@ def kill_project_saves(folder: Path, kills: int, rnd: random.Random,
 
 def kill_weight_saves(folder: Path, kills: int, rnd: random.Random) -> KillStats:
     import numpy as np
+
     from engine.project import save_weights
 
     target_dir = folder / "weights"

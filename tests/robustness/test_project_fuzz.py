@@ -12,6 +12,7 @@ import tempfile
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -57,7 +58,7 @@ def test_the_bundled_examples_are_there():
 @FUZZ
 @given(rnd=st.randoms(use_true_random=False))
 def test_mutated_examples_load_or_are_refused_clearly(rnd):
-    label, raw = fuzz.hostile_file(rnd)
+    _label, raw = fuzz.hostile_file(rnd)
     assert_handled(raw)
 
 
@@ -237,3 +238,67 @@ def test_unreadable_paths(tmp_path, target):
         return  # opening a fifo would block: only make sure stat-based checks do not crash
     with pytest.raises(ProjectError, match="cannot read"):
         load_project(path)
+
+
+# -- the weights file beside the project ------------------------------------------------------
+
+def _valid_weights() -> bytes:
+    from safetensors.numpy import save
+    rng = np.random.default_rng(0)
+    return save({"n2/weight": rng.standard_normal((8, 2)).astype(np.float32),
+                 "n2/bias": np.zeros(8, np.float32), "n4/weight": np.ones((1, 8), np.float32)},
+                metadata={"format": "studio-node-weights"})
+
+
+def _mutate_weights(raw: bytes, rnd: random.Random) -> bytes:
+    header_len = int.from_bytes(raw[:8], "little")
+    header = raw[8:8 + header_len]
+    roll = rnd.randrange(5)
+    if roll == 0:
+        return raw[:rnd.randrange(len(raw))]
+    if roll == 1:  # a lying header length
+        return rnd.choice([0, 1, 2**63 - 1, 2**64 - 1, len(raw) * 4]).to_bytes(8, "little") + \
+            raw[8:]
+    if roll == 2:  # edit the JSON header: shapes, offsets, dtypes
+        text = header.decode()
+        for old, new in [("[8,2]", rnd.choice(["[8,3]", "[99999999,99999999]", "[-1]"])),
+                         ("F32", rnd.choice(["F64", "I8", "XX", "O"])),
+                         ("data_offsets\":[0", "data_offsets\":[5")]:
+            if rnd.random() < 0.5:
+                text = text.replace(old, new)
+        body = text.encode()
+        return len(body).to_bytes(8, "little") + body + raw[8 + header_len:]
+    buf = bytearray(raw)
+    for _ in range(rnd.randint(1, 10)):
+        buf[rnd.randrange(len(buf))] = rnd.randrange(256)
+    return bytes(buf)
+
+
+@FUZZ
+@given(rnd=st.randoms(use_true_random=False))
+def test_mutated_weights_files_load_or_are_refused(rnd):
+    from engine.project import load_weights
+    raw = _mutate_weights(_valid_weights(), rnd)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.nnproj"
+        path.write_bytes(EXAMPLES["xor_mlp"])
+        path.with_suffix(".safetensors").write_bytes(raw)
+        try:
+            project = load_project(path)
+        except ProjectError as exc:
+            assert "p.safetensors" in str(exc)
+            return
+        assert set(project.graph.weights) <= set(project.graph.nodes)
+        load_weights(path.with_suffix(".safetensors"))
+
+
+def test_weights_that_do_not_fit_the_model_are_a_clear_error(tmp_path):
+    pytest.importorskip("torch")
+    from engine.compile import WeightsError
+    path = tmp_path / "p.nnproj"
+    path.write_bytes(EXAMPLES["xor_mlp"])
+    raw = _valid_weights().replace(b"[8,2]", b"[2,8]")
+    path.with_suffix(".safetensors").write_bytes(raw)
+    project = load_project(path)
+    with pytest.raises(WeightsError, match="'weight' has shape"):
+        engine.compile_graph(project.graph)

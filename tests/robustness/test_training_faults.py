@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("engine.train.trainer")
 
-from engine.data.base import DataError  # noqa: E402
-from engine.train import checkpoint as ckpt  # noqa: E402
-from engine.train.trainer import Trainer  # noqa: E402
+from engine.data.base import DataError
+from engine.train import checkpoint as ckpt
+from engine.train.trainer import Trainer
 
-from ..engine.train.helpers import chain, mlp_graph, project  # noqa: E402
+from ..engine.train.helpers import chain, mlp_graph, project
 
 EPOCHS = 2
 
@@ -72,7 +72,7 @@ def assert_last_checkpoint_good(run_dir, epoch: int):
     weights, _state, info = ckpt.load_checkpoint(run_dir, "last")
     assert info["epoch"] == epoch
     assert weights and all(np.isfinite(t).all() for n in weights.values() for t in n.values())
-    best, _, best_info = ckpt.load_checkpoint(run_dir, "best")
+    best, _, _info = ckpt.load_checkpoint(run_dir, "best")
     assert all(np.isfinite(t).all() for n in best.values() for t in n.values())
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == list(range(1, epoch + 1))
@@ -147,7 +147,7 @@ def test_exception_while_reading_batches(trained):
     def break_data(trainer):
         def broken(*args, **kwargs):
             raise OSError(5, "Input/output error")
-            yield  # noqa: unreachable  (makes this a generator like the real one)
+            yield  # makes this a generator, like the real one
         trainer.train_data.batches = broken
 
     _, result, events = fit(proj, resume_from=run_dir, epochs=EPOCHS + 2,
