@@ -374,3 +374,44 @@ def test_a_dataset_larger_than_memory_is_refused(tmp_path, case):
                    dataset=dataset, epochs=1)
     _, result, events = fit(proj)
     failed(result, events, "data", *words)
+
+
+# -- special files: nothing blocks or reads forever ---------------------------------------------
+
+def png_bomb(path, side: int = 60_000):
+    """A tiny PNG whose header claims side x side pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                     chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+
+def test_special_files_and_bombs_in_an_image_folder(tmp_path):
+    import os
+
+    from engine.data.loader import load_dataset
+    root = tmp_path / "images"
+    image_folder(root)
+    os.mkfifo(root / "cats" / "fifo.png")            # opening it would block forever
+    os.symlink("/dev/zero", root / "dogs" / "zero.png")  # reading it would never end
+    config = {"source": "image_folder", "path": "images", "image_size": [8, 8], "color": "L"}
+    data = load_dataset(config, tmp_path, (1, 8, 8), "float")
+    assert len(data.train) + len(data.val) + len(data.test) == 16
+    png_bomb(root / "dogs" / "bomb.png")
+    with pytest.raises(DataError, match="bomb.png"):
+        load_dataset(config, tmp_path, (1, 8, 8), "float")
+    data = load_dataset({**config, "on_error": "skip"}, tmp_path, (1, 8, 8), "float")
+    assert any("bomb.png" in w for w in data.warnings)
+
+
+@pytest.mark.parametrize("source", ["csv", "npy", "npz", "idx"])
+def test_a_device_as_data_file_is_refused(tmp_path, source):
+    from engine.data.loader import load_dataset
+    with pytest.raises(DataError, match="not found"):
+        load_dataset({"source": source, "path": "/dev/zero", "target": "label"}, tmp_path,
+                     (4,), "float")
