@@ -149,6 +149,11 @@ def _build_model(t, model, graph, report) -> None:
     else:
         t.autocast = contextlib.nullcontext
         t.scaler = None
+    t.amp = t.autocast is not contextlib.nullcontext
+    t.single_loss = (t.loss_fns[0] if len(t.loss_fns) == 1 and t.loss_weights[0] == 1.0
+                     else None)
+    clip = cfg["grad_clip"]
+    t.clipping = clip["norm"] is not None or clip["value"] is not None
     t.step_fn = t.rbm_step if t.rbm is not None else t.train_step
 
 

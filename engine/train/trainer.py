@@ -287,17 +287,11 @@ class Trainer:
 
     def train_step(self, xb, ys, epoch: int):
         """Forward, loss, backward, clip, optimizer step. Returns (loss value, outputs)."""
-        with self.autocast():
-            outs = self.net(xb)
-            if not isinstance(outs, tuple):
-                outs = (outs,)
-            loss = None
-            for fn, w, out, y in zip(self.loss_fns, self.loss_weights, outs, ys):
-                term = fn(out, y)
-                term = term if w == 1.0 else w * term
-                loss = term if loss is None else loss + term
-            if self.penalty_terms:
-                loss = loss + self.penalty()
+        if self.amp:
+            with self.autocast():
+                loss, outs = self._forward_loss(xb, ys)
+        else:
+            loss, outs = self._forward_loss(xb, ys)
         value = loss.item()
         if not math.isfinite(value):
             self._raise_nan(value, epoch)
@@ -310,9 +304,27 @@ class Trainer:
             self.scaler.update()
         else:
             loss.backward()
-            self._clip()
+            if self.clipping:
+                self._clip()
             self.optimizer.step()
         return value, outs
+
+    def _forward_loss(self, xb, ys):
+        outs = self.net(xb)
+        if self.single_loss is not None:  # the common case: one output, weight 1
+            loss = self.single_loss(outs, ys[0])
+            outs = (outs,)
+        else:
+            if not isinstance(outs, tuple):
+                outs = (outs,)
+            loss = None
+            for fn, w, out, y in zip(self.loss_fns, self.loss_weights, outs, ys):
+                term = fn(out, y)
+                term = term if w == 1.0 else w * term
+                loss = term if loss is None else loss + term
+        if self.penalty_terms:
+            loss = loss + self.penalty()
+        return loss, outs
 
     def rbm_step(self, xb, ys, epoch: int):
         """CD-k on the RBM node; the loss is the masked reconstruction error."""
