@@ -8,7 +8,7 @@ import shutil
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
@@ -22,6 +22,7 @@ from studio.commands import (
     SetParamCommand,
 )
 from studio.document import Document
+from studio.ui.canvas.edge_item import EdgeItem
 from studio.ui.main_window import MainWindow, load_widget
 
 
@@ -93,6 +94,12 @@ def drop_layer(win: MainWindow, layer_name: str, at: QPoint) -> None:
                             Qt.KeyboardModifier.NoModifier)
     QGuiApplication.sendEvent(vp, enter)
     assert enter.isAccepted()
+    move = QDragMoveEvent(at, actions, mime, Qt.MouseButton.LeftButton,
+                          Qt.KeyboardModifier.NoModifier)
+    QGuiApplication.sendEvent(vp, move)
+    hovered = win.view._hover_edge
+    if hovered is not None:
+        assert hovered.hovered  # the wire that will take the layer is highlighted
     drop = QDropEvent(QPointF(at), actions, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier, QEvent.Type.Drop)
     QGuiApplication.sendEvent(vp, drop)
@@ -117,14 +124,22 @@ def test_drop_from_palette_adds_node_at_drop_position(make_window):
     assert win.document.undo_stack.count() == 1
 
 
-def test_drop_on_a_wire_inserts_the_layer(make_window):
+def test_drop_on_a_wire_inserts_the_layer(make_window, monkeypatch):
     win = make_window()
+    highlighted = []
+    original = EdgeItem.set_hovered
+    monkeypatch.setattr(EdgeItem, "set_hovered",
+                        lambda self, on: (highlighted.append((self.edge, on)),
+                                          original(self, on))[1])
     g = win.document.graph
     edge = Edge("n7", "out", "n8", "in")  # flatten -> fc1
     mid = win.scene.edges[edge].path().pointAtPercent(0.5)
     win.view.centerOn(mid)
     drop_layer(win, "Dropout", win.view.mapFromScene(mid))
-    new = win.scene.selected_ids()[0]
+    assert not win.scene.edges[Edge("n7", "out", new_in := win.scene.selected_ids()[0],
+                                    "in")].hovered
+    new = new_in
+    assert highlighted[:2] == [(edge, True), (edge, False)]  # shown while dragging
     assert g.nodes[new].type == "core.Dropout"
     assert Edge("n7", "out", new, "in") in g.edges and Edge(new, "out", "n8", "in") in g.edges
     assert label(win, Edge(new, "out", "n8", "in")) == "N×512"

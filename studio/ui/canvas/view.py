@@ -234,12 +234,7 @@ class GraphView(QGraphicsView):
         edge = None
         if node is not None:
             edge = self._edge_under(node.sceneBoundingRect().adjusted(30, 20, -30, -20))
-        if edge is not self._hover_edge:
-            if self._hover_edge is not None:
-                self._hover_edge.set_hovered(False)
-            if edge is not None:
-                edge.set_hovered(True)
-            self._hover_edge = edge
+        self._set_hover_edge(edge)
 
     def _end_node_drag(self) -> None:
         """One undo command per drag; dropping a free node on a wire inserts it there."""
@@ -328,13 +323,29 @@ class GraphView(QGraphicsView):
     def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
             event.acceptProposedAction()
+            p = self.mapToScene(event.position().toPoint())
+            self._set_hover_edge(self._edge_under(QRectF(p.x() - 6, p.y() - 6, 12, 12)))
         else:
             super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._set_hover_edge(None)
+        super().dragLeaveEvent(event)
+
+    def _set_hover_edge(self, edge: EdgeItem | None) -> None:
+        """Highlight the wire a dragged layer would be inserted into."""
+        if edge is not self._hover_edge:
+            if self._hover_edge is not None and self._hover_edge.scene() is not None:
+                self._hover_edge.set_hovered(False)
+            if edge is not None:
+                edge.set_hovered(True)
+            self._hover_edge = edge
 
     def dropEvent(self, event) -> None:
         if not event.mimeData().hasFormat(LAYER_MIME):
             super().dropEvent(event)
             return
+        self._set_hover_edge(None)
         layer = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8", "replace")
         scene_pos = self.mapToScene(event.position().toPoint())
         self.add_layer(layer, scene_pos)
