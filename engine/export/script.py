@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -19,15 +20,26 @@ from ..validate import validate
 from .common import ExportError
 
 SUPPORTED_SYNTHETIC = ("xor", "spirals", "sine", "ratings", "text")
+FILE_SOURCES = ("csv", "npy", "npz", "idx", "image_folder")
 
 
 # lint findings in copied engine code that are harmless in the script: pattern -> rule code
 _NOQA = {"int(round(": "RUF046"}
 
 
+_LOCAL_RELATIVE_IMPORT = re.compile(r"^[ \t]+from \.[\w.]* import [^\n(]*\n", re.MULTILINE)
+
+
+def _without_relative_imports(text: str) -> str:
+    """Drop function-level `from .module import name` lines: the script defines those names
+    at its top level (the modules they come from are copied in too)."""
+    return _LOCAL_RELATIVE_IMPORT.sub("", text)
+
+
 def _source(obj) -> str:
     """The source of an engine function or class, ready to paste at the script's top level."""
-    lines = textwrap.dedent(inspect.getsource(obj)).rstrip().splitlines()
+    text = _without_relative_imports(textwrap.dedent(inspect.getsource(obj)))
+    lines = text.rstrip().splitlines()
     for i, line in enumerate(lines):
         codes = [code for pattern, code in _NOQA.items() if pattern in line]
         if codes and "# noqa" not in line:
@@ -35,26 +47,32 @@ def _source(obj) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _module_body(module, renames: dict[str, str]) -> list[str]:
-    """Every top-level statement of a module except its docstring and imports (which the
-    script has at its top), with names in `renames` renamed to avoid clashes."""
+def _module_body(module, renames: dict[str, str] | None = None, skip: tuple = ()
+                 ) -> tuple[list[str], list[str]]:
+    """(statements, import lines) of a module: every top-level statement except its docstring,
+    its imports (returned separately, for the script's import block; relative ones dropped)
+    and the definitions named in `skip`; names in `renames` are renamed (clashes)."""
     import ast
-    import re
 
-    text = inspect.getsource(module)
-    for old, new in renames.items():
+    text = _without_relative_imports(inspect.getsource(module))
+    for old, new in (renames or {}).items():
         text = re.sub(rf"\b{old}\b", new, text)
-    blocks = []
+    blocks, imports = [], []
+    lines = text.splitlines()
     for i, node in enumerate(ast.parse(text).body):
-        if isinstance(node, (ast.Import, ast.ImportFrom)) or (
-                i == 0 and isinstance(node, ast.Expr)):
+        if isinstance(node, ast.Import):
+            imports += [f"import {a.name}" + (f" as {a.asname}" if a.asname else "")
+                        for a in node.names]
             continue
-        segment = ast.get_source_segment(text, node, padded=False)
-        if node.decorator_list if hasattr(node, "decorator_list") else False:
-            first = node.decorator_list[0].lineno
-            segment = "\n".join(text.splitlines()[first - 1:node.end_lineno])
-        blocks.append(segment.rstrip() + "\n")
-    return blocks
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module != "__future__":
+                imports += [f"from {node.module} import {a.name}" for a in node.names]
+            continue
+        if (i == 0 and isinstance(node, ast.Expr)) or getattr(node, "name", None) in skip:
+            continue
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        blocks.append("\n".join(lines[first - 1:node.end_lineno]).rstrip() + "\n")
+    return blocks, imports
 
 
 def _constant(name: str, value) -> str:
@@ -66,8 +84,27 @@ def _constant(name: str, value) -> str:
 
 # -- pieces of the engine copied into the script -------------------------------------------------
 
-def _data_sources(dataset: dict) -> tuple[list[str], str]:
-    """(source blocks, the dataset's extra requirement) for the data section."""
+_RESOLVE_PATH = '''
+def resolve_path(rel, project_folder: Path | None, key: str = "path",
+                 folder: bool = False) -> Path:
+    """A data path from the project file: relative to the project's folder."""
+    if not isinstance(rel, str) or not rel.strip():
+        raise DataError(f"dataset option {key!r} must name a "
+                        f"{'folder' if folder else 'file'}, found {rel!r}")
+    path = Path(rel).expanduser()
+    if not path.is_absolute():
+        path = Path(project_folder or ".") / path
+    if folder and not path.is_dir():
+        raise DataError(f"data folder {rel!r} not found (looked for {path})")
+    if not folder and not path.is_file():
+        raise DataError(f"data file {rel!r} not found (looked for {path})")
+    return path
+'''.lstrip()
+
+
+def _data_sources(dataset: dict, data_folder: str) -> tuple[list[str], str, list[str]]:
+    """(source blocks, the dataset's extra requirement, extra import lines) for the data
+    section. `data_folder`: the project folder relative to the script."""
     from ..data import base, bundled, loader, prep, synthetic
 
     source = dataset.get("source")
@@ -89,40 +126,64 @@ def _data_sources(dataset: dict) -> tuple[list[str], str]:
         blocks += [_constant("_LOADERS", bundled._LOADERS), _source(bundled.load_bundled)]
         blocks.append(f"def load_raw(config: dict) -> RawData:\n"
                       f"    return load_bundled({name!r}, config)\n")
-        return blocks, "scikit-learn"
+        return blocks, "scikit-learn", []
     if source == "synthetic" and name == "text":
         from ..data import text
 
-        blocks += _module_body(text, {"_int": "_text_int"})
+        body, imports = _module_body(text, {"_int": "_text_int"})
+        blocks += body
         blocks.append("def load_raw(config: dict) -> RawData:\n    return load_text(config)\n")
-        return blocks, ""
+        return blocks, "", imports
     if source == "synthetic" and name in SUPPORTED_SYNTHETIC:
         maker = getattr(synthetic, f"make_{name}")
         blocks += [_source(synthetic._opt), _source(synthetic._rng), _source(maker)]
         blocks.append(f"def load_raw(config: dict) -> RawData:\n"
                       f"    return {maker.__name__}(config)\n")
-        return blocks, ""
+        return blocks, "", []
+    if source in FILE_SOURCES:
+        from ..data import files, idx
+
+        imports = ["from pathlib import Path"]
+        blocks += [_constant("DEFAULT_MEMORY_BUDGET_MB", base.DEFAULT_MEMORY_BUDGET_MB),
+                   _source(prep.label_encode), _source(prep._label_name), _source(prep.windows)]
+        for module, skip in ((idx, ()), (files, ("resolve_path",))):
+            body, more = _module_body(module, skip=skip)
+            blocks += body
+            imports += more
+        blocks.append(_RESOLVE_PATH)
+        extra = ""
+        if source == "image_folder":
+            from ..data import images
+
+            body, more = _module_body(images)
+            blocks += body
+            imports += more
+            extra = "Pillow"
+        blocks.append(_constant("DATA_FOLDER", data_folder))
+        blocks.append(f"def load_raw(config: dict) -> RawData:\n"
+                      f"    folder = Path(__file__).resolve().parent / DATA_FOLDER\n"
+                      f"    return load_file_source({source!r}, config, folder)\n")
+        return blocks, extra, imports
     what = f"{source} dataset {name!r}" if name else f"'{source}' dataset"
-    raise ExportError(f"the Python script export supports scikit-learn's bundled datasets "
-                      f"and the synthetic {', '.join(SUPPORTED_SYNTHETIC)} sets; this project "
-                      f"uses the {what}, which is not supported yet")
+    raise ExportError(f"the Python script export supports scikit-learn's bundled datasets, "
+                      f"the synthetic {', '.join(SUPPORTED_SYNTHETIC)} sets and the file "
+                      f"sources {', '.join(FILE_SOURCES)}; this project uses the {what}, "
+                      "which is not supported yet")
 
 
-def _training_sources() -> list[str]:
+def _training_sources() -> tuple[list[str], list[str]]:
+    """(blocks, import lines): the engine's losses, metrics, optimizers/schedules and RBM
+    modules whole (so helpers they add later come along), plus the L1/L2 penalty."""
     from ..train import losses, metrics, optim, weights
     from ..train import rbm as rbm_mod
 
-    blocks = [_constant("BINARY_LOSSES", losses.BINARY_LOSSES),
-              _constant("CLASSIFICATION", metrics.CLASSIFICATION),
-              _constant("REGRESSION", metrics.REGRESSION)]
-    blocks += [_source(o) for o in (losses.prepare_target, losses._multiclass, losses.loss_fn,
-                                    losses.predictions, metrics.applies, metrics.compute,
-                                    metrics._classification, metrics.confusion_matrix,
-                                    metrics._prf, metrics._regression, optim.build_optimizer,
-                                    optim.Schedule, optim._cos_anneal, weights.penalty,
-                                    rbm_mod.negative_phase, rbm_mod.cd_loss,
-                                    rbm_mod.masked_mae, rbm_mod.reconstruction_error)]
-    return blocks
+    blocks, imports = [], []
+    for module in (losses, metrics, optim, rbm_mod):
+        body, more = _module_body(module)
+        blocks += body
+        imports += more
+    blocks.append(_source(weights.penalty))
+    return blocks, imports
 
 
 # -- settings resolved at export time ------------------------------------------------------------
@@ -190,16 +251,17 @@ def script_source(project: Project, weights_hint: str | None = None,
     if not project.dataset:
         raise ExportError("the project has no dataset: choose one (the training script loads "
                           "it) before exporting a Python script")
-    data_blocks, extra = _data_sources(project.dataset)
+    data_blocks, extra, data_imports = _data_sources(project.dataset,
+                                                     _data_folder(project, filename))
     s = _settings(project, code, report)
-    train_blocks = _training_sources()
+    train_blocks, train_imports = _training_sources()
     model = _model_source(code)
     needs = "torch, numpy" + (f" and {extra}" if extra else "")
     pip = "torch numpy" + (f" {extra}" if extra else "")
     stem = project.path.stem if project.path else python_name(project.name)
     weights_line = f"--weights {weights_hint}" if weights_hint else f"--weights {stem}.safetensors"
     header = HEADER.format(name=project.name, needs=needs, pip=pip, weights=weights_line,
-                           file=filename)
+                           file=Path(filename).name)
     constants = "".join([
         _constant("DATASET", json.loads(json.dumps(project.dataset))),
         f"INPUT_SHAPE = {tuple(s['input_shape'])!r}\n",
@@ -217,7 +279,7 @@ def script_source(project: Project, weights_hint: str | None = None,
         _constant("NODE_ATTRS", s["node_attrs"]),
         _constant("CONFIG", json.loads(json.dumps(s["config"]))),
     ])
-    imports = _imports(model, "\n".join(data_blocks))
+    imports = _imports(model, data_imports + train_imports)
     parts = [header, imports, "\n", SECTION.format("Model"), "\n", model, "\n\n",
              SECTION.format("Settings (from the project file)"), constants, "\n\n",
              SECTION.format("Data (the same code Studio uses)"),
@@ -227,7 +289,23 @@ def script_source(project: Project, weights_hint: str | None = None,
     text = "".join(parts)
     while "\n\n\n\n" in text:
         text = text.replace("\n\n\n\n", "\n\n\n")
+    _check_unique_names(text)
     return text
+
+
+def _check_unique_names(text: str) -> None:
+    """Copied engine modules must not define a top-level name twice (one would shadow the
+    other silently)."""
+    import ast
+
+    seen: set[str] = set()
+    for node in ast.parse(text).body:
+        names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else \
+            [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+        for name in names:
+            if name in seen:
+                raise ExportError(f"internal error: the script would define {name!r} twice")
+            seen.add(name)
 
 
 def export_script(project: Project, out: str | Path, weights_hint: str | None = None) -> Path:
@@ -235,25 +313,41 @@ def export_script(project: Project, out: str | Path, weights_hint: str | None = 
     from ..project import atomic_write
 
     out = Path(out)
-    atomic_write(out, script_source(project, weights_hint, out.name).encode("utf-8"))
+    atomic_write(out, script_source(project, weights_hint, str(out)).encode("utf-8"))
     return out
 
 
-def _imports(model: str, data: str) -> str:
-    """The script's import block, sorted as isort/ruff expect."""
+def _imports(model: str, extra: list[str]) -> str:
+    """The script's import block (standard library, then numpy/torch), sorted as ruff's isort
+    rules expect: plain imports before from-imports, each alphabetical."""
+    import sys
+
     plain = {"argparse", "json", "math", "os", "struct"}
-    froms = {"dataclasses": "dataclass, field"}
-    if "re.compile(" in data:
-        plain.add("re")
-    if "Counter(" in data:
-        froms["collections"] = "Counter"
-    lines = [f"import {m}" for m in sorted(plain)]
-    lines += [f"from {m} import {names}" for m, names in sorted(froms.items())]
+    froms: dict[str, set[str]] = {"dataclasses": {"dataclass", "field"}}
+    for line in extra:
+        if line.startswith("import "):
+            plain.add(line[len("import "):])
+        else:
+            module, _, name = line[len("from "):].partition(" import ")
+            froms.setdefault(module, set()).add(name)
+    std = [m for m in plain if m.split(".")[0] in sys.stdlib_module_names]
+    lines = [f"import {m}" for m in sorted(std)]
+    lines += [f"from {m} import {', '.join(sorted(names))}" for m, names in sorted(froms.items())]
     third = ["import numpy as np", "import torch"]
     if "F." in model:
         third.append("import torch.nn.functional as F")
     third.append("from torch import nn")
     return "\n".join(lines) + "\n\n" + "\n".join(third) + "\n"
+
+
+def _data_folder(project: Project, filename: str) -> str:
+    """The project folder relative to where the script is written (data paths resolve there)."""
+    import os
+
+    if project.path is None:
+        return "."
+    out_dir = Path(filename).resolve().parent
+    return Path(os.path.relpath(project.folder.resolve(), out_dir)).as_posix()
 
 
 SECTION = "# {} " + "-" * 60 + "\n\n"

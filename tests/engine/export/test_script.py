@@ -208,12 +208,55 @@ def test_torchrun_trains_with_ddp_on_cpu(tmp_path):
         assert s["loss"] == pytest.approx(a["loss"], rel=1e-3)
 
 
+def _write_file_dataset(source: str, folder: Path) -> dict:
+    """A small dataset of `source` in `folder/data`; returns the project's dataset config."""
+    rng = np.random.default_rng(0)
+    data = folder / "data"
+    data.mkdir()
+    if source == "image_folder":
+        from PIL import Image
+
+        for label in ("dark", "light"):
+            (data / label).mkdir()
+            for i in range(12):
+                base = 40 if label == "dark" else 200
+                pixels = (base + rng.integers(-30, 30, size=(8, 8))).astype(np.uint8)
+                Image.fromarray(pixels, "L").save(data / label / f"{i}.png")
+        return {"source": "image_folder", "path": "data", "image_size": [8, 8],
+                "color": "L", "val_split": 0.25, "test_split": 0.0, "seed": 1}
+    x = rng.normal(size=(80, 64)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    if source == "csv":
+        rows = [",".join([*(f"{v:.5f}" for v in row), str(t)]) for row, t in zip(x, y)]
+        header = ",".join([*(f"f{i}" for i in range(64)), "label"])
+        (data / "d.csv").write_text("\n".join([header, *rows]) + "\n")
+        return {"source": "csv", "path": "data/d.csv", "target": "label", "val_split": 0.2,
+                "test_split": 0.1, "seed": 0}
+    np.save(data / "x.npy", x)
+    np.save(data / "y.npy", y)
+    return {"source": "npy", "path": "data/x.npy", "y_path": "data/y.npy", "val_split": 0.2,
+            "test_split": 0.1, "seed": 0}
+
+
+@pytest.mark.parametrize("source", ["csv", "npy", "image_folder"])
+def test_file_datasets_match_the_trainer(source, tmp_path, monkeypatch):
+    """The script reads the project's data files (relative to the project folder, from a
+    script written elsewhere) exactly as Studio does."""
+    example = "digits_cnn" if source == "image_folder" else "digits_mlp"
+    path = copy_example(example, tmp_path / "proj.nnproj")
+    project = engine.load_project(path)
+    project.dataset = _write_file_dataset(source, tmp_path)
+    engine.save_project(project, path)
+    (tmp_path / "out").mkdir()
+    script = export_script(project, tmp_path / "out" / "model.py")
+    _run_in_process(script, monkeypatch, "--epochs", "2", "--history", "h.jsonl")
+    _assert_same_curve(_in_app(project, 2), _history(script.parent / "h.jsonl"), source)
+
+
 def test_unsupported_dataset_is_a_clear_error(tmp_path):
     project = engine.load_project(copy_example("xor_mlp", tmp_path / "p.nnproj"))
-    (tmp_path / "d.csv").write_text("a,b,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n" * 5)
-    project.dataset = {"source": "csv", "path": "d.csv", "target": "label", "val_split": 0.2,
-                       "test_split": 0.0}
-    with pytest.raises(ExportError, match="csv"):
+    project.dataset = {"source": "download", "name": "mnist"}
+    with pytest.raises(ExportError, match="download dataset 'mnist'"):
         export_script(project, tmp_path / "p.py")
     project.dataset = {}
     with pytest.raises(ExportError, match="no dataset"):
