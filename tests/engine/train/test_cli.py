@@ -70,3 +70,17 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     assert runs == ["run-1", "run-2"]  # only rank 0 writes a run folder
     config = json.loads((tmp_path / "xor.runs" / "run-2" / "config.json").read_text())
     assert config["world_size"] == 2
+
+
+def test_init_weights_from_another_run(tmp_path, capsys):
+    path = xor_project(tmp_path, epochs=1)
+    assert main(["train", str(path), "--quiet"]) == 0
+    other = load_project(path, weights=False)
+    other.graph.nodes["n4"].params["out_features"] = 1
+    target = save_project(other, tmp_path / "other.nnproj")
+    capsys.readouterr()
+    assert main(["train", str(target), "--quiet", "--epochs", "1", "--init-weights",
+                 str(path.with_suffix(".safetensors"))]) == 0
+    assert "init weights: loaded 4 tensor(s)" in capsys.readouterr().err
+    assert main(["train", str(target), "--init-weights", str(tmp_path / "none.pt")]) == 1
+    assert "none.pt does not exist" in capsys.readouterr().err
