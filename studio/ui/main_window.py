@@ -90,9 +90,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.resize(1500, 950)
         self.restore_layout()
-        if lazy_panels:
-            QTimer.singleShot(0, self.load_panels)
-        else:
+        self._lazy_panels = lazy_panels
+        if not lazy_panels:
             self.load_panels()
 
     # docks ---------------------------------------------------------------------------------------
@@ -535,6 +534,12 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._lazy_panels and not self._panels_loaded:
+            # after the first paint: the window is on screen before the heavy panels load
+            QTimer.singleShot(30, self.load_panels)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():
