@@ -15,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--split", choices=("test", "val", "train"), default="test")
     p.add_argument("--device", default="auto")
+    p.add_argument("--metrics", nargs="+", metavar="NAME",
+                   help="metrics to compute instead of the project's (e.g. f1 "
+                   "confusion_matrix)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=run)
 
@@ -30,7 +33,7 @@ def run(args) -> int:
     try:
         trainer = Trainer(project, args.device, run_dir=False)
         info = trainer.load_checkpoint(args.run, args.checkpoint)
-        metrics = trainer.evaluate(args.split)
+        metrics = trainer.evaluate(args.split, args.metrics)
     except (ConfigError, TrainError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -440,13 +440,14 @@ class Trainer:
         dist.all_reduce(t)
         return float(t[0]), int(t[1])
 
-    def _metrics(self, outs: list, tgts: list) -> dict:
+    def _metrics(self, outs: list, tgts: list, names: list[str] | None = None) -> dict:
         result = {}
         multi = len(self.output_ids) > 1
         for i, (out, tgt) in enumerate(zip(outs, tgts)):
             if not len(out):
                 continue
-            values = compute_metrics(self.metric_names, self.losses[i], out, tgt,
+            values = compute_metrics(self.metric_names if names is None else names,
+                                     self.losses[i], out, tgt,
                                      self.config["top_k"])
             prefix = f"{self.output_names[i]}_" if multi else ""
             result.update({prefix + k: v for k, v in values.items()})
@@ -561,7 +562,7 @@ class Trainer:
         return None
 
     # -- evaluation ---------------------------------------------------------------------------------
-    def evaluate_data(self, data, outputs: bool = False):
+    def evaluate_data(self, data, outputs: bool = False, metrics: list[str] | None = None):
         """{'loss': ..., metric: ...} of the model on a DeviceData/StreamData split."""
         import torch
 
@@ -586,7 +587,7 @@ class Trainer:
             net.train(was)
         result = {"loss": loss_sum / max(seen, 1) + (float(pen) if pen is not None else 0.0)}
         outs_cat = [self._cat(o) for o in outs_acc]
-        result.update(self._metrics(outs_cat, [self._cat(t) for t in tgts_acc]))
+        result.update(self._metrics(outs_cat, [self._cat(t) for t in tgts_acc], metrics))
         return (result, outs_cat) if outputs else result
 
     def _eval_batch(self, net, xb, ys):
@@ -604,9 +605,10 @@ class Trainer:
             loss = loss + w * fn(out.float(), y)
         return loss, outs
 
-    def evaluate(self, split: str = "test") -> dict:
-        """Loss and metrics on 'test' | 'val' | 'train'. Raises ValueError if the dataset has
-        no such split."""
+    def evaluate(self, split: str = "test", metrics: list[str] | None = None) -> dict:
+        """Loss and metrics on 'test' | 'val' | 'train' (the config's metrics, or the names
+        given, e.g. ["confusion_matrix"]). Raises ValueError if the dataset has no such
+        split."""
         self.setup()
         data = {"test": self.test_data, "val": self.val_data, "train": self.train_data}.get(split)
         if split not in ("test", "val", "train"):
@@ -614,7 +616,14 @@ class Trainer:
         if data is None or not len(data):
             raise ValueError(f"the dataset has no {split} split (set dataset."
                              f"{'test' if split == 'test' else 'val'}_split)")
-        return self.evaluate_data(data)
+        if metrics is not None:
+            from .config import METRICS
+
+            unknown = [m for m in metrics if m not in METRICS]
+            if unknown:
+                raise ValueError(f"unknown metric(s) {', '.join(unknown)} (known: "
+                                 f"{', '.join(METRICS)})")
+        return self.evaluate_data(data, metrics=metrics)
 
     def predict(self, x, batch_size: int = 1024):
         """Model outputs for inputs `x` (numpy or tensor, with the batch dimension) as numpy

@@ -44,6 +44,12 @@ def test_fit_learns_and_reports(tmp_path):
     assert fin["reason"] == "completed" and fin["epochs_run"] == 6
     test = trainer.evaluate("test")
     assert test["accuracy"] > 0.9 and test["loss"] < result.losses[0]
+    extra = trainer.evaluate("test", ["confusion_matrix", "f1"])
+    cm = np.array(extra["confusion_matrix"])
+    assert cm.shape == (3, 3) and cm.sum() == 30 and "accuracy" not in extra
+    assert np.trace(cm) / 30 == pytest.approx(test["accuracy"])
+    with pytest.raises(ValueError, match="unknown metric"):
+        trainer.evaluate("test", ["auc"])
     out = trainer.predict(blobs().test.x)
     assert out.shape == (30, 3)
     assert (out.argmax(1) == blobs().test.y[0]).mean() == pytest.approx(test["accuracy"])
