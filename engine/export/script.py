@@ -140,25 +140,31 @@ def _data_sources(dataset: dict, data_folder: str) -> tuple[list[str], str, list
         blocks.append(f"def load_raw(config: dict) -> RawData:\n"
                       f"    return {maker.__name__}(config)\n")
         return blocks, "", []
-    if source in FILE_SOURCES:
+    if source in FILE_SOURCES or source == "download":
         from ..data import files, idx
 
         imports = ["from pathlib import Path"]
         blocks += [_constant("DEFAULT_MEMORY_BUDGET_MB", base.DEFAULT_MEMORY_BUDGET_MB),
                    _source(prep.label_encode), _source(prep._label_name), _source(prep.windows)]
-        for module, skip in ((idx, ()), (files, ("resolve_path",))):
-            body, more = _module_body(module, skip=skip)
+        from ..data import images, text
+
+        # files.py calls into images.py (image folders) and text.py (CSV text columns)
+        for module, skip, renames in ((idx, (), None), (files, ("resolve_path",), None),
+                                      (images, (), None), (text, (), {"_int": "_text_int"})):
+            body, more = _module_body(module, renames, skip)
             blocks += body
             imports += more
         blocks.append(_RESOLVE_PATH)
-        extra = ""
-        if source == "image_folder":
-            from ..data import images
+        extra = "Pillow" if source == "image_folder" else ""
+        if source == "download":
+            from ..data import download
 
-            body, more = _module_body(images)
+            body, more = _module_body(download)
             blocks += body
             imports += more
-            extra = "Pillow"
+            blocks.append(f"def load_raw(config: dict) -> RawData:\n"
+                          f"    return load_download({name!r}, config)\n")
+            return blocks, extra, imports
         blocks.append(_constant("DATA_FOLDER", data_folder))
         blocks.append(f"def load_raw(config: dict) -> RawData:\n"
                       f"    folder = Path(__file__).resolve().parent / DATA_FOLDER\n"
@@ -167,7 +173,7 @@ def _data_sources(dataset: dict, data_folder: str) -> tuple[list[str], str, list
     what = f"{source} dataset {name!r}" if name else f"'{source}' dataset"
     raise ExportError(f"the Python script export supports scikit-learn's bundled datasets, "
                       f"the synthetic {', '.join(SUPPORTED_SYNTHETIC)} sets and the file "
-                      f"sources {', '.join(FILE_SOURCES)}; this project uses the {what}, "
+                      f"sources {', '.join(FILE_SOURCES)} and downloads; this project uses the {what}, "
                       "which is not supported yet")
 
 
@@ -188,9 +194,27 @@ def _training_sources() -> tuple[list[str], list[str]]:
 
 # -- settings resolved at export time ------------------------------------------------------------
 
+def _dataset_summary(project: Project, in_type):
+    """The project's DataSplits (tasks, class names, has a validation split). A dataset that
+    is downloaded and not yet cached is described from the catalogue instead: the script
+    downloads it itself."""
+    from types import SimpleNamespace
+
+    from ..data import DataError, dataset_info, load_dataset
+
+    try:
+        return load_dataset(project.dataset, project.folder, tuple(in_type.shape),
+                            in_type.dtype)
+    except DataError:
+        info = dataset_info(project.dataset.get("name"))
+        if project.dataset.get("source") != "download" or info is None:
+            raise
+        return SimpleNamespace(tasks=[info.task], class_names=[None],
+                               val=project.dataset.get("val_split", 0.2) > 0)
+
+
 def _settings(project: Project, code, report) -> dict:
     """Everything the script needs to know about the project, as plain JSON-able values."""
-    from ..data import load_dataset
     from ..train.config import losses_for, metrics_for, resolve_config
 
     graph = project.graph
@@ -199,7 +223,7 @@ def _settings(project: Project, code, report) -> dict:
                           f"{len(code.input_ids)}")
     in_type = report.out_types[code.input_ids[0]][0]
     cfg = resolve_config(project.training)
-    splits = load_dataset(project.dataset, project.folder, tuple(in_type.shape), in_type.dtype)
+    splits = _dataset_summary(project, in_type)
     losses = losses_for(cfg, splits.tasks, len(code.output_ids))
     rbm_attr = next((code.attrs[nid] for nid in report.order
                      if graph.nodes[nid].type == "rbm.RBM"), None)

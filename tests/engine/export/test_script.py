@@ -127,12 +127,28 @@ def test_a_script_runs_as_a_program(clean_python, tmp_path):
     assert "test_loss" in out
 
 
-def test_exported_scripts_pass_ruff(tmp_path):
+def test_exported_scripts_pass_ruff(tmp_path, monkeypatch):
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed")
     for name in SCRIPTABLE:
         _export(name, tmp_path)
+    for source in ("csv", "image_folder"):  # file sources copy more of engine.data
+        folder = tmp_path / source
+        folder.mkdir()
+        project = engine.load_project(copy_example("digits_cnn", folder / "p.nnproj"))
+        project.dataset = _write_file_dataset(source, folder)
+        export_script(project, folder / f"model_{source}.py")
+
+    def offline(name, config=None):
+        raise engine.data.DataError("no network connection")
+
+    monkeypatch.setattr("engine.data.download.fetch", offline)
+    project = engine.load_project(copy_example("digits_cnn", tmp_path / "mnist.nnproj"))
+    project.dataset = {"source": "download", "name": "mnist"}
+    project.graph.set_param("n1", "shape", [1, 28, 28])
+    text = export_script(project, tmp_path / "model_mnist.py").read_text()
+    assert "def load_download(" in text  # the script downloads MNIST itself
     out = subprocess.run([ruff, "check", "--isolated", "--no-cache", "."], cwd=tmp_path,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-3000:]
@@ -255,8 +271,8 @@ def test_file_datasets_match_the_trainer(source, tmp_path, monkeypatch):
 
 def test_unsupported_dataset_is_a_clear_error(tmp_path):
     project = engine.load_project(copy_example("xor_mlp", tmp_path / "p.nnproj"))
-    project.dataset = {"source": "download", "name": "mnist"}
-    with pytest.raises(ExportError, match="download dataset 'mnist'"):
+    project.dataset = {"source": "synthetic", "name": "moons"}
+    with pytest.raises(ExportError, match="synthetic dataset 'moons'"):
         export_script(project, tmp_path / "p.py")
     project.dataset = {}
     with pytest.raises(ExportError, match="no dataset"):
