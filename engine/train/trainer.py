@@ -114,12 +114,20 @@ class Trainer:
     def add_callback(self, callback: Callback) -> None:
         self.callbacks.append(callback)
 
-    def _emit(self, kind: str, data: dict) -> None:
+    def _emit(self, kind: str, data: dict, quiet: bool = False) -> None:
+        """Call every callback. A callback that raises fails the run (kind 'error'), except
+        while reporting a failure (quiet), where its error is dropped so fit() returns."""
         if self.rank != 0:
             return
         event = TrainEvent(kind, data)
         for cb in list(self.callbacks):
-            cb(event)
+            try:
+                cb(event)
+            except Exception as exc:  # noqa: BLE001
+                if not quiet:
+                    raise TrainError(f"a training callback failed on the '{kind}' event: "
+                                     f"{type(exc).__name__}: {exc}", "error",
+                                     tb=traceback.format_exc()) from exc
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -166,7 +174,11 @@ class Trainer:
         self._emit("failed", {"message": str(err), "traceback": tb, "node_id": err.node_id,
                               "global_step": err.global_step if err.global_step is not None
                               else self.global_step, "kind": err.kind,
-                              "run_dir": str(self.run_dir) if self.run_dir else None})
+                              "run_dir": str(self.run_dir) if self.run_dir else None},
+                   quiet=True)
+        writer = getattr(self, "tb_writer", None)
+        if writer is not None:
+            writer.close()
         best = getattr(self, "best_row", None) or {}
         return FitResult("failed", list(self.history), best.get("epoch"), dict(best),
                          self.run_dir, err)

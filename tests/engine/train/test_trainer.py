@@ -413,3 +413,17 @@ def test_tensorboard_logs_when_installed(tmp_path, monkeypatch):
     assert result.status == "completed"
     assert ("loss", 1) in scalars and ("val_accuracy", 2) in scalars
     assert scalars[-1] == ("closed", None)
+
+
+def test_a_failing_callback_fails_the_run_without_raising():
+    seen = []
+
+    def bad(ev):
+        seen.append(ev.kind)
+        if ev.kind in ("epoch", "failed"):
+            raise KeyError("oops")
+    result = Trainer(project(mlp_graph(), epochs=2), "cpu", [bad], data=blobs(),
+                     run_dir=False).fit()
+    assert result.status == "failed" and result.error.kind == "error"
+    assert "a training callback failed on the 'epoch' event: KeyError" in str(result.error)
+    assert seen[-1] == "failed"
