@@ -123,7 +123,7 @@ class Trainer:
         for cb in list(self.callbacks):
             try:
                 cb(event)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not quiet:
                     raise TrainError(f"a training callback failed on the '{kind}' event: "
                                      f"{type(exc).__name__}: {exc}", "error",
