@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import itertools
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from bench.common import print_table, write_json
@@ -41,18 +41,28 @@ def _rate(epoch_rows: list[dict]) -> float:
     return statistics.mean(r["samples_per_s"] for r in rows)
 
 
-def headless(name: str, epochs: int, batch_size: int) -> float:
+def headless(name: str, epochs: int, batch_size: int, thread: bool = True) -> float:
+    """Train without any Qt: on a plain background thread (as the GUI's trainer runs, so the
+    comparison isolates the GUI's cost), or on the main thread (as `studio train` does)."""
+    import threading
+
     from engine.train.trainer import Trainer
 
     rows: list[dict] = []
     trainer = Trainer(_project(name, epochs, batch_size), "cpu",
                       [lambda e: rows.append(e.data) if e.kind == "epoch" else None],
                       run_dir=False)
-    trainer.fit()
+    if thread:
+        t = threading.Thread(target=trainer.fit)
+        t.start()
+        t.join()
+    else:
+        trainer.fit()
     return _rate(rows)
 
 
-def gui(app, name: str, epochs: int, batch_size: int, watch: str) -> tuple[float, list]:
+def gui(app, name: str, epochs: int, batch_size: int, watch: str
+        ) -> tuple[float, list, float]:
     from studio.document import Document
     from studio.ui.training.panel import TrainingPanel
 
@@ -78,16 +88,19 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str) -> tuple[float
     ticks: list[float] = []
     probe = QTimer()
     probe.setInterval(PROBE_MS)
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
     probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    started: list[bool] = []
-    panel.extra_callbacks.append(lambda e: started.append(True) if e.kind == "batch" else None)
+    cpu0, wall0 = time.thread_time(), time.perf_counter()
     panel.start()
-    while panel.worker is not None:
-        app.processEvents()
-        if started and not probe.isActive():
-            probe.start()          # probe the loop while batches run (not data loading)
-        time.sleep(0.0005)
+    worker = panel.worker
+    # probe the loop while batches run (not while data loads): start at the first progress
+    worker.progress.connect(lambda _b: probe.isActive() or probe.start())
+    loop = QEventLoop()
+    worker.done.connect(loop.quit)
+    loop.exec()                     # a real event loop, as in the app (no polling)
     probe.stop()
+    # CPU time the GUI thread itself used while training: its share of a core
+    gui_share = (time.thread_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
     panel.shutdown()
     panel.close()
     panel.deleteLater()
@@ -96,7 +109,7 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str) -> tuple[float
     assert draws and max(draws) > 0, "the feature maps were never drawn"
     app.processEvents()
     lags = [max(0.0, (b - a) * 1000 - PROBE_MS) for a, b in itertools.pairwise(ticks)]
-    return _rate(rows), lags
+    return _rate(rows), lags, gui_share
 
 
 def main(argv=None) -> int:
@@ -113,14 +126,17 @@ def main(argv=None) -> int:
         # alternate the order (H G, G H, ...) so drifting machine load hits both alike
         if r % 2 == 0:
             h = headless(args.example, args.epochs, args.batch_size)
-            g, lag = gui(app, args.example, args.epochs, args.batch_size, args.watch)
+            g, lag, share = gui(app, args.example, args.epochs, args.batch_size, args.watch)
         else:
-            g, lag = gui(app, args.example, args.epochs, args.batch_size, args.watch)
+            g, lag, share = gui(app, args.example, args.epochs, args.batch_size, args.watch)
             h = headless(args.example, args.epochs, args.batch_size)
         lags += lag
+        main_thread = headless(args.example, args.epochs, args.batch_size, thread=False)
         rows.append({"round": r + 1, "headless_samples_s": h, "gui_samples_s": g,
-                     "ratio": g / h})
+                     "ratio": g / h, "gui_thread_cpu": share,
+                     "cli_main_thread_samples_s": main_thread})
         print(f"round {r + 1}: headless {h:,.0f} samples/s, GUI {g:,.0f} samples/s")
+    cli = statistics.median(r["cli_main_thread_samples_s"] for r in rows)
     h_all = statistics.median(r["headless_samples_s"] for r in rows)
     g_all = statistics.median(r["gui_samples_s"] for r in rows)
     ratio = statistics.median(r["ratio"] for r in rows)
@@ -128,13 +144,17 @@ def main(argv=None) -> int:
     result = {"example": args.example, "epochs": args.epochs, "batch_size": args.batch_size,
               "rounds": rows, "headless_samples_s": h_all, "gui_samples_s": g_all,
               "throughput_ratio": ratio,
+              "cli_main_thread_samples_s": cli, "gui_vs_cli_main_thread": g_all / cli,
               "lag_p50_ms": float(np.percentile(lag_arr, 50)),
               "lag_p99_ms": float(np.percentile(lag_arr, 99)),
               "lag_max_ms": float(lag_arr.max()), "lag_samples": len(lags),
+              "gui_thread_cpu_share": statistics.median(r["gui_thread_cpu"] for r in rows),
+              "load_average": os.getloadavg(),
               "targets": {"throughput_ratio": ">= 0.95", "lag_p99_ms": "<= 16",
                           "lag_max_ms": "<= 50"}}
     print()
-    print_table(rows, ["round", "headless_samples_s", "gui_samples_s", "ratio"])
+    print_table(rows, ["round", "headless_samples_s", "gui_samples_s", "ratio",
+                       "gui_thread_cpu", "cli_main_thread_samples_s"])
     print()
     print_table([{k: result[k] for k in ("throughput_ratio", "lag_p50_ms", "lag_p99_ms",
                                          "lag_max_ms", "lag_samples")}],

@@ -36,7 +36,7 @@ def _feed(curves, epochs=3, steps=4):
     curves.add_batches(batches)
     for r in rows:
         curves.add_epoch(r)
-    curves.redraw()
+    curves.redraw(force=True)
     return batches, rows
 
 
@@ -72,7 +72,7 @@ def test_log_scale_smoothing_hover_and_overlays(qtbot):
     assert c.plots["loss"].item.ctrl.logYCheck.isChecked()
     assert not c.plots["lr"].item.ctrl.logYCheck.isChecked()
     c.smoothing.setValue(0.0)
-    c.redraw()
+    c.redraw(force=True)
     raw, smooth = c.plots["loss"].step_curve.getData()[1], c.plots["loss"].smooth_curve.getData()[1]
     np.testing.assert_allclose(raw, smooth)
     text = c.plots["loss"].readout(2.0)

@@ -48,7 +48,7 @@ def test_train_from_panel_plots_the_reported_points(qtbot, make_panel):
     epochs = [e.data for e in events if e.kind == "epoch"]
     batches = [e.data for e in events if e.kind == "batch"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
-    panel.curves.redraw()
+    panel.curves.redraw(force=True)
     loss = panel.curves.plots["loss"]
     x, y = loss.val_curve.getData()
     assert list(x) == [1.0, 2.0, 3.0]
@@ -150,6 +150,11 @@ def test_feature_maps_show_one_tile_per_channel_and_confusion_sums(qtbot, make_p
     val_size = next(e.data["val_size"] for e in events if e.kind == "started")
     assert panel.confusion.matrix.sum() == val_size
     assert panel.predictions.table.rowCount() > 0
+    # PCA of conv1's activations on the validation set, computed when its tab is shown
+    panel.tabs.setCurrentWidget(panel.pca)
+    qtbot.waitUntil(lambda: panel.pca.points is not None, timeout=20_000)
+    assert panel.pca.points.shape == (val_size, 2)
+    panel.tabs.setCurrentWidget(panel.feature_maps)
     # filters view: conv1 has 16 3x3 kernels
     panel.feature_maps.mode.setCurrentIndex(1)
     panel.feature_maps.redraw()

@@ -26,8 +26,12 @@ class PCAView(QWidget):
 
     def set_activations(self, name: str, acts: np.ndarray, labels: np.ndarray | None,
                         class_names: list[str] | None = None) -> None:
+        self.show_projection(name, pca_2d(acts), acts.shape, labels, class_names)
+
+    def show_projection(self, name: str, projection, shape, labels, class_names=None) -> None:
+        """Draw precomputed (points, explained-variance ratio) of activations of `shape`."""
         self.plot.clear()
-        pts, ratio = pca_2d(acts)
+        pts, ratio = projection
         self.points = pts
         if labels is None or np.ndim(labels) != 1:
             self.plot.plot(pts[:, 0], pts[:, 1], pen=None, symbol="o", symbolSize=5)
@@ -41,4 +45,4 @@ class PCAView(QWidget):
                                symbolBrush=colour, symbolPen=None, name=name_k)
         self.plot.setLabel("bottom", f"PC1 ({100 * ratio[0]:.0f}% of variance)")
         self.plot.setLabel("left", f"PC2 ({100 * ratio[1]:.0f}%)")
-        self.info.setText(f"{name}: {len(pts)} samples, {np.prod(acts.shape[1:])} values each")
+        self.info.setText(f"{name}: {len(pts)} samples, {int(np.prod(shape[1:]))} values each")

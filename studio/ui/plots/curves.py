@@ -5,6 +5,7 @@ UI timer only for curves that changed, peak downsampling and clip-to-view."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -114,6 +115,7 @@ class LiveCurves(QWidget):
         self.plots: dict[str, MetricPlot] = {}
         self.steps_per_epoch = 1
         self.alpha = 0.8
+        self._last_redraw = float("-inf")
         self.log = QCheckBox("log scale")
         self.log.toggled.connect(self._log_toggled)
         self.smoothing = QDoubleSpinBox()
@@ -158,7 +160,7 @@ class LiveCurves(QWidget):
         self.steps_per_epoch = max(1, int(steps_per_epoch or 1))
         for p in self.plots.values():
             p.clear()
-        self.redraw()
+        self.redraw(force=True)
 
     def add_batches(self, batches: list[dict]) -> None:
         for b in batches:
@@ -199,16 +201,23 @@ class LiveCurves(QWidget):
             buf.append(x, float(value))
             p.dirty = True
 
-    def redraw(self) -> None:
+    MIN_REDRAW_S = 0.125   # repaint curves at most 8 times a second: each repaint of the
+    # plot grid costs ~15-30 ms of GUI-thread time in software rendering
+
+    def redraw(self, force: bool = False) -> None:
         """Push changed buffers to their curves; nothing to do while the tab is hidden."""
         if not self.isVisible():
             return
+        now = time.monotonic()
+        if not force and now - self._last_redraw < self.MIN_REDRAW_S:
+            return
+        self._last_redraw = now
         for p in self.plots.values():
             p.redraw()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.redraw()
+        self.redraw(force=True)
 
     # -- overlays ----------------------------------------------------------------------------
     def set_overlays(self, runs: list[tuple[str, list[dict]]]) -> None:

@@ -132,6 +132,8 @@ class TrainingPanel(QWidget):
         self.insight = None
         self._insight_call: BackgroundCall | None = None
         self._run_meta: dict = {}
+        self._pca_key = None
+        self._pca_call: BackgroundCall | None = None
         if not hasattr(document, "locked"):
             document.locked = False
         self._build()
@@ -164,7 +166,7 @@ class TrainingPanel(QWidget):
         self.stop_button = QPushButton("■ Stop")
         self.stop_button.clicked.connect(self.stop)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
+        self.progress.setRange(0, 100)      # whole percents: fewer progress-bar repaints
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
         self.status = QLabel("Ready.")
@@ -271,7 +273,7 @@ class TrainingPanel(QWidget):
         for row in rows:
             if "epoch" in row:
                 self.curves.add_epoch(row)
-        self.curves.redraw()
+        self.curves.redraw(force=True)
         self.status.setText(f"Showing {run_dir.name}: {len(rows)} epoch(s). Press Train for a "
                             f"new run.")
 
@@ -472,7 +474,7 @@ class TrainingPanel(QWidget):
         epochs = self._run_meta.get("epochs") or 1
         spe = self._run_meta.get("steps_per_epoch") or 1
         done = (b.get("epoch", 1) - 1) * spe + b.get("step", 0)
-        self.progress.setValue(int(1000 * min(1.0, done / max(1, epochs * spe))))
+        self.progress.setValue(int(100 * min(1.0, done / max(1, epochs * spe))))
         self.progress.setFormat(
             f"epoch {b.get('epoch', '?')}/{epochs} · step {b.get('step', '?')}/{spe} · "
             f"{b.get('samples_per_s', 0):,.0f} samples/s · ETA {_fmt_time(b.get('eta_s'))}")
@@ -589,11 +591,21 @@ class TrainingPanel(QWidget):
         self._maybe_pca()
 
     def _maybe_pca(self) -> None:
+        """Project the picked layer's activations (SVD off the GUI thread), when the PCA tab
+        is shown and the layer changed."""
         ins, nid = self.insight, self.feature_maps.node_id
         if ins is None or nid is None or nid not in ins.activations:
             return
-        if self.tabs.currentWidget() is not self.pca and self.pca.points is not None:
+        if self.tabs.currentWidget() is not self.pca or self._pca_key == (id(ins), nid):
             return
+        self._pca_key = (id(ins), nid)
+        from studio.ui.insight.compute import pca_2d
         labels = ins.y if ins.y is not None and np.ndim(ins.y) == 1 else None
-        self.pca.set_activations(self.document.graph.nodes[nid].name, ins.activations[nid],
-                                 labels, ins.class_names)
+        name = self.document.graph.nodes[nid].name
+        acts = ins.activations[nid]
+        self.pca.info.setText(f"{name}: projecting…")
+        call = BackgroundCall(pca_2d, acts)
+        call.succeeded.connect(lambda result: self.pca.show_projection(
+            name, result, acts.shape, labels, ins.class_names))
+        self._pca_call = call
+        call.start()
