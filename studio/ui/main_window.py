@@ -518,7 +518,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("theme", name)
         self.scene.update()
         self.view.viewport().update()
-        self.view.minimap.viewport().update()
+        self.view.minimap.update()
         for item in self.scene.nodes.values():
             item.update()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle
 
 from engine.graph import Edge
 
@@ -72,10 +72,13 @@ class EdgeItem(QGraphicsPathItem):
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.setPen(pen)
 
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+    def paint(self, painter, option, widget=None) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected != getattr(self, "_drawn_selected", False):
+            self._drawn_selected = selected
             self._apply_pen()
-        return super().itemChange(change, value)
+        option.state &= ~QStyle.StateFlag.State_Selected  # no dashed selection box
+        super().paint(painter, option, widget)
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()

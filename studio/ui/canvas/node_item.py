@@ -58,7 +58,6 @@ class NodeItem(QGraphicsItem):
         self.out_ports: dict[str, PortItem] = {}
         self._lines: list[str] = []
         self._height = 60.0
-        self.snap = 0.0  # grid size while snapping (set by the scene), 0 = free
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -110,17 +109,7 @@ class NodeItem(QGraphicsItem):
     def set_issues(self, messages: list[str], severity: str) -> None:
         self.badge.set_messages(messages, severity)
 
-    # behaviour -----------------------------------------------------------------------------
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self.snap:
-            g = self.snap
-            return QPointF(round(value.x() / g) * g, round(value.y() / g) * g)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            scene = self.scene()
-            if scene is not None and hasattr(scene, "node_item_moved"):
-                scene.node_item_moved(self)
-        return super().itemChange(change, value)
-
+    # behaviour (moves are followed by the scene: see GraphScene.follow_drag) -------------
     def mouseDoubleClickEvent(self, event) -> None:
         scene = self.scene()
         if scene is not None and hasattr(scene, "rename_requested"):

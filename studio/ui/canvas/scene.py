@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
@@ -32,6 +32,9 @@ class GraphScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[Edge, EdgeItem] = {}
         self._node_edges: dict[str, set[EdgeItem]] = {}  # node id -> its wires' items
+        self._all_rect: QRectF | None = None  # cached bounding rect of all nodes
+        self._grow_timer = QTimer(self, singleShot=True, interval=0)
+        self._grow_timer.timeout.connect(self.grow_now)
         self.snap_to_grid = True
         self._graph: Graph | None = None
         self._unsubscribe = None
@@ -51,6 +54,7 @@ class GraphScene(QGraphicsScene):
         if self._unsubscribe:
             self._unsubscribe()
         self._graph = graph
+        self._all_rect = None
         self.nodes.clear()  # before clear(): signals fired while clearing must not see them
         self.edges.clear()
         self._node_edges.clear()
@@ -60,11 +64,10 @@ class GraphScene(QGraphicsScene):
         for edge in graph.edges:
             self._add_edge(edge)
         self._unsubscribe = graph.subscribe(self._on_event)
-        self._grow_rect()
+        self.grow_now()
 
     def _add_node(self, node_id: str) -> NodeItem:
         item = NodeItem(self._graph.nodes[node_id])
-        item.snap = GRID if self.snap_to_grid else 0.0
         self.addItem(item)
         self.nodes[node_id] = item
         return item
@@ -100,6 +103,8 @@ class GraphScene(QGraphicsScene):
 
     def _on_event(self, ev: GraphEvent) -> None:
         kind = ev.kind
+        if kind in ("node_added", "node_removed", "node_moved", "param_changed", "reset"):
+            self._all_rect = None
         if kind == "node_added":
             self._add_node(ev.node_id)
             self._grow_rect()
@@ -115,9 +120,7 @@ class GraphScene(QGraphicsScene):
         elif kind == "node_moved":
             item = self.nodes.get(ev.node_id)
             if item is not None and (item.pos().x(), item.pos().y()) != tuple(ev.new):
-                snap, item.snap = item.snap, 0.0
-                item.setPos(QPointF(*ev.new))
-                item.snap = snap
+                self.place(item, QPointF(*ev.new))
             self._grow_rect()
         elif kind in ("param_changed", "node_renamed", "trainable_changed"):
             item = self.nodes.get(ev.node_id)
@@ -140,7 +143,13 @@ class GraphScene(QGraphicsScene):
                 self._add_edge(edge)
 
     def _grow_rect(self) -> None:
-        rect = self.itemsBoundingRect().adjusted(-2000, -2000, 2000, 2000)
+        """Grow the scene rect around the nodes (coalesced: many events, one update)."""
+        if not self._grow_timer.isActive():
+            self._grow_timer.start()
+
+    def grow_now(self) -> None:
+        self._grow_timer.stop()
+        rect = self.nodes_rect().adjusted(-2000, -2000, 2000, 2000)
         self.setSceneRect(self.sceneRect().united(rect))
 
     # validation ---------------------------------------------------------------------------
@@ -162,6 +171,7 @@ class GraphScene(QGraphicsScene):
 
     # moves and selection ------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem) -> None:
+        self._all_rect = None
         for e_item in self._node_edges.get(item.node_id, ()):
             e_item.update_path()
 
@@ -187,14 +197,27 @@ class GraphScene(QGraphicsScene):
         for nid in ids:
             item, node = self.nodes.get(nid), self._graph.nodes.get(nid)
             if item is not None and node is not None:
-                snap, item.snap = item.snap, 0.0
-                item.setPos(QPointF(*node.pos))
-                item.snap = snap
+                self.place(item, QPointF(*node.pos))
 
     def set_snap(self, on: bool) -> None:
         self.snap_to_grid = on
-        for item in self.nodes.values():
-            item.snap = GRID if on else 0.0
+
+    def place(self, item: NodeItem, pos: QPointF) -> None:
+        """Move a node item and its wires (no Python itemChange hook: it is too costly to
+        run on every item change of a 1,000-node scene)."""
+        item.setPos(pos)
+        self.node_item_moved(item)
+
+    def follow_drag(self) -> None:
+        """During a mouse drag of nodes: snap them to the grid and let their wires follow."""
+        for item in self.selectedItems():
+            if isinstance(item, NodeItem):
+                if self.snap_to_grid:
+                    p = item.pos()
+                    snapped = QPointF(round(p.x() / GRID) * GRID, round(p.y() / GRID) * GRID)
+                    if snapped != p:
+                        item.setPos(snapped)
+                self.node_item_moved(item)
 
     def selected_ids(self) -> list[str]:
         """Selected node ids, in document order."""
@@ -229,7 +252,15 @@ class GraphScene(QGraphicsScene):
         self.selection_ids.emit(ids)
 
     def nodes_rect(self, ids: list[str] | None = None) -> QRectF:
-        items = [self.nodes[i] for i in (ids or self.nodes) if i in self.nodes]
+        """Bounding rectangle of the given nodes (all by default; that one is cached)."""
+        if not ids:
+            if self._all_rect is None:
+                self._all_rect = self._union(list(self.nodes.values()))
+            return QRectF(self._all_rect)
+        return self._union([self.nodes[i] for i in ids if i in self.nodes])
+
+    @staticmethod
+    def _union(items: list[NodeItem]) -> QRectF:
         rect = QRectF()
         for item in items:
             rect = rect.united(item.sceneBoundingRect())

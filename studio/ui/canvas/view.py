@@ -69,7 +69,7 @@ class GraphView(QGraphicsView):
         self.scale(factor, factor)
         self.update_minimap_visibility()
         self.zoom_changed.emit(self.zoom())
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def zoom_by(self, factor: float) -> None:
         self.set_zoom(self.zoom() * factor)
@@ -84,6 +84,7 @@ class GraphView(QGraphicsView):
         """Fit a scene rectangle into the view (zoom at most 1.25)."""
         if rect.isEmpty():
             return
+        self.graph_scene.grow_now()
         self.fitInView(rect.adjusted(-50, -50, 50, 50), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.25:
             self.set_zoom(1.25)
@@ -190,6 +191,7 @@ class GraphView(QGraphicsView):
             return
         super().mouseMoveEvent(event)
         if self._pressed_on_node:
+            self.graph_scene.follow_drag()
             self._update_wire_hover()
 
     def mouseReleaseEvent(self, event) -> None:
