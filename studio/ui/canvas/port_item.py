@@ -47,6 +47,9 @@ class PortItem(QGraphicsItem):
             self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3 and \
+                self.highlight is None:
+            return  # a dot under a pixel wide: zoomed far out
         c = canvas_colors()
         fill = QColor(c.node_body)
         border = QColor(c.wire)

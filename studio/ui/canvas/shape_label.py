@@ -39,6 +39,8 @@ class ShapeLabelItem(QGraphicsItem):
         return self._rect
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.4:
+            return  # unreadably small: zoomed far out
         c = canvas_colors()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         edge = QColor(c.wire_bad if self.bad else c.node_border)
