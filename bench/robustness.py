@@ -53,6 +53,7 @@ def run_kills(kills: int, seed: int) -> list[dict]:
         stats = killsave.kill_project_saves(folder, kills, rnd, versions)
         out.append(stats.as_dict())
         out.append(killsave.kill_weight_saves(folder, max(1, kills * 2 // 3), rnd).as_dict())
+        out.append(killsave.kill_training(folder, max(1, kills // 5), rnd).as_dict())
         try:
             auto, _rec, _states = killsave.kill_autosaves(folder, max(1, kills // 5), rnd,
                                                           versions[0])
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
     ap.add_argument("--files", type=int, default=5000, help="hostile project files to load")
     ap.add_argument("--kills", type=int, default=50,
                     help="SIGKILLs during project saves (2/3 as many for weights, 1/5 for "
-                         "autosave)")
+                         "training and for autosave)")
     ap.add_argument("--editor", type=int, default=300, help="random edit sequences per machine")
     ap.add_argument("--sizes", type=int, nargs="*", default=[5000, 20000, 100000],
                     help="node counts of the big-project load test")

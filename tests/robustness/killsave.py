@@ -162,3 +162,57 @@ def kill_autosaves(folder: Path, kills: int, rnd: random.Random,
             stats.corrupted += 1
             stats.problems.append(str(exc)[:300])
     return stats, rec, states
+
+
+def make_training_project(folder: Path) -> Path:
+    """A tiny classifier on an .npz file (epochs of a few milliseconds), saved in `folder`."""
+    import numpy as np
+
+    from engine.graph import Graph
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 64)
+    x = (rng.normal(0, 3, (3, 4))[y] + rng.normal(0, 0.7, (64, 4))).astype(np.float32)
+    np.savez(folder / "data.npz", x=x, y=y.astype(np.int64))
+    g = Graph()
+    prev = g.add_node("io.Input", {"shape": [4]}, name="x")
+    for kind, params, name in [("core.Linear", {"out_features": 16}, "fc1"),
+                               ("act.Tanh", {}, "act"),
+                               ("core.Linear", {"out_features": 3}, "fc2"),
+                               ("io.Output", {}, "y")]:
+        node = g.add_node(kind, params, name=name)
+        g.connect(prev.id, "out", node.id, "in")
+        prev = node
+    project = Project(g, {"source": "npz", "path": "data.npz", "val_split": 0.25},
+                      {"batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}},
+                      meta={"name": "killed"})
+    return save_project(project, folder / "killed.nnproj")
+
+
+def kill_training(folder: Path, kills: int, rnd: random.Random) -> KillStats:
+    """Kill a training process at random points; each time the next one resumes the run. The
+    checkpoint files must always parse and the run must always resume."""
+    from engine.train import checkpoint as ckpt
+
+    project = make_training_project(folder / "train")
+    run = folder / "train" / "run"
+    stats = KillStats("training")
+    for _ in range(kills):
+        try:
+            _run_and_kill(["train", str(project), str(run)], rnd.uniform(0, 0.5), folder)
+        except RuntimeError as exc:  # the child could not resume the run
+            stats.corrupted += 1
+            stats.problems.append(str(exc)[:300])
+            continue
+        stats.kills += 1
+        stats.during_write += bool(_temp_files(run))
+        try:
+            for kind in ("last", "best"):
+                ckpt.load_checkpoint(run, kind)
+            for line in (run / "metrics.jsonl").read_text("utf-8").splitlines():
+                json.loads(line)
+        except Exception as exc:  # noqa: BLE001  (anything unreadable is a corrupted run)
+            stats.corrupted += 1
+            stats.problems.append(f"{type(exc).__name__}: {exc}"[:300])
+    return stats

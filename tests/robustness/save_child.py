@@ -3,6 +3,7 @@
     python save_child.py project TARGET A.nnproj B.nnproj
     python save_child.py weights TARGET SEED_A SEED_B
     python save_child.py autosave HOME A.nnproj
+    python save_child.py train PROJECT.nnproj RUN_DIR
 
 It prints "go" once the first save has started looping; the parent kills it with SIGKILL.
 """
@@ -71,6 +72,29 @@ def loop_autosave(home: str, a: str) -> None:
         doc.autosave()
 
 
+def loop_train(project_path: str, run_dir: str) -> None:
+    """Train (forever, tiny epochs), resuming the run in `run_dir` when it has a checkpoint.
+    Prints "go" after this process wrote its first checkpoint; prints the error and exits if
+    the run cannot resume."""
+    from engine.project import load_project
+    from engine.train.trainer import Trainer
+
+    run = Path(run_dir)
+    resume = run if (run / "last.json").exists() else None
+    said = []
+
+    def on_event(ev):
+        if ev.kind == "checkpoint" and not said:
+            said.append(1)
+            print("go", flush=True)
+
+    trainer = Trainer(load_project(project_path), "cpu", [on_event], epochs=10**6,
+                      resume_from=resume, run_dir=None if resume else run)
+    result = trainer.fit()
+    print(f"failed: {result.error}", flush=True)
+
+
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    {"project": loop_project, "weights": loop_weights, "autosave": loop_autosave}[mode](*args)
+    {"project": loop_project, "weights": loop_weights, "autosave": loop_autosave,
+     "train": loop_train}[mode](*args)

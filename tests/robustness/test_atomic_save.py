@@ -14,7 +14,7 @@ from engine.project import ProjectError, atomic_write, load_project, save_projec
 
 from .killsave import kill_autosaves, kill_project_saves, kill_weight_saves, make_versions
 
-KILLS = int(os.environ.get("ROBUSTNESS_KILLS", "5"))
+KILLS = int(os.environ.get("ROBUSTNESS_KILLS", "4"))
 
 
 @pytest.fixture(scope="module")

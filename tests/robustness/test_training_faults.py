@@ -415,3 +415,17 @@ def test_a_device_as_data_file_is_refused(tmp_path, source):
     with pytest.raises(DataError, match="not found"):
         load_dataset({"source": source, "path": "/dev/zero", "target": "label"}, tmp_path,
                      (4,), "float")
+
+
+def test_killed_training_always_resumes_from_intact_checkpoints(tmp_path):
+    """SIGKILL a training process at a random point (often mid-checkpoint); the next process
+    resumes the run. bench/robustness.py does this many more times."""
+    import os
+    import random
+
+    from ..robustness.killsave import kill_training
+    kills = int(os.environ.get("ROBUSTNESS_TRAIN_KILLS", "2"))
+    stats = kill_training(tmp_path, kills, random.Random(4))
+    assert stats.corrupted == 0 and stats.kills == kills, stats.problems
+    _, _, info = ckpt.load_checkpoint(tmp_path / "train" / "run", "last")
+    assert info["epoch"] >= 1
