@@ -166,6 +166,10 @@ def run(args) -> int:
         result = trainer.fit()
         if result.status == "failed":
             return 1
+        if trainer.rank == 0 and trainer.test_data is not None:
+            test = trainer.evaluate("test")
+            print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in test.items()
+                                       if isinstance(v, (int, float))), flush=True)
         if trainer.rank == 0 and not args.no_save:
             path = project.weights_path()
             try:

@@ -26,6 +26,7 @@ def test_train_evaluate_resume(tmp_path, capsys):
     assert main(["train", str(path), "--log-json", str(log), "--seed", "1"]) == 0
     out, err = capsys.readouterr()
     assert "epoch 1/2  loss" in out and "epoch 2/2" in out
+    assert "\ntest  loss " in out and "binary_accuracy" in out
     assert "training on cpu" in err and "saved weights" in err
     rows = read_log(log)
     assert [r["epoch"] for r in rows] == [1, 2]
