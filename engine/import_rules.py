@@ -190,6 +190,24 @@ def _recurrent(spec: str):
     return handler
 
 
+def _self_attention(m):
+    _require(m.batch_first, "batch_first=False (Studio sequences are (N, L, E))")
+    _require(m._qkv_same_embed_dim and m.bias_k is None and not m.add_zero_attn,
+             "separate key/value sizes, bias_kv or add_zero_attn")
+    return "attn.MultiheadSelfAttention", {"num_heads": m.num_heads, "dropout": float(m.dropout),
+                                           "bias": m.in_proj_bias is not None}
+
+
+def _encoder_layer(m):
+    _require(m.self_attn.batch_first, "batch_first=False (Studio sequences are (N, L, E))")
+    act = {1: "relu", 2: "gelu"}.get(getattr(m, "activation_relu_or_gelu", 0))
+    _require(act is not None, "a custom activation (relu and gelu only)")
+    _require(m.norm1.eps == 1e-5 and m.linear1.bias is not None, "layer_norm_eps or bias=False")
+    return "attn.TransformerEncoderLayer", {
+        "nhead": m.self_attn.num_heads, "dim_feedforward": m.linear1.out_features,
+        "dropout": float(m.dropout.p), "activation": act, "norm_first": m.norm_first}
+
+
 def module_handlers() -> dict[type, Callable]:
     from torch import nn
 
@@ -214,6 +232,7 @@ def module_handlers() -> dict[type, Callable]:
         nn.Softmax: _softmax("act.Softmax"), nn.LogSoftmax: _softmax("act.LogSoftmax"),
         nn.RNN: _recurrent("rnn.RNN"), nn.LSTM: _recurrent("rnn.LSTM"),
         nn.GRU: _recurrent("rnn.GRU"),
+        nn.MultiheadAttention: _self_attention, nn.TransformerEncoderLayer: _encoder_layer,
     }
 
 

@@ -45,6 +45,13 @@ class MetaValue:
     """A non-tensor value (a shape, a size): only reshapes may consume it."""
 
 
+@dataclass(frozen=True)
+class AttentionValue:
+    """The (output, weights) tuple of nn.MultiheadAttention."""
+
+    node: str
+
+
 @dataclass
 class RecurrentValue:
     """The (output, state) tuple of an RNN/LSTM/GRU; the node's output mode is decided by
@@ -176,7 +183,13 @@ class _Importer:
                              f"'{self.module_nodes[id(module)]}'; Studio nodes cannot share "
                              "weights")
         self.module_nodes[id(module)] = node.name
+        if spec == "attn.MultiheadSelfAttention":
+            self._check_self_attention(node)
+        elif len(node.args) > 1 or node.kwargs:
+            raise self.error(node, "Studio's layer takes one input (no extra arguments)")
         self._add(node, Mapped(spec, params, [node.args[0]], module=module))
+        if spec == "attn.MultiheadSelfAttention":
+            self.values[node] = AttentionValue(self.values[node].node)
         if spec.startswith("rnn."):
             value = self.values[node]
             self.values[node] = RecurrentValue(value.node, spec, module.bidirectional)
@@ -195,13 +208,22 @@ class _Importer:
             return self._meta(node, [node.args[0]])
         self._call(node, METHODS.get(node.target))
 
+    def _check_self_attention(self, node) -> None:
+        args = list(node.args) + [node.kwargs.get(k) for k in ("query", "key", "value")
+                                  if k in node.kwargs]
+        extra = {k: v for k, v in node.kwargs.items()
+                 if k not in ("need_weights", "query", "key", "value") and v is not None}
+        if len(args) != 3 or len({id(a) for a in args}) != 1 or extra:
+            raise self.error(node, "Studio's MultiheadSelfAttention is self-attention "
+                             "(query = key = value) without masks")
+
     # helpers ----------------------------------------------------------------------------
     def _call(self, node, handler) -> None:
         if handler is None:
             raise self.error(node, "no Studio layer for it")
         for arg in fx_nodes([*node.args, *node.kwargs.values()]):
-            if isinstance(self.values.get(arg), RecurrentValue):
-                raise self.error(node, "uses a recurrent layer's output tuple directly")
+            if isinstance(self.values.get(arg), (RecurrentValue, AttentionValue)):
+                raise self.error(node, "uses a layer's output tuple directly")
         try:
             mapped = handler(node, self.shapes)
         except Unsupported as exc:
@@ -248,6 +270,12 @@ class _Importer:
             return self._meta(node, [src])
         if isinstance(value, RecurrentValue):
             return self._recurrent_item(node, value, index)
+        if isinstance(value, AttentionValue):
+            if index != 0:
+                raise self.error(node, "Studio's attention node does not output the "
+                                 "attention weights")
+            self.values[node] = TensorValue(value.node)
+            return None
         if isinstance(value, TensorValue) and value.node in self.recurrent_modes and \
                 index == (slice(None), -1) and len(src.users) == 1:
             self._set_mode(node, value.node, "last")

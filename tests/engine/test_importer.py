@@ -289,3 +289,40 @@ def test_cli_import(tmp_path, capsys):
     assert cli_main(["import", f"{src}:Net", "--input-shape", "a,b", "-o",
                      str(tmp_path / "m.nnproj")]) == 1
     assert "--input-shape" in capsys.readouterr().err
+
+
+def test_attention_and_transformer_layers_round_trip():
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 16)
+            self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+            self.enc = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True,
+                                                  activation="gelu")
+            self.fc = nn.Linear(16, 2)
+
+        def forward(self, ids):
+            x = self.emb(ids)
+            a, _ = self.attn(x, x, x, need_weights=False)
+            x = self.enc(x + a)
+            return self.fc(x.transpose(1, 2).mean(2))
+
+    module = Encoder().eval()
+    ids = torch.randint(0, 30, (3, 7))
+    graph = import_module(module, ids)
+    types = _types(graph)
+    assert "attn.MultiheadSelfAttention" in types and "attn.TransformerEncoderLayer" in types
+    assert graph.by_name("enc").params["activation"] == "gelu"
+    with torch.no_grad():
+        assert torch.allclose(engine.compile_graph(graph).eval()(ids), module(ids), atol=1e-6)
+
+    class CrossAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(x, x * x, x)[0]
+
+    with pytest.raises(ImportModelError, match=r"node 'attn' \(nn.MultiheadAttention\)"):
+        import_module(CrossAttention(), torch.randn(2, 5, 8))
