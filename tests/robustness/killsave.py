@@ -199,6 +199,7 @@ def kill_training(folder: Path, kills: int, rnd: random.Random) -> KillStats:
     run = folder / "train" / "run"
     stats = KillStats("training")
     for _ in range(kills):
+        before = _temp_files(run) if run.exists() else set()
         try:
             _run_and_kill(["train", str(project), str(run)], rnd.uniform(0, 0.5), folder)
         except RuntimeError as exc:  # the child could not resume the run
@@ -206,7 +207,7 @@ def kill_training(folder: Path, kills: int, rnd: random.Random) -> KillStats:
             stats.problems.append(str(exc)[:300])
             continue
         stats.kills += 1
-        stats.during_write += bool(_temp_files(run))
+        stats.during_write += bool(_temp_files(run) - before)
         try:
             for kind in ("last", "best"):
                 ckpt.load_checkpoint(run, kind)
