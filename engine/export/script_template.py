@@ -336,6 +336,7 @@ def main(argv=None):
     if history_file is not None:
         history_file.close()
     if world > 1:
+        torch.distributed.barrier()  # let rank 0 finish evaluating before the group goes away
         torch.distributed.destroy_process_group()
 
 
