@@ -6,6 +6,7 @@ so a compiled graph runs as fast as the same network written by hand.
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from dataclasses import dataclass, field
 
 from .graph import Graph, python_name
@@ -95,12 +96,13 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
         code.variables[nid] = outs[0]
         stmts = spec.forward(node.params, attr, args, outs)
         shapes = ", ".join(str(t) for t in report.out_types[nid])
-        comment = f"  # {node.name} ({spec.name}): {shapes}"
+        comment = f"  # {_one_line(node.name)} ({spec.name}): {shapes}"
         body.extend(f"        {s}" for s in stmts[:-1])
         body.append(f"        {stmts[-1]}{comment}")
     params = ", ".join(code.variables[i] for i in code.input_ids)
     rets = ", ".join(code.variables[i] for i in code.output_ids)
-    doc = docstring or "Generated from a Studio graph."
+    doc = _one_line(docstring or "Generated from a Studio graph.").replace("\\", "\\\\") \
+        .replace('"', '\\"')
     blocks = [HEADER.rstrip(), *(block.strip("\n") for block in supports), "\n".join([
         f"class {class_name}(nn.Module):", f'    """{doc}"""', "",
         "    def __init__(self):", "        super().__init__()", *init, "",
@@ -111,6 +113,12 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
         ["import torch.nn.functional as F"] if "F." in used else [])
     code.source = "\n".join(imports) + "\n" + used
     return code
+
+
+def _one_line(text: str) -> str:
+    """User text made safe for a comment or docstring: a line break would start code."""
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
+                   for c in text)
 
 
 def _arg(graph: Graph, nid: str, port: str, out_vars: dict[str, list[str]]) -> str:

@@ -10,6 +10,7 @@ import itertools
 import keyword
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -79,6 +80,18 @@ class GraphEvent:
 
 _NAME_RE = re.compile(r"[^0-9a-zA-Z_]")
 MAX_COORD = 1e9  # the project loader refuses positions beyond this
+
+
+def check_name(name: str) -> str:
+    """A node name is one line of text: no control characters or line breaks (names end up
+    in comments of generated code, where a line break would start a line of code)."""
+    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+    if bad:
+        raise GraphError(f"the name {name[:40]!r} contains a control character "
+                         f"({bad[0]!r}); use one line of text")
+    if len(name) > 200:
+        raise GraphError(f"the name {name[:40]!r}... is longer than 200 characters")
+    return name
 
 
 def _position(pos: tuple[float, float]) -> tuple[float, float]:
@@ -188,7 +201,7 @@ class Graph:
         """Create a node of `layer_type` (defaults overlaid with `params`) and add it."""
         spec = get_spec(layer_type)
         node = Node(id=node_id or self.new_id(), type=layer_type,
-                    name=name or self.unique_name(spec.name),
+                    name=check_name(name) if name else self.unique_name(spec.name),
                     params=spec.coerce_params(params), trainable=trainable,
                     pos=_position(pos))
         self.insert_node(node)
@@ -264,7 +277,7 @@ class Graph:
 
     def rename(self, node_id: str, name: str) -> None:
         node = self.node(node_id)
-        name = name.strip()
+        name = check_name(name.strip())
         if not name:
             raise GraphError("a node name cannot be empty")
         clash = [n for n in self.nodes.values()

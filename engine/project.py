@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .graph import Graph, GraphError
+from .graph import Graph, GraphError, check_name
 from .layers import ParamError, RegistryError
 
 FORMAT_VERSION = 1
@@ -212,6 +212,10 @@ def _build_graph(graph: dict, path) -> Graph:
         if not nd["id"] or nd["id"] in g.nodes:
             why = f"duplicate node id {nd['id']!r}" if nd["id"] else "a node id cannot be empty"
             raise ProjectError(f"{why} (node {nd['name']!r})", path, f"{w}.id")
+        try:
+            check_name(nd["name"])
+        except GraphError as exc:
+            raise ProjectError(str(exc), path, f"{w}.name") from None
         try:
             g.add_node(nd["type"], nd["params"], name=nd["name"], pos=tuple(nd["pos"]),
                        node_id=nd["id"], trainable=nd["trainable"])

@@ -190,3 +190,70 @@ def test_the_scanner_finds_unsafe_calls(tmp_path):
     assert [o.split(" ", 1)[0] for o in offenders] == [
         "engine/x.py:2", "engine/x.py:3", "engine/x.py:4", "engine/x.py:5"]
     assert notes == ["engine/x.py:7 np.load without an explicit allow_pickle=False"]
+
+
+# -- code injection through names and descriptions into generated source -------------------------
+
+INJECTED = 'open({marker!r}, "w").write("pwned")'
+
+
+def _hostile_name(marker: Path) -> str:
+    return "hidden\n        " + INJECTED.format(marker=str(marker)) + "  #"
+
+
+def test_a_multi_line_node_name_in_a_project_file_is_refused(tmp_path):
+    import json
+
+    from engine.project import loads_project
+    data = json.loads(example_paths()["xor_mlp"].read_text("utf-8"))
+    for bad in (_hostile_name(tmp_path / "ran"), "a\rb", "a\u2028b", "a\x85b", "a\x00b"):
+        data["graph"]["nodes"][1]["name"] = bad
+        with pytest.raises(ProjectError) as info:
+            loads_project(json.dumps(data), "evil.nnproj")
+        assert info.value.field == "graph.nodes[1].name"
+
+
+@pytest.mark.parametrize("name", ["a\nb", "a\r\nb", "a\u2029b", "\x1b[31mred"])
+def test_graph_refuses_names_with_line_breaks(name):
+    from engine.graph import Graph, GraphError
+    g = Graph()
+    n = g.add_node("core.Linear", name="fc")
+    with pytest.raises(GraphError, match="control character"):
+        g.rename(n.id, name)
+    with pytest.raises(GraphError, match="control character"):
+        g.add_node("core.Linear", name=name)
+    assert n.name == "fc" and len(g.nodes) == 1
+
+
+def _open_calls(source: str, marker: Path) -> list:
+    """Calls open(<marker>) anywhere in `source` (comments and docstrings hold no calls)."""
+    return [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name) and n.func.id == "open"
+            and any(isinstance(a, ast.Constant) and a.value == str(marker) for a in n.args)]
+
+
+def test_generated_code_cannot_be_injected_even_past_the_graph_api(tmp_path):
+    """Defence in depth: names set directly on the Node, and a docstring with quotes."""
+    torch = pytest.importorskip("torch")
+    from engine.codegen import generate
+    from engine.compile import compile_source
+    marker = tmp_path / "ran"
+    project = load_project(example_paths()["xor_mlp"], weights=False)
+    first, second = list(project.graph.nodes.values())[1:3]
+    first.name = _hostile_name(marker)
+    second.name = _hostile_name(marker).replace("\n", "\r\n")
+    code = generate(project.graph, docstring=f'x"""\n{INJECTED.format(marker=str(marker))}\nr"""')
+    assert _open_calls(code.source, marker) == []
+    compile_source(code)(torch.zeros(1, 2))
+    assert not marker.exists()
+
+
+@pytest.mark.xfail(strict=True, reason="engine/export/script.py puts project.name (meta.name from "
+                   "the file) into the script's docstring with HEADER.format: a name holding "
+                   '""" can add code to the exported script')
+def test_a_project_name_cannot_add_code_to_the_exported_script(tmp_path):
+    script = pytest.importorskip("engine.export.script")
+    marker = tmp_path / "ran"
+    project = load_project(example_paths()["xor_mlp"], weights=False)
+    project.meta["name"] = f'x"""\n{INJECTED.format(marker=str(marker))}\nr"""'
+    assert _open_calls(script.script_source(project), marker) == []
