@@ -38,7 +38,7 @@ VALUES = {
     "shape": [[4], [2, 3], [1, 8, 8], [3, 4, 4, 4], [16], [], [0], [-1], "4", None],
     "str": ["", "a", "mean", "x" * 300, 5],
 }
-NAMES = ["fc", "FC", "conv", "x", "y", "relu", "", "  ", "a b", "class", "1st", "é", "n1",
+NAMES = ["fc", "FC", "conv", "x", "y", "relu", "", "  ", "a b", "class", "1st", "é", "n1", "a\nb",
          "out", "x" * 100]
 POSITIONS = [0.0, 10.5, -300.0, 1e6, 1e9, 2e9, -2e9, math.inf, math.nan]
 

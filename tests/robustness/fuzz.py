@@ -25,7 +25,8 @@ LAYER_IDS = sorted(engine.REGISTRY)
 # Values that break naive loaders: huge and non-finite numbers, wrong types, big text.
 HOSTILE_VALUES: list[Any] = [
     None, True, False, 0, -1, 1, 2**31, 2**63, 10**400, -(10**400), 1e308, -1e308, 1e-320,
-    0.5, "", "x", "n1", "in", "out", "\x00", "é" * 50, "x" * 5000, [], [None], [[[]]], {},
+    0.5, "", "x", "n1", "in", "out", "\x00", "a\nimport os", "\u2028", "é" * 50, "x" * 5000,
+    [], [None], [[[]]], {},
     {"a": 1}, [1, 2], [0], [-1, -1], [10**400], [1e308, 1e308], list(range(50)),
 ]
 
