@@ -22,7 +22,7 @@ from .script_sources import (
     import_block,
     training_sources,
 )
-from .script_template import HEADER, MAIN, SECTION
+from .script_template import HEADER, MAIN, section
 
 
 def _dataset_summary(project: Project, in_type):
@@ -135,11 +135,11 @@ def script_source(project: Project, weights_hint: str | None = None,
         constant("CONFIG", json.loads(json.dumps(s["config"]))),
     ])
     imports = import_block(model, data_imports + train_imports)
-    parts = [header, imports, "\n", SECTION.format("Model"), "\n", model, "\n\n",
-             SECTION.format("Settings (from the project file)"), constants, "\n\n",
-             SECTION.format("Data (the same code Studio uses)"),
+    parts = [header, imports, "\n", section("Model"), "\n", model, "\n\n",
+             section("Settings (from the project file)"), constants, "\n\n",
+             section("Data (the same code Studio uses)"),
              "\n\n".join(data_blocks), "\n\n",
-             SECTION.format("Losses, metrics, optimizer, schedule (the same code Studio uses)"),
+             section("Losses, metrics, optimizer, schedule (the same code Studio uses)"),
              "\n\n".join(train_blocks), "\n\n", MAIN]
     text = "".join(parts)
     while "\n\n\n\n" in text:

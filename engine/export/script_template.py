@@ -4,7 +4,9 @@
 the model, the settings and the copied engine code (see script.py).
 """
 
-SECTION = "# {} " + "-" * 60 + "\n\n"
+def section(title: str) -> str:
+    """A section comment of the script, 79 columns wide."""
+    return f"# {title} ".ljust(79, "-") + "\n\n"
 
 HEADER = '''"""{name}: a model exported from Studio, with its data loading and training loop.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 MAIN = '''
 
-# Training ------------------------------------------------------------
+# Training --------------------------------------------------------------------
 
 
 def to_tensors(split):
@@ -215,7 +217,7 @@ def fit(model, data, device, epochs, rank, world, log):
     return history
 
 
-# Weights, prediction, entry point --------------------------------------------------------
+# Weights, prediction, entry point --------------------------------------------
 
 
 def read_safetensors(path):
