@@ -326,3 +326,50 @@ def test_attention_and_transformer_layers_round_trip():
 
     with pytest.raises(ImportModelError, match=r"node 'attn' \(nn.MultiheadAttention\)"):
         import_module(CrossAttention(), torch.randn(2, 5, 8))
+
+
+class _Zoo2d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        self.gn = nn.GroupNorm(2, 4)
+        self.act = nn.ELU(alpha=0.7)
+        self.conv = nn.Conv2d(4, 6, (3, 5), stride=(1, 2), padding="valid", dilation=1,
+                              groups=2)
+        self.bn = nn.BatchNorm2d(6, momentum=0.3)
+        self.pool = nn.AvgPool2d(2, stride=1, padding=1)
+        self.upsample = nn.Upsample(scale_factor=2.0, mode="nearest")
+        self.ada = nn.AdaptiveAvgPool2d((2, 3))
+
+    def forward(self, x):
+        x = self.act(self.gn(self.up(x)))
+        x = F.leaky_relu(self.bn(self.conv(x)), 0.2)
+        x = self.ada(self.upsample(self.pool(x)))
+        return F.softmax(x.flatten(1), dim=-1)
+
+
+class _Zoo1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3, padding="same")
+        self.bn = nn.BatchNorm1d(8)
+        self.pool = nn.MaxPool1d(2)
+        self.ada = nn.AdaptiveAvgPool1d(3)
+        self.norm = nn.LayerNorm(3)
+        self.gru = nn.GRU(3, 5, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(5, 4, bias=False)
+
+    def forward(self, x):
+        x = self.ada(self.pool(F.gelu(self.bn(self.conv(x)))))
+        _, h = self.gru(self.norm(x))
+        return F.softplus(self.fc(F.silu(h[-1])), beta=2.0)
+
+
+@pytest.mark.parametrize(("module", "shape"), [(_Zoo2d(), (3, 3, 6, 6)),
+                                               (_Zoo1d(), (3, 4, 10))])
+def test_layer_zoo_round_trips(module, shape):
+    with torch.no_grad():  # give the batch norms real statistics
+        module.train()
+        module(torch.randn(*shape))
+    graph = _round_trip(module, shape)
+    assert all(not n.type.startswith("core.Identity") for n in graph.nodes.values())
