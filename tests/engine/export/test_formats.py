@@ -77,8 +77,7 @@ def test_onnx_cannot_express_is_a_clear_error(tmp_path, monkeypatch):
     assert not (tmp_path / "m.onnx").exists()
 
 
-@pytest.mark.parametrize("name", ["digits_cnn", "lstm_sequence", "residual_cnn",
-                                  "attention_classifier"])
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_torchscript_matches_eager(name, tmp_path):
     graph = _graph(name)
     export_torchscript(graph, tmp_path / "m.pt")
