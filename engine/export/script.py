@@ -102,7 +102,7 @@ def script_source(project: Project, weights_hint: str | None = None,
     """The text of the standalone training script for `project`. Raises ExportError."""
     graph = project.graph
     report = validate(graph)
-    code = generate(graph, report, docstring=f"{project.name}, exported from Studio.")
+    code = generate(graph, report, docstring=f"{_one_line(project.name)}, exported from Studio.")
     if not project.dataset:
         raise ExportError("the project has no dataset: choose one (the training script loads "
                           "it) before exporting a Python script")
@@ -115,8 +115,9 @@ def script_source(project: Project, weights_hint: str | None = None,
     pip = "torch numpy" + (f" {extra}" if extra else "")
     stem = project.path.stem if project.path else python_name(project.name)
     weights_line = f"--weights {weights_hint}" if weights_hint else f"--weights {stem}.safetensors"
-    header = HEADER.format(name=project.name, needs=needs, pip=pip, weights=weights_line,
-                           file=Path(filename).name)
+    header = HEADER.format(name=_docstring_text(project.name), needs=_docstring_text(needs),
+                           pip=_docstring_text(pip), weights=_docstring_text(weights_line),
+                           file=_docstring_text(Path(filename).name))
     constants = "".join([
         constant("DATASET", json.loads(json.dumps(project.dataset))),
         f"INPUT_SHAPE = {tuple(s['input_shape'])!r}\n",
@@ -146,6 +147,21 @@ def script_source(project: Project, weights_hint: str | None = None,
         text = text.replace("\n\n\n\n", "\n\n\n")
     check_unique_names(text)
     return text
+
+
+def _one_line(text: str) -> str:
+    """User text with control, line-break and lone surrogate characters made spaces."""
+    import unicodedata
+
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c
+                   for c in str(text))
+
+
+def _docstring_text(text: str) -> str:
+    """User text (project name, file names) made inert inside the script's docstring: one
+    line, backslashes and quotes escaped, so it can neither end the docstring nor form an
+    escape sequence."""
+    return _one_line(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def export_script(project: Project, out: str | Path, weights_hint: str | None = None) -> Path:

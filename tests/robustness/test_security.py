@@ -248,12 +248,24 @@ def test_generated_code_cannot_be_injected_even_past_the_graph_api(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="engine/export/script.py puts project.name (meta.name from "
-                   "the file) into the script's docstring with HEADER.format: a name holding "
-                   '""" can add code to the exported script')
 def test_a_project_name_cannot_add_code_to_the_exported_script(tmp_path):
     script = pytest.importorskip("engine.export.script")
     marker = tmp_path / "ran"
     project = load_project(example_paths()["xor_mlp"], weights=False)
     project.meta["name"] = f'x"""\n{INJECTED.format(marker=str(marker))}\nr"""'
-    assert _open_calls(script.script_source(project), marker) == []
+    source = script.script_source(project)
+    assert _open_calls(source, marker) == []
+    first_line = ast.get_docstring(ast.parse(source)).splitlines()[0]
+    assert first_line.startswith(project.meta["name"].replace("\n", " ") + ": a model")
+
+
+@pytest.mark.parametrize("name, shown", [("back\\N{slash}\\", "back\\N{slash}\\"),
+                                         ('quote"', 'quote"'),
+                                         ("nul\x00cr\rlone\ud800", "nul cr lone ")])
+def test_odd_project_names_still_give_a_valid_script(name, shown):
+    script = pytest.importorskip("engine.export.script")
+    project = load_project(example_paths()["xor_mlp"], weights=False)
+    project.meta["name"] = name
+    source = script.script_source(project)
+    compile(source.encode("utf-8"), "model.py", "exec")
+    assert ast.get_docstring(ast.parse(source)).startswith(shown + ": a model")
