@@ -278,9 +278,10 @@ def _numeric(arr_dtype: np.dtype, shape, what: str, budget: float, labels: bool 
 
 
 def _load_npy_file(path: Path, what: str, budget: float, labels: bool = False) -> np.ndarray:
+    _not_empty(path, what)
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
+    except (ValueError, EOFError) as exc:
         raise DataError(f"{what} could not be read ({exc}); only plain numeric arrays are "
                         "supported") from None
     except OSError as exc:
@@ -291,6 +292,16 @@ def _load_npy_file(path: Path, what: str, budget: float, labels: bool = False) -
     return np.array(arr)
 
 
+def _not_empty(path: Path, what: str) -> None:
+    """NumPy reports an empty file as a bare 'No data left in file': name the file."""
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        return  # np.load reports a missing or unreadable file itself
+    if empty:
+        raise DataError(f"{what} is empty (0 bytes); expected a NumPy array file")
+
+
 def _features(arr: np.ndarray, what: str) -> np.ndarray:
     if arr.ndim < 1 or len(arr) == 0:
         raise DataError(f"{what} has no samples (shape {arr.shape})")
@@ -298,7 +309,7 @@ def _features(arr: np.ndarray, what: str) -> np.ndarray:
     if arr.ndim == 1:
         x = x[:, None]
     if not np.all(np.isfinite(x)):
-        bad = int(np.argmax(~np.isfinite(x.reshape(len(x), -1)).any(axis=1)))
+        bad = int(np.argmax(~np.isfinite(x.reshape(len(x), -1)).all(axis=1)))
         raise DataError(f"{what}: sample {bad} contains NaN or infinite values")
     return x
 
@@ -319,9 +330,10 @@ def load_npz(path: Path, config: dict, budget: float) -> RawData:
     """x from key "x_key" (default 'x'); the default target from "y_key" (default 'y');
     every other array with one entry per sample is a target by its key name."""
     x_key, y_key = config.get("x_key", "x"), config.get("y_key", "y")
+    _not_empty(path, path.name)
     try:
         npz = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path.name} is not a NumPy .npz file ({exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise DataError(f"{path.name} is a .npy file, not a .npz archive; use source 'npy'")

@@ -118,13 +118,19 @@ def test_infinite_values_in_the_data_file(trained):
     assert digest(run_dir) == before
 
 
-@pytest.mark.xfail(strict=True, reason="engine/data/files.py _features: `~np.isfinite(a).any(1)`"
-                   " negates after any(), so the first bad sample is always reported as 0")
 def test_the_sample_with_infinite_values_is_named(tmp_path):
     from engine.data.loader import load_dataset
     write_blobs(tmp_path / "data.npz", inf_at=7)
     with pytest.raises(DataError, match="sample 7 "):
         load_dataset({"source": "npz", "path": "data.npz"}, tmp_path, (4,), "float")
+
+
+@pytest.mark.parametrize("source", ["npy", "npz"])
+def test_an_empty_array_file_is_named(tmp_path, source):
+    from engine.data.loader import load_dataset
+    (tmp_path / f"data.{source}").write_bytes(b"")
+    with pytest.raises(DataError, match=rf"data\.{source} is empty"):
+        load_dataset({"source": source, "path": f"data.{source}"}, tmp_path, (4,), "float")
 
 
 def raise_in_forward(trainer):
@@ -168,13 +174,7 @@ def test_missing_data_file(trained):
     assert_resumable(proj, run_dir, EPOCHS + 1)
 
 
-EMPTY_NPZ_BUG = pytest.mark.xfail(strict=True, reason="engine/data/files.py load_npz: an empty "
-                                  "file gives 'No data left in file' without the file name")
-
-
-@pytest.mark.parametrize("damage", ["garbage", "truncated",
-                                    pytest.param("empty", marks=EMPTY_NPZ_BUG),
-                                    "pickled_object"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "pickled_object"])
 def test_corrupt_data_file(trained, damage):
     proj, run_dir, before = trained
     path = proj.folder / "data.npz"
@@ -188,7 +188,8 @@ def test_corrupt_data_file(trained, damage):
     else:
         np.savez(path, x=np.array([{"a": 1}] * 4, dtype=object), y=np.zeros(4))
     _, result, events = fit(proj)
-    failed(result, events, "data", "data.npz")
+    message = failed(result, events, "data", "data.npz")
+    assert damage != "empty" or "is empty" in message, message
     assert digest(run_dir) == before
 
 
