@@ -59,7 +59,7 @@ def load_resume(t) -> None:
     t.best_row = info.get("best")
     t.bad_epochs = int(info.get("bad_epochs", 0))
     es = t.config["early_stopping"]
-    if es and es["restore_best"] and (run_dir / "best.safetensors").exists():
+    if es and es["restore_best"] and ckpt.has_checkpoint(run_dir, "best"):
         best, _, _ = ckpt.load_checkpoint(run_dir, "best")
         state = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
         apply_weights(t.model, best)
