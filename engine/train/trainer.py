@@ -506,15 +506,23 @@ class Trainer:
                     self.tb_writer.add_scalar(k, v, row["epoch"])
         if self.run_dir is None:
             return
-        self.metrics_log.append(row)
+        try:
+            self.metrics_log.append(row)
+        except OSError as exc:
+            raise TrainError(f"could not write the metrics log in {self.run_dir}: "
+                             f"{exc.strerror or exc}", "error", tb=traceback.format_exc()) \
+                from exc
         from .resume import save_last
 
-        if improved:
-            path = ckpt.save_checkpoint(self.run_dir, "best", self.node_state(),
-                                        {"epoch": row["epoch"], "metrics": row})
-            self._emit("checkpoint", {"path": str(path), "kind": "best",
-                                      "epoch": row["epoch"]})
-        path = save_last(self, row["epoch"])
+        try:
+            if improved:
+                path = ckpt.save_checkpoint(self.run_dir, "best", self.node_state(),
+                                            {"epoch": row["epoch"], "metrics": row})
+                self._emit("checkpoint", {"path": str(path), "kind": "best",
+                                          "epoch": row["epoch"]})
+            path = save_last(self, row["epoch"])
+        except ckpt.CheckpointError as exc:  # e.g. a full disk: say which file, not "data"
+            raise TrainError(str(exc), "error", tb=traceback.format_exc()) from exc
         self._emit("checkpoint", {"path": str(path), "kind": "last", "epoch": row["epoch"]})
 
     def node_state(self) -> dict:

@@ -317,9 +317,12 @@ def test_disk_full_during_checkpoint_write(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ckpt, "atomic_write", atomic_write_fails_at_epoch_3)
     _, result, events = fit(proj)
-    failed(result, events, events[-1]["kind"], "No space left on device")
-    monkeypatch.setattr(ckpt, "atomic_write", real)
     run_dir = result.run_dir
+    message = failed(result, events, "error", "No space left on device")
+    assert message == f"could not write checkpoint {run_dir / 'last.json'}: " \
+        "No space left on device"
+    monkeypatch.setattr(ckpt, "atomic_write", real)
+    assert not (run_dir / "last.pending").exists()  # the half-written set was removed
     info = ckpt.read_json(run_dir / "last.json")
     assert info["epoch"] == 2  # the JSON of the last good epoch is still whole
     ckpt.load_checkpoint(run_dir, "last")  # every file still parses
