@@ -330,6 +330,29 @@ def test_disk_full_during_checkpoint_write(tmp_path, monkeypatch):
     assert_resumable(proj, run_dir, 4)
 
 
+def test_disk_full_while_writing_weights_names_the_weights_file(tmp_path, monkeypatch):
+    write_blobs(tmp_path / "data.npz")
+    proj = project(mlp_graph(), tmp_path, dataset={"source": "npz", "path": "data.npz"},
+                   epochs=3)
+    real = ckpt.save_weights
+    calls = {"n": 0}
+
+    def save_weights_fails_at_epoch_2(path, weights):
+        calls["n"] += path.name == "last.safetensors"
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real(path, weights)
+
+    monkeypatch.setattr(ckpt, "save_weights", save_weights_fails_at_epoch_2)
+    _, result, events = fit(proj)
+    message = failed(result, events, "error")
+    assert message == f"could not write checkpoint {result.run_dir / 'last.safetensors'}: " \
+        "No space left on device"
+    monkeypatch.setattr(ckpt, "save_weights", real)
+    assert ckpt.load_checkpoint(result.run_dir, "last")[2]["epoch"] == 1
+    assert_resumable(proj, result.run_dir, 3)
+
+
 def test_data_error_is_a_value_error_with_the_file_name(tmp_path):
     """The data layer's own error (what the GUI shows in its dataset preview)."""
     from engine.data.loader import load_dataset
