@@ -339,8 +339,32 @@ def save_project(project: Project, path: str | os.PathLike | None = None) -> Pat
             save_weights(project.weights_path(path), project.graph.weights)
     except OSError as exc:
         raise ProjectError(f"cannot save: {exc.strerror or exc}", path) from None
+    for saved in (path, project.weights_path(path)):
+        remove_stale_temps(saved)
     project.path = path
     return path
+
+
+def remove_stale_temps(path: Path, older_than: float = 60.0) -> list[Path]:
+    """Delete atomic_write temp files of `path` (`.NAME.XXXXXXXX.tmp`) left by a killed save
+    at least `older_than` seconds ago (a younger one may belong to a save in progress).
+    Best effort: returns the files removed."""
+    import glob
+    import re
+    import time
+
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp")
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            st = tmp.lstat()
+            if pattern.fullmatch(tmp.name) and stat.S_ISREG(st.st_mode) and \
+                    time.time() - st.st_mtime >= older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            pass
+    return removed
 
 
 # -- weights ----------------------------------------------------------------------------------

@@ -106,3 +106,21 @@ def test_a_truncated_recovery_file_is_a_project_error(tmp_path, qapp):
     with pytest.raises(ProjectError):
         doc.restore_recovery(rec, tmp_path / "p.nnproj")
     assert doc.graph.to_dict() == before  # the open document is untouched
+
+
+def test_saving_removes_temp_files_left_by_killed_saves(tmp_path, versions):
+    import time
+    project = load_project(versions[1])
+    target = tmp_path / "work.nnproj"
+    old = time.time() - 3600
+    stale = [tmp_path / ".work.nnproj.0a1b2c3d.tmp", tmp_path / ".work.safetensors.99ff00aa.tmp"]
+    keep = [tmp_path / ".work.nnproj.12345678.tmp",  # young: a save may be writing it
+            tmp_path / ".work.nnproj.notours.tmp", tmp_path / ".other.nnproj.0a1b2c3d.tmp"]
+    for p in stale + keep:
+        p.write_bytes(b"{half a fi")
+        os.utime(p, (old, old))
+    os.utime(keep[0])
+    save_project(project, target)
+    assert [p for p in stale if p.exists()] == []
+    assert all(p.exists() for p in keep)
+    assert load_project(target).to_dict() == project.to_dict()
