@@ -3,6 +3,7 @@ Problems / Training / Log tabs at the bottom; menus, shortcuts, files, recovery.
 from __future__ import annotations
 
 import importlib
+import math
 import traceback
 from pathlib import Path
 
@@ -338,7 +339,9 @@ class MainWindow(QMainWindow):
         try:
             x, y = (float(v) for v in center)
             z = float(zoom)
-        except (TypeError, ValueError):
+            if not all(math.isfinite(v) and abs(v) < 1e9 for v in (x, y, z)) or z <= 0:
+                raise ValueError("view out of range")
+        except (TypeError, ValueError, OverflowError):  # e.g. float(10**400)
             self.view.frame_readable()
             return
         self.view.set_zoom(z)
