@@ -219,3 +219,33 @@ def test_reopened_project_shows_its_last_run_and_insight(qtbot, make_panel, tmp_
     again.tabs.setCurrentWidget(again.confusion)    # computed on demand from saved weights
     qtbot.waitUntil(lambda: again.insight is not None, timeout=20_000)
     np.testing.assert_array_equal(again.confusion.matrix, panel.confusion.matrix)
+
+
+def test_ctrl_enter_in_the_main_window_trains_and_errors_point_at_the_node(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QKeySequence
+
+    from studio.commands import SetParamCommand
+    from studio.ui.main_window import MainWindow
+    project = load_project(EXAMPLES / "digits_cnn.nnproj")
+    project.path = tmp_path / "digits_cnn.nnproj"
+    project.training.update(epochs=1)
+    doc = Document(project, autosave_ms=0)
+    window = MainWindow(doc, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.load_panels(("training",))
+    panel = window.panels["training"]
+    assert isinstance(panel, TrainingPanel)
+    assert QKeySequence("Ctrl+Return") in window.act["train"].shortcuts()
+    try:
+        window.act["train"].trigger()
+        assert panel.worker is not None and doc.locked
+        _wait_done(qtbot, panel)
+        assert "finished after 1 epoch" in panel.status.text()
+        doc.push(SetParamCommand(doc.graph, "n5", "kernel_size", 11))    # breaks conv2
+        window.act["train"].trigger()
+        assert panel.worker is None and not panel.error.isHidden()
+        assert doc.selected_ids and doc.selected_ids[0] in doc.graph.nodes
+    finally:
+        panel.shutdown()
+        doc.undo_stack.setClean()        # closing must not ask to save
