@@ -201,7 +201,7 @@ class LiveCurves(QWidget):
             buf.append(x, float(value))
             p.dirty = True
 
-    MIN_REDRAW_S = 0.125   # repaint curves at most 8 times a second: each repaint of the
+    MIN_REDRAW_S = 0.25    # repaint curves at most 4 times a second: each repaint of the
     # plot grid costs ~15-30 ms of GUI-thread time in software rendering
 
     def redraw(self, force: bool = False) -> None:

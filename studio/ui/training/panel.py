@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -133,6 +134,7 @@ class TrainingPanel(QWidget):
         self._insight_call: BackgroundCall | None = None
         self._run_meta: dict = {}
         self._pca_key = None
+        self._last_progress = float("-inf")
         self._pca_call: BackgroundCall | None = None
         if not hasattr(document, "locked"):
             document.locked = False
@@ -470,7 +472,13 @@ class TrainingPanel(QWidget):
                             + (f" — run folder {Path(data['run_dir']).name}"
                                if data.get("run_dir") else ""))
 
+    PROGRESS_INTERVAL_S = 0.25   # the progress bar repaints synchronously: ~4 times a second
+
     def _on_progress(self, b: dict) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < self.PROGRESS_INTERVAL_S:
+            return
+        self._last_progress = now
         epochs = self._run_meta.get("epochs") or 1
         spe = self._run_meta.get("steps_per_epoch") or 1
         done = (b.get("epoch", 1) - 1) * spe + b.get("step", 0)
