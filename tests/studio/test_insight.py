@@ -1,4 +1,6 @@
 """Insight computations against scikit-learn/PyTorch, and the views that show them."""
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -180,3 +182,16 @@ def test_predictions_browser_occlusion_and_embedding_view(qtbot, cnn):
     ev.word.setText("nope")
     ev.lookup()
     assert "not in the vocabulary" in ev.info.text()
+
+
+def test_activations_of_modules_returning_tuples():
+    from engine.graph import Graph
+    g = Graph()
+    nodes = [g.add_node("io.Input", {"shape": [5, 3]}), g.add_node("rnn.LSTM",
+                                                                   {"hidden_size": 4}),
+             g.add_node("io.Output", {})]
+    for a, b in itertools.pairwise(nodes):
+        g.connect(a.id, "out", b.id, "in")
+    model = build_model(g)
+    out, acts = run_model(model, np.zeros((2, 5, 3), np.float32), [nodes[1].id])
+    assert acts[nodes[1].id].shape[0] == 2 and out.shape[0] == 2

@@ -69,6 +69,13 @@ def module_for(model, node_id: str):
     return getattr(model, attr, None) if attr else None
 
 
+def _first_tensor(out) -> np.ndarray:
+    """A module's output as numpy; recurrent/attention modules return tuples (output first)."""
+    while isinstance(out, (tuple, list)):
+        out = out[0]
+    return out.detach().float().cpu().numpy()
+
+
 def run_model(model, x: np.ndarray, node_ids: list[str] = (), batch: int = 512):
     """Forward `x` in eval mode; returns (first output, {node_id: activation}) as numpy."""
     import torch
@@ -79,7 +86,7 @@ def run_model(model, x: np.ndarray, node_ids: list[str] = (), batch: int = 512):
         mod = module_for(model, nid)
         if mod is not None:
             hooks.append(mod.register_forward_hook(
-                lambda _m, _i, out, nid=nid: acts[nid].append(out.detach().cpu().numpy())))
+                lambda _m, _i, out, nid=nid: acts[nid].append(_first_tensor(out))))
     was_training = model.training
     model.eval()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
