@@ -27,7 +27,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from . import qtfix  # noqa: F401  (PySide6 refcount work-around, see there)
 
 FPS = 30
 

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeW
 
 from engine.layers import LayerSpec, by_category
 
-from .. import qtfix  # noqa: F401  (PySide6 refcount work-around, see there)
 from .theme import CATEGORY_COLORS as _THEME_COLORS
 
 LAYER_MIME = "application/x-studio-layer"

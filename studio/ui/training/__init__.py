@@ -1,1 +1,0 @@
-from studio import qtfix  # noqa: F401  (PySide6 refcount work-around)

@@ -24,8 +24,6 @@ class Binding:
 
     # subclasses: _show(value), _read() -> value, connect edit signal to self._edited
     def show(self, value: Any) -> None:
-        # not `with QSignalBlocker(...)`: its __exit__ corrupts the refcount of False in
-        # PySide6 6.12 (the interpreter aborts at exit)
         old = self.widget.blockSignals(True)
         try:
             self._show(self.to_widget(self.default if value is None else value))
