@@ -21,7 +21,6 @@ from engine.project import (
     atomic_write,
     dumps_project,
     load_project,
-    loads_project,
     save_project,
 )
 from engine.validate import Report, Validator
@@ -235,8 +234,7 @@ class Document(QObject):
 
     def restore_recovery(self, rec: str | Path, path: str | Path | None) -> None:
         """Load a recovery file as the (modified, unsaved) content of `path`."""
-        text = Path(rec).read_text("utf-8")
-        project = loads_project(text, rec)
+        project = load_project(rec, weights=False)  # unreadable or damaged: ProjectError
         for key in ("recovery_of", "recovery_time"):
             project.meta.pop(key, None)
         project.path = Path(path) if path else None

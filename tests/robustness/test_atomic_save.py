@@ -86,9 +86,6 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == [path]
 
 
-@pytest.mark.xfail(strict=True, reason="studio/document.py restore_recovery reads the file with "
-                   "read_text('utf-8'): a damaged recovery file raises UnicodeDecodeError, which "
-                   "MainWindow.offer_recovery (except ProjectError) does not catch")
 def test_a_damaged_recovery_file_is_a_project_error(tmp_path, qapp):
     from studio.document import Document
     rec = tmp_path / "damaged.nnproj"
