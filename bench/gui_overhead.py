@@ -2,7 +2,14 @@
 the same project, alternating in one process; and the Qt event loop's lag during GUI training,
 measured with a 5 ms QTimer probe. Targets: throughput_ratio >= 0.95, lag p99 <= 16 ms,
 max <= 50 ms. Writes bench/results/gui_overhead.json.
-Run: QT_QPA_PLATFORM=offscreen python -m bench.gui_overhead [--rounds 3] [--epochs 10]"""
+
+Like with like: the app trains with one torch thread fewer than there are cores (the GUI
+thread keeps a core), `studio train` with torch's default. Each round runs headless at both
+thread counts and the GUI, in a rotating order; throughput_ratio is the GUI against the faster
+headless setting (so neither a slow default nor a lucky thread count flatters the GUI), and
+both per-setting ratios are reported too. A warm-up run comes first.
+Run: QT_QPA_PLATFORM=offscreen python -m bench.gui_overhead [--rounds 3] [--epochs 20]
+     [--gui-threads N]   (train from the app with N torch threads instead of cores - 1)"""
 from __future__ import annotations
 
 import argparse
@@ -41,12 +48,25 @@ def _rate(epoch_rows: list[dict]) -> float:
     return statistics.mean(r["samples_per_s"] for r in rows)
 
 
-def headless(name: str, epochs: int, batch_size: int, thread: bool = False) -> float:
+def headless(name: str, epochs: int, batch_size: int, thread: bool = False,
+             threads: int | None = None) -> float:
     """Train without any Qt, on the main thread as `studio train` does (or on a plain
-    background thread)."""
-    import threading
+    background thread), with torch's default thread count or `threads`."""
+    import torch
 
     from engine.train.trainer import Trainer
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _headless(name, epochs, batch_size, thread, Trainer)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _headless(name, epochs, batch_size, thread, Trainer) -> float:
+    import threading
 
     rows: list[dict] = []
     trainer = Trainer(_project(name, epochs, batch_size), "cpu",
@@ -112,45 +132,78 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     return _rate(rows), lags, gui_share
 
 
+def _round(app, args, r: int, gui_threads: int) -> dict:
+    """One round: headless (default threads), headless (the GUI's threads) and the GUI, in
+    an order rotating with r so drifting machine load hits all three alike."""
+    out: dict = {}
+    jobs = [
+        ("headless_default", lambda: headless(args.example, args.epochs, args.batch_size)),
+        ("headless_same", lambda: headless(args.example, args.epochs, args.batch_size,
+                                           threads=gui_threads)),
+        ("gui", lambda: gui(app, args.example, args.epochs, args.batch_size, args.watch)),
+    ]
+    for name, job in jobs[r % 3:] + jobs[:r % 3]:
+        out[name] = job()
+    return out
+
+
 def main(argv=None) -> int:
+    import torch
+
+    import studio.worker
+
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--example", default="digits_cnn")
     ap.add_argument("--watch", default="n2", help="node id shown in the feature-map view")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--gui-threads", type=int, default=None,
+                    help="torch threads when training from the app (default: cores - 1)")
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication([])
+    default_threads = torch.get_num_threads()
+    cores = os.cpu_count() or 1
+    studio.worker.TORCH_THREADS = args.gui_threads
+    gui_threads = args.gui_threads or (cores - 1 if cores > 1 and default_threads >= cores
+                                       else default_threads)
+    headless(args.example, 2, args.batch_size)            # warm-up: imports, data, kernels
     rows, lags = [], []
     for r in range(args.rounds):
-        # alternate the order (H G, G H, ...) so drifting machine load hits both alike
-        if r % 2 == 0:
-            h = headless(args.example, args.epochs, args.batch_size, thread=False)
-            g, lag, share = gui(app, args.example, args.epochs, args.batch_size, args.watch)
-        else:
-            g, lag, share = gui(app, args.example, args.epochs, args.batch_size, args.watch)
-            h = headless(args.example, args.epochs, args.batch_size, thread=False)
+        res = _round(app, args, r, gui_threads)
+        g, lag, share = res["gui"]
+        h_def, h_same = res["headless_default"], res["headless_same"]
         lags += lag
-        rows.append({"round": r + 1, "headless_samples_s": h, "gui_samples_s": g,
-                     "ratio": g / h, "gui_thread_cpu": share})
-        print(f"round {r + 1}: headless {h:,.0f} samples/s, GUI {g:,.0f} samples/s")
-    h_all = statistics.median(r["headless_samples_s"] for r in rows)
-    g_all = statistics.median(r["gui_samples_s"] for r in rows)
-    ratio = statistics.median(r["ratio"] for r in rows)
+        rows.append({"round": r + 1, "headless_default_s": h_def, "headless_same_s": h_same,
+                     "gui_samples_s": g, "ratio": g / max(h_def, h_same),
+                     "ratio_vs_default": g / h_def, "ratio_vs_same": g / h_same,
+                     "gui_thread_cpu": share})
+        print(f"round {r + 1}: headless {h_def:,.0f} samples/s ({default_threads} threads), "
+              f"{h_same:,.0f} ({gui_threads}), GUI {g:,.0f} ({gui_threads})")
+    med = {k: statistics.median(row[k] for row in rows)
+           for k in ("headless_default_s", "headless_same_s", "gui_samples_s", "ratio",
+                     "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu")}
     lag_arr = np.asarray(lags) if lags else np.zeros(1)
     result = {"example": args.example, "epochs": args.epochs, "batch_size": args.batch_size,
-              "rounds": rows, "headless_samples_s": h_all, "gui_samples_s": g_all,
-              "throughput_ratio": ratio,
+              "cores": cores, "headless_threads": default_threads, "gui_threads": gui_threads,
+              "rounds": rows, "headless_samples_s": max(med["headless_default_s"],
+                                                        med["headless_same_s"]),
+              "headless_default_samples_s": med["headless_default_s"],
+              "headless_same_threads_samples_s": med["headless_same_s"],
+              "gui_samples_s": med["gui_samples_s"],
+              "throughput_ratio": med["ratio"],
+              "throughput_ratio_vs_studio_train": med["ratio_vs_default"],
+              "throughput_ratio_same_threads": med["ratio_vs_same"],
               "lag_p50_ms": float(np.percentile(lag_arr, 50)),
               "lag_p99_ms": float(np.percentile(lag_arr, 99)),
               "lag_max_ms": float(lag_arr.max()), "lag_samples": len(lags),
-              "gui_thread_cpu_share": statistics.median(r["gui_thread_cpu"] for r in rows),
+              "gui_thread_cpu_share": med["gui_thread_cpu"],
               "load_average": os.getloadavg(),
               "targets": {"throughput_ratio": ">= 0.95", "lag_p99_ms": "<= 16",
                           "lag_max_ms": "<= 50"}}
     print()
-    print_table(rows, ["round", "headless_samples_s", "gui_samples_s", "ratio",
-                       "gui_thread_cpu"])
+    print_table(rows, ["round", "headless_default_s", "headless_same_s", "gui_samples_s",
+                       "ratio", "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu"])
     print()
     print_table([{k: result[k] for k in ("throughput_ratio", "lag_p50_ms", "lag_p99_ms",
                                          "lag_max_ms", "lag_samples")}],

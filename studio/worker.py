@@ -27,7 +27,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-
 FPS = 30
 
 TrainerFactory = Callable[..., Any]
@@ -71,17 +70,23 @@ class EventBuffer:
         return events
 
 
+TORCH_THREADS: int | None = None   # intra-op threads while training from the app (None: auto)
+
+
 def _leave_a_core_for_the_ui():
     """Train with one intra-op thread fewer than there are cores, so the GUI thread keeps a
     core (on 2 cores, 2 spinning OpenMP workers plus the event loop made training from a
-    background thread up to 3x slower). Returns a function restoring the old setting."""
+    background thread ~5x slower, measured with bench/gui_overhead.py --gui-threads 2).
+    `TORCH_THREADS` overrides the choice. Returns a function restoring the old setting."""
     import os
 
     import torch
 
     before = torch.get_num_threads()
     cores = os.cpu_count() or 1
-    if cores > 1 and before >= cores:
+    if TORCH_THREADS:
+        torch.set_num_threads(TORCH_THREADS)
+    elif cores > 1 and before >= cores:
         torch.set_num_threads(cores - 1)
     return lambda: torch.set_num_threads(before)
 

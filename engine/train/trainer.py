@@ -432,7 +432,10 @@ class Trainer:
         self._emit("epoch", dict(row))
         if self.rank == 0:
             self._write_epoch(row, improved)
-        if self._watched:
+        # short epochs must not snapshot more often than activation_interval; the last
+        # epoch always does, so the final weights are what is shown
+        last = row["epoch"] >= self.config["epochs"]
+        if self._watched and (self.act_throttle.ready() or last):
             self._snapshot()
         return row
 

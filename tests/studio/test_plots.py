@@ -85,3 +85,42 @@ def test_log_scale_smoothing_hover_and_overlays(qtbot):
     assert ys == [(2.0, 1.5), (2.5, 2.0)]
     c.set_overlays([])
     assert c.plots["loss"].overlays == []
+
+
+def _in_view(plot) -> bool:
+    (x0, x1), (y0, y1) = plot.item.vb.viewRange()
+    log = plot.item.ctrl.logYCheck.isChecked()
+    for buf in (plot.step, plot.train, plot.val):
+        ys = np.log10(buf.y) if log else buf.y
+        if buf.n and not (x0 <= buf.x.min() and buf.x.max() <= x1
+                          and y0 <= ys.min() and ys.max() <= y1):
+            return False
+    return True
+
+
+def test_a_live_run_has_a_fixed_x_range_and_every_point_in_view(qtbot):
+    c = LiveCurves()
+    qtbot.addWidget(c)
+    c.resize(600, 400)
+    c.show()
+    c.start_run(4, epochs=5, metrics=["accuracy", "confusion_matrix"])
+    assert set(c.plots) == {"loss", "lr", "accuracy"}     # made before the first epoch
+    rng = np.random.default_rng(1)
+    ranges = []
+    for e in range(1, 6):
+        c.add_batches([{"epoch": e, "step": s, "loss": 3.0 / (e * s) + rng.random(),
+                        "lr": 0.1, "steps_per_epoch": 4} for s in range(1, 5)])
+        c.add_epoch({"epoch": e, "loss": 2.0 / e, "val_loss": 2.5 / e,
+                     "accuracy": 0.5 + e / 20, "val_accuracy": 0.4 + e / 20})
+        c.redraw(force=True)
+        for p in c.plots.values():
+            x0, x1 = p.item.vb.viewRange()[0]
+            assert x0 <= 0 and 5 <= x1 < 5.5           # the whole run, from the start
+            assert _in_view(p), p.title
+        ranges.append(tuple(c.plots["accuracy"].item.vb.viewRange()[1]))
+    assert len(set(ranges)) < len(ranges)      # the y range moves only when it must
+    c.log.setChecked(True)
+    c.redraw(force=True)
+    assert _in_view(c.plots["loss"])
+    c.start_run(1)                               # a finished run's curves: auto-range again
+    assert c.plots["loss"].item.vb.autoRangeEnabled()[0]

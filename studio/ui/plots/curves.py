@@ -18,6 +18,8 @@ BATCH_META = {"epoch", "step", "global_step", "loss", "lr", "samples_per_s", "et
               "steps_per_epoch", "epochs"}
 EPOCH_SKIP = {"epoch", "elapsed_s", "samples_per_s", "steps_per_epoch", "global_step",
               "epochs", "time", "seconds"}
+AXIS_WIDTH = 46
+NOT_SCALAR = {"confusion_matrix"}
 TRAIN_COLOUR = (52, 120, 220)
 VAL_COLOUR = (230, 120, 30)
 OVERLAY_COLOURS = [(120, 120, 120), (150, 80, 180), (40, 160, 110), (200, 60, 90),
@@ -38,6 +40,11 @@ class MetricPlot:
         item.setLabel("bottom", "epoch")
         item.setDownsampling(ds=True, auto=True, mode="peak")
         item.setClipToView(True)
+        for side in ("left", "bottom"):
+            # no SI-prefix relabelling (an HTML re-layout of the label) on every range change
+            item.getAxis(side).enableAutoSIPrefix(False)
+        # a fixed axis width: new tick labels never re-lay out the whole plot grid
+        item.getAxis("left").setWidth(AXIS_WIDTH)
         if title == "loss":
             item.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.step = SmoothedBuffer(alpha=alpha)
@@ -54,11 +61,23 @@ class MetricPlot:
                                    name="validation")
         self.overlays: list = []
         self.dirty = False
+        self.x_span: float | None = None
+        self._refit = True
+
+    def set_x_span(self, epochs: float | None) -> None:
+        """A fixed x range of the whole run (the x axis is then never re-ticked while the
+        curves grow: a repaint of the axes is most of a redraw); None: auto-range x."""
+        self.x_span = epochs
+        if epochs:
+            self.item.enableAutoRange(x=False)
+            self.item.setXRange(0, epochs, padding=0.02)
+        else:
+            self.item.enableAutoRange(x=True)
 
     def clear(self) -> None:
         for b in (self.step, self.train, self.val):
             b.clear()
-        self.dirty = True
+        self.dirty = self._refit = True
 
     def redraw(self) -> None:
         if not self.dirty:
@@ -68,27 +87,43 @@ class MetricPlot:
         self.smooth_curve.setData(self.step.x, self.step.smoothed)
         self.train_curve.setData(self.train.x, self.train.y)
         self.val_curve.setData(self.val.x, self.val.y)
-        self._fit_flat_range()
+        self._fit_y_range()
 
-    def _fit_flat_range(self) -> None:
-        """A constant curve (a fixed learning rate) gets a sensible range instead of
-        float-noise ticks."""
+    def _fit_y_range(self) -> None:
+        """Keep all points in view, but move the y range only when a point leaves it or the
+        data shrank to under half of it (each change re-ticks and repaints the axis). A
+        constant curve (a fixed learning rate) gets a sensible range instead of float-noise
+        ticks."""
         ys = [b.y for b in (self.step, self.train, self.val) if b.n]
         if not ys:
             return
         y = np.concatenate(ys)
-        y = y[np.isfinite(y)]
+        log = self.item.ctrl.logYCheck.isChecked()
+        y = y[np.isfinite(y) & (y > 0)] if log else y[np.isfinite(y)]
         if not y.size:
             return
+        if log:
+            y = np.log10(y)
+        self.item.disableAutoRange(axis="y")
         lo, hi = float(y.min()), float(y.max())
         if hi - lo <= 1e-6 * max(abs(hi), 1e-12):
-            half = abs(hi) * 0.5 or 1.0
+            half = (0.15 if log else abs(hi) * 0.5) or 1.0
             self.item.setYRange(lo - half, hi + half, padding=0)
-        else:
-            self.item.enableAutoRange(axis="y")
+            return
+        vlo, vhi = self.item.vb.viewRange()[1]
+        refit, self._refit = self._refit, False
+        if not refit and lo >= vlo and hi <= vhi and (hi - lo) >= 0.5 * (vhi - vlo):
+            return
+        # room to move before the next change: a curve leaving the range gets 25% more on
+        # that side (losses fall, accuracies rise)
+        span = hi - lo
+        below = 0.25 if lo < vlo else 0.05
+        above = 0.25 if hi > vhi else 0.05
+        self.item.setYRange(lo - below * span, hi + above * span, padding=0)
 
     def set_log(self, on: bool) -> None:
         self.item.setLogMode(y=on)
+        self.dirty = self._refit = True
 
     def readout(self, x: float) -> str:
         parts = []
@@ -114,6 +149,7 @@ class LiveCurves(QWidget):
         self.view.setBackground("w")
         self.plots: dict[str, MetricPlot] = {}
         self.steps_per_epoch = 1
+        self.epochs: int | None = None
         self.alpha = 0.8
         self._last_redraw = float("-inf")
         self.log = QCheckBox("log scale")
@@ -154,12 +190,21 @@ class LiveCurves(QWidget):
             self.plots[name] = MetricPlot(item, title or name,
                                           0.0 if name == "lr" else self.alpha)
             self.plots[name].set_log(self.log.isChecked() and name != "lr")
+            self.plots[name].set_x_span(self.epochs)
         return self.plots[name]
 
-    def start_run(self, steps_per_epoch: int | None) -> None:
+    def start_run(self, steps_per_epoch: int | None, epochs: int | None = None,
+                  metrics: list[str] = ()) -> None:
+        """Clear the curves for a run of `epochs` (fixed x range; None: auto-range). The
+        plots of `metrics` are made now, not mid-run when their first value arrives."""
         self.steps_per_epoch = max(1, int(steps_per_epoch or 1))
+        self.epochs = int(epochs) if epochs else None
+        for name in metrics:
+            if name not in NOT_SCALAR:
+                self.plot(name)
         for p in self.plots.values():
             p.clear()
+            p.set_x_span(self.epochs)
         self.redraw(force=True)
 
     def add_batches(self, batches: list[dict]) -> None:

@@ -465,7 +465,9 @@ class TrainingPanel(QWidget):
     # -- worker signals --------------------------------------------------------------------------
     def _on_started(self, data: dict) -> None:
         self._run_meta = dict(data)
-        self.curves.start_run(data.get("steps_per_epoch"))
+        losses = data.get("losses") or []
+        self.curves.start_run(data.get("steps_per_epoch"), data.get("epochs"),
+                              data.get("metrics") or [] if len(losses) <= 1 else [])
         self.status.setText(f"Training on {data.get('device', '?')}: "
                             f"{data.get('train_size', '?')} training samples, "
                             f"{data.get('val_size', '?')} validation"

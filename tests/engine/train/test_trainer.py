@@ -216,6 +216,17 @@ def test_watch_emits_activations_of_the_fixed_sample():
     assert np.allclose(fc1["array"], trainer.model.fc1(sample).detach().numpy(), atol=1e-6)
 
 
+def test_activation_snapshots_are_throttled_but_the_last_epoch_is_shown():
+    trainer = Trainer(project(mlp_graph(), epochs=4, activation_interval=3600), "cpu",
+                      data=blobs(), run_dir=False)
+    trainer.watch(["fc1"])
+    events = []
+    trainer.add_callback(events.append)
+    trainer.fit()
+    steps = [e.data["global_step"] for e in events if e.kind == "activations"]
+    assert steps == [1, trainer.global_step]     # the first batch, then the end of the run
+
+
 def test_frozen_layers_do_not_change():
     g = mlp_graph(trainable={"fc1": False})
     trainer = Trainer(project(g, epochs=2), "cpu", data=blobs(), run_dir=False)
