@@ -195,3 +195,20 @@ def test_activations_of_modules_returning_tuples():
     model = build_model(g)
     out, acts = run_model(model, np.zeros((2, 5, 3), np.float32), [nodes[1].id])
     assert acts[nodes[1].id].shape[0] == 2 and out.shape[0] == 2
+
+
+def test_gradient_norms_are_drawn_batched_with_every_point(qtbot):
+    from studio.ui.insight.gradients import GradientView
+
+    view = GradientView()
+    qtbot.addWidget(view)
+    view.show()
+    view.reset({"a": "conv", "b": "dense"})
+    sent = [{"a": 0.5 * (i + 1), "b": 2.0 if i != 3 else float("nan")} for i in range(8)]
+    for norms in sent:
+        view.add_norms(norms)
+    assert view.curves["a"].getData()[0] is None      # not drawn per event ...
+    qtbot.waitUntil(lambda: view.curves["a"].getData()[0] is not None, timeout=2000)
+    _x, y = view.curves["a"].getData()                 # ... but every point, in one go
+    np.testing.assert_allclose(10 ** y, [n["a"] for n in sent])   # log-y plot
+    assert len(view.curves["b"].getData()[0]) == 7     # the NaN is left out

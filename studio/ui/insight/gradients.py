@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from studio.ui.plots.buffers import CurveBuffer
@@ -30,6 +31,14 @@ class GradientView(QWidget):
         self.buffers: dict[str, CurveBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.count = 0
+        # norms arrive ~10 times a second: draw them at most every DRAW_MS (each draw
+        # holds the GIL the training thread needs)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DRAW_MS)
+        self._timer.timeout.connect(self._draw_if_visible)
+
+    DRAW_MS = 500
 
     def reset(self, names: dict[str, str]) -> None:
         self.names = dict(names)
@@ -48,6 +57,10 @@ class GradientView(QWidget):
                                                    name=self.names.get(nid, nid))
             if value and np.isfinite(value) and value > 0:
                 self.buffers[nid].append(self.count, float(value))
+        if self.isVisible() and not self._timer.isActive():
+            self._timer.start()
+
+    def _draw_if_visible(self) -> None:
         if self.isVisible():
             self._draw()
 

@@ -1,7 +1,11 @@
 """Growable preallocated (x, y) buffers for live curves: appends never reallocate per point."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+
+_VERSIONS = itertools.count()
 
 
 class CurveBuffer:
@@ -11,6 +15,7 @@ class CurveBuffer:
         self._x = np.empty(capacity)
         self._y = np.empty(capacity)
         self.n = 0
+        self.version = next(_VERSIONS)   # new on every change, unique across buffers
 
     def append(self, x: float, y: float) -> None:
         if self.n == len(self._x):
@@ -19,9 +24,11 @@ class CurveBuffer:
         self._x[self.n] = x
         self._y[self.n] = y
         self.n += 1
+        self.version = next(_VERSIONS)
 
     def clear(self) -> None:
         self.n = 0
+        self.version = next(_VERSIONS)
 
     @property
     def x(self) -> np.ndarray:

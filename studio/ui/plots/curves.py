@@ -63,6 +63,7 @@ class MetricPlot:
         self.dirty = False
         self.x_span: float | None = None
         self._refit = True
+        self._drawn: dict = {}          # curve -> buffer version last drawn
 
     def set_x_span(self, epochs: float | None) -> None:
         """A fixed x range of the whole run (the x axis is then never re-ticked while the
@@ -83,10 +84,15 @@ class MetricPlot:
         if not self.dirty:
             return
         self.dirty = False
-        self.step_curve.setData(self.step.x, self.step.y)
-        self.smooth_curve.setData(self.step.x, self.step.smoothed)
-        self.train_curve.setData(self.train.x, self.train.y)
-        self.val_curve.setData(self.val.x, self.val.y)
+        # setData only for curves whose buffer changed (epoch points change once an epoch)
+        for curves, buf in (((self.step_curve, self.smooth_curve), self.step),
+                            ((self.train_curve,), self.train), ((self.val_curve,), self.val)):
+            if self._drawn.get(curves[0]) == buf.version:
+                continue
+            self._drawn[curves[0]] = buf.version
+            curves[0].setData(buf.x, buf.y)
+            if len(curves) > 1:
+                curves[1].setData(buf.x, buf.smoothed)
         self._fit_y_range()
 
     def _fit_y_range(self) -> None:
@@ -115,11 +121,16 @@ class MetricPlot:
         if not refit and lo >= vlo and hi <= vhi and (hi - lo) >= 0.5 * (vhi - vlo):
             return
         # room to move before the next change: a curve leaving the range gets 25% more on
-        # that side (losses fall, accuracies rise)
+        # that side (losses fall, accuracies rise); a non-negative quantity that spans more
+        # than half of [0, max] (most losses, accuracies) is drawn from 0, a bound that
+        # never moves
         span = hi - lo
         below = 0.25 if lo < vlo else 0.05
         above = 0.25 if hi > vhi else 0.05
-        self.item.setYRange(lo - below * span, hi + above * span, padding=0)
+        bottom = lo - below * span
+        if not log and lo >= 0 and lo < 0.5 * hi:
+            bottom = 0.0
+        self.item.setYRange(bottom, hi + above * span, padding=0)
 
     def set_log(self, on: bool) -> None:
         self.item.setLogMode(y=on)
@@ -246,8 +257,9 @@ class LiveCurves(QWidget):
             buf.append(x, float(value))
             p.dirty = True
 
-    MIN_REDRAW_S = 0.25    # repaint curves at most 4 times a second: each repaint of the
-    # plot grid costs ~15-30 ms of GUI-thread time in software rendering
+    MIN_REDRAW_S = 0.5     # repaint curves at most twice a second: a repaint of the plot
+    # grid is ~5 ms of Python (holding the GIL the training thread needs) in software
+    # rendering, more under load; the feature maps and the progress bar refresh on their own
 
     def redraw(self, force: bool = False) -> None:
         """Push changed buffers to their curves; nothing to do while the tab is hidden."""
