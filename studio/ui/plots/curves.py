@@ -18,7 +18,6 @@ BATCH_META = {"epoch", "step", "global_step", "loss", "lr", "samples_per_s", "et
               "steps_per_epoch", "epochs"}
 EPOCH_SKIP = {"epoch", "elapsed_s", "samples_per_s", "steps_per_epoch", "global_step",
               "epochs", "time", "seconds"}
-AXIS_WIDTH = 46
 NOT_SCALAR = {"confusion_matrix"}
 TRAIN_COLOUR = (52, 120, 220)
 VAL_COLOUR = (230, 120, 30)
@@ -43,8 +42,6 @@ class MetricPlot:
         for side in ("left", "bottom"):
             # no SI-prefix relabelling (an HTML re-layout of the label) on every range change
             item.getAxis(side).enableAutoSIPrefix(False)
-        # a fixed axis width: new tick labels never re-lay out the whole plot grid
-        item.getAxis("left").setWidth(AXIS_WIDTH)
         if title == "loss":
             item.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.step = SmoothedBuffer(alpha=alpha)
