@@ -92,3 +92,28 @@ def test_failed_event_and_crash_become_failed_signal(qtbot):
     assert "train.csv" in sig.args[0]["message"]
     assert sig.args[0]["kind"] == "data"
     qtbot.waitUntil(lambda: w2.state == "idle", timeout=5000)
+
+
+def test_training_thread_settings_apply_during_the_run_and_are_restored(qtbot, monkeypatch):
+    import sys
+
+    import torch
+
+    import studio.worker as worker_module
+
+    seen = {}
+    inner = fake_factory(epochs=1, steps=2)
+
+    def factory(project, device, callbacks, **overrides):
+        seen["switch"] = sys.getswitchinterval()
+        seen["threads"] = torch.get_num_threads()
+        return inner(project, device, callbacks, **overrides)
+
+    monkeypatch.setattr(worker_module, "TORCH_THREADS", 1)
+    before = sys.getswitchinterval()
+    w = TrainingWorker(Project(), factory=factory)
+    with qtbot.waitSignal(w.done, timeout=10_000):
+        w.start()
+    assert seen["threads"] == 1
+    assert seen["switch"] == min(before, worker_module.GIL_SWITCH_S) < 0.005
+    assert sys.getswitchinterval() == before
