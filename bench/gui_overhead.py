@@ -13,6 +13,7 @@ Run: QT_QPA_PLATFORM=offscreen python -m bench.gui_overhead [--rounds 5] [--epoc
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -144,6 +145,10 @@ def _round(app, args, r: int, gui_threads: int) -> dict:
         ("gui", lambda: gui(app, args.example, args.epochs, args.batch_size, args.watch)),
     ]
     for name, job in jobs[r % 3:] + jobs[:r % 3]:
+        # collect the previous run's garbage (a closed panel is thousands of pyqtgraph
+        # objects in reference cycles) now, not as a full collection in the middle of this
+        # run; a long-lived app window does not make such garbage while it trains
+        gc.collect()
         out[name] = job()
     return out
 

@@ -20,6 +20,7 @@ locked list (cheap, never blocks training). A QTimer on the GUI thread drains th
 """
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import traceback
@@ -162,6 +163,7 @@ class TrainingWorker(QObject):
         self._pending: list[tuple[str, tuple]] = []   # commands sent before the trainer exists
         self._watch = list(watch or [])
         self._thread: _TrainThread | None = None
+        self._frozen = False
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / FPS))
         self._timer.timeout.connect(self.drain)
@@ -176,6 +178,10 @@ class TrainingWorker(QObject):
         if self._thread is not None:
             raise RuntimeError("this worker has already run; create a new one")
         self._set_state("starting")
+        # the objects alive now (the app, torch, pyqtgraph: hundreds of thousands) need no
+        # cyclic-GC scans while training: a full collection of them is a ~300 ms freeze
+        gc.freeze()
+        self._frozen = True
         self._thread = _TrainThread(self)
         self._thread.finished.connect(self._thread_ended)
         self._timer.start()
@@ -306,6 +312,9 @@ class TrainingWorker(QObject):
     def _thread_ended(self) -> None:
         self.drain()
         self._timer.stop()
+        if self._frozen:
+            self._frozen = False
+            gc.unfreeze()
         if self.result is None and self.error is None:
             # fit() returned without a finished event: report it as finished anyway
             self.result = {"reason": "stopped" if self.state == "stopping" else "completed",

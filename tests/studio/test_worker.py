@@ -95,6 +95,7 @@ def test_failed_event_and_crash_become_failed_signal(qtbot):
 
 
 def test_training_thread_settings_apply_during_the_run_and_are_restored(qtbot, monkeypatch):
+    import gc
     import sys
 
     import torch
@@ -107,6 +108,7 @@ def test_training_thread_settings_apply_during_the_run_and_are_restored(qtbot, m
     def factory(project, device, callbacks, **overrides):
         seen["switch"] = sys.getswitchinterval()
         seen["threads"] = torch.get_num_threads()
+        seen["frozen"] = gc.get_freeze_count()
         return inner(project, device, callbacks, **overrides)
 
     monkeypatch.setattr(worker_module, "TORCH_THREADS", 1)
@@ -117,3 +119,4 @@ def test_training_thread_settings_apply_during_the_run_and_are_restored(qtbot, m
     assert seen["threads"] == 1
     assert seen["switch"] == min(before, worker_module.GIL_SWITCH_S) < 0.005
     assert sys.getswitchinterval() == before
+    assert seen["frozen"] > 1000 and gc.get_freeze_count() == 0   # no GC scans of the app
