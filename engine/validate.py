@@ -180,15 +180,16 @@ class Validator:
         for o in outputs:
             feeds_output |= nx.ancestors(dg, o)
         for nid, node in g.nodes.items():
-            if nid in blocked or node.spec.role == "input":
-                if node.spec.role == "input" and outputs and nid not in feeds_output:
+            role = node.spec.role
+            if nid in blocked or role == "input":
+                if role == "input" and outputs and nid not in feeds_output:
                     self._add(r, Issue("dangling", f"{label(node)} feeds no Output",
                                        nid, severity="warning"))
                 continue
             if nid not in reached and not r.node_issues.get(nid):
                 self._add(r, Issue("unreachable", f"{label(node)} is not reachable from any "
                                    "Input", nid))
-            elif nid not in feeds_output and node.spec.role != "output":
+            elif nid not in feeds_output and role != "output":
                 self._add(r, Issue("dangling", f"{label(node)}: its output is not used by "
                                    "any Output", nid, severity="warning"))
 
@@ -200,7 +201,7 @@ class Validator:
         r.in_types.pop(nid, None)
         r.param_counts.pop(nid, None)
         ins: list[TensorType] = []
-        for port in node.input_ports():
+        for port in self._ports[nid][0]:
             e = self._edge_in.get((nid, port))
             if e is None:
                 self._add(r, Issue("unconnected", f"{label(node)}: input {port!r} is not "
