@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
         self._update_title()
-        self.resize(1500, 950)
+        self._had_saved_layout = isinstance(self.settings.value("window/state"), QByteArray)
+        self._default_geometry()
         self.restore_layout()
         self._lazy_panels = lazy_panels
         if not lazy_panels:
@@ -160,10 +161,42 @@ class MainWindow(QMainWindow):
         training = self.panels.get("training")
         if hasattr(training, "node_highlight"):
             training.node_highlight.connect(self.focus_node)
+        if hasattr(training, "running_changed"):
+            training.running_changed.connect(
+                lambda on: on and self.ensure_training_room())
+        self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
         for name in ("start_training", "start", "train"):
             if callable(getattr(training, name, None)):
                 self.train_requested.connect(getattr(training, name))
                 break
+
+    TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
+
+    def _default_geometry(self) -> None:
+        """First run: 85% of the available screen, centred (a saved geometry overrides)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1500, 950)
+            return
+        area = screen.availableGeometry()
+        w, h = int(area.width() * 0.85), int(area.height() * 0.85)
+        self.resize(max(w, 900), max(h, 600))
+        self.move(area.x() + (area.width() - self.width()) // 2,
+                  area.y() + (area.height() - self.height()) // 2)
+
+    def ensure_training_room(self) -> None:
+        """Grow the bottom dock to at least TRAINING_SHARE of the window height."""
+        dock = self.docks.get("training")
+        if dock is None or dock.isFloating() or dock.visibleRegion().isEmpty():
+            return  # floating, or behind another tab
+        want = int(self.height() * self.TRAINING_SHARE)
+        if dock.height() < want:
+            self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+
+    def _training_tab_shown(self, visible: bool) -> None:
+        # a layout the user saved is kept; only the first-run default grows
+        if visible and not self._had_saved_layout:
+            QTimer.singleShot(0, self.ensure_training_room)
 
     def show_tab(self, key: str) -> None:
         dock = self.docks.get(key)
@@ -342,7 +375,7 @@ class MainWindow(QMainWindow):
             if not all(math.isfinite(v) and abs(v) < 1e9 for v in (x, y, z)) or z <= 0:
                 raise ValueError("view out of range")
         except (TypeError, ValueError, OverflowError):  # e.g. float(10**400)
-            self.view.frame_readable()
+            self.view.frame_readable(0.6)
             return
         self.view.set_zoom(z)
         self.view.centerOn(x, y)

@@ -194,3 +194,20 @@ def test_new_from_example_and_open_recent(win, monkeypatch, tmp_path):
     assert [a.text() for a in actions] == ["cnn.nnproj"]
     actions[0].trigger()
     assert doc.path == tmp_path / "cnn.nnproj" and len(doc.graph.nodes) == 12
+
+
+def test_training_start_gives_the_bottom_dock_room(win, qtbot):
+    """When a run starts (running_changed(True) calls ensure_training_room) the Training
+    dock grows to ~45% of the window height."""
+    win.resize(1400, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    dock = win.docks["training"]
+    win.show_tab("training")
+    QApplication.processEvents()
+    win.resizeDocks([dock], [150], Qt.Orientation.Vertical)
+    QApplication.processEvents()
+    assert dock.height() < 0.3 * win.height()
+    win.ensure_training_room()
+    QApplication.processEvents()
+    assert dock.height() >= 0.4 * win.height()
