@@ -26,6 +26,7 @@ from engine.project import ProjectError
 
 from ..document import Document
 from .canvas import GraphScene, GraphView
+from .canvas.live_overlay import LiveOverlay
 from .canvas.editor import CanvasEditor
 from .theme import apply_theme, current_name
 
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AnimatedDocks)
         self.scene = GraphScene(self.document, self)
+        self.live = LiveOverlay(self.scene)
         self.view = GraphView(self.scene, self)
         self.editor = CanvasEditor(self.view)
         self.setCentralWidget(self.view)
@@ -164,6 +166,11 @@ class MainWindow(QMainWindow):
         if hasattr(training, "running_changed"):
             training.running_changed.connect(
                 lambda on: on and self.ensure_training_room())
+            training.running_changed.connect(lambda on: on and self.live.clear())
+        if hasattr(training, "activations"):
+            training.activations.connect(self.live.show_activation)
+        if hasattr(training, "grad_norms"):
+            training.grad_norms.connect(self.live.show_grad_norms)
         self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
         for name in ("start_training", "start", "train"):
             if callable(getattr(training, name, None)):
@@ -286,6 +293,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addSeparator()
         m.addActions([a["save"], a["save_as"]])
+        m.addSeparator()
+        run = lambda name: importlib.import_module(f"studio.ui.dialogs.{name}").run(self)
+        a["import_model"] = self._action("&Import PyTorch Model…", lambda: run("import_model"))
+        a["export"] = self._action("&Export…", lambda: run("export"), "Ctrl+E")
+        m.addActions([a["import_model"], a["export"]])
         m.addSeparator()
         m.addAction(a["quit"])
         m = bar.addMenu("&Edit")

@@ -29,6 +29,7 @@ class EdgeItem(QGraphicsPathItem):
         self.src_port, self.dst_port = src, dst
         self.bad = False
         self.hovered = False
+        self.heat: QColor | None = None  # gradient-norm tint while/after training
         self.label = ShapeLabelItem(self)
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -62,10 +63,18 @@ class EdgeItem(QGraphicsPathItem):
             self.hovered = on
             self._apply_pen()
 
+    def set_heat(self, color: QColor | None) -> None:
+        """Tint the wire (the gradient norm of its source node); None restores the colour."""
+        if color != self.heat:
+            self.heat = color
+            self._apply_pen()
+
     def _apply_pen(self) -> None:
         c = canvas_colors()
         color = QColor(c.wire_bad if self.bad else c.wire)
         width = 2.0
+        if self.heat is not None and not self.bad:
+            color, width = QColor(self.heat), 3.0
         if self.isSelected() or self.hovered:
             color, width = QColor(c.selection), 3.0
         pen = QPen(color, width)
