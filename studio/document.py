@@ -170,6 +170,13 @@ class Document(QObject):
         """Replace the document with an empty, untitled project."""
         self._install(Project())
 
+    def adopt(self, project: Project) -> None:
+        """Show `project` (e.g. an imported model) as a new, modified, untitled document."""
+        project.path = None
+        self._install(project)
+        self._replaced_after_open = True
+        self.modified_changed.emit(True)
+
     def open(self, path: str | Path) -> None:
         """Open a project file. On ProjectError the current document is left untouched."""
         project = load_project(path)
