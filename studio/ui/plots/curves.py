@@ -189,9 +189,10 @@ class LiveCurves(QWidget):
 
     # -- plots -----------------------------------------------------------------------------------
     def plot(self, name: str, title: str | None = None) -> MetricPlot:
-        """The plot of a quantity, created (two per row) the first time it is seen."""
+        """The plot of a quantity, created (three per row: the bottom dock is wide and short)
+        the first time it is seen."""
         if name not in self.plots:
-            if self.plots and len(self.plots) % 2 == 0:
+            if self.plots and len(self.plots) % 3 == 0:
                 self.view.nextRow()
             item = self.view.addPlot()
             # the learning rate is exact: never smoothed
