@@ -6,7 +6,6 @@ import json
 import shutil
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
 from PySide6.QtTest import QTest
@@ -25,13 +24,7 @@ from studio.document import Document
 from studio.ui.canvas.edge_item import EdgeItem
 from studio.ui.main_window import MainWindow, load_widget
 
-
-def dispose(win: MainWindow) -> None:
-    """Free a test window now (no close prompt; many live windows slow Qt down)."""
-    if shiboken6.isValid(win):
-        win.hide()
-        win.document.close()
-        shiboken6.delete(win)
+from .helpers import dispose
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import os
 import shutil
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
@@ -16,15 +15,9 @@ from studio.commands import SetParamCommand
 from studio.document import Document
 from studio.ui.main_window import MainWindow
 
+from .helpers import dispose
+
 Button = QMessageBox.StandardButton
-
-
-def dispose(win: MainWindow) -> None:
-    """Free a test window now (no close prompt; many live windows slow Qt down)."""
-    if shiboken6.isValid(win):
-        win.hide()
-        win.document.close()
-        shiboken6.delete(win)
 
 
 @pytest.fixture

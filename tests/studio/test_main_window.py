@@ -10,7 +10,6 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -20,15 +19,9 @@ from engine.examples import example_path
 from studio.document import Document
 from studio.ui.main_window import MainWindow
 
+from .helpers import dispose
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def dispose(win: MainWindow) -> None:
-    """Free a test window now (no close prompt; many live windows slow Qt down)."""
-    if shiboken6.isValid(win):
-        win.hide()
-        win.document.close()
-        shiboken6.delete(win)
 
 
 @pytest.fixture
