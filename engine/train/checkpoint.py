@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..project import atomic_write, load_weights, save_weights
+from ..project import atomic_write, fsync_dir, load_weights, save_weights
 
 RUN_PATTERN = re.compile(r"^run-(\d+)$")
 
@@ -132,19 +132,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    import os
-
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # some filesystems cannot fsync a directory
-
-
 def save_checkpoint(run_dir: Path, kind: str, weights: dict, info: dict,
                     state_tensors: dict | None = None) -> Path:
     """Write `<kind>.safetensors` (weights per node), `<kind>.state.safetensors` (optimizer
@@ -206,9 +193,9 @@ def _finish_pending(run_dir: Path, kind: str, verify: bool = True) -> None:
             if name in (f"{kind}.safetensors", f"{kind}.state.safetensors") and \
                     (pending / name).exists():
                 os.replace(pending / name, run_dir / name)
-        _fsync_dir(run_dir)  # the data files are in place before the JSON that names them
+        fsync_dir(run_dir)  # the data files are in place before the JSON that names them
         os.replace(manifest, run_dir / manifest.name)
-        _fsync_dir(run_dir)
+        fsync_dir(run_dir)
     _drop_pending(pending)
 
 
