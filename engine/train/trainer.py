@@ -691,6 +691,18 @@ class Trainer:
             import torch.distributed as dist
 
             if dist.is_initialized():
+                # gloo aborts a rank whose group is torn down while another rank is still
+                # evaluating or writing: wait for all ranks first, but not forever (a rank
+                # that failed never arrives)
+                from datetime import timedelta
+
+                try:
+                    if dist.get_backend() == "gloo":
+                        dist.monitored_barrier(timeout=timedelta(seconds=60))
+                    else:
+                        dist.barrier()
+                except RuntimeError:
+                    pass
                 dist.destroy_process_group()
 
 
