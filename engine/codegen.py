@@ -1,7 +1,9 @@
 """Graph -> Python source of an nn.Module: one generator for compiling in the app and for export.
 
 The generated `forward` is straight-line code (one statement per node, a shape comment on each),
-so a compiled graph runs as fast as the same network written by hand.
+so a compiled graph runs as fast as the same network written by hand. `GeneratedCode.lineno_map`
+says which node each generated line belongs to (as torch.fx's `PythonCode._lineno_map`), so an
+error raised in the model is blamed on its node whatever the node is called.
 """
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ class GeneratedCode:
     input_ids: list[str] = field(default_factory=list)
     output_ids: list[str] = field(default_factory=list)
     report: Report | None = None
+    lineno_map: dict[int, str] = field(default_factory=dict)  # line in source -> node id
+    filename: str = ""  # set by compile_source: the name tracebacks show for `source`
 
 
 _RESERVED = {"self", "torch", "nn", "F", "forward", "training", "Model", "super", "__init__"}
@@ -67,6 +71,7 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
     attrs_ns, vars_ns = Namespace(_RESERVED), Namespace(_RESERVED)
     code = GeneratedCode("", class_name, report=report)
     init, body, supports = [], [], []
+    init_ids, body_ids = [], []  # the node id of each line of init / body
     out_vars: dict[str, list[str]] = {}
     for nid in report.order:
         node = graph.nodes[nid]
@@ -78,6 +83,7 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
         if ctor is not None:
             attr = code.attrs[nid] = attrs_ns.create(node.name)
             init.append(f"        self.{attr} = {ctor}")
+            init_ids.append(nid)
         if spec.role == "input":
             var = vars_ns.create(node.name)
             code.input_ids.append(nid)
@@ -99,19 +105,23 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
         comment = f"  # {_one_line(node.name)} ({spec.name}): {shapes}"
         body.extend(f"        {s}" for s in stmts[:-1])
         body.append(f"        {stmts[-1]}{comment}")
+        body_ids.extend([nid] * len(stmts))
     params = ", ".join(code.variables[i] for i in code.input_ids)
     rets = ", ".join(code.variables[i] for i in code.output_ids)
     doc = _one_line(docstring or "Generated from a Studio graph.").replace("\\", "\\\\") \
         .replace('"', '\\"')
-    blocks = [HEADER.rstrip(), *(block.strip("\n") for block in supports), "\n".join([
-        f"class {class_name}(nn.Module):", f'    """{doc}"""', "",
-        "    def __init__(self):", "        super().__init__()", *init, "",
-        f"    def forward(self, {params}):", *body, f"        return {rets}"])]
+    head = [f"class {class_name}(nn.Module):", f'    """{doc}"""', "",
+            "    def __init__(self):", "        super().__init__()"]
+    cls = [*head, *init, "", f"    def forward(self, {params}):", *body, f"        return {rets}"]
+    cls_ids = [None] * len(head) + init_ids + [None, None] + body_ids + [None]
+    blocks = [HEADER.rstrip(), *(block.strip("\n") for block in supports), "\n".join(cls)]
     source = "\n\n\n".join(blocks) + "\n"
     used = source[len(HEADER):]
     imports = (["import torch"] if "torch." in used else []) + ["from torch import nn"] + (
         ["import torch.nn.functional as F"] if "F." in used else [])
     code.source = "\n".join(imports) + "\n" + used
+    first = code.source.count("\n") - len(cls) + 1  # the class is the last block
+    code.lineno_map = {first + i: nid for i, nid in enumerate(cls_ids) if nid is not None}
     return code
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+from dataclasses import replace
 from typing import Any
 
 from .codegen import GeneratedCode, generate
@@ -25,6 +26,7 @@ def compile_source(code: GeneratedCode):
     import torch  # noqa: F401  (the generated code imports it; keep the import lazy here)
 
     filename = f"<studio-generated {code.class_name} #{next(_counter)}>"
+    code = replace(code, filename=filename)  # each model its own name, for tracebacks
     linecache.cache[filename] = (len(code.source), None, code.source.splitlines(True), filename)
     namespace: dict[str, Any] = {"__name__": f"studio_generated_{code.class_name}"}
     exec(compile(code.source, filename, "exec"), namespace)

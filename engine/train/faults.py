@@ -1,8 +1,6 @@
 """Turning failures into one clear sentence: NaN losses, data errors, forward errors, OOM."""
 from __future__ import annotations
 
-import linecache
-import re
 import traceback
 
 
@@ -27,25 +25,21 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-_COMMENT = re.compile(r"#\s*(.+?) \(")
-
-
-def node_from_traceback(exc: BaseException, graph) -> str | None:
-    """The graph node whose generated line raised `exc` (deepest generated frame)."""
-    by_name = {node.name: nid for nid, node in graph.nodes.items()}
+def node_from_traceback(exc: BaseException, code) -> str | None:
+    """The graph node whose generated line raised `exc` (the deepest frame in the model's
+    generated source), looked up in codegen's line-to-node map. `code` is the model's
+    GeneratedCode (`model.studio_code`)."""
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.startswith("<studio-generated"):
-            line = linecache.getline(frame.filename, frame.lineno)
-            m = _COMMENT.search(line)
-            if m and m.group(1) in by_name:
-                found = by_name[m.group(1)]
+        if frame.filename == code.filename:
+            found = code.lineno_map.get(frame.lineno, found)
     return found
 
 
 def describe(exc: BaseException, phase: str, graph, step: int, epoch: int,
-             batch_size: int) -> TrainError:
-    """A TrainError for an exception raised in `phase` ('data' or 'forward')."""
+             batch_size: int, code=None) -> TrainError:
+    """A TrainError for an exception raised in `phase` ('data' or 'forward'); `code` (the
+    model's GeneratedCode) attributes a forward error to its node."""
     tb = "".join(traceback.format_exception(exc))
     where = f"at step {step} (epoch {epoch})"
     if isinstance(exc, TrainError):
@@ -56,7 +50,7 @@ def describe(exc: BaseException, phase: str, graph, step: int, epoch: int,
     if phase == "data":
         return TrainError(f"loading data failed {where}: {type(exc).__name__}: {exc}", "data",
                           None, step, tb)
-    node_id = node_from_traceback(exc, graph)
+    node_id = node_from_traceback(exc, code) if code is not None else None
     node = f" in node '{graph.nodes[node_id].name}'" if node_id else ""
     return TrainError(f"the model failed{node} {where}: {type(exc).__name__}: {exc}",
                       "forward", node_id, step, tb)

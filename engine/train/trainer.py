@@ -281,7 +281,7 @@ class Trainer:
                 raise
             except Exception as exc:
                 raise describe(exc, "forward", self.project.graph, self.global_step + 1,
-                               epoch + 1, cfg["batch_size"]) from exc
+                               epoch + 1, cfg["batch_size"], self.model.studio_code) from exc
             self.global_step += 1
             step += 1
             n = len(xb)

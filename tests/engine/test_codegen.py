@@ -47,6 +47,36 @@ def test_traceback_shows_generated_lines():
     assert "fc = self.fc(x)  # fc (Linear): N×3" in text
 
 
+def test_lineno_map_names_the_node_of_every_generated_line():
+    g, nodes = chain([("io.Input", {"shape": [8]}, "x"),
+                      ("core.Linear", {"out_features": 6}, "head (aux)"),
+                      ("sparse.TopK", {"k": 2}, "head"),  # brings a support class along
+                      ("act.ReLU", {}, "head (aux) 2"), ("io.Output", {}, "y")])
+    code = generate(g, docstring="two\nlines")
+    lines = code.source.splitlines()
+    mapped = {nid: [n for n, i in code.lineno_map.items() if i == nid] for nid in code.attrs}
+    for node in nodes[1:-1]:
+        attr = code.attrs[node.id]
+        init, fwd = sorted(mapped[node.id])
+        assert lines[init - 1].strip().startswith(f"self.{attr} = ")
+        assert f"= self.{attr}(" in lines[fwd - 1] and f"# {node.name} (" in lines[fwd - 1]
+    assert len(code.lineno_map) == 6  # nothing else (imports, class, return) is a node's
+
+
+def test_forward_error_is_blamed_through_the_line_map():
+    from engine.train.faults import node_from_traceback
+
+    g, (_x, aux, plain, _y) = chain([
+        ("io.Input", {"shape": [4]}, "x"), ("core.Linear", {"out_features": 3}, "head (aux)"),
+        ("core.Linear", {"out_features": 2}, "head"), ("io.Output", {}, "y")])
+    model = compile_graph(g)
+    with pytest.raises(RuntimeError) as info:
+        model(torch.randn(2, 5))  # the first Linear cannot take 5 features
+    assert node_from_traceback(info.value, model.studio_code) == aux.id
+    other = compile_graph(g)  # same source, another model: its frames are not this one's
+    assert node_from_traceback(info.value, other.studio_code) is None
+
+
 def test_node_state_and_apply_weights_round_trip():
     g, (_i, conv, *_r) = digits_cnn()
     a, b = compile_graph(g), compile_graph(g)

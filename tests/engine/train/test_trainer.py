@@ -9,7 +9,7 @@ import torch
 from engine.train.events import KINDS
 from engine.train.trainer import Trainer
 
-from .helpers import blobs, mlp_graph, project, regression
+from .helpers import blobs, chain, mlp_graph, project, regression
 
 
 def fit(proj, data=None, **kw):
@@ -137,6 +137,24 @@ def test_forward_exception_names_the_node():
     assert ev.kind == "failed" and ev["kind"] == "forward" and ev["node_id"] == "fc2"
     assert "node 'fc2'" in ev["message"] and "step 3" in ev["message"]
     assert "kaboom" in ev["traceback"]
+
+
+def test_forward_exception_names_a_node_with_spaces_and_parentheses():
+    graph = chain([("core.Linear", {"out_features": 8}, "head"), ("act.Tanh", {}, "act"),
+                   ("core.Linear", {"out_features": 3}, "aux")])
+    graph.nodes["aux"].name = "head (aux)"  # the old comment parser read this as "head"
+    trainer = Trainer(project(graph, epochs=2), "cpu", data=blobs(), run_dir=False)
+    events = []
+    trainer.add_callback(events.append)
+    trainer.setup()
+
+    def boom(module, args):
+        raise RuntimeError("kaboom")
+    attr = trainer.model.studio_code.attrs["aux"]
+    getattr(trainer.model, attr).register_forward_pre_hook(boom)
+    result = trainer.fit()
+    assert result.status == "failed" and result.error.node_id == "aux"
+    assert "in node 'head (aux)'" in events[-1]["message"]
 
 
 def test_stop_within_one_batch():
