@@ -7,23 +7,17 @@ from __future__ import annotations
 from .codegen import CompileError, GeneratedCode, generate
 from .compile import WeightsError, apply_weights, compile_graph, node_state
 from .graph import Edge, Graph, GraphError, GraphEvent, Node
+from .importers import ImportModelError, import_module
 from .layers import (REGISTRY, LayerSpec, Param, ParamError, RegistryError, ShapeError,
                      TensorType, by_category, get_spec, register)
 from .project import (FORMAT_VERSION, Project, ProjectError, load_project, loads_project,
                       save_project)
 from .validate import Issue, Report, Validator, validate
 
-
-def import_module(module, example_input, input_names=None):
-    """Trace an nn.Module with torch.fx into a Graph with its weights (see engine.importer)."""
-    from .importer import import_module as _import_module
-    return _import_module(module, example_input, input_names)
-
-
 __all__ = [
     "CompileError", "Edge", "FORMAT_VERSION", "GeneratedCode", "Graph", "GraphError",
-    "GraphEvent", "Issue", "LayerSpec", "Node", "Param", "ParamError", "Project",
-    "ProjectError", "REGISTRY", "RegistryError", "Report", "ShapeError", "TensorType",
+    "GraphEvent", "ImportModelError", "Issue", "LayerSpec", "Node", "Param", "ParamError",
+    "Project", "ProjectError", "REGISTRY", "RegistryError", "Report", "ShapeError", "TensorType",
     "Validator", "WeightsError", "apply_weights", "by_category", "compile_graph", "generate",
     "get_spec", "import_module", "load_project", "loads_project", "node_state", "register",
     "save_project", "validate",

@@ -64,7 +64,7 @@ def run(args) -> int:
     try:
         import torch
 
-        from ..importer import ImportModelError, import_module
+        from ..importers import ImportModelError, import_module
         from ..project import Project, ProjectError, save_project
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 saved beside the project, clear errors for operations without a Studio layer."""
 from __future__ import annotations
 
+import inspect
 import textwrap
 
 import pytest
@@ -11,7 +12,7 @@ from torch import nn
 
 import engine
 from engine.cli import main as cli_main
-from engine.importer import ImportModelError, import_module
+from engine.importers import ImportModelError, import_module
 
 
 class LeNet5(nn.Module):
@@ -153,11 +154,16 @@ def test_two_branch_concat_round_trip_and_layout():
 def test_unsupported_op_names_the_node_and_the_op():
     with pytest.raises(ImportModelError) as err:
         import_module(WithSine(), torch.randn(2, 4))
-    assert str(err.value) == "cannot import node 'sin' (torch.sin): no Studio layer for it"
+    lines, first = inspect.getsourcelines(WithSine.forward)
+    line = first + next(i for i, text in enumerate(lines) if "torch.sin" in text)
+    assert str(err.value) == (f"cannot import node 'sin' (torch.sin, test_importer.py:{line}): "
+                              "no Studio layer for it")
+    assert err.value.origin.location == f"test_importer.py:{line}"
 
 
 def test_unsupported_module_and_configuration_are_named():
-    with pytest.raises(ImportModelError, match=r"node 'shuffle' \(nn.PixelShuffle\)"):
+    with pytest.raises(ImportModelError,
+                       match=r"node 'shuffle' \(nn.PixelShuffle, test_importer.py:\d+\)"):
         import_module(_Named("shuffle", nn.PixelShuffle(2)), torch.randn(1, 4, 2, 2))
     with pytest.raises(ImportModelError, match="padding_mode='reflect'"):
         import_module(_Named("conv", nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")),
@@ -281,7 +287,7 @@ def test_cli_import(tmp_path, capsys):
     assert project.graph.weights and out.with_suffix(".safetensors").exists()
     assert cli_main(["import", f"{src}:Bad", "--input-shape", "1,3", "-o",
                      str(tmp_path / "bad.nnproj")]) == 1
-    assert "(torch.sin): no Studio layer for it" in capsys.readouterr().err
+    assert "(torch.sin, models.py:16): no Studio layer for it" in capsys.readouterr().err
     assert not (tmp_path / "bad.nnproj").exists()
     assert cli_main(["import", f"{src}:Missing", "--input-shape", "1,3", "-o",
                      str(tmp_path / "m.nnproj")]) == 1
@@ -324,7 +330,8 @@ def test_attention_and_transformer_layers_round_trip():
         def forward(self, x):
             return self.attn(x, x * x, x)[0]
 
-    with pytest.raises(ImportModelError, match=r"node 'attn' \(nn.MultiheadAttention\)"):
+    with pytest.raises(ImportModelError,
+                       match=r"node 'attn' \(nn.MultiheadAttention, test_importer.py:\d+\)"):
         import_module(CrossAttention(), torch.randn(2, 5, 8))
 
 
@@ -373,3 +380,26 @@ def test_layer_zoo_round_trips(module, shape):
         module(torch.randn(*shape))
     graph = _round_trip(module, shape)
     assert all(not n.type.startswith("core.Identity") for n in graph.nodes.values())
+
+
+def test_forward_arguments_left_at_their_defaults():
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x, mask=None):
+            if mask is not None:
+                x = x * mask
+            return self.fc(x)
+
+    module = Masked().eval()
+    graph = _round_trip(module, (3, 4))
+    assert len(graph.inputs()) == 1
+
+    class Needs(nn.Module):
+        def forward(self, x, y):
+            return x + y
+
+    with pytest.raises(ImportModelError, match=r"forward takes 2 inputs \(x, y\) but 1"):
+        import_module(Needs(), torch.randn(2, 3))

@@ -1,4 +1,4 @@
-"""How traced torch.fx operations map onto Studio layer specs (used by engine.importer).
+"""How traced torch.fx operations map onto Studio layer specs (used by the torch.fx front end).
 
 Module handlers take the submodule and return (spec id, params); function and tensor-method
 handlers take the fx node and the traced shapes and return a `Mapped`. A handler raises
@@ -39,7 +39,7 @@ def describe_target(node) -> str:
             return f"F.{_FUNCTIONAL_NAMES.get(t, name)}"
         import torch
 
-        if mod.startswith("torch") or getattr(torch, name, None) is t:
+        if mod.split(".")[0] == "torch" or getattr(torch, name, None) is t:
             return f"torch.{name}"
         return f"{mod}.{name}" if mod else name
     if node.op == "get_attr":
