@@ -1,0 +1,202 @@
+"""The Training tab's right-hand views: live curves, the insight views (feature maps,
+confusion matrix, predictions, reconstructions, PCA, gradients, embeddings) and the run list.
+Insight on the validation split is computed off the GUI thread, after a run or on demand from
+a reopened project's saved weights."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from studio.ui.insight.compute import compute_insight
+from studio.ui.insight.confusion import ConfusionView
+from studio.ui.insight.embeddings import EmbeddingView
+from studio.ui.insight.feature_maps import FeatureMapView
+from studio.ui.insight.gradients import GradientView
+from studio.ui.insight.pca import PCAView
+from studio.ui.insight.predictions import PredictionsView
+from studio.ui.insight.reconstructions import ReconstructionView
+from studio.ui.plots.curves import LiveCurves
+from studio.ui.runs import RunsPanel, read_metrics
+
+from .background import BackgroundCall
+
+
+def layer_nodes(document) -> list[tuple[str, str]]:
+    """(node id, name) of the graph's layers, in execution order when the graph is valid."""
+    try:
+        order = document.report().order
+    except Exception:  # noqa: BLE001 - an invalid graph: fall back to insertion order
+        order = list(document.graph.nodes)
+    nodes = document.graph.nodes
+    return [(nid, nodes[nid].name) for nid in order
+            if nid in nodes and nodes[nid].spec.role == "layer"]
+
+
+class TrainingViews(QTabWidget):
+    """`message(str)` says what the views are doing (for the panel's status line).
+    `busy()` is true while a run is active (earlier runs and saved weights are not shown
+    then); `image_shape()` is the dataset preview's image shape, if any."""
+
+    message = Signal(str)
+
+    def __init__(self, document, busy: Callable[[], bool],
+                 image_shape: Callable[[], tuple | None], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self._busy = busy
+        self._image_shape = image_shape
+        self.insight = None
+        self._insight_call: BackgroundCall | None = None
+        self._pca_key = None
+        self._pca_call: BackgroundCall | None = None
+        self.curves = LiveCurves()
+        self.feature_maps = FeatureMapView()
+        self.confusion = ConfusionView()
+        self.predictions = PredictionsView()
+        self.reconstructions = ReconstructionView()
+        self.pca = PCAView()
+        self.gradients = GradientView()
+        self.embeddings = EmbeddingView()
+        self.runs = RunsPanel(document)
+        self.runs.overlays_changed.connect(self.curves.set_overlays)
+        self.runs.tree.itemDoubleClicked.connect(
+            lambda item, _c: self.show_run(Path(item.data(0, Qt.ItemDataRole.UserRole))))
+        self.setDocumentMode(True)
+        for w, name in ((self.curves, "Curves"), (self.feature_maps, "Feature maps"),
+                        (self.confusion, "Confusion matrix"),
+                        (self.predictions, "Predictions"),
+                        (self.reconstructions, "Reconstructions"), (self.pca, "PCA"),
+                        (self.gradients, "Gradients"), (self.embeddings, "Embeddings"),
+                        (self.runs, "Runs")):
+            self.addTab(w, name)
+        self.currentChanged.connect(self._tab_changed)
+
+    def refresh_layers(self) -> None:
+        """The feature-map view's layer list follows the graph."""
+        layers = layer_nodes(self.document)
+        self.feature_maps.set_layers(layers)
+        if self.feature_maps.node_id is None and layers:
+            self.feature_maps.choose(layers[0][0])
+
+    def wait(self, timeout_ms: int) -> None:
+        """Wait for an insight computation still running (closing the window, tests)."""
+        if self._insight_call is not None:
+            self._insight_call.wait(timeout_ms)
+
+    # -- earlier runs ----------------------------------------------------------------------------
+    def show_latest_run(self) -> None:
+        runs = self.runs.run_dirs()
+        if runs and not self._busy():
+            self.show_run(runs[-1])
+
+    def show_run(self, run_dir: Path) -> None:
+        """Show a finished run's per-epoch curves (from its metrics.jsonl)."""
+        if self._busy():
+            return
+        rows = read_metrics(run_dir)
+        self.curves.start_run(1)
+        for row in rows:
+            if "epoch" in row:
+                self.curves.add_epoch(row)
+        self.curves.redraw(force=True)
+        self.message.emit(f"Showing {run_dir.name}: {len(rows)} epoch(s). Press Train for a "
+                          f"new run.")
+
+    # -- insight ---------------------------------------------------------------------------------
+    def _tab_changed(self, _index: int) -> None:
+        if self.insight is None and self.currentWidget() in (
+                self.confusion, self.predictions, self.pca, self.reconstructions,
+                self.feature_maps, self.gradients):
+            self.insight_from_saved_weights()
+        self.maybe_pca()
+
+    def insight_from_saved_weights(self) -> bool:
+        """Insight views for a reopened project: its saved weights on its validation data
+        (computed off the GUI thread). False when there is nothing to show."""
+        doc = self.document
+        if self._busy() or not doc.graph.weights or self._insight_call is not None:
+            return False
+        if not doc.report().ok:
+            return False
+        graph, weights = doc.graph.copy(), doc.graph.weights
+        dataset, folder = copy.deepcopy(doc.project.dataset), doc.project.folder
+        ids = [nid for nid, _ in layer_nodes(doc)]
+        inputs = [n for n in graph.nodes.values() if n.spec.role == "input"]
+        if not inputs:
+            return False
+        shape = tuple(inputs[0].params.get("shape", ()))
+        dtype = inputs[0].params.get("dtype", "float")
+
+        def work():
+            from engine.data import load_dataset
+            from studio.ui.insight.compute import build_model
+            splits = load_dataset(dataset, folder, shape, dtype)
+            return compute_insight(build_model(graph, weights), splits, ids)
+
+        self.message.emit("Computing insight views from the saved weights…")
+        self._start_insight(work)
+        return True
+
+    def compute_insight(self, model, splits) -> None:
+        """Predictions, confusion matrix and layer activations on the validation split, off
+        the GUI thread."""
+        ids = [nid for nid, _ in layer_nodes(self.document)]
+        self._start_insight(lambda: compute_insight(model, splits, ids))
+
+    def _start_insight(self, fn) -> None:
+        call = BackgroundCall(fn)
+        self._insight_call = call
+        call.succeeded.connect(self._show_insight)
+        call.failed.connect(lambda msg, _tb: self.message.emit(
+            f"Insight views unavailable: {msg}"))
+        call.finished.connect(self._insight_ended)
+        call.start()
+
+    def _insight_ended(self) -> None:
+        self._insight_call = None
+
+    def _show_insight(self, ins) -> None:
+        self.insight = ins
+        from engine.data import CATALOGUE
+        info = CATALOGUE.get(self.document.project.dataset.get("name", ""))
+        image_shape = self._image_shape() or (info.image_shape if info else None)
+        self.predictions.image_shape = image_shape
+        self.reconstructions.image_shape = image_shape
+        self.feature_maps.set_offline({k: v[:8] for k, v in ins.activations.items()},
+                                      ins.weights)
+        if ins.confusion is not None:
+            self.confusion.set_matrix(ins.confusion, ins.class_names)
+        self.predictions.set_insight(ins)
+        if ins.task == "reconstruction" or (ins.outputs.shape == ins.x.shape):
+            self.reconstructions.set_pairs(ins.x, ins.outputs)
+        self.gradients.set_weights(ins.weights)
+        nodes = self.document.graph.nodes
+        tables = {nid: (nodes[nid].name, t["weight"]) for nid, t in ins.weights.items()
+                  if nid in nodes and nodes[nid].type == "core.Embedding" and "weight" in t}
+        self.embeddings.set_embeddings(tables, ins.vocab)
+        self.maybe_pca()
+
+    def maybe_pca(self) -> None:
+        """Project the picked layer's activations (SVD off the GUI thread), when the PCA tab
+        is shown and the layer changed."""
+        ins, nid = self.insight, self.feature_maps.node_id
+        if ins is None or nid is None or nid not in ins.activations:
+            return
+        if self.currentWidget() is not self.pca or self._pca_key == (id(ins), nid):
+            return
+        self._pca_key = (id(ins), nid)
+        from studio.ui.insight.compute import pca_2d
+        labels = ins.y if ins.y is not None and np.ndim(ins.y) == 1 else None
+        name = self.document.graph.nodes[nid].name
+        acts = ins.activations[nid]
+        self.pca.info.setText(f"{name}: projecting…")
+        call = BackgroundCall(pca_2d, acts)
+        call.succeeded.connect(lambda result: self.pca.show_projection(
+            name, result, acts.shape, labels, ins.class_names))
+        self._pca_call = call
+        call.start()
