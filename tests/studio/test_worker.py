@@ -34,12 +34,13 @@ def test_signals_emitted_on_gui_thread_and_rate_limited(qtbot):
     import time
     w.batches.connect(lambda b: (threads.add(threading.get_ident()),
                                  times.append(time.monotonic())))
+    t0 = time.monotonic()
     with qtbot.waitSignal(w.done, timeout=10_000):
         w.start()
     assert threads == {threading.get_ident()}
-    gaps = np.diff(times)
-    # the timer fires at FPS; allow the final flush when the thread ends
-    assert (gaps[:-1] >= 0.5 / FPS).all()
+    # at most one emission per timer tick (a late tick fires once, it does not catch up),
+    # plus the final flush when the thread ends; under load there are only fewer
+    assert len(times) <= (times[-1] - t0) * FPS * 1.1 + 2  # Qt coarse timers: +-5 %
 
 
 def test_stop_pause_resume_forwarded(qtbot):
