@@ -1,8 +1,6 @@
 """TrainingWorker: trainer events on a background thread become coalesced Qt signals."""
 import threading
 
-import numpy as np
-
 from engine.project import Project
 from studio.worker import FPS, TrainingWorker
 from tests.studio.training_fakes import fake_factory
