@@ -45,6 +45,7 @@ class Project:
     view: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     path: Path | None = None
+    sweep: dict = field(default_factory=dict)  # searched settings (engine.sweep.space)
 
     @property
     def folder(self) -> Path:
@@ -87,9 +88,12 @@ class Project:
             return str(p)
 
     def to_dict(self) -> dict:
-        return {"format_version": FORMAT_VERSION, "app": "studio", "meta": self.meta,
-                "graph": self.graph.to_dict(), "dataset": self.dataset,
-                "training": self.training, "view": self.view}
+        out = {"format_version": FORMAT_VERSION, "app": "studio", "meta": self.meta,
+               "graph": self.graph.to_dict(), "dataset": self.dataset,
+               "training": self.training, "view": self.view}
+        if self.sweep:  # written only when something is searched
+            out["sweep"] = self.sweep
+        return out
 
 
 # -- stage 1: parse -------------------------------------------------------------------------
@@ -147,7 +151,7 @@ def _records(data: dict, path) -> dict:
     if "format_version" not in data:
         raise ProjectError("missing field (is this a Studio project?)", path, "format_version")
     _expect(data["format_version"], int, "format_version", path)
-    for key in ("meta", "dataset", "training", "view"):
+    for key in ("meta", "dataset", "training", "view", "sweep"):
         _expect(data.setdefault(key, {}), dict, key, path)
     graph = _expect(data.get("graph"), dict, "graph", path)
     nodes = _expect(graph.get("nodes", []), list, "graph.nodes", path)
@@ -246,7 +250,7 @@ def project_from_dict(data: Any, path=None) -> Project:
         raise ProjectError(f"could not read the project ({type(exc).__name__}: {exc})",
                            path) from None
     return Project(graph, data["dataset"], data["training"], data["view"], data["meta"],
-                   Path(path) if path else None)
+                   Path(path) if path else None, data["sweep"])
 
 
 def loads_project(text: str, path=None) -> Project:

@@ -7,7 +7,8 @@ import sys
 from importlib import import_module
 
 # module names under engine.cli; a missing module (feature not built) is skipped
-COMMANDS = ("validate", "summary", "examples", "train", "evaluate", "export", "importer")
+COMMANDS = ("validate", "summary", "examples", "train", "evaluate", "export", "importer",
+            "sweep", "diff")
 
 
 def build_parser(extra=None) -> argparse.ArgumentParser:
