@@ -1,4 +1,4 @@
-"""`studio export FILE --format python|onnx|torchscript|weights -o OUT [--run RUN]`."""
+"""`studio export FILE --format python|onnx|torchscript|weights|bundle -o OUT [--run RUN]`."""
 from __future__ import annotations
 
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .common import open_project
 
-FORMATS = ("python", "onnx", "torchscript", "weights")
+FORMATS = ("python", "onnx", "torchscript", "weights", "bundle")
 
 
 def register(sub) -> None:
@@ -16,7 +16,8 @@ def register(sub) -> None:
     p.add_argument("--format", "-f", choices=FORMATS, default="python",
                    help="python: standalone training script (default); onnx: ONNX model with "
                    "a dynamic batch axis; torchscript: torch.jit archive; weights: the state "
-                   "dict as safetensors")
+                   "dict as safetensors; bundle: one zip with the script, ONNX, weights, the "
+                   "project and an HTML report")
     p.add_argument("-o", "--output", help="output file (default: the project name with the "
                    "format's suffix, beside the project)")
     p.add_argument("--run", help="use the weights of this training run (a run name in the "
@@ -24,6 +25,8 @@ def register(sub) -> None:
                    "project's saved weights")
     p.add_argument("--onnx-exporter", choices=("auto", "dynamo", "legacy"), default="auto",
                    help="onnx: torch's exporter to use (auto: dynamo, legacy as fallback)")
+    p.add_argument("--force", action="store_true",
+                   help="bundle: replace an existing zip")
     p.add_argument("--no-check", action="store_true",
                    help="onnx: skip the onnxruntime comparison with PyTorch")
     p.set_defaults(func=run)
@@ -47,7 +50,8 @@ def run(args) -> int:
             result = export_onnx(project.graph, out, project_weights(project, args.run),
                                  verify=not args.no_check, exporter=args.onnx_exporter)
         else:
-            result = export_project(project, args.format, out, run=args.run)
+            result = export_project(project, args.format, out, run=args.run,
+                                    overwrite=args.force or args.format != "bundle")
     except ValueError as exc:  # ExportError, CompileError, WeightsError, DataError, ConfigError
         print(f"error: {args.file}: {exc}", file=sys.stderr)
         return 1
@@ -59,6 +63,10 @@ def run(args) -> int:
         print(f"checked: onnx.checker ok; onnxruntime vs PyTorch max |diff| "
               f"{result.max_abs_diff:.2e} at batch sizes {', '.join(map(str, result.batch_sizes))}"
               f" ({result.exporter} exporter)")
+    if args.format == "bundle":
+        print("contains: " + ", ".join(result.files))
+        for note in result.notes:
+            print(f"note: {note}")
     if args.format == "python":
         print(f"run it with: python {out.name}   (or torchrun --nproc_per_node N {out.name})")
     return 0

@@ -78,6 +78,8 @@ class Progress:
               f"{d['steps_per_epoch']} steps/epoch{where}", file=sys.stderr)
         if d.get("init_weights"):
             print(f"init weights: {d['init_weights']}", file=sys.stderr)
+        for note in d.get("notes") or []:
+            print(f"note: {note}", file=sys.stderr)
 
     def on_batch(self, d) -> None:
         if not self.tty:

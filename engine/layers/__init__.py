@@ -29,6 +29,13 @@ def load_plugins() -> list[str]:
 
 CATEGORIES = ("Input/Output", "Core", "Convolution", "Pooling", "Normalization", "Activation",
               "Recurrent", "Attention", "Merge", "Sparsity", "Energy-based")
+# each category's colour: node headers on the canvas, the palette, the HTML report's graph
+CATEGORY_COLORS = {
+    "Input/Output": "#4c9a6a", "Core": "#4a78c2", "Convolution": "#c2694a",
+    "Pooling": "#b58b2e", "Normalization": "#8a64c4", "Activation": "#3f9fae",
+    "Recurrent": "#c24a7c", "Attention": "#d0803a", "Merge": "#6f7f8f", "Sparsity": "#7c9a3a",
+    "Energy-based": "#a8563a",
+}
 
 
 def by_category() -> dict[str, list[LayerSpec]]:
@@ -39,6 +46,7 @@ def by_category() -> dict[str, list[LayerSpec]]:
     return {c: specs for c, specs in out.items() if specs}
 
 
-__all__ = ["REGISTRY", "CATEGORIES", "Explanation", "LayerSpec", "Param", "ParamError",
+__all__ = ["REGISTRY", "CATEGORIES", "CATEGORY_COLORS", "Explanation", "LayerSpec", "Param",
+           "ParamError",
            "RegistryError", "ShapeError", "TensorType", "by_category", "expand", "get_spec",
            "load_plugins", "register"]

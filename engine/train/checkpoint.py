@@ -11,7 +11,7 @@ A run folder (`<project>.runs/run-N/`) holds:
                        files above ("files"): the three are written as one unit
   best.safetensors / best.json   the best epoch's weights and metrics
   last.pending/, best.pending/   only while a checkpoint is written (or after a crash then)
-  tensorboard/         if enabled and TensorBoard is installed
+  tensorboard/         TensorBoard event files (engine.loggers; unless disabled)
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ Schema (every key is optional; the defaults are shown):
       "num_workers": 0,             # DataLoader workers when streaming
       "event_interval": 0.1,        # seconds between batch events
       "activation_interval": 1.0,   # seconds between activation snapshots
-      "tensorboard": false          # write TensorBoard logs into the run folder if installed
+      "tensorboard": true           # TensorBoard event files in the run folder (if installed)
     }
 
 Determinism protocol (the exported script reproduces it exactly):
@@ -98,7 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "num_workers": 0,
     "event_interval": 0.1,
     "activation_interval": 1.0,
-    "tensorboard": False,
+    "tensorboard": True,
 }
 
 EARLY_STOPPING_DEFAULTS = {"monitor": "val_loss", "patience": 5, "min_delta": 0.0,

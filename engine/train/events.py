@@ -5,7 +5,8 @@ A callback is any callable taking one `TrainEvent`. Events are emitted on the tr
 callback may do modest work without slowing training.
 
 Kinds and their `data` keys:
-  started     run_dir, epochs, steps_per_epoch, train_size, val_size, device, config
+  started     run_dir, epochs, steps_per_epoch, train_size, val_size, device, config,
+              notes (sentences for the user, e.g. that TensorBoard logs are off)
   batch       epoch, step, global_step, loss, lr, samples_per_s, eta_s, [metric names]
   epoch       epoch, loss, val_loss, lr, elapsed_s, samples_per_s, val_<metric> ...,
               <metric> (train) ...

@@ -91,6 +91,8 @@ class Trainer:
         self.global_step = 0
         self.start_epoch = 0
         self.rank, self.world = 0, 1
+        self.notes: list[str] = []   # for the user, e.g. why TensorBoard logs are off
+        self._loggers_attached = False
 
     # -- control (any thread) -------------------------------------------------------------------
     def stop(self) -> None:
@@ -164,8 +166,6 @@ class Trainer:
         self._emit("finished", {"reason": status, "epochs_run": len(self.history),
                                 "best_epoch": best.get("epoch"), "best": dict(best),
                                 "run_dir": str(self.run_dir) if self.run_dir else None})
-        if self.tb_writer is not None:
-            self.tb_writer.close()
         return FitResult(status, list(self.history), best.get("epoch"), dict(best),
                          self.run_dir)
 
@@ -176,15 +176,11 @@ class Trainer:
                               else self.global_step, "kind": err.kind,
                               "run_dir": str(self.run_dir) if self.run_dir else None},
                    quiet=True)
-        writer = getattr(self, "tb_writer", None)
-        if writer is not None:
-            writer.close()
         best = getattr(self, "best_row", None) or {}
         return FitResult("failed", list(self.history), best.get("epoch"), dict(best),
                          self.run_dir, err)
 
     def _open_run(self) -> None:
-        self.tb_writer = None
         if self.resume_from is not None:
             self.run_dir = self.resume_from
             from .resume import load_resume
@@ -207,16 +203,11 @@ class Trainer:
                 "graph": self.project.graph.to_dict(), "project": self.project.name,
                 "device": str(self.device), "world_size": self.world,
                 "resumed_at_epoch": self.start_epoch if self.resume_from else None})
-            self.tb_writer = self._tensorboard()
+            if not self._loggers_attached:   # TensorBoard / MLflow (callbacks), once
+                from ..loggers import attach_run_loggers
 
-    def _tensorboard(self):
-        if not self.config["tensorboard"]:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            return None
-        return SummaryWriter(str(self.run_dir / "tensorboard"))
+                self._loggers_attached = True
+                self.notes += attach_run_loggers(self)
 
     def _started_data(self) -> dict:
         return {"run_dir": str(self.run_dir) if self.run_dir else None,
@@ -227,7 +218,8 @@ class Trainer:
                 "start_epoch": self.start_epoch, "world_size": self.world,
                 "frozen": list(self.frozen), "losses": list(self.losses),
                 "metrics": list(self.metric_names),
-                "init_weights": self.init_report.summary() if self.init_report else None}
+                "init_weights": self.init_report.summary() if self.init_report else None,
+                "notes": list(self.notes)}
 
     # -- the loop ---------------------------------------------------------------------------------
     def _loop(self) -> str:
@@ -503,10 +495,6 @@ class Trainer:
             self.model.load_state_dict(self.best_state)
 
     def _write_epoch(self, row: dict, improved: bool) -> None:
-        if self.tb_writer is not None:
-            for k, v in row.items():
-                if isinstance(v, (int, float)) and k != "epoch":
-                    self.tb_writer.add_scalar(k, v, row["epoch"])
         if self.run_dir is None:
             return
         try:

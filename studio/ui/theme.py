@@ -7,21 +7,9 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-STYLE_DIR = Path(__file__).resolve().parents[2] / "resources" / "style"
+from engine.layers import CATEGORY_COLORS
 
-CATEGORY_COLORS = {
-    "Input/Output": "#4c9a6a",
-    "Core": "#4a78c2",
-    "Convolution": "#c2694a",
-    "Pooling": "#b58b2e",
-    "Normalization": "#8a64c4",
-    "Activation": "#3f9fae",
-    "Recurrent": "#c24a7c",
-    "Attention": "#d0803a",
-    "Merge": "#6f7f8f",
-    "Sparsity": "#7c9a3a",
-    "Energy-based": "#a8563a",
-}
+STYLE_DIR = Path(__file__).resolve().parents[2] / "resources" / "style"
 
 
 @dataclass(frozen=True)

@@ -421,29 +421,6 @@ def test_schedule_and_warmup_drive_the_optimizer():
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
 
 
-def test_tensorboard_logs_when_installed(tmp_path, monkeypatch):
-    import sys
-    import types
-
-    scalars = []
-
-    class FakeWriter:
-        def __init__(self, logdir):
-            self.logdir = logdir
-
-        def add_scalar(self, tag, value, step):
-            scalars.append((tag, step))
-
-        def close(self):
-            scalars.append(("closed", None))
-    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard",
-                        types.SimpleNamespace(SummaryWriter=FakeWriter))
-    _, result, _ = fit(project(mlp_graph(), tmp_path, epochs=2, tensorboard=True))
-    assert result.status == "completed"
-    assert ("loss", 1) in scalars and ("val_accuracy", 2) in scalars
-    assert scalars[-1] == ("closed", None)
-
-
 def test_a_failing_callback_fails_the_run_without_raising():
     seen = []
 

@@ -1,0 +1,171 @@
+"""`--format bundle`: one zip to hand a model off.
+
+    <name>-bundle/
+      README.txt            what each file is and how to use it
+      <name>.py             the standalone training/prediction script
+      <name>.onnx           the model for onnxruntime (when ONNX can express it)
+      weights.safetensors   the state dict (PyTorch names) of the chosen weights
+      <name>.nnproj         the project (+ <name>.safetensors: its weights, for Studio)
+      report.html           graph, layers, settings, learning curves, confusion matrix,
+                            metrics of the chosen run
+The zip is written next to its final name and renamed into place; an existing file is kept
+unless `overwrite`.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..project import Project, dumps_project, load_weights, save_weights
+from .common import ExportError
+
+README = """{name}: a model handed off from Studio
+{rule}
+
+{name}.py            Standalone PyTorch script (needs torch and numpy{extra}).
+                     Train and evaluate:   python {name}.py --epochs N
+                     Predict:              python {name}.py --weights weights.safetensors --predict x.npy
+{onnx_line}
+weights.safetensors  The trained weights as a PyTorch state dict:
+                     model.load_state_dict(safetensors.torch.load_file("weights.safetensors"))
+{name}.nnproj        The Studio project (open it with: studio {name}.nnproj).
+report.html          The report: the graph, layers, settings, learning curves and metrics.
+
+Weights: {weights}.
+"""
+
+
+@dataclass
+class BundleResult:
+    path: Path
+    files: list[str] = field(default_factory=list)
+    run_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _run_dir(project: Project, run: str | None) -> Path | None:
+    from ..train.checkpoint import find_run
+    from .report import latest_run
+
+    if run is None:
+        return latest_run(project)
+    try:
+        return find_run(project.runs_dir(), run)
+    except FileNotFoundError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def _weights(project: Project, run_dir: Path | None) -> dict:
+    if run_dir is None:
+        return project.graph.weights
+    from ..train.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        weights, _, _ = load_checkpoint(run_dir, "best")
+    except (FileNotFoundError, CheckpointError) as exc:
+        raise ExportError(f"run {run_dir.name}: {exc}") from None
+    return {nid: t for nid, t in weights.items() if nid in project.graph.nodes}
+
+
+def export_bundle(project: Project, out: str | Path, run: str | None = None,
+                  overwrite: bool = False) -> BundleResult:
+    """Write the hand-off zip of `project` with the weights of `run` (a run name, 'last' or
+    a folder; default: the newest run with a best checkpoint, else the project's weights)."""
+    from .onnx import check_model, onnx_bytes
+    from .report import gather, render_html
+    from .script import script_source
+    from .weights import state_dict_tensors
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ExportError(f"{out} exists: choose another name or overwrite it (--force)")
+    run_dir = _run_dir(project, run)
+    weights = _weights(project, run_dir)
+    name = _stem(project)
+    files: dict[str, bytes] = {}
+    notes: list[str] = []
+    # data paths in the script are relative to the script (file datasets: put the data beside)
+    files[f"{name}.py"] = script_source(project, "weights.safetensors",
+                                        str(project.folder / f"{name}.py")).encode("utf-8")
+    from safetensors.torch import save
+
+    files["weights.safetensors"] = save(state_dict_tensors(project.graph, weights),
+                                        metadata={"format": "pt", "producer": "studio"})
+    try:
+        from .common import build_model
+
+        data, _ = onnx_bytes(project.graph, build_model(project.graph, weights))
+        check_model(data)
+        files[f"{name}.onnx"] = data
+    except ExportError as exc:
+        notes.append(f"No ONNX file: {exc}")
+    files[f"{name}.nnproj"] = dumps_project(_without_path(project)).encode("utf-8")
+    if weights:
+        files[f"{name}.safetensors"] = _node_weights_bytes(weights)
+    report = gather(project, run_dir, weights)
+    report.notes += notes
+    report.files = sorted([*files, "README.txt", "report.html"])
+    files["report.html"] = render_html(report).encode("utf-8")
+    extra = _script_needs(project)
+    onnx_line = (f"{name}.onnx".ljust(21) + "The model in ONNX (dynamic batch axis), checked "
+                 "with onnx.checker.\n") if f"{name}.onnx" in files else \
+        f"(no ONNX file: {notes[0]})\n"
+    files["README.txt"] = README.format(
+        name=name, rule="=" * (len(name) + 37), extra=extra, onnx_line=onnx_line,
+        weights=report.weights_from).encode("utf-8")
+    _write_zip(out, name, files)
+    return BundleResult(out, sorted(files), run_dir, notes)
+
+
+def _stem(project: Project) -> str:
+    from ..graph import python_name
+
+    return python_name(project.path.stem if project.path else project.name)
+
+
+def _without_path(project: Project) -> Project:
+    from ..sweep.space import copy_project
+
+    copy = copy_project(project)
+    copy.graph.weights = {}
+    return copy
+
+
+def _node_weights_bytes(weights: dict) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.safetensors"
+        save_weights(path, weights)
+        load_weights(path)   # a file the loader refuses is never shipped
+        return path.read_bytes()
+
+
+def _script_needs(project: Project) -> str:
+    source = (project.dataset or {}).get("source")
+    if source in ("bundled", "synthetic", None):
+        return ", scikit-learn for the bundled datasets"
+    if source == "images":
+        return ", Pillow for image folders"
+    return ""
+
+
+def _write_zip(out: Path, name: str, files: dict[str, bytes]) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for fname in sorted(files):
+            z.writestr(f"{name}-bundle/{fname}", files[fname])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,92 @@
+"""MLflow tracking for a run, written by a training callback: active when the `mlflow`
+package is installed and a tracking server is named (the MLFLOW_TRACKING_URI environment
+variable). One MLflow run per Studio run, in an experiment named after the project: the
+training settings as parameters, every epoch's numbers as metrics, and the run folder's
+config, metrics and best weights as artifacts."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+MAX_PARAM = 500   # MLflow refuses longer parameter values
+
+
+def wanted() -> bool:
+    return bool(os.environ.get("MLFLOW_TRACKING_URI"))
+
+
+def available() -> bool:
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _flat(d, prefix: str = "") -> dict:
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = str(v)[:MAX_PARAM]
+    return out
+
+
+class MLflowLogger:
+    """A Trainer callback mirroring the run into MLflow."""
+
+    broken = False
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.run = None
+        self.run_dir: Path | None = None
+
+    def __call__(self, event) -> None:
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is None or self.broken:
+            return
+        try:
+            handler(event.data)
+        except Exception as exc:  # noqa: BLE001 - logging never fails a training run
+            self.broken = True
+            warnings.warn(f"{type(self).__name__} stopped logging: {type(exc).__name__}: "
+                          f"{exc}", RuntimeWarning, stacklevel=2)
+
+    def _on_started(self, d: dict) -> None:
+        import mlflow
+
+        self.run_dir = Path(d["run_dir"]) if d.get("run_dir") else None
+        mlflow.set_experiment(self.trainer.project.name)
+        self.run = mlflow.start_run(run_name=self.run_dir.name if self.run_dir else None)
+        mlflow.log_params(_flat(d.get("config"), "training."))
+        mlflow.log_params(_flat(self.trainer.project.dataset, "dataset."))
+
+    def _on_epoch(self, d: dict) -> None:
+        if self.run is None:
+            return
+        import mlflow
+
+        metrics = {k: float(v) for k, v in d.items() if k != "epoch" and
+                   isinstance(v, (int, float)) and not isinstance(v, bool)}
+        mlflow.log_metrics(metrics, step=d["epoch"])
+
+    def _on_finished(self, d: dict) -> None:
+        self._end("FINISHED" if d.get("reason") != "stopped" else "KILLED")
+
+    def _on_failed(self, d: dict) -> None:
+        self._end("FAILED")
+
+    def _end(self, status: str) -> None:
+        if self.run is None:
+            return
+        import mlflow
+
+        if self.run_dir is not None:
+            for name in ("config.json", "metrics.csv", "best.safetensors"):
+                if (self.run_dir / name).exists():
+                    mlflow.log_artifact(str(self.run_dir / name))
+        mlflow.end_run(status=status)
+        self.run = None

@@ -1,0 +1,101 @@
+"""TensorBoard event files for a run, written by a training callback.
+
+Into `<run folder>/tensorboard/`: per-step scalars (`step/loss`, `step/lr`; as often as the
+Trainer emits batch events), per-epoch scalars (`epoch/loss`, `epoch/val_loss`,
+`epoch/val_<metric>`, ...), a histogram of every weight tensor each epoch (`weights/...`) and
+the model's graph, so that `tensorboard --logdir model.runs` shows every run.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+SUBDIR = "tensorboard"
+
+
+def available() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class TensorBoardLogger:
+    """A Trainer callback; `trainer` gives it the model for histograms and the graph."""
+
+    broken = False
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.writer = None
+        self.logdir: Path | None = None
+
+    def __call__(self, event) -> None:
+        handler = getattr(self, f"_on_{event.kind}", None)
+        if handler is None or self.broken:
+            return
+        try:
+            handler(event.data)
+        except Exception as exc:  # noqa: BLE001 - logging never fails a training run
+            self.broken = True
+            warnings.warn(f"{type(self).__name__} stopped logging: {type(exc).__name__}: "
+                          f"{exc}", RuntimeWarning, stacklevel=2)
+
+    def _on_started(self, d: dict) -> None:
+        if not d.get("run_dir"):
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.logdir = Path(d["run_dir"]) / SUBDIR
+        self.writer = SummaryWriter(str(self.logdir))
+        self.writer.add_text("config", "```\n" + json.dumps(d.get("config", {}), indent=1,
+                                                            default=str) + "\n```")
+        self._graph()
+
+    def _graph(self) -> None:
+        model = getattr(self.trainer, "model", None)
+        sample = getattr(self.trainer, "sample_x", None)
+        if model is None or sample is None:
+            return
+        try:  # tracing fails for some models (several inputs, data-dependent control flow)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.writer.add_graph(model, sample[:2])
+        except Exception as exc:  # noqa: BLE001 - the graph is optional, the run goes on
+            self.writer.add_text("graph", f"the graph could not be traced: "
+                                 f"{type(exc).__name__}: {exc}"[:500])
+
+    def _on_batch(self, d: dict) -> None:
+        if self.writer is not None:
+            step = d["global_step"]
+            self.writer.add_scalar("step/loss", d["loss"], step)
+            self.writer.add_scalar("step/lr", d["lr"], step)
+
+    def _on_epoch(self, d: dict) -> None:
+        if self.writer is None:
+            return
+        epoch = d["epoch"]
+        for key, value in d.items():
+            if key != "epoch" and isinstance(value, (int, float)) and \
+                    not isinstance(value, bool):
+                self.writer.add_scalar(f"epoch/{key}", value, epoch)
+        model = getattr(self.trainer, "model", None)
+        if model is not None:
+            for name, tensor in model.state_dict().items():
+                if tensor.is_floating_point() and tensor.numel() > 1:
+                    self.writer.add_histogram(f"weights/{name}", tensor.detach().float().cpu(),
+                                              epoch)
+        self.writer.flush()
+
+    def _on_finished(self, d: dict) -> None:
+        self.close()
+
+    _on_failed = _on_finished
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
