@@ -77,6 +77,7 @@ def test_bundle_contents_weights_and_onnx(trained, tmp_path):
     assert f"run {run_dir.name}" in readme
 
 
+@pytest.mark.slow
 def test_never_overwrites_without_force(trained, tmp_path):
     project, _ = trained
     target = tmp_path / "b.zip"
