@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -83,7 +84,14 @@ def run_worker(project, args) -> int:
         print(f"{prefix}trial {o.number}  {shown}  ->  {result}  {o.state} "
               f"({o.epochs} epochs, {o.seconds:.1f} s{where}){note}", flush=True)
 
-    outcomes = run_trials(project, _options(args), on_trial=report)
+    from ..sweep.runner import SweepControl
+
+    control = SweepControl()
+    restore = _stop_on_signals(control.stop)
+    try:
+        outcomes = run_trials(project, _options(args), on_trial=report, control=control)
+    finally:
+        restore()
     if args.worker_index == 0 and args.jobs == 1:
         show(project, args)
     ran = [o for o in outcomes if o.state != "skipped"]
@@ -106,14 +114,34 @@ def launch_jobs(project, args) -> int:
             if value is not None:
                 cmd += [flag, str(value)]
         procs.append(subprocess.Popen(cmd, env=env))
+
+    def stop_workers():
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+    restore = _stop_on_signals(stop_workers)
     try:
         codes = [p.wait() for p in procs]
-    except KeyboardInterrupt:
-        for p in procs:
-            p.wait()
-        raise
+    finally:
+        restore()
     show(project, args)
     return 0 if any(c == 0 for c in codes) else 1
+
+
+def _stop_on_signals(stop):
+    """Ctrl+C or SIGTERM (the app's Stop button): stop after the current batch, tell the
+    study, exit. Returns a function restoring the old handlers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        print("stopping: the running trial ends after this batch", file=sys.stderr,
+              flush=True)
+        stop()
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    return lambda: [signal.signal(sig, h) for sig, h in old.items()]
 
 
 def show(project, args) -> int:

@@ -88,26 +88,42 @@ def prepare(project: Project, options: SweepOptions):
     return study, dims, conf
 
 
+class SweepControl:
+    """Stop a sweep from another thread or a signal handler: the running trial stops after
+    its current batch (and is told to the study as failed: stopped) and no new one starts."""
+
+    def __init__(self):
+        self.stopped = False
+        self.trainer = None
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.trainer is not None:
+            self.trainer.stop()
+
+
 def run_trials(project: Project, options: SweepOptions | None = None,
                on_trial: Callable[[TrialOutcome], None] | None = None,
-               on_event: Callable | None = None, stop: Callable[[], bool] | None = None
+               on_event: Callable | None = None, control: SweepControl | None = None
                ) -> list[TrialOutcome]:
-    """Run trials until the study has `trials` trials (or `stop()` is true). Returns this
-    process's outcomes. `on_event` gets every training event of every trial."""
+    """Run trials until the study has `trials` trials (or `control` is stopped). Returns
+    this process's outcomes. `on_event` gets every training event of every trial."""
     options = options or SweepOptions()
+    control = control or SweepControl()
     study, dims, conf = prepare(project, options)
     total = options.trials or conf["trials"]
     epochs = options.epochs or conf["epochs"]
     metric = study.user_attrs.get("metric") or st.metric_of(project)
     outcomes = []
-    while not (stop and stop()) and not _budget_reached(study, total):
+    while not control.stopped and not _budget_reached(study, total):
         trial = study.ask()
         if trial.number >= total:  # another process asked at the same moment
             trial.set_user_attr("skipped", "over the study's budget of trials")
             study.tell(trial, state=_state("FAIL"))
             outcomes.append(TrialOutcome(trial.number, "skipped", {}))
             break
-        outcome = run_one(project, study, trial, dims, metric, epochs, options, on_event)
+        outcome = run_one(project, study, trial, dims, metric, epochs, options, on_event,
+                          control)
         outcomes.append(outcome)
         if on_trial:
             on_trial(outcome)
@@ -121,7 +137,8 @@ def _state(name: str):
 
 
 def run_one(project, study, trial, dims, metric: str, epochs: int | None,
-            options: SweepOptions, on_event=None) -> TrialOutcome:
+            options: SweepOptions, on_event=None, control: SweepControl | None = None
+            ) -> TrialOutcome:
     """Train one trial and tell the study how it ended."""
     t0 = time.perf_counter()
     values = {}
@@ -145,7 +162,13 @@ def run_one(project, study, trial, dims, metric: str, epochs: int | None,
         kwargs["epochs"] = epochs
     trainer = Trainer(candidate, options.device, callbacks, **kwargs)
     pruning.trainer = trainer
+    if control is not None:
+        control.trainer = trainer
+        if control.stopped:
+            trainer.stop()
     result = trainer.fit()
+    if control is not None:
+        control.trainer = None
     seconds = time.perf_counter() - t0
     run_dir = result.run_dir
     if run_dir is not None:
@@ -155,6 +178,9 @@ def run_one(project, study, trial, dims, metric: str, epochs: int | None,
     trial.set_user_attr("epochs", result.epochs_run)
     if result.status == "failed":
         return _fail(study, trial, values, str(result.error), t0, run_dir)
+    if result.status == "stopped" and not pruning.pruned:
+        return _fail(study, trial, values, f"stopped after {result.epochs_run} epoch(s)",
+                     t0, run_dir)
     if pruning.pruned:
         study.tell(trial, state=_state("PRUNED"))
         return TrialOutcome(trial.number, "pruned", values, pruning.last, run_dir,

@@ -76,6 +76,9 @@ class InspectorWidget(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._build_static()
+        from .sweep.marks import SearchMarks   # right-click: Search this parameter…
+
+        self.search_marks = SearchMarks(document, self)
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.refresh)
         document.validated.connect(self._on_validated)
@@ -240,17 +243,22 @@ class InspectorWidget(QScrollArea):
         form = _form()
         self.param_host.setLayout(form)
         self.editors, self.errors = {}, {}
+        labels = {}
         for q in spec.params:
             editor = make_editor(q)
             editor.edited.connect(lambda v, name=q.name: self.commit_param(name, v))
             name_label = QLabel(q.name)
             name_label.setToolTip(q.help)
+            labels[q.name] = name_label
             form.addRow(name_label, editor)
             err = _label(style=ERROR)
             form.addRow(err)
             form.setRowVisible(err, False)
             self.editors[q.name], self.errors[q.name] = editor, err
         self.params_header.setVisible(bool(spec.params))
+        from .sweep.marks import attach_param_marks
+
+        attach_param_marks(self.search_marks, labels, lambda: self.node_id)
         self.param_form = form
         self._align_label_columns()
 

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         ("summary", "Summary", "studio.ui.panels.summary", "SummaryPanel", "bottom"),
         ("problems", "Problems", "studio.ui.panels.problems", "ProblemsPanel", "bottom"),
         ("training", "Training", "studio.ui.training.panel", "TrainingPanel", "bottom"),
+        ("sweep", "Sweep", "studio.ui.sweep.panel", "SweepPanel", "bottom"),
     ]
 
     def _build_docks(self) -> None:
@@ -297,7 +298,15 @@ class MainWindow(QMainWindow):
         run = lambda name: importlib.import_module(f"studio.ui.dialogs.{name}").run(self)
         a["import_model"] = self._action("&Import PyTorch Model…", lambda: run("import_model"))
         a["export"] = self._action("&Export…", lambda: run("export"), "Ctrl+E")
-        m.addActions([a["import_model"], a["export"]])
+        a["bundle"] = self._action("Export Hand-off &Bundle…", lambda: run("bundle"),
+                                   tip="One zip with the script, ONNX, weights, the project "
+                                   "and an HTML report")
+        a["compare"] = self._action("Co&mpare with…", lambda: run("compare"),
+                                    tip="Colour the canvas by what changed since another "
+                                    "project file or run")
+        m.addActions([a["import_model"], a["export"], a["bundle"]])
+        m.addSeparator()
+        m.addAction(a["compare"])
         m.addSeparator()
         m.addAction(a["quit"])
         m = bar.addMenu("&Edit")

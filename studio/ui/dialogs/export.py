@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -22,7 +24,8 @@ from PySide6.QtWidgets import (
 from engine.export import FORMATS, SUFFIXES, export_project
 
 FORMAT_LABELS = {"python": "Python script", "onnx": "ONNX", "torchscript": "TorchScript",
-                 "weights": "Weights (safetensors)"}
+                 "weights": "Weights (safetensors)",
+                 "bundle": "Hand-off bundle (zip: script, ONNX, weights, project, report)"}
 CURRENT = "current model"
 
 
@@ -112,12 +115,19 @@ class ExportDialog(QDialog):
         if not out:
             QMessageBox.warning(self, "Export failed", "Choose an output file.")
             return
+        if Path(out).exists() and QMessageBox.question(
+                self, "Replace the file?", f"{out} exists. Replace it?") != \
+                QMessageBox.StandardButton.Yes:
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             export_project(self.project, self.fmt(), out, run=self.run_choice())
         except Exception as exc:  # noqa: BLE001 (CompileError, ExportError, OSError, torch)
+            QApplication.restoreOverrideCursor()
             QMessageBox.warning(self, "Export failed", f"{type(exc).__name__}: {exc}"
                                 if not isinstance(exc, ValueError) else str(exc))
             return
+        QApplication.restoreOverrideCursor()
         self.window_.show_message(f"Exported {FORMAT_LABELS[self.fmt()]} to {out}")
         self.accept()
 

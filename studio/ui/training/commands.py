@@ -1,4 +1,4 @@
-"""Undoable edits of the project's training/dataset settings (not part of the graph)."""
+"""Undoable edits of the project's training/dataset/sweep settings (not part of the graph)."""
 from __future__ import annotations
 
 import copy
@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 _MISSING = object()
-SECTIONS = ("training", "dataset")
+SECTIONS = ("training", "dataset", "sweep")
 
 
 def get_setting(project, section: str, path: tuple[str, ...], default: Any = None) -> Any:

@@ -87,6 +87,9 @@ class TrainingSettings(QWidget):
         lay.addStretch(1)
         for b in self.bindings:
             b.commit = self.commit
+        from ..sweep.marks import attach_training_marks   # right-click: Search this setting…
+
+        self.search_marks = attach_training_marks(self)
         self.refresh()
 
     # -- building ---------------------------------------------------------------------------

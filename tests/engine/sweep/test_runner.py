@@ -110,7 +110,7 @@ def test_two_processes_on_one_journal_split_the_trials(tmp_path):
 
 @pytest.mark.slow
 def test_cli_jobs_show_and_apply_best(tmp_path):
-    project = xor_project(tmp_path, epochs=3, trials=4)
+    project = xor_project(tmp_path, epochs=3, trials=4, pruner="none")
     r = studio("sweep", project.path, "--jobs", 2)
     assert r.returncode == 0, r.stderr
     assert "study xor: 4 complete" in r.stdout and "best: trial" in r.stdout

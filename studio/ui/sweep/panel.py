@@ -1,0 +1,467 @@
+"""The Sweep tab: what is searched and how, Run/Stop with live progress, the trials table
+(sortable, best highlighted), parallel coordinates, the Pareto view, the learning curves of
+selected trials overlaid, and "Apply best" as one undoable edit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.sweep.space import SAMPLERS, SweepError, dimension, label_for
+from engine.sweep.space import settings as sweep_settings
+
+from ..plots.curves import LiveCurves
+from ..training.background import BackgroundCall
+from .charts import ParallelCoordinates, ParetoView
+from .edits import apply_values_edit, searched, set_sweep_option
+from .marks import SearchMarks
+from .process import SweepProcess, sweep_command
+from .trials_model import NUMBER_ROLE, TrialsModel, TrialsProxy
+
+POLL_MS = 1500
+HINT = ("Right-click a layer parameter in the Inspector, or a setting in the Training tab, "
+        "and choose <b>Search this setting…</b>")
+
+
+def load_study_view(project, storage: str | None, study: str | None):
+    """(StudyView or None, dims) of the project's study; runs off the GUI thread."""
+    from engine.sweep.results import records
+    from engine.sweep.space import space
+    from engine.sweep.study import default_storage, default_study_name, load_study
+
+    dims = space(project)
+    try:
+        s = load_study(storage or default_storage(project),
+                       study or default_study_name(project))
+    except SweepError:
+        return None, dims
+    return records(s, dims), dims
+
+
+class SweepPanel(QWidget):
+    """`trials_selected(list[int])` when the selection in the table changes."""
+
+    trials_selected = Signal(list)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.view = None
+        self.dims: list = []
+        self._call: BackgroundCall | None = None
+        self._again = False
+        self.process = SweepProcess(self)
+        self.process.output.connect(self._output)
+        self.process.finished.connect(self._finished)
+        self.marks = SearchMarks(document, self)
+        self._build()
+        self.poll = QTimer(self, interval=POLL_MS)
+        self.poll.timeout.connect(self.refresh)
+        document.undo_stack.indexChanged.connect(self._show_settings)
+        document.graph_replaced.connect(self._document_replaced)
+        self._show_settings()
+        self.refresh()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(4, 4, 4, 4)
+        box = QGroupBox("Searched settings")
+        bv = QVBoxLayout(box)
+        self.space_list = QListWidget()
+        self.space_list.setMaximumHeight(120)
+        self.space_list.itemDoubleClicked.connect(lambda _i: self.edit_selected())
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #5c6470;")
+        row = QHBoxLayout()
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.remove_button = QPushButton("Stop searching")
+        self.remove_button.clicked.connect(self.remove_selected)
+        row.addWidget(self.edit_button)
+        row.addWidget(self.remove_button)
+        bv.addWidget(self.space_list)
+        bv.addWidget(self.hint)
+        bv.addLayout(row)
+        lv.addWidget(box)
+        box = QGroupBox("Search")
+        form = QFormLayout(box)
+        self.sampler = QComboBox()
+        for name, label in zip(SAMPLERS, ("TPE (Bayesian)", "Random", "Grid")):
+            self.sampler.addItem(label, name)
+        self.sampler.activated.connect(
+            lambda _i: self._option("sampler", self.sampler.currentData()))
+        self.pruner = QComboBox()
+        self.pruner.addItem("median (stop hopeless trials)", "median")
+        self.pruner.addItem("none", "none")
+        self.pruner.activated.connect(
+            lambda _i: self._option("pruner", self.pruner.currentData()))
+        self.trials = QSpinBox()
+        self.trials.setRange(1, 100_000)
+        self.trials.setKeyboardTracking(False)
+        self.trials.valueChanged.connect(lambda v: self._option("trials", v))
+        self.epochs = QSpinBox()
+        self.epochs.setRange(0, 100_000)
+        self.epochs.setSpecialValueText("as in training")
+        self.epochs.setKeyboardTracking(False)
+        self.epochs.valueChanged.connect(lambda v: self._option("epochs", v or None))
+        self.jobs = QSpinBox()
+        self.jobs.setRange(1, 64)
+        self.jobs.setToolTip("Processes on this machine sharing the study")
+        self.storage = QLineEdit()
+        self.storage.setPlaceholderText("default: beside the project's runs")
+        self.storage.setToolTip("An Optuna storage other machines can reach: a database URL "
+                                "(postgresql+psycopg://user:pw@host/db) or a journal file on "
+                                "a shared disk. Machines running the same study share it.")
+        self.study = QLineEdit()
+        self.study.setPlaceholderText("default: the project's name")
+        form.addRow("Sampler", self.sampler)
+        form.addRow("Pruner", self.pruner)
+        form.addRow("Trials", self.trials)
+        form.addRow("Epochs per trial", self.epochs)
+        form.addRow("Processes", self.jobs)
+        form.addRow("Storage", self.storage)
+        form.addRow("Study", self.study)
+        lv.addWidget(box)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #d0342c;")
+        lv.addWidget(self.message)
+        lv.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(300)
+
+        self.run_button = QPushButton("▶ Run sweep")
+        self.run_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("■ Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.progress.setFormat("no sweep yet")
+        self.apply_best_button = QPushButton("Apply best")
+        self.apply_best_button.setToolTip("Set the best trial's values in the project (one "
+                                          "undoable edit)")
+        self.apply_best_button.clicked.connect(self.apply_best)
+        self.apply_button = QPushButton("Apply selected")
+        self.apply_button.clicked.connect(self.apply_selected)
+        controls = QHBoxLayout()
+        for w in (self.run_button, self.stop_button):
+            controls.addWidget(w)
+        controls.addWidget(self.progress, 1)
+        controls.addWidget(self.apply_best_button)
+        controls.addWidget(self.apply_button)
+        self.status = QLabel()
+        self.model = TrialsModel(self)
+        self.proxy = TrialsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
+        self.parallel = ParallelCoordinates()
+        self.parallel.trial_clicked.connect(self.select_trial)
+        self.pareto = ParetoView()
+        self.pareto.trial_clicked.connect(self.select_trial)
+        self.curves = LiveCurves()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for w, name in ((self.table, "Trials"), (self.parallel, "Parallel coordinates"),
+                        (self.pareto, "Pareto"), (self.curves, "Curves"), (self.log, "Output")):
+            self.tabs.addTab(w, name)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(4, 4, 4, 4)
+        rv.addLayout(controls)
+        rv.addWidget(self.status)
+        rv.addWidget(self.tabs, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([320, 900])
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        self._set_running(False)
+
+    # -- the sweep section -------------------------------------------------------------------------
+    def _show_settings(self, *_) -> None:
+        project = self.document.project
+        try:
+            conf = sweep_settings(project)
+            self.message.clear()
+        except SweepError as exc:
+            conf = None
+            self.message.setText(str(exc))
+        self.space_list.clear()
+        for key, entry in sorted(searched(self.document).items()):
+            try:
+                text = f"{label_for(project, key)}  {dimension(project, key, entry).describe()}"
+            except SweepError as exc:
+                text = f"{key}: {exc}"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.space_list.addItem(item)
+        self.hint.setVisible(self.space_list.count() == 0)
+        if conf is not None:
+            for widget, value in ((self.sampler, conf["sampler"]),
+                                  (self.pruner, conf["pruner"])):
+                widget.setCurrentIndex(max(0, widget.findData(value)))
+            for spin, value in ((self.trials, conf["trials"]), (self.epochs,
+                                                                conf["epochs"] or 0)):
+                spin.blockSignals(True)
+                spin.setValue(value)
+                spin.blockSignals(False)
+
+    def _option(self, name: str, value) -> None:
+        current = (self.document.project.sweep or {}).get(name)
+        if current == value or (current is None and sweep_settings(
+                self.document.project).get(name) == value):
+            return
+        try:
+            set_sweep_option(self.document, name, value)
+        except ValueError as exc:
+            self.message.setText(str(exc))
+
+    def _selected_key(self) -> str | None:
+        item = self.space_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def edit_selected(self) -> None:
+        key = self._selected_key()
+        if key:
+            self.marks.edit(key, self)
+
+    def remove_selected(self) -> None:
+        key = self._selected_key()
+        if key:
+            self.marks._push(key, None, self)
+
+    # -- running -----------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Save if needed, then run `studio sweep` on the project file in the background."""
+        doc = self.document
+        if self.process.running():
+            return False
+        if not searched(doc):
+            self.message.setText("Nothing is searched yet. " + HINT.replace("<b>", "")
+                                 .replace("</b>", ""))
+            return False
+        try:
+            sweep_settings(doc.project)
+            for key, entry in searched(doc).items():
+                dimension(doc.project, key, entry)
+        except SweepError as exc:
+            self.message.setText(str(exc))
+            return False
+        if doc.path is None or doc.modified:
+            if doc.path is None or QMessageBox.question(
+                    self, "Save before the sweep?", "The sweep trains the saved project "
+                    "file. Save your changes now?") != QMessageBox.StandardButton.Yes:
+                self.message.setText("Save the project first: the sweep runs on the file.")
+                return False
+            doc.save()
+        self.message.clear()
+        self.log.clear()
+        args = sweep_command(str(doc.path), self.trials.value(), self.jobs.value(),
+                             self.storage.text().strip() or None,
+                             self.study.text().strip() or None)
+        self.process.start(args)
+        self._set_running(True)
+        self.poll.start()
+        self.status.setText("Starting the sweep…")
+        return True
+
+    def stop(self) -> None:
+        if self.process.running():
+            self.status.setText("Stopping: the running trials end after their batch…")
+            self.process.stop()
+
+    def shutdown(self) -> None:
+        if self.process.running():
+            self.process.stop()
+            self.process.wait(20_000)
+        if self._call is not None:
+            self._call.wait(10_000)
+
+    def _set_running(self, on: bool) -> None:
+        self.run_button.setEnabled(not on)
+        self.stop_button.setEnabled(on)
+
+    def _output(self, line: str) -> None:
+        self.log.appendPlainText(line)
+
+    def _finished(self, code: int) -> None:
+        self.poll.stop()
+        self._set_running(False)
+        self.refresh()
+        if code not in (0, 130) and code != 15:
+            self.message.setText(f"The sweep ended with an error (exit {code}); see Output.")
+            self.tabs.setCurrentWidget(self.log)
+
+    # -- the study ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the study in the background and show it (one read at a time)."""
+        if self._call is not None:
+            self._again = True
+            return
+        project = self.document.project
+        if project.path is None or not searched(self.document):
+            self._show(None, [])
+            return
+        from engine.sweep.space import copy_project
+
+        call = BackgroundCall(load_study_view, copy_project(project),
+                              self.storage.text().strip() or None,
+                              self.study.text().strip() or None)
+        call.succeeded.connect(lambda result: self._show(*result))
+        call.failed.connect(lambda msg, _tb: self.status.setText(f"Cannot read the study: "
+                                                                 f"{msg}"))
+        call.finished.connect(self._read_done)
+        self._call = call
+        call.start()
+
+    def _read_done(self) -> None:
+        self._call = None
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _show(self, view, dims) -> None:
+        selected = self.selected_trials()
+        self.view, self.dims = view, dims
+        labels = [label_for(self.document.project, d.key) for d in dims]
+        self.model.set_view(view, [d.key for d in dims], labels)
+        self.table.resizeColumnsToContents()
+        self.parallel.show_study(view, dims, labels)
+        self.pareto.show_study(view)
+        self._show_progress(view)
+        self.select_trials(selected)
+
+    def _show_progress(self, view) -> None:
+        total = self.trials.value()
+        if view is None or not view.trials:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(0)
+            self.progress.setFormat("no trials yet")
+            self.status.setText("" if searched(self.document) else "")
+            self.apply_best_button.setEnabled(False)
+            return
+        counts = view.counts()
+        done = sum(n for s, n in counts.items() if s not in ("running", "waiting"))
+        self.progress.setRange(0, max(total, done))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done} of {max(total, done)} trials")
+        best = view.best
+        parts = [", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
+        if best is not None:
+            parts.append(f"best {view.metric} {best.value:.4g} (trial {best.number})")
+        running = [t for t in view.trials if t.state == "running"]
+        if running:
+            parts.append("running: " + ", ".join(
+                f"trial {t.number} epoch {max(t.curve) if t.curve else 0}" for t in running))
+        self.status.setText(" · ".join(parts))
+        self.apply_best_button.setEnabled(best is not None)
+
+    def _document_replaced(self, *_) -> None:
+        self.view = None
+        self._show_settings()
+        self.refresh()
+
+    # -- selection and applying --------------------------------------------------------------------
+    def selected_trials(self) -> list[int]:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() \
+            else []
+        return sorted(int(r.data(NUMBER_ROLE)) for r in rows)
+
+    def select_trial(self, number: int) -> None:
+        self.select_trials([number])
+        self.tabs.setCurrentWidget(self.table)
+
+    def select_trials(self, numbers) -> None:
+        sel = self.table.selectionModel()
+        sel.clearSelection()
+        for row in range(self.proxy.rowCount()):
+            index = self.proxy.index(row, 0)
+            if index.data(NUMBER_ROLE) in numbers:
+                sel.select(index, sel.SelectionFlag.Select | sel.SelectionFlag.Rows)
+                self.table.scrollTo(index)
+
+    def _selection(self) -> None:
+        numbers = self.selected_trials()
+        self.parallel.set_selected(numbers)
+        self.pareto.set_selected(numbers)
+        self.curves.set_overlays([(f"trial {t.number}", self._rows(t))
+                                  for t in self._trials(numbers)])
+        self.apply_button.setEnabled(len(numbers) == 1)
+        self.trials_selected.emit(numbers)
+
+    def _trials(self, numbers) -> list:
+        return [t for t in (self.view.trials if self.view else []) if t.number in numbers]
+
+    def _rows(self, trial) -> list[dict]:
+        """The trial's epoch rows from its run folder, else the metric it reported."""
+        from ..runs import read_metrics
+
+        if trial.run and self.document.project.path is not None:
+            rows = read_metrics(self.document.project.runs_dir() / trial.run)
+            if rows:
+                return rows
+        return [{"epoch": e, self.view.metric: v} for e, v in sorted(trial.curve.items())]
+
+    def apply_best(self) -> bool:
+        best = self.view.best if self.view else None
+        return best is not None and self._apply(best, f"Apply best trial {best.number}")
+
+    def apply_selected(self) -> bool:
+        trials = self._trials(self.selected_trials())
+        return len(trials) == 1 and self._apply(trials[0], f"Apply trial {trials[0].number}")
+
+    def _apply(self, trial, text: str) -> bool:
+        keys = {d.key for d in self.dims}
+        values = {k: v for k, v in trial.values.items() if k in keys}
+        try:
+            apply_values_edit(self.document, values, text)
+        except (SweepError, ValueError) as exc:
+            self.message.setText(f"Cannot apply trial {trial.number}: {exc}")
+            return False
+        shown = ", ".join(f"{label_for(self.document.project, k)} = {v}"
+                          for k, v in values.items())
+        self.status.setText(f"Applied trial {trial.number}: {shown} (Ctrl+Z undoes it)")
+        return True
+
+    def run_dir_of(self, trial) -> Path | None:
+        if trial.run and self.document.project.path is not None:
+            return self.document.project.runs_dir() / trial.run
+        return None
