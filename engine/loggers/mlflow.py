@@ -6,8 +6,9 @@ config, metrics and best weights as artifacts."""
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
+
+from .base import EventLogger
 
 MAX_PARAM = 500   # MLflow refuses longer parameter values
 
@@ -25,35 +26,18 @@ def available() -> bool:
 
 
 def _flat(d, prefix: str = "") -> dict:
-    out = {}
-    for k, v in (d or {}).items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = str(v)[:MAX_PARAM]
-    return out
+    from ..diff import flatten
+
+    return {f"{prefix}{k}": str(v)[:MAX_PARAM] for k, v in flatten(d or {}).items()}
 
 
-class MLflowLogger:
+class MLflowLogger(EventLogger):
     """A Trainer callback mirroring the run into MLflow."""
 
-    broken = False
-
     def __init__(self, trainer):
-        self.trainer = trainer
+        super().__init__(trainer)
         self.run = None
         self.run_dir: Path | None = None
-
-    def __call__(self, event) -> None:
-        handler = getattr(self, f"_on_{event.kind}", None)
-        if handler is None or self.broken:
-            return
-        try:
-            handler(event.data)
-        except Exception as exc:  # noqa: BLE001 - logging never fails a training run
-            self.broken = True
-            warnings.warn(f"{type(self).__name__} stopped logging: {type(exc).__name__}: "
-                          f"{exc}", RuntimeWarning, stacklevel=2)
 
     def _on_started(self, d: dict) -> None:
         import mlflow

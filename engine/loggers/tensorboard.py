@@ -11,6 +11,8 @@ import json
 import warnings
 from pathlib import Path
 
+from .base import EventLogger
+
 SUBDIR = "tensorboard"
 
 
@@ -23,26 +25,13 @@ def available() -> bool:
     return True
 
 
-class TensorBoardLogger:
+class TensorBoardLogger(EventLogger):
     """A Trainer callback; `trainer` gives it the model for histograms and the graph."""
 
-    broken = False
-
     def __init__(self, trainer):
-        self.trainer = trainer
+        super().__init__(trainer)
         self.writer = None
         self.logdir: Path | None = None
-
-    def __call__(self, event) -> None:
-        handler = getattr(self, f"_on_{event.kind}", None)
-        if handler is None or self.broken:
-            return
-        try:
-            handler(event.data)
-        except Exception as exc:  # noqa: BLE001 - logging never fails a training run
-            self.broken = True
-            warnings.warn(f"{type(self).__name__} stopped logging: {type(exc).__name__}: "
-                          f"{exc}", RuntimeWarning, stacklevel=2)
 
     def _on_started(self, d: dict) -> None:
         if not d.get("run_dir"):

@@ -173,6 +173,8 @@ class MainWindow(QMainWindow):
         if hasattr(training, "grad_norms"):
             training.grad_norms.connect(self.live.show_grad_norms)
         self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
+        if "sweep" in self.docks:  # the sweep's table and charts want the same room
+            self.docks["sweep"].visibilityChanged.connect(self._sweep_tab_shown)
         for name in ("start_training", "start", "train"):
             if callable(getattr(training, name, None)):
                 self.train_requested.connect(getattr(training, name))
@@ -192,14 +194,18 @@ class MainWindow(QMainWindow):
         self.move(area.x() + (area.width() - self.width()) // 2,
                   area.y() + (area.height() - self.height()) // 2)
 
-    def ensure_training_room(self) -> None:
+    def ensure_training_room(self, key: str = "training") -> None:
         """Grow the bottom dock to at least TRAINING_SHARE of the window height."""
-        dock = self.docks.get("training")
+        dock = self.docks.get(key)
         if dock is None or dock.isFloating() or dock.visibleRegion().isEmpty():
             return  # floating, or behind another tab
         want = int(self.height() * self.TRAINING_SHARE)
         if dock.height() < want:
             self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+
+    def _sweep_tab_shown(self, visible: bool) -> None:
+        if visible and not self._had_saved_layout:
+            QTimer.singleShot(0, lambda: self.ensure_training_room("sweep"))
 
     def _training_tab_shown(self, visible: bool) -> None:
         # a layout the user saved is kept; only the first-run default grows

@@ -136,7 +136,7 @@ def test_trials_table_views_and_apply_best_is_one_undo_step(win, qtbot):
         panel.status.text()
     assert len(panel.parallel.items) == 4
     assert panel.parallel.best == best.number
-    assert len(panel.pareto.scatter.points()) == 4
+    assert len(panel.pareto.scatter.scatter.points()) == 4
     # a click in the parallel-coordinates view picks the trial whose line passes there
     ys = panel.parallel.lines[best.number]
     assert panel.parallel.nearest(0.0, ys[0]) is not None

@@ -83,8 +83,8 @@ class ParallelCoordinates(pg.PlotWidget):
                       ["", ""])
             if d is not None and d.kind == "choice":
                 lo, hi = value_text(d.choices[0]), value_text(d.choices[-1])
-            for text, y, anchor in ((label, 1.09, (0.5, 1)), (hi, 1.0, (0.5, 1.1)),
-                                    (lo, 0.0, (0.5, -0.1))):
+            for text, y, anchor in ((label, 1.2, (0.5, 0.5)), (hi, 1.0, (0.5, 1.05)),
+                                    (lo, 0.0, (0.5, -0.05))):
                 item = pg.TextItem(str(text), color="#20242a" if y > 1 else "#5c6470",
                                    anchor=anchor)
                 item.setPos(i, y)
@@ -105,8 +105,8 @@ class ParallelCoordinates(pg.PlotWidget):
             item = pg.PlotCurveItem(np.arange(n + 1), ys, pen=pen)
             self.addItem(item)
             self.lines[t.number], self.items[t.number] = ys, item
-        self.setXRange(-0.3, n + 0.3, padding=0)
-        self.setYRange(-0.12, 1.16, padding=0)
+        self.setXRange(-0.4, n + 0.4, padding=0)
+        self.setYRange(-0.16, 1.28, padding=0)
         self._restyle()
 
     def set_selected(self, numbers) -> None:
@@ -161,9 +161,11 @@ class ParetoView(QWidget):
         top.addWidget(self.info, 1)
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
-        self.scatter = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#20242a", width=0.6))
-        self.scatter.sigClicked.connect(self._point_clicked)
-        self.front = pg.PlotCurveItem(pen=pg.mkPen("#e0245e", width=2))
+        for side in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(side).enableAutoSIPrefix(False)
+        self.scatter = pg.PlotDataItem(pen=None, symbol="o")
+        self.scatter.sigPointsClicked.connect(self._point_clicked)
+        self.front = pg.PlotDataItem(pen=pg.mkPen("#e0245e", width=2))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -195,18 +197,17 @@ class ParetoView(QWidget):
         plot.setLabel("bottom", self.cost.currentText())
         plot.setLabel("left", view.metric)
         colours = metric_colours(view, pts)
-        spots = [{"pos": (getattr(t, key), t.value), "data": t.number,
-                  "brush": pg.mkBrush(c), "size": 13 if t.number in self.selected else 9,
-                  "pen": SELECTED_PEN if t.number in self.selected else
-                  pg.mkPen("#20242a", width=0.6)} for t, c in zip(pts, colours)]
-        self.scatter.setData(spots)
-        plot.addItem(self.scatter)
         front = view.pareto(key)
         if len(front) > 1:
-            xs = [getattr(t, key) for t in front]
-            self.front.setData(np.log10(xs) if log_x else xs, [t.value for t in front],
-                               stepMode=None)
+            self.front.setData([getattr(t, key) for t in front], [t.value for t in front])
             plot.addItem(self.front)
+        chosen = [t.number in self.selected for t in pts]
+        self.scatter.setData(
+            [getattr(t, key) for t in pts], [t.value for t in pts], data=[t.number for t in pts],
+            symbolBrush=[pg.mkBrush(c) for c in colours],
+            symbolSize=[14 if c else 10 for c in chosen],
+            symbolPen=[SELECTED_PEN if c else pg.mkPen("#20242a", width=0.6) for c in chosen])
+        plot.addItem(self.scatter)
         better = "lower" if view.minimize else "higher"
         self.info.setText(f"{len(pts)} complete trials; {len(front)} on the Pareto front "
                           f"(red: no other trial is both cheaper and {better} {view.metric})")

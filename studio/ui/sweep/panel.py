@@ -92,7 +92,7 @@ class SweepPanel(QWidget):
         box = QGroupBox("Searched settings")
         bv = QVBoxLayout(box)
         self.space_list = QListWidget()
-        self.space_list.setMaximumHeight(120)
+        self.space_list.setMaximumHeight(80)
         self.space_list.itemDoubleClicked.connect(lambda _i: self.edit_selected())
         self.hint = QLabel(HINT)
         self.hint.setWordWrap(True)
@@ -155,7 +155,7 @@ class SweepPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(300)
+        scroll.setMinimumWidth(360)
 
         self.run_button = QPushButton("▶ Run sweep")
         self.run_button.clicked.connect(self.start)
@@ -194,9 +194,19 @@ class SweepPanel(QWidget):
         self.curves = LiveCurves()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
+        self.parallel_note = QLabel("One line per trial across the searched settings and the "
+                                    "metric; colour by the metric (yellow is best, dashed: "
+                                    "pruned). Click a line to pick its trial.")
+        self.parallel_note.setStyleSheet("color: #5c6470;")
+        self.parallel_note.setWordWrap(True)
+        parallel = QWidget()
+        pv = QVBoxLayout(parallel)
+        pv.setContentsMargins(0, 0, 0, 0)
+        pv.addWidget(self.parallel_note)
+        pv.addWidget(self.parallel, 1)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        for w, name in ((self.table, "Trials"), (self.parallel, "Parallel coordinates"),
+        for w, name in ((self.table, "Trials"), (parallel, "Parallel coordinates"),
                         (self.pareto, "Pareto"), (self.curves, "Curves"), (self.log, "Output")):
             self.tabs.addTab(w, name)
         right = QWidget()
@@ -209,7 +219,7 @@ class SweepPanel(QWidget):
         split.addWidget(scroll)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([320, 900])
+        split.setSizes([370, 900])
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)

@@ -273,7 +273,8 @@ class TrainingPanel(QWidget):
                             f"{data.get('train_size', '?')} training samples, "
                             f"{data.get('val_size', '?')} validation"
                             + (f" — run folder {Path(data['run_dir']).name}"
-                               if data.get("run_dir") else ""))
+                               if data.get("run_dir") else "")
+                            + "".join(f". {note}" for note in data.get("notes") or []))
 
     def _on_progress(self, batch: dict) -> None:
         self.controls.show_progress(batch, self._run_meta.get("epochs"),
