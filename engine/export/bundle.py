@@ -26,14 +26,21 @@ from .common import ExportError
 README = """{name}: a model handed off from Studio
 {rule}
 
-{name}.py            Standalone PyTorch script (needs torch and numpy{extra}).
-                     Train and evaluate:   python {name}.py --epochs N
-                     Predict:              python {name}.py --weights weights.safetensors --predict x.npy
+{name}.py
+    Standalone PyTorch script (needs torch and numpy{extra}).
+    Train and evaluate:  python {name}.py --epochs N
+    Predict:             python {name}.py --weights weights.safetensors --predict x.npy
+    (a dataset read from files: put its files beside the script, at the same paths)
 {onnx_line}
-weights.safetensors  The trained weights as a PyTorch state dict:
-                     model.load_state_dict(safetensors.torch.load_file("weights.safetensors"))
-{name}.nnproj        The Studio project (open it with: studio {name}.nnproj).
-report.html          The report: the graph, layers, settings, learning curves and metrics.
+weights.safetensors
+    The trained weights as a PyTorch state dict:
+    model.load_state_dict(safetensors.torch.load_file("weights.safetensors"))
+
+{name}.nnproj{project_weights}
+    The Studio project: studio {name}.nnproj
+
+report.html
+    The report: the graph, layers, settings, learning curves, confusion matrix, metrics.
 
 Weights: {weights}.
 """
@@ -95,12 +102,15 @@ def export_bundle(project: Project, out: str | Path, run: str | None = None,
 
     files["weights.safetensors"] = save(state_dict_tensors(project.graph, weights),
                                         metadata={"format": "pt", "producer": "studio"})
+    checked = "onnx.checker"
     try:
         from .common import build_model
 
-        data, _ = onnx_bytes(project.graph, build_model(project.graph, weights))
+        model = build_model(project.graph, weights)
+        data, exporter = onnx_bytes(project.graph, model)
         check_model(data)
         files[f"{name}.onnx"] = data
+        checked += _runtime_check(project, model, data, exporter)
     except ExportError as exc:
         notes.append(f"No ONNX file: {exc}")
     files[f"{name}.nnproj"] = dumps_project(_without_path(project)).encode("utf-8")
@@ -111,14 +121,30 @@ def export_bundle(project: Project, out: str | Path, run: str | None = None,
     report.files = sorted([*files, "README.txt", "report.html"])
     files["report.html"] = render_html(report).encode("utf-8")
     extra = _script_needs(project)
-    onnx_line = (f"{name}.onnx".ljust(21) + "The model in ONNX (dynamic batch axis), checked "
-                 "with onnx.checker.\n") if f"{name}.onnx" in files else \
-        f"(no ONNX file: {notes[0]})\n"
+    onnx_line = (f"\n{name}.onnx\n    The model in ONNX (dynamic batch axis), checked with "
+                 f"{checked}.\n") if f"{name}.onnx" in files else \
+        f"\n(no ONNX file: {notes[0]})\n"
     files["README.txt"] = README.format(
-        name=name, rule="=" * (len(name) + 37), extra=extra, onnx_line=onnx_line,
+        name=name, rule="=" * (len(name) + 33), extra=extra, onnx_line=onnx_line,
+        project_weights=f" (+ {name}.safetensors, its weights)" if weights else "",
         weights=report.weights_from).encode("utf-8")
     _write_zip(out, name, files)
     return BundleResult(out, sorted(files), run_dir, notes)
+
+
+def _runtime_check(project: Project, model, data: bytes, exporter: str) -> str:
+    """' and onnxruntime (max |diff| ...)' when onnxruntime is installed; raises ExportError
+    when the ONNX model disagrees with PyTorch."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return ""
+    from .onnx import compare_with_torch
+
+    check = compare_with_torch(project.graph, model, data, exporter=exporter)
+    if check.max_abs_diff > 1e-3:
+        raise ExportError(f"onnxruntime differs from PyTorch by {check.max_abs_diff:.2g}")
+    return f" and onnxruntime (max |diff| from PyTorch {check.max_abs_diff:.1e})"
 
 
 def _stem(project: Project) -> str:

@@ -6,8 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..project import Project
-from .space import Dimension, label_for
+from .space import Dimension
 from .study import minimize
 from .trial_values import from_optuna
 
@@ -99,13 +98,3 @@ def value_text(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
-
-
-def column_labels(project: Project, keys: list[str]) -> dict[str, str]:
-    out = {}
-    for k in keys:
-        try:
-            out[k] = label_for(project, k)
-        except ValueError:
-            out[k] = k
-    return out

@@ -54,7 +54,9 @@ class SweepOptions:
 
 def _budget_reached(study, total: int) -> bool:
     """True when the study holds `total` trials (queued ones, not started yet, excepted)."""
-    waiting = _state("WAITING")
+    from optuna.trial import TrialState
+
+    waiting = TrialState.WAITING
     return sum(t.state != waiting for t in study.get_trials(deepcopy=False)) >= total
 
 
@@ -102,54 +104,70 @@ class SweepControl:
             self.trainer.stop()
 
 
+class _Failed(Exception):
+    """A trial that failed (its message is in the trial's 'error' attribute)."""
+
+
 def run_trials(project: Project, options: SweepOptions | None = None,
                on_trial: Callable[[TrialOutcome], None] | None = None,
                on_event: Callable | None = None, control: SweepControl | None = None
                ) -> list[TrialOutcome]:
-    """Run trials until the study has `trials` trials (or `control` is stopped). Returns
-    this process's outcomes. `on_event` gets every training event of every trial."""
+    """Run trials until the study has `trials` trials, the grid is done, or `control` is
+    stopped. Returns this process's outcomes. `on_event` gets every training event of
+    every trial."""
+    import optuna
+
     options = options or SweepOptions()
     control = control or SweepControl()
     study, dims, conf = prepare(project, options)
     total = options.trials or conf["trials"]
     epochs = options.epochs or conf["epochs"]
     metric = study.user_attrs.get("metric") or st.metric_of(project)
-    outcomes = []
-    while not control.stopped and not _budget_reached(study, total):
-        trial = study.ask()
+    outcomes: dict[int, TrialOutcome] = {}
+    exhausted = getattr(study.sampler, "is_exhausted", None)   # a grid fully tried
+    if control.stopped or _budget_reached(study, total) or (exhausted and exhausted(study)):
+        return []
+
+    def objective(trial):
         if trial.number >= total:  # another process asked at the same moment
             trial.set_user_attr("skipped", "over the study's budget of trials")
-            study.tell(trial, state=_state("FAIL"))
-            outcomes.append(TrialOutcome(trial.number, "skipped", {}))
-            break
-        outcome = run_one(project, study, trial, dims, metric, epochs, options, on_event,
-                          control)
-        outcomes.append(outcome)
-        if on_trial:
+            outcomes[trial.number] = TrialOutcome(trial.number, "skipped", {})
+            raise _Failed("over budget")
+        outcome = run_one(project, trial, dims, metric, epochs, options, on_event, control)
+        outcomes[trial.number] = outcome
+        if outcome.state == "pruned":
+            raise optuna.TrialPruned(outcome.message)
+        if outcome.state == "failed":
+            raise _Failed(outcome.message)
+        return outcome.value
+
+    def after(study, frozen) -> None:
+        outcome = outcomes.get(frozen.number)
+        if outcome is not None and outcome.state != "skipped" and on_trial:
             on_trial(outcome)
-    return outcomes
+        if control.stopped or _budget_reached(study, total) or \
+                (outcome is not None and outcome.state == "skipped"):
+            study.stop()
+
+    # optimize (not ask/tell): the grid sampler stops the study itself when it is done
+    study.optimize(objective, callbacks=[after], catch=(_Failed,), gc_after_trial=False)
+    return [outcomes[n] for n in sorted(outcomes)]
 
 
-def _state(name: str):
-    from optuna.trial import TrialState
-
-    return getattr(TrialState, name)
-
-
-def run_one(project, study, trial, dims, metric: str, epochs: int | None,
+def run_one(project, trial, dims, metric: str, epochs: int | None,
             options: SweepOptions, on_event=None, control: SweepControl | None = None
             ) -> TrialOutcome:
-    """Train one trial and tell the study how it ended."""
+    """Train one trial; its outcome says how it ended (the study is told by the caller)."""
     t0 = time.perf_counter()
     values = {}
     try:
         values = {d.key: suggest(trial, d) for d in dims}
         candidate = apply_values(project, values)
     except SweepError as exc:
-        return _fail(study, trial, values, f"refused values: {exc}", t0)
+        return _fail(trial, values, f"refused values: {exc}", t0)
     n_params, macs = graph_cost(candidate.graph)
     if n_params is None:
-        return _fail(study, trial, values, "the graph is invalid with these values", t0)
+        return _fail(trial, values, "the graph is invalid with these values", t0)
     trial.set_user_attr("params", n_params)
     trial.set_user_attr("macs", macs)
     trial.set_user_attr("host", socket.gethostname())
@@ -173,25 +191,23 @@ def run_one(project, study, trial, dims, metric: str, epochs: int | None,
     run_dir = result.run_dir
     if run_dir is not None:
         trial.set_user_attr("run", _run_name(project, run_dir))
-        _write_trial_file(run_dir, study, trial, values)
+        _write_trial_file(run_dir, trial, values)
     trial.set_user_attr("train_seconds", round(seconds, 3))
     trial.set_user_attr("epochs", result.epochs_run)
     if result.status == "failed":
-        return _fail(study, trial, values, str(result.error), t0, run_dir)
+        return _fail(trial, values, str(result.error), t0, run_dir)
     if result.status == "stopped" and not pruning.pruned:
-        return _fail(study, trial, values, f"stopped after {result.epochs_run} epoch(s)",
-                     t0, run_dir)
+        return _fail(trial, values, f"stopped after {result.epochs_run} epoch(s)", t0,
+                     run_dir)
     if pruning.pruned:
-        study.tell(trial, state=_state("PRUNED"))
         return TrialOutcome(trial.number, "pruned", values, pruning.last, run_dir,
                             result.epochs_run, seconds, f"pruned after epoch "
                                                         f"{result.epochs_run}")
     value = best_value(result.history, metric)
     if value is None:
-        return _fail(study, trial, values, f"the run reported no finite {metric} "
+        return _fail(trial, values, f"the run reported no finite {metric} "
                      f"(reported: {', '.join(result.history[-1]) if result.history else '-'})",
                      t0, run_dir)
-    study.tell(trial, value)
     return TrialOutcome(trial.number, "complete", values, value, run_dir, result.epochs_run,
                         seconds)
 
@@ -204,9 +220,8 @@ def best_value(history: list[dict], metric: str) -> float | None:
     return min(scores) if st.minimize(metric) else max(scores)
 
 
-def _fail(study, trial, values, message, t0, run_dir=None) -> TrialOutcome:
+def _fail(trial, values, message, t0, run_dir=None) -> TrialOutcome:
     trial.set_user_attr("error", message[:500])
-    study.tell(trial, state=_state("FAIL"))
     return TrialOutcome(trial.number, "failed", values, None, run_dir, 0,
                         time.perf_counter() - t0, message)
 
@@ -218,11 +233,11 @@ def _run_name(project: Project, run_dir: Path) -> str:
         return str(run_dir)
 
 
-def _write_trial_file(run_dir: Path, study, trial, values: dict) -> None:
+def _write_trial_file(run_dir: Path, trial, values: dict) -> None:
     from ..train.checkpoint import write_json
 
     try:
-        write_json(Path(run_dir) / TRIAL_FILE, {"study": study.study_name,
+        write_json(Path(run_dir) / TRIAL_FILE, {"study": trial.study.study_name,
                                                  "trial": trial.number, "values": values,
                                                  "pid": os.getpid()})
     except OSError:

@@ -58,11 +58,6 @@ class Dimension:
     step: float | None = None
     choices: tuple = ()
 
-    @property
-    def label(self) -> str:
-        """A short name for tables: 'lr', 'hidden.out_features' (with the graph's names)."""
-        return self.key.split(".", 1)[1]
-
     def describe(self) -> str:
         if self.kind == "choice":
             return "{" + ", ".join(map(_show, self.choices)) + "}"

@@ -24,7 +24,7 @@ def _optuna():
         import optuna
     except ImportError:
         raise SweepError("sweeps need Optuna: pip install 'nn-studio[sweep]'") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # Studio reports each trial
     return optuna
 
 
@@ -165,9 +165,3 @@ def load_study(storage: str, name: str, project: Project | None = None, *, sampl
                                  pruner=pruner)
     except KeyError:
         raise SweepError(f"no study {name!r} in {describe_storage(storage)}") from None
-
-
-def study_names(storage: str) -> list[str]:
-    optuna = _optuna()
-    return [s.study_name for s in optuna.get_all_study_summaries(open_storage(storage),
-                                                                 include_best_trial=False)]

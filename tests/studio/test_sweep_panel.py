@@ -11,7 +11,7 @@ import shiboken6
 from PySide6.QtCore import QSettings, Qt
 
 from engine.examples import example_path
-from engine.project import load_project, save_project
+from engine.project import load_project
 from engine.sweep.runner import SweepOptions, run_trials
 from engine.sweep.space import SweepError
 from studio.document import Document

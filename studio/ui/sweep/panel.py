@@ -3,8 +3,6 @@
 selected trials overlaid, and "Apply best" as one undoable edit."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -470,8 +468,3 @@ class SweepPanel(QWidget):
                           for k, v in values.items())
         self.status.setText(f"Applied trial {trial.number}: {shown} (Ctrl+Z undoes it)")
         return True
-
-    def run_dir_of(self, trial) -> Path | None:
-        if trial.run and self.document.project.path is not None:
-            return self.document.project.runs_dir() / trial.run
-        return None

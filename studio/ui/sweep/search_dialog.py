@@ -142,7 +142,8 @@ class SearchDialog(QDialog):
         self.range_button.setChecked(is_range)
         self.choice_button.setChecked(not is_range)
         self.range_button.setEnabled(self.kind != "choice")
-        fmt = (lambda v: "" if v is None else f"{v:g}" if isinstance(v, float) else str(v))
+        def fmt(v) -> str:
+            return "" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
         self.low.setText(fmt(entry.get("low")))
         self.high.setText(fmt(entry.get("high")))
         self.step.setText(fmt(entry.get("step")))

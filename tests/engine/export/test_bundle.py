@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from engine.compile import apply_weights
 from engine.examples import copy_example
 from engine.export import ExportError, export_project
 from engine.export.common import build_model

@@ -163,3 +163,15 @@ def test_two_processes_share_a_postgresql_study(tmp_path):
             for t in real}
     assert len(pids) == 2
     assert "study pg: 4 complete" in r.stdout
+
+
+def test_grid_sweep_tries_every_point_once_then_stops(tmp_path):
+    project = xor_project(tmp_path, epochs=1, sampler="grid", pruner="none")
+    project.sweep["space"] = {LR: {"choices": [0.01, 0.1]},
+                              WIDTH: {"low": 4, "high": 8, "step": 4}}
+    outcomes = run_trials(project, SweepOptions(trials=10, device="cpu"))
+    assert len(outcomes) == 4 and all(o.state == "complete" for o in outcomes)
+    tried = {(o.values[LR], o.values[WIDTH]) for o in outcomes}
+    assert tried == {(0.01, 4), (0.01, 8), (0.1, 4), (0.1, 8)}
+    assert run_trials(project, SweepOptions(trials=10, device="cpu")) == []   # done
+    assert len(load_study(default_storage(project), "xor").trials) == 4
