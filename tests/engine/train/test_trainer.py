@@ -68,8 +68,8 @@ def test_run_folder_contents(tmp_path):
     assert json.loads((run / "config.json").read_text())["training"]["epochs"] == 2
     ck = [e.data for e in events if e.kind == "checkpoint"]
     assert {c["kind"] for c in ck} == {"best", "last"}
-    for path in run.iterdir():  # no pickle anywhere
-        assert not path.read_bytes().startswith(b"\x80"), path
+    for path in run.rglob("*"):  # no pickle anywhere (TensorBoard's folder included)
+        assert path.is_dir() or not path.read_bytes().startswith(b"\x80"), path
     _, again, _ = fit(project(mlp_graph(), tmp_path, epochs=1))
     assert again.run_dir.name == "run-2"
 
