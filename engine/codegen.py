@@ -8,6 +8,7 @@ error raised in the model is blamed on its node whatever the node is called.
 from __future__ import annotations
 
 import keyword
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -72,18 +73,23 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
     code = GeneratedCode("", class_name, report=report)
     init, body, supports = [], [], []
     init_ids, body_ids = [], []  # the node id of each line of init / body
+    classes = _block_classes(graph, class_name)
     out_vars: dict[str, list[str]] = {}
     for nid in report.order:
         node = graph.nodes[nid]
         spec, ins = node.spec, report.in_types[nid]
         if spec.support and spec.support not in supports:
             supports.append(spec.support)
-        ctor = spec.module(node.params, ins)
+        if node.is_block:
+            ctor, _ = classes.instance(node, node.params, ins, node.params, ins, " " * 8)
+        else:
+            ctor = spec.module(node.params, ins)
         attr = ""
         if ctor is not None:
             attr = code.attrs[nid] = attrs_ns.create(node.name)
-            init.append(f"        self.{attr} = {ctor}")
-            init_ids.append(nid)
+            lines = f"        self.{attr} = {ctor}".split("\n")  # nn.Sequential spans lines
+            init.extend(lines)
+            init_ids.extend([nid] * len(lines))
         if spec.role == "input":
             var = vars_ns.create(node.name)
             code.input_ids.append(nid)
@@ -114,7 +120,9 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
             "    def __init__(self):", "        super().__init__()"]
     cls = [*head, *init, "", f"    def forward(self, {params}):", *body, f"        return {rets}"]
     cls_ids = [None] * len(head) + init_ids + [None, None] + body_ids + [None]
-    blocks = [HEADER.rstrip(), *(block.strip("\n") for block in supports), "\n".join(cls)]
+    supports += [c for c in classes.supports if c not in supports]
+    blocks = [HEADER.rstrip(), *(block.strip("\n") for block in supports), *classes.sources,
+              "\n".join(cls)]
     source = "\n\n\n".join(blocks) + "\n"
     used = source[len(HEADER):]
     imports = (["import torch"] if "torch." in used else []) + ["from torch import nn"] + (
@@ -123,6 +131,18 @@ def generate(graph: Graph, report: Report | None = None, class_name: str = "Mode
     first = code.source.count("\n") - len(cls) + 1  # the class is the last block
     code.lineno_map = {first + i: nid for i, nid in enumerate(cls_ids) if nid is not None}
     return code
+
+
+def _block_classes(graph: Graph, class_name: str):
+    from .blockcode import BlockClasses
+    from .layers import REGISTRY
+
+    support_classes = {name for spec in REGISTRY.values() if spec.support
+                       for name in _SUPPORT_CLASS.findall(spec.support)}
+    return BlockClasses(graph, {class_name, *_RESERVED, *support_classes})
+
+
+_SUPPORT_CLASS = re.compile(r"^class (\w+)", re.M)
 
 
 def _one_line(text: str) -> str:

@@ -14,7 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .layers import LayerSpec, ParamError, get_spec
+from .layers import LayerSpec, ParamError, RegistryError, get_spec
+
+BLOCK_PREFIX = "block:"  # the type of a block instance node is "block:<BlockTypeName>"
 
 
 class GraphError(ValueError):
@@ -29,10 +31,20 @@ class Node:
     params: dict[str, Any]
     trainable: bool = True
     pos: tuple[float, float] = (0.0, 0.0)
+    #: inside a block type: param name -> expression of the block's arguments ("planes * 4")
+    exprs: dict[str, str] = field(default_factory=dict)
+    #: the project's block types (set by the graph holding the node), for instance nodes
+    blocks: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def spec(self) -> LayerSpec:
+        if self.type.startswith(BLOCK_PREFIX):
+            return block_spec(self.blocks, self.type)
         return get_spec(self.type)
+
+    @property
+    def is_block(self) -> bool:
+        return self.type.startswith(BLOCK_PREFIX)
 
     def input_ports(self) -> list[str]:
         return self.spec.input_ports(self.params)
@@ -41,9 +53,21 @@ class Node:
         return self.spec.output_ports(self.params)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "type": self.type, "name": self.name,
-                "params": copy.deepcopy(self.params), "trainable": self.trainable,
-                "pos": [float(self.pos[0]), float(self.pos[1])]}
+        out = {"id": self.id, "type": self.type, "name": self.name,
+               "params": copy.deepcopy(self.params), "trainable": self.trainable,
+               "pos": [float(self.pos[0]), float(self.pos[1])]}
+        if self.exprs:
+            out["expr"] = dict(self.exprs)
+        return out
+
+
+def block_spec(blocks: dict | None, type_id: str) -> LayerSpec:
+    """The spec of a block instance node (`type_id` is "block:<name>")."""
+    name = type_id[len(BLOCK_PREFIX):]
+    btype = (blocks or {}).get(name)
+    if btype is None:
+        raise RegistryError(f"unknown block type {name!r}")
+    return btype.spec
 
 
 @dataclass(frozen=True)
@@ -63,7 +87,8 @@ class Edge:
 @dataclass(frozen=True)
 class GraphEvent:
     """kind is one of: node_added, node_removed, edge_added, edge_removed, param_changed,
-    node_renamed, node_moved, trainable_changed, reset."""
+    node_renamed, node_moved, trainable_changed, reset, and for block types: block_added,
+    block_removed, block_changed (an edit inside the type `name`; `old` is the inner event)."""
 
     kind: str
     node_id: str | None = None
@@ -75,7 +100,12 @@ class GraphEvent:
     @property
     def structural(self) -> bool:
         """True if the event can change connectivity or ports (so validation must redo all)."""
-        return self.kind in ("node_added", "node_removed", "edge_added", "edge_removed", "reset")
+        if self.kind == "block_changed":
+            inner = self.old
+            return inner is None or inner.structural or inner.kind in (
+                "node_renamed", "block_changed")
+        return self.kind in ("node_added", "node_removed", "edge_added", "edge_removed", "reset",
+                             "block_removed")
 
 
 _NAME_RE = re.compile(r"[^0-9a-zA-Z_]")
@@ -112,10 +142,22 @@ def python_name(name: str) -> str:
     return s
 
 
+class BlockTypes(dict):
+    """The block types of a project by name; `root` is the model's graph, which owns them."""
+
+    def __init__(self, root: "Graph"):
+        super().__init__()
+        self.root = root
+
+
 class Graph:
     """A directed graph of layer nodes. Each input port takes at most one edge."""
 
-    def __init__(self) -> None:
+    def __init__(self, blocks: dict | None = None, owner: Any = None) -> None:
+        #: block types by name: the model's graph owns this dict; block bodies share it
+        self.blocks: BlockTypes = BlockTypes(self) if blocks is None else blocks
+        self.owner = owner  # the BlockType whose body this graph is (None for the model)
+        self._block_unsubscribe: dict[str, Callable[[], None]] = {}
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
         self.weights: dict[str, dict[str, Any]] = {}  # node id -> tensors (not in JSON)
@@ -199,7 +241,7 @@ class Graph:
                  pos: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
                  trainable: bool = True) -> Node:
         """Create a node of `layer_type` (defaults overlaid with `params`) and add it."""
-        spec = get_spec(layer_type)
+        spec = self.spec_for(layer_type)
         node = Node(id=node_id or self.new_id(), type=layer_type,
                     name=check_name(name) if name else self.unique_name(spec.name),
                     params=spec.coerce_params(params), trainable=trainable,
@@ -207,10 +249,25 @@ class Graph:
         self.insert_node(node)
         return node
 
+    def spec_for(self, layer_type: str) -> LayerSpec:
+        """The spec of a layer type or of a block type of this project ("block:<name>")."""
+        if layer_type.startswith(BLOCK_PREFIX):
+            return block_spec(self.blocks, layer_type)
+        return get_spec(layer_type)
+
     def insert_node(self, node: Node) -> None:
         """Add an existing Node object (undo uses this to put back exactly what was removed)."""
         if node.id in self.nodes:
             raise GraphError(f"a node with id {node.id!r} already exists")
+        if node.is_block and self.owner is not None:
+            inner = node.type[len(BLOCK_PREFIX):]
+            if inner == self.owner.name or self.owner.name in self.block_closure(inner):
+                raise GraphError(f"block {self.owner.name!r} cannot contain {inner!r}: "
+                                 f"a block cannot contain itself")
+        if node.exprs and self.owner is None:
+            raise GraphError(f"'{node.name}' refers to block arguments but is not inside a "
+                             "block")
+        node.blocks = self.blocks
         self.nodes[node.id] = node
         self._emit(GraphEvent("node_added", node.id))
 
@@ -275,6 +332,27 @@ class Graph:
         if structural:
             self._emit(GraphEvent("reset", node_id))
 
+    def set_expr(self, node_id: str, name: str, expr: str | None) -> None:
+        """Bind a param of a node inside a block type to an expression of the block's
+        arguments (`None` unbinds it; the param's stored value then applies again)."""
+        node = self.node(node_id)
+        if self.owner is None:
+            raise GraphError("only layers inside a block can refer to block arguments")
+        node.spec.param(name)
+        if expr is not None:
+            from .argexpr import parse
+            expr = parse(expr, {a.name for a in self.owner.args})
+        old = node.exprs.get(name)
+        if old == expr:
+            return
+        new = dict(node.exprs)
+        if expr is None:
+            new.pop(name, None)
+        else:
+            new[name] = expr
+        node.exprs = new
+        self._emit(GraphEvent("param_changed", node_id, name=name, old=old, new=expr))
+
     def rename(self, node_id: str, name: str) -> None:
         node = self.node(node_id)
         name = check_name(name.strip())
@@ -297,7 +375,77 @@ class Graph:
         old, node.trainable = node.trainable, bool(trainable)
         self._emit(GraphEvent("trainable_changed", node_id, old=old, new=node.trainable))
 
+    # block types ---------------------------------------------------------------------------
+    def block_closure(self, name: str) -> set[str]:
+        """The block types used inside type `name`, directly or nested deeper."""
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            btype = self.blocks.get(stack.pop())
+            for inner in (btype.uses() if btype is not None else ()):
+                if inner not in seen:
+                    seen.add(inner)
+                    stack.append(inner)
+        return seen
+
+    def containers_of(self, name: str) -> set[str]:
+        """`name` and every block type that uses it, directly or nested deeper."""
+        out = {name}
+        changed = True
+        while changed:
+            changed = False
+            for other, btype in self.blocks.items():
+                if other not in out and btype.uses() & out:
+                    out.add(other)
+                    changed = True
+        return out
+
+    def add_block_type(self, btype: Any) -> None:
+        """Add a block type (a `blocks.BlockType`) to the project (from any of its graphs)."""
+        if self.blocks.root is not self:
+            self.blocks.root.add_block_type(btype)
+            return
+        if btype.name in self.blocks:
+            raise GraphError(f"a block type named {btype.name!r} already exists")
+        btype.graph.blocks = self.blocks
+        for n in btype.graph.nodes.values():
+            n.blocks = self.blocks
+        self.blocks[btype.name] = btype
+        self._watch(btype)
+        self._emit(GraphEvent("block_added", name=btype.name, new=btype))
+
+    def remove_block_type(self, name: str) -> Any:
+        """Remove an unused block type; returns it (for undo)."""
+        if self.blocks.root is not self:
+            return self.blocks.root.remove_block_type(name)
+        btype = self.blocks.get(name)
+        if btype is None:
+            raise GraphError(f"no block type named {name!r}")
+        users = [n.name for g in self.all_graphs() for n in g.nodes.values()
+                 if n.type == BLOCK_PREFIX + name]
+        if users:
+            raise GraphError(f"block type {name!r} is used by {users[0]!r}: delete its "
+                             "instances first")
+        self._block_unsubscribe.pop(name)()
+        del self.blocks[name]
+        self._emit(GraphEvent("block_removed", name=name, old=btype))
+        return btype
+
+    def all_graphs(self) -> list["Graph"]:
+        """The model graph and the body of every block type."""
+        return [self, *(b.graph for b in self.blocks.values())]
+
+    def _watch(self, btype: Any) -> None:
+        def forward(ev: GraphEvent) -> None:
+            for name in self.containers_of(btype.name):
+                self.blocks[name].changed()
+            self._emit(GraphEvent("block_changed", name=btype.name, old=ev))
+        self._block_unsubscribe[btype.name] = btype.graph.subscribe(forward)
+
     def clear(self) -> None:
+        for name in list(self._block_unsubscribe):
+            self._block_unsubscribe.pop(name)()
+        self.blocks.clear()
         self.nodes.clear()
         self.edges.clear()
         self._into.clear()
@@ -306,20 +454,44 @@ class Graph:
 
     # serialization -----------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"nodes": [n.to_dict() for n in self.nodes.values()],
-                "edges": [e.to_dict() for e in self.edges]}
+        out = {"nodes": [n.to_dict() for n in self.nodes.values()],
+               "edges": [e.to_dict() for e in self.edges]}
+        if self.owner is None and self.blocks:
+            out["blocks"] = {name: b.to_dict() for name, b in sorted(self.blocks.items())}
+        return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Graph":
+    def from_dict(cls, data: dict, blocks: dict | None = None, owner: Any = None) -> "Graph":
         """Build a graph from `to_dict()` output. Raises GraphError/ParamError on bad content."""
-        g = cls()
+        g = cls(blocks, owner)
+        if data.get("blocks"):
+            from .blocks import add_block_types
+            add_block_types(g, data["blocks"])
         for nd in data.get("nodes", []):
-            g.add_node(nd["type"], nd.get("params", {}), name=nd["name"],
-                       pos=tuple(nd.get("pos", (0.0, 0.0))), node_id=nd["id"],
-                       trainable=nd.get("trainable", True))
+            g.add_node_dict(nd)
         for ed in data.get("edges", []):
             g.connect(ed["src"], ed["src_port"], ed["dst"], ed["dst_port"])
         return g
+
+    def add_node_dict(self, nd: dict) -> Node:
+        """Add a node from its `Node.to_dict()` form (params with argument expressions are
+        checked by the block type, not here)."""
+        spec = self.spec_for(nd["type"])
+        exprs = dict(nd.get("expr") or {})
+        for pname in exprs:
+            spec.param(pname)  # ParamError if the layer has no such param
+        params = {k: v for k, v in nd.get("params", {}).items() if k not in exprs}
+        node = Node(id=nd["id"], type=nd["type"], name=check_name(nd["name"]),
+                    params=spec.coerce_params(params), trainable=nd.get("trainable", True),
+                    pos=_position(tuple(nd.get("pos", (0.0, 0.0)))), exprs=exprs)
+        for pname in exprs:  # keep the stored value for display; the expression rules
+            if pname in nd.get("params", {}):
+                try:
+                    node.params[pname] = spec.param(pname).coerce(nd["params"][pname])
+                except ParamError:
+                    pass
+        self.insert_node(node)
+        return node
 
     def copy(self) -> "Graph":
         g = Graph.from_dict(self.to_dict())
@@ -330,4 +502,4 @@ class Graph:
         return f"<Graph {len(self.nodes)} nodes, {len(self.edges)} edges>"
 
 
-__all__ = ["Edge", "Graph", "GraphError", "GraphEvent", "Node", "ParamError", "python_name"]
+__all__ = ["BLOCK_PREFIX", "Edge", "Graph", "GraphError", "GraphEvent", "Node", "ParamError", "python_name"]

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from .graph import Graph, GraphError, check_name
 from .layers import ParamError, RegistryError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".nnproj"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
@@ -154,13 +154,31 @@ def _records(data: dict, path) -> dict:
     for key in ("meta", "dataset", "training", "view", "sweep"):
         _expect(data.setdefault(key, {}), dict, key, path)
     graph = _expect(data.get("graph"), dict, "graph", path)
-    nodes = _expect(graph.get("nodes", []), list, "graph.nodes", path)
-    edges = _expect(graph.get("edges", []), list, "graph.edges", path)
+    total = _graph_records(graph, "graph", path)
+    blocks = _expect(graph.setdefault("blocks", {}), dict, "graph.blocks", path)
+    for name, block in blocks.items():
+        w = f"graph.blocks.{_short(name)}"
+        _expect(block, dict, w, path)
+        for i, arg in enumerate(_expect(block.setdefault("args", []), list, f"{w}.args", path)):
+            _expect(arg, dict, f"{w}.args[{i}]", path)
+        _expect(block.setdefault("doc", ""), str, f"{w}.doc", path)
+        total += _graph_records(_expect(block.get("graph"), dict, f"{w}.graph", path),
+                                f"{w}.graph", path)
+    if total > MAX_NODES:
+        raise ProjectError(f"{total} nodes is more than the limit of {MAX_NODES}", path,
+                           "graph.nodes")
+    return data
+
+
+def _graph_records(graph: dict, where: str, path) -> int:
+    """Type-check the nodes and edges of a graph record; returns its node count."""
+    nodes = _expect(graph.setdefault("nodes", []), list, f"{where}.nodes", path)
+    edges = _expect(graph.setdefault("edges", []), list, f"{where}.edges", path)
     if len(nodes) > MAX_NODES:
         raise ProjectError(f"{len(nodes)} nodes is more than the limit of {MAX_NODES}", path,
-                           "graph.nodes")
+                           f"{where}.nodes")
     for i, nd in enumerate(nodes):
-        w = f"graph.nodes[{i}]"
+        w = f"{where}.nodes[{i}]"
         _expect(nd, dict, w, path)
         for key in ("id", "type", "name"):
             if key not in nd:
@@ -175,20 +193,30 @@ def _records(data: dict, path) -> dict:
             _expect(v, float, f"{w}.pos[{j}]", path)
             if abs(v) > 1e9:
                 raise ProjectError("position out of range", path, f"{w}.pos[{j}]")
+        for key, expr in _expect(nd.get("expr", {}), dict, f"{w}.expr", path).items():
+            _expect(expr, str, f"{w}.expr.{_short(key)}", path)
     for i, ed in enumerate(edges):
-        w = f"graph.edges[{i}]"
+        w = f"{where}.edges[{i}]"
         _expect(ed, dict, w, path)
         for key in ("src", "src_port", "dst", "dst_port"):
             if key not in ed:
                 raise ProjectError("missing field", path, f"{w}.{key}")
             _expect(ed[key], str, f"{w}.{key}", path)
-    return data
+    return len(nodes)
 
 
 # -- stage 3: migrate -----------------------------------------------------------------------
 
+def _v1_to_v2(data: dict) -> dict:
+    """Version 2 adds block types (`graph.blocks`, instances of type "block:<name>", inner
+    params bound to block arguments by `expr`); a version-1 graph is a graph without blocks."""
+    data["graph"].setdefault("blocks", {})
+    return data
+
+
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {
     # version -> function upgrading a dict of that version to version + 1
+    1: _v1_to_v2,
 }
 
 
@@ -210,9 +238,33 @@ def _migrate(data: dict, path) -> dict:
 # -- stage 4: build -------------------------------------------------------------------------
 
 def _build_graph(graph: dict, path) -> Graph:
+    from .blocks import BlockType, arg_from_dict, dependency_order
+
     g = Graph()
+    blocks = graph.get("blocks") or {}
+    try:
+        order = dependency_order(blocks)
+    except GraphError as exc:
+        raise ProjectError(str(exc), path, "graph.blocks") from None
+    for name in order:
+        w = f"graph.blocks.{_short(name)}"
+        try:
+            args = [arg_from_dict(a) for a in blocks[name]["args"]]
+        except ParamError as exc:
+            raise ProjectError(str(exc), path, f"{w}.args") from None
+        try:
+            btype = BlockType(name, Graph(g.blocks), args, blocks[name]["doc"])
+        except (GraphError, ParamError) as exc:
+            raise ProjectError(str(exc), path, w) from None
+        _build_body(btype.graph, blocks[name]["graph"], f"{w}.graph", path)
+        g.add_block_type(btype)
+    _build_body(g, graph, "graph", path)
+    return g
+
+
+def _build_body(g: Graph, graph: dict, where: str, path) -> None:
     for i, nd in enumerate(graph.get("nodes", [])):
-        w = f"graph.nodes[{i}]"
+        w = f"{where}.nodes[{i}]"
         if not nd["id"] or nd["id"] in g.nodes:
             why = f"duplicate node id {nd['id']!r}" if nd["id"] else "a node id cannot be empty"
             raise ProjectError(f"{why} (node {nd['name']!r})", path, f"{w}.id")
@@ -221,8 +273,7 @@ def _build_graph(graph: dict, path) -> Graph:
         except GraphError as exc:
             raise ProjectError(str(exc), path, f"{w}.name") from None
         try:
-            g.add_node(nd["type"], nd["params"], name=nd["name"], pos=tuple(nd["pos"]),
-                       node_id=nd["id"], trainable=nd["trainable"])
+            g.add_node_dict(nd)
         except RegistryError as exc:
             raise ProjectError(f"{exc} (node {nd['name']!r})", path, f"{w}.type") from None
         except (ParamError, GraphError) as exc:
@@ -231,8 +282,7 @@ def _build_graph(graph: dict, path) -> Graph:
         try:
             g.connect(ed["src"], ed["src_port"], ed["dst"], ed["dst_port"])
         except GraphError as exc:
-            raise ProjectError(str(exc), path, f"graph.edges[{i}]") from None
-    return g
+            raise ProjectError(str(exc), path, f"{where}.edges[{i}]") from None
 
 
 def project_from_dict(data: Any, path=None) -> Project:

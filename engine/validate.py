@@ -10,8 +10,17 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .graph import Edge, Graph, GraphEvent, Node
-from .layers import ShapeError, TensorType
+from .argexpr import ExprError, evaluate
+from .graph import BLOCK_PREFIX, Edge, Graph, GraphEvent, Node
+from .layers import ParamError, ShapeError, TensorType
+
+
+class BlockError(ShapeError):
+    """A problem inside a block instance: `path` says where ("[1]/conv2"), `detail` what."""
+
+    def __init__(self, path: str, detail: str, port: str | None = None):
+        super().__init__(f"{path}: {detail}", port)
+        self.path, self.detail = path, detail
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class Issue:
     port: str | None = None
     severity: str = "error"
     nodes: tuple[str, ...] = ()  # all nodes involved (a cycle's members)
+    path: str = ""   # for a problem inside a block instance: where, e.g. "[1]/conv2"
+    cause: str = ""  # the message without the node's label (what a block path is joined to)
 
     def __str__(self) -> str:
         where = f"[{self.port}] " if self.port else ""
@@ -41,6 +52,7 @@ class Report:
     param_counts: dict[str, int] = field(default_factory=dict)
     node_issues: dict[str, list[Issue]] = field(default_factory=dict)
     graph_issues: list[Issue] = field(default_factory=list)
+    args: dict | None = None  # the block arguments a block body was validated with
 
     @property
     def issues(self) -> list[Issue]:
@@ -84,8 +96,14 @@ class Validator:
     """Keeps a Report in sync with a Graph. Structural edits redo everything; a param edit
     re-infers only the edited node and its descendants."""
 
-    def __init__(self, graph: Graph, listen: bool = True):
+    def __init__(self, graph: Graph, listen: bool = True,
+                 inputs: list[TensorType] | None = None, args: dict | None = None):
+        """`inputs` and `args` validate the body of a block type as one instance sees it:
+        the types arriving at its Input nodes (in order) and the block's argument values."""
         self.graph = graph
+        self.inputs = inputs
+        self.args = args if args is not None or graph.owner is None else \
+            graph.owner.default_args()
         self._dg: nx.DiGraph | None = None
         self._edge_in: dict[tuple[str, str], Edge] = {}
         self._ports: dict[str, tuple[list[str], list[str]]] = {}
@@ -103,6 +121,9 @@ class Validator:
             self._dirty = True
         elif ev.kind == "param_changed" and ev.node_id:
             self._pending.add(ev.node_id)
+        elif ev.kind == "block_changed" and ev.name:
+            types = {BLOCK_PREFIX + t for t in self.graph.containers_of(ev.name)}
+            self._pending.update(nid for nid, n in self.graph.nodes.items() if n.type in types)
 
     def validate(self) -> Report:
         """The up-to-date report (recomputed only as far as the edits since last time need)."""
@@ -117,7 +138,7 @@ class Validator:
     def _full(self) -> None:
         g = self.graph
         self._dirty = False
-        self.report = r = Report()
+        self.report = r = Report(args=self.args)
         dg = nx.DiGraph()
         dg.add_nodes_from(g.nodes)
         dg.add_edges_from((e.src, e.dst) for e in g.edges)
@@ -169,10 +190,10 @@ class Validator:
         inputs = [n.id for n in g.inputs()]
         outputs = [n.id for n in g.outputs()]
         if not inputs:
-            r.graph_issues.append(Issue("no_input", "the model has no Input node"))
+            r.graph_issues.append(Issue("no_input", f"the {self._what()} has no Input node"))
         if not outputs:
-            r.graph_issues.append(Issue("no_output", "the model has no Output node: add one "
-                                        "after the last layer"))
+            r.graph_issues.append(Issue("no_output", f"the {self._what()} has no Output node: "
+                                        "add one after the last layer"))
         reached = set(inputs)
         for i in inputs:
             reached |= nx.descendants(dg, i)
@@ -193,6 +214,9 @@ class Validator:
                 self._add(r, Issue("dangling", f"{label(node)}: its output is not used by "
                                    "any Output", nid, severity="warning"))
 
+    def _what(self) -> str:
+        return "model" if self.graph.owner is None else f"block {self.graph.owner.name!r}"
+
     # inference --------------------------------------------------------------------------
     def _infer(self, nid: str) -> None:
         r, g = self.report, self.graph
@@ -205,7 +229,8 @@ class Validator:
             e = self._edge_in.get((nid, port))
             if e is None:
                 self._add(r, Issue("unconnected", f"{label(node)}: input {port!r} is not "
-                                   "connected", nid, port))
+                                   "connected", nid, port,
+                                   cause=f"input {port!r} is not connected"))
                 return
             src_types = r.out_types.get(e.src)
             src_ports = self._ports[e.src][1]
@@ -214,10 +239,23 @@ class Validator:
             ins.append(src_types[src_ports.index(e.src_port)])
         spec = node.spec
         try:
-            outs = spec.infer(node.params, ins)
-            count = spec.param_count(node.params, ins)
+            params = effective_params(node, self.args)
+        except (ParamError, ExprError) as exc:
+            self._add(r, Issue("param", f"{label(node)}: {exc}", nid, cause=str(exc)))
+            return
+        try:
+            if spec.role == "input" and self.inputs is not None:
+                outs = self._given_input(node)
+            else:
+                outs = spec.infer(params, ins)
+            count = spec.param_count(params, ins)
+        except BlockError as exc:
+            self._add(r, Issue("shape", f"{node.name}{exc.path}: {exc.detail}", nid, exc.port,
+                               path=exc.path, cause=exc.detail))
+            return
         except ShapeError as exc:
-            self._add(r, Issue("shape", f"{label(node)}: {exc}", nid, exc.port))
+            self._add(r, Issue("shape", f"{label(node)}: {exc}", nid, exc.port,
+                               cause=str(exc)))
             return
         except Exception as exc:  # a spec bug must not break validation
             self._add(r, Issue("internal", f"{label(node)}: shape inference failed "
@@ -226,6 +264,12 @@ class Validator:
         r.in_types[nid] = ins
         r.out_types[nid] = outs
         r.param_counts[nid] = count
+
+    def _given_input(self, node: Node) -> list[TensorType]:
+        index = [n.id for n in self.graph.inputs()].index(node.id)
+        if index >= len(self.inputs):
+            raise ShapeError(f"input {node.name!r} of the block receives nothing")
+        return [self.inputs[index]]
 
     def _partial(self, changed: set[str]) -> None:
         assert self._dg is not None
@@ -248,6 +292,25 @@ class Validator:
     @staticmethod
     def _add(r: Report, issue: Issue) -> None:
         r.node_issues.setdefault(issue.node_id, []).append(issue)
+
+
+def effective_params(node: Node, args: dict | None) -> dict:
+    """A node's params with its argument expressions (inside a block type) computed from
+    `args`; ParamError/ExprError when one cannot be computed or is refused by the layer."""
+    if not node.exprs:
+        return node.params
+    if args is None:
+        raise ExprError("refers to block arguments but is not inside a block")
+    spec = node.spec
+    params = dict(node.params)
+    for name, expr in node.exprs.items():
+        value = evaluate(expr, args)
+        try:
+            params[name] = spec.param(name).coerce(value)
+        except ParamError as exc:
+            raise ParamError(f"{name} = {expr} = {value!r}: {exc}") from None
+    spec.check_params(params)
+    return params
 
 
 def validate(graph: Graph) -> Report:

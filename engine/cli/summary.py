@@ -17,7 +17,7 @@ def run(args) -> int:
     if project is None:
         return 1
     s = summarize(project.graph, batch_size=args.batch_size)
-    rows = [[r.name, r.type, r.output, f"{r.params:,}", "yes" if r.trainable else "no",
+    rows = [["  " * r.depth + r.name, r.type, r.output, f"{r.params:,}", "yes" if r.trainable else "no",
              f"{r.flops:,}"] for r in s.rows]
     print(table(rows, ["node", "type", "output shape", "params", "trainable", "MACs"],
                 right={3, 5}))

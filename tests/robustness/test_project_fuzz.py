@@ -147,7 +147,7 @@ def test_deep_nesting_is_refused_in_bounded_memory(opener, closer):
 
 
 @pytest.mark.parametrize("version,why", [
-    (2, "newer than this Studio understands"), (999, "newer"), (0, "unknown format_version"),
+    (3, "newer than this Studio understands"), (999, "newer"), (0, "unknown format_version"),
     (-5, "unknown format_version"), ("1", "expected an integer"), (1.0, "expected an integer"),
     (None, "expected an integer"), (10**400, "newer"),
 ])
