@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from engine.graph import Edge, Graph, GraphError, Node, python_name
-from engine.layers import get_spec
 
 NODES_MIME = "application/x-studio-nodes"
 LAYER_MIME = "application/x-studio-layer"
@@ -82,7 +81,7 @@ class AddNodeCommand(GraphCommand):
     def __init__(self, graph: Graph, layer_type: str, params: dict | None = None,
                  pos: tuple[float, float] = (0.0, 0.0), name: str | None = None,
                  node_id: str | None = None, trainable: bool = True):
-        spec = get_spec(layer_type)
+        spec = graph.spec_for(layer_type)
         super().__init__(graph, f"Add {spec.name}")
         self.layer_type = layer_type
         self.params = spec.coerce_params(params)
@@ -354,7 +353,7 @@ def insert_on_wire_command(graph: Graph, edge: Edge, layer_type: str | None = No
             raise GraphError("insert_on_wire_command needs a layer type or a node id")
         add = macro.add(AddNodeCommand(graph, layer_type, params, pos))
         node_id = add.node_id
-        spec = get_spec(layer_type)
+        spec = graph.spec_for(layer_type)
         ins = spec.input_ports(add.params)
         outs = spec.output_ports(add.params)
     else:

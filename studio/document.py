@@ -26,6 +26,7 @@ from engine.project import (
 from engine.validate import Report, Validator
 
 from .commands import GraphCommand
+from .scope import BlockScope
 
 AUTOSAVE_MS = 30_000
 
@@ -58,6 +59,11 @@ class Document(QObject):
     graph_replaced = Signal(object)
     selection_changed = Signal(list)
     error = Signal(str)  # a refused edit's message, for the status bar
+    #: the canvas shows another graph: the model or, after `enter`, a block's body
+    scope_changed = Signal(object)
+    #: the report of the graph on the canvas (the model's, or a block body's as the entered
+    #: instance sees it), after every edit
+    edit_validated = Signal(object)
 
     #: while `locked` is set (a training run is active) push() refuses every edit
     refuses_edits_when_locked = True
@@ -70,6 +76,7 @@ class Document(QObject):
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.undo_stack.indexChanged.connect(self._after_edit)
         self.selected_ids: list[str] = []
+        self.scope = BlockScope(self)
         self.locked = False
         self._unsubscribe = None
         self._validator: Validator | None = None
@@ -88,6 +95,15 @@ class Document(QObject):
     @property
     def graph(self) -> Graph:
         return self.project.graph
+
+    @property
+    def edit_graph(self) -> Graph:
+        """The graph on the canvas: the model, or the body of the block entered."""
+        return self.scope.graph()
+
+    def edit_report(self) -> Report:
+        """The report of `edit_graph` (inside a block: as the entered instance sees it)."""
+        return self.scope.report(self.report())
 
     @property
     def path(self) -> Path | None:
@@ -128,7 +144,7 @@ class Document(QObject):
         return True
 
     def set_selection(self, ids: list[str]) -> None:
-        ids = [i for i in ids if i in self.graph.nodes]
+        ids = [i for i in ids if i in self.edit_graph.nodes]
         if ids != self.selected_ids:
             self.selected_ids = ids
             self.selection_changed.emit(list(ids))
@@ -141,7 +157,31 @@ class Document(QObject):
         self.changed.emit()
 
     def _after_edit(self, _index: int = 0) -> None:
-        self.validated.emit(self.report())
+        report = self.report()
+        self.validated.emit(report)
+        if self.scope.prune():
+            self.scope_changed.emit(self.edit_graph)
+        self.edit_validated.emit(self.scope.report(report))
+
+    # blocks ----------------------------------------------------------------------------------
+    def enter(self, instance_id: str) -> bool:
+        """Show the body of a block instance of the graph on the canvas (edits there change the
+        block type, so every instance). False if the node is not a block."""
+        if not self.scope.enter(instance_id):
+            return False
+        self.selected_ids = []
+        self.scope_changed.emit(self.edit_graph)
+        self.edit_validated.emit(self.edit_report())
+        self.selection_changed.emit([])
+        return True
+
+    def leave(self, depth: int = -1) -> None:
+        """Go back up: to `depth` levels below the model (0 = the model; -1 = one level up)."""
+        if self.scope.leave(depth):
+            self.selected_ids = []
+            self.scope_changed.emit(self.edit_graph)
+            self.edit_validated.emit(self.edit_report())
+            self.selection_changed.emit([])
 
     # files -------------------------------------------------------------------------------
     def _install(self, project: Project) -> None:
@@ -153,6 +193,7 @@ class Document(QObject):
         self.project = project
         self._validator = Validator(project.graph)
         self._unsubscribe = project.graph.subscribe(self._on_graph_event)
+        self.scope.levels.clear()
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._replaced_after_open = False
@@ -163,6 +204,8 @@ class Document(QObject):
         self.selection_changed.emit([])
         self.modified_changed.emit(False)
         self.validated.emit(self.report())
+        self.scope_changed.emit(project.graph)
+        self.edit_validated.emit(self.edit_report())
         if project.path != old_path:
             self.path_changed.emit(str(project.path or ""))
 

@@ -34,7 +34,7 @@ CATEGORY_COLORS = {
     "Input/Output": "#4c9a6a", "Core": "#4a78c2", "Convolution": "#c2694a",
     "Pooling": "#b58b2e", "Normalization": "#8a64c4", "Activation": "#3f9fae",
     "Recurrent": "#c24a7c", "Attention": "#d0803a", "Merge": "#6f7f8f", "Sparsity": "#7c9a3a",
-    "Energy-based": "#a8563a",
+    "Energy-based": "#a8563a", "Blocks": "#33658a",
 }
 
 

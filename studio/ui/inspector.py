@@ -11,12 +11,22 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.graph import GraphError, Node
 from engine.layers import LayerSpec, ParamError
-from engine.validate import Report
+from engine.validate import Report, effective_params
 
 from ..commands import RenameCommand, SetParamCommand, SetTrainableCommand
 from .explain import explain_text
@@ -81,12 +91,12 @@ class InspectorWidget(QScrollArea):
         self.search_marks = SearchMarks(document, self)
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.refresh)
-        document.validated.connect(self._on_validated)
+        document.edit_validated.connect(self._on_validated)
         document.changed.connect(self._timer.start)
         if hasattr(document, "selection_changed"):
             document.selection_changed.connect(self._on_selection)
         if hasattr(document, "graph_replaced"):
-            document.graph_replaced.connect(lambda _g: self.set_node(None))
+            document.scope_changed.connect(lambda _g: self.set_node(None))
         self.set_node(None)
 
     # layout ---------------------------------------------------------------------------
@@ -183,7 +193,7 @@ class InspectorWidget(QScrollArea):
 
     def set_node(self, node_id: str | None) -> None:
         """Show `node_id` (None: nothing selected)."""
-        if node_id is not None and node_id not in self.document.graph.nodes:
+        if node_id is not None and node_id not in self.document.edit_graph.nodes:
             node_id = None
         changed = node_id != self.node_id
         self.node_id = node_id
@@ -195,7 +205,7 @@ class InspectorWidget(QScrollArea):
     def node(self) -> Node | None:
         if self.node_id is None:
             return None
-        return self.document.graph.nodes.get(self.node_id)
+        return self.document.edit_graph.nodes.get(self.node_id)
 
     # refresh --------------------------------------------------------------------------
     def _on_validated(self, report: Report) -> None:
@@ -220,7 +230,7 @@ class InspectorWidget(QScrollArea):
             self._built_for = key
         self._show_header(node, spec)
         self._show_values(node)
-        self._show_report(node, spec, report or self.document.report())
+        self._show_report(node, spec, report or self.document.edit_report())
 
     def _show_header(self, node: Node, spec: LayerSpec) -> None:
         color = category_color(spec.category).name()
@@ -280,11 +290,23 @@ class InspectorWidget(QScrollArea):
             err.setContentsMargins(indent, 0, 0, 2)
 
     def _show_values(self, node: Node) -> None:
+        params = self._effective(node)
         for name, editor in self.editors.items():
             keep_text = isinstance(editor, (_ListLineEdit, StrEditor)) and \
                 self.errors[name].text()
             if not keep_text:
-                editor.set_value(node.params.get(name))
+                editor.set_value(params.get(name))
+            bound = node.exprs.get(name)  # inside a block: set by the block's arguments
+            editor.setEnabled(bound is None)
+            editor.setToolTip(f"= {bound}: set by the block's arguments" if bound else "")
+
+    def _effective(self, node: Node) -> dict:
+        if not node.exprs:
+            return node.params
+        try:
+            return effective_params(node, self.document.edit_report().args)
+        except ValueError:
+            return node.params
 
     def _show_report(self, node: Node, spec: LayerSpec, report: Report) -> None:
         ins = report.in_types.get(node.id) or self._upstream_types(node, report)
@@ -307,7 +329,7 @@ class InspectorWidget(QScrollArea):
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
         self.formula.setText(_lines_html(spec.formula, "#8fb4e8" if dark else "#34598a"))
         self.formula.setVisible(bool(spec.formula))
-        self.explain.setText(_lines_html(explain_text(spec, node.params, ins, outs,
+        self.explain.setText(_lines_html(explain_text(spec, self._effective(node), ins, outs,
                                                       has_issues=bool(issues))))
         has_weights = count is None or count > 0
         self.node_form.setRowVisible(self.trainable, has_weights)
@@ -315,7 +337,7 @@ class InspectorWidget(QScrollArea):
     def _upstream_types(self, node: Node, report: Report):
         """The types arriving at the node's inputs (known even when the node itself failed),
         or None if an input is unconnected or its type is unknown."""
-        graph = self.document.graph
+        graph = self.document.edit_graph
         types = []
         for port in node.input_ports():
             edge = graph.edge_into(node.id, port)
@@ -344,7 +366,7 @@ class InspectorWidget(QScrollArea):
         if old == canonical and type(old) is type(canonical):
             return True
         try:
-            self.document.push(SetParamCommand(self.document.graph, node.id, name, canonical))
+            self.document.push(SetParamCommand(self.document.edit_graph, node.id, name, canonical))
         except (ParamError, GraphError, ValueError) as exc:
             self._refuse(name, str(exc))
             return False
@@ -384,7 +406,7 @@ class InspectorWidget(QScrollArea):
         name = self.name_edit.text().strip()
         if name != node.name:
             try:
-                self.document.push(RenameCommand(self.document.graph, node.id, name))
+                self.document.push(RenameCommand(self.document.edit_graph, node.id, name))
             except (GraphError, ValueError) as exc:
                 self.name_error.setText(str(exc))
                 self.node_form.setRowVisible(self.name_error, True)
@@ -396,7 +418,7 @@ class InspectorWidget(QScrollArea):
     def _commit_trainable(self, checked: bool) -> None:
         node = self.node()
         if node is not None and node.trainable != checked:
-            self.document.push(SetTrainableCommand(self.document.graph, node.id, checked))
+            self.document.push(SetTrainableCommand(self.document.edit_graph, node.id, checked))
 
 
 def _lines_html(text: str, color: str | None = None) -> str:

@@ -26,8 +26,9 @@ from engine.project import ProjectError
 
 from ..document import Document
 from .canvas import GraphScene, GraphView
-from .canvas.live_overlay import LiveOverlay
+from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .canvas.editor import CanvasEditor
+from .canvas.live_overlay import LiveOverlay
 from .theme import apply_theme, current_name
 
 ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
@@ -82,7 +83,9 @@ class MainWindow(QMainWindow):
         self.live = LiveOverlay(self.scene)
         self.view = GraphView(self.scene, self)
         self.editor = CanvasEditor(self.view)
-        self.setCentralWidget(self.view)
+        self.blocks = BlockEditor(self.view)
+        self.setCentralWidget(canvas_with_breadcrumb(self.view, Breadcrumb(
+            self.document, self.blocks)))
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
         self._build_docks()
@@ -158,6 +161,8 @@ class MainWindow(QMainWindow):
         palette = self.panels.get("palette")
         if hasattr(palette, "layer_activated"):
             palette.layer_activated.connect(self.editor.add_layer_at_cursor)
+        if hasattr(palette, "set_document"):
+            palette.set_document(self.document)
         problems = self.panels.get("problems")
         if hasattr(problems, "node_activated"):
             problems.node_activated.connect(self.focus_node)
@@ -282,6 +287,16 @@ class MainWindow(QMainWindow):
                                       canvas_only=True)
         a["train"] = self._action("&Train", self._request_train,
                                   ["Ctrl+Return", "Ctrl+Enter"])
+        B = self.blocks
+        a["make_block"] = self._action("&Make Block", B.make_block, "Ctrl+G",
+                                       "Turn the selected layers into a reusable block")
+        a["ungroup"] = self._action("&Ungroup Block", B.ungroup, "Ctrl+Shift+G",
+                                    "Replace the selected block by its layers")
+        a["enter_block"] = self._action("&Open Block", B.enter, "Ctrl+Shift+Down",
+                                        "Edit the selected block's type (every instance)")
+        a["leave_block"] = self._action("&Back Out of Block", B.leave, "Ctrl+Shift+Up")
+        a["save_block"] = self._action("&Save Block to Library", B.save_to_library,
+                                       tip="Save the selected block type for other projects")
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
         a["about"] = self._action("&About Studio", self.show_about)
         self.theme_group = QActionGroup(self)
@@ -338,6 +353,9 @@ class MainWindow(QMainWindow):
         m.addAction(a["snap"])
         m = bar.addMenu("&Model")
         m.addActions([a["quick_add"], a["train"]])
+        m.addSeparator()
+        m.addActions([a["make_block"], a["ungroup"], a["enter_block"], a["leave_block"],
+                      a["save_block"]])
         m = bar.addMenu("&Help")
         m.addActions([a["shortcuts"], a["about"]])
         tb = self.addToolBar("Main")
@@ -367,6 +385,7 @@ class MainWindow(QMainWindow):
         doc.selection_changed.connect(self.selection_changed.emit)
         self.view.status_message.connect(self.show_message)
         self.editor.status_message.connect(self.show_message)
+        self.blocks.status_message.connect(self.show_message)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
         self.view.quick_add_requested.connect(self.quick_add)
         self._show_validity(doc.report())

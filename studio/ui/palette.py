@@ -9,8 +9,14 @@ import html
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.layers import LayerSpec, by_category
 
@@ -23,6 +29,7 @@ CATEGORY_COLORS: dict[str, str] = _THEME_COLORS
 _FALLBACK_COLORS = ("#6d7f99", "#7d6d99", "#996d7f", "#6d998a", "#998a6d")
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+TEXT_ROLE = Qt.ItemDataRole.UserRole + 1  # what the search box matches
 
 
 def category_color(category: str) -> QColor:
@@ -124,6 +131,7 @@ class PaletteWidget(QWidget):
             for spec in specs:
                 item = QTreeWidgetItem([spec.name])
                 item.setData(0, ID_ROLE, spec.id)
+                item.setData(0, TEXT_ROLE, f"{spec.name} {spec.id} {spec.doc}")
                 item.setIcon(0, swatch_icon(spec.category, 10))
                 item.setToolTip(0, layer_tooltip(spec))
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -131,6 +139,56 @@ class PaletteWidget(QWidget):
                 head.addChild(item)
             self._categories[category] = head
         self.tree.expandAll()
+
+    # blocks: the project's block types and the library ---------------------------------
+    def set_document(self, document) -> None:
+        """Show the project's block types and the block library under 'Blocks'."""
+        self.document = document
+        self._block_key = None
+        document.changed.connect(self.refresh_blocks)
+        document.graph_replaced.connect(lambda _g: self.refresh_blocks())
+        self.refresh_blocks()
+
+    def refresh_blocks(self) -> None:
+        from engine.library import list_library
+
+        blocks = self.document.graph.blocks
+        key = tuple((n, b.doc) for n, b in blocks.items())
+        if key == getattr(self, "_block_key", None):
+            return
+        self._block_key = key
+        head = self._categories.get("Blocks")
+        if head is None:
+            head = QTreeWidgetItem(["Blocks"])
+            bold = QFont(self.font())
+            bold.setBold(True)
+            head.setFont(0, bold)
+            head.setIcon(0, swatch_icon("Blocks"))
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            head.setToolTip(0, "Reusable sub-networks: drag one in; double-click a block on "
+                            "the canvas to open it")
+            self.tree.insertTopLevelItem(0, head)
+            self._categories = {"Blocks": head, **self._categories}
+            self._library = list_library()[0]
+        head.takeChildren()
+        entries = [(f"block:{n}", n, b.doc or f"Block {n} of this project")
+                   for n, b in blocks.items()]
+        entries += [(f"library:{b.name}", b.name, b.doc) for b in self._library
+                    if b.name not in blocks]
+        for layer_id, name, doc in entries:
+            item = QTreeWidgetItem([name])
+            item.setData(0, ID_ROLE, layer_id)
+            item.setData(0, TEXT_ROLE, f"{name} {layer_id} {doc}")
+            item.setIcon(0, swatch_icon("Blocks", 10))
+            where = "this project" if layer_id.startswith("block:") else "the block library"
+            item.setToolTip(0, f"<p style='white-space:pre-wrap'><b>{html.escape(name)}</b> "
+                            f"&nbsp;<span style='color:gray'>{where}</span><br>"
+                            f"{html.escape(doc)}</p>")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                          | Qt.ItemFlag.ItemIsDragEnabled)
+            head.addChild(item)
+        head.setExpanded(True)
+        self.set_filter(self.search.text())
 
     def layer_items(self) -> list[QTreeWidgetItem]:
         """All layer entries (hidden ones included)."""
@@ -145,12 +203,12 @@ class PaletteWidget(QWidget):
 
     def set_filter(self, text: str) -> None:
         """Show only layers whose name, id or doc contains `text`; hide empty categories."""
-        from engine.layers import get_spec
+        t = text.strip().lower()
         for head in self._categories.values():
             shown = 0
             for i in range(head.childCount()):
                 item = head.child(i)
-                ok = matches(get_spec(item.data(0, ID_ROLE)), text)
+                ok = not t or t in (item.data(0, TEXT_ROLE) or "").lower()
                 item.setHidden(not ok)
                 shown += ok
             head.setHidden(shown == 0)

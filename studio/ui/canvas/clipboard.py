@@ -14,7 +14,7 @@ from ...document import Document
 def copy_nodes(document: Document, node_ids: list[str]) -> bool:
     if not node_ids:
         return False
-    payload = json.dumps(nodes_to_clip(document.graph, node_ids), indent=1)
+    payload = json.dumps(nodes_to_clip(document.edit_graph, node_ids), indent=1)
     mime = QMimeData()
     mime.setData(NODES_MIME, payload.encode("utf-8"))
     mime.setText(payload)
@@ -54,7 +54,7 @@ def paste_nodes(document: Document, at: QPointF | None = None,
         ys = [float(n.get("pos", (0, 0))[1]) for n in clip["nodes"]]
         offset = (at.x() - min(xs), at.y() - min(ys))
     try:
-        cmd = paste_command(document.graph, clip, offset)
+        cmd = paste_command(document.edit_graph, clip, offset)
     except (ValueError, KeyError) as exc:  # an unknown layer type or a bad param
         document.error.emit(f"cannot paste: {str(exc).strip(chr(39))}")
         return []

@@ -40,7 +40,7 @@ class CanvasEditor(QObject):
         ids = self.scene.selected_ids()
         edges = [e for e in self.scene.selected_edges()
                  if e.src not in ids and e.dst not in ids]
-        graph = self.document.graph
+        graph = self.document.edit_graph
         if not ids and not edges:
             return
         if ids and not edges:
@@ -76,7 +76,7 @@ class CanvasEditor(QObject):
         ids = self.scene.selected_ids()
         if not ids:
             return []
-        cmd = paste_command(self.document.graph, nodes_to_clip(self.document.graph, ids),
+        cmd = paste_command(self.document.edit_graph, nodes_to_clip(self.document.edit_graph, ids),
                             (40.0, 40.0), text="Duplicate")
         if not self._push(cmd):
             return []
@@ -88,25 +88,25 @@ class CanvasEditor(QObject):
         self.scene.select_ids(list(self.scene.nodes))
 
     def rename(self, node_id: str) -> None:
-        node = self.document.graph.nodes.get(node_id)
+        node = self.document.edit_graph.nodes.get(node_id)
         if node is None:
             return
         name, ok = QInputDialog.getText(self.view, "Rename", f"New name for '{node.name}':",
                                         text=node.name)
         if ok and name.strip() and name.strip() != node.name:
-            self._push(RenameCommand(self.document.graph, node_id, name.strip()))
+            self._push(RenameCommand(self.document.edit_graph, node_id, name.strip()))
 
     def align(self, axis: str) -> None:
         ids = self.scene.selected_ids()
         if len(ids) < 2:
             self.status_message.emit("Select two or more nodes to align")
             return
-        cmd = align_command(self.document.graph, ids, axis)
+        cmd = align_command(self.document.edit_graph, ids, axis)
         if cmd.moves:
             self._push(cmd)
 
     def auto_layout(self) -> None:
-        cmd = auto_layout_command(self.document.graph)
+        cmd = auto_layout_command(self.document.edit_graph)
         if cmd.moves:
             self._push(cmd)
         self.view.frame_all()

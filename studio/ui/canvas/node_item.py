@@ -32,7 +32,7 @@ def key_params(node: Node) -> list[str]:
     """Up to two 'name value' lines summarising the node (bool flags are skipped)."""
     out = []
     for q in node.spec.params:
-        if q.kind == "bool":
+        if q.kind == "bool" or (node.is_block and q.name == "repeat"):
             continue
         out.append(f"{q.name} {format_value(node.params.get(q.name))}")
         if len(out) == MAX_PARAM_ROWS:
@@ -70,7 +70,8 @@ class NodeItem(QGraphicsItem):
 
     # geometry ------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -2, WIDTH + 4, self._height + 4)
+        extra = 10 if self.node.is_block else 0  # room for a repeated block's stack
+        return QRectF(-2, -2, WIDTH + 4 + extra, self._height + 4 + extra)
 
     def body_rect(self) -> QRectF:
         return QRectF(0, 0, WIDTH, self._height)
@@ -112,7 +113,9 @@ class NodeItem(QGraphicsItem):
     # behaviour (moves are followed by the scene: see GraphScene.follow_drag) -------------
     def mouseDoubleClickEvent(self, event) -> None:
         scene = self.scene()
-        if scene is not None and hasattr(scene, "rename_requested"):
+        if scene is not None and self.node.is_block and hasattr(scene, "enter_requested"):
+            scene.enter_requested.emit(self.node_id)  # a block opens; F2 renames it
+        elif scene is not None and hasattr(scene, "rename_requested"):
             scene.rename_requested.emit(self.node_id)
         event.accept()
 
@@ -125,6 +128,12 @@ class NodeItem(QGraphicsItem):
         selected = self.isSelected()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 0.3)
         border = QPen(QColor(c.selection), 2.4) if selected else QPen(QColor(c.node_border), 1)
+        repeat = self.node.params.get("repeat", 1) if self.node.is_block else 1
+        if repeat > 1:  # a stack of cards: this block runs several times in a row
+            painter.setPen(QPen(QColor(c.node_border), 1))
+            painter.setBrush(QBrush(QColor(c.node_body)))
+            for k in (2, 1):
+                painter.drawRoundedRect(rect.translated(4 * k, 4 * k), 7, 7)
         painter.setPen(border)
         painter.setBrush(QBrush(QColor(c.node_body)))
         painter.drawRoundedRect(rect, 7, 7)
@@ -137,7 +146,8 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(QColor("#ffffff"))
         painter.setFont(_font(11, True))
-        title = self.node.spec.name + ("" if self.node.trainable else "  ❄")
+        title = self.node.spec.name + (f" ×{repeat}" if repeat > 1 else "") + \
+            ("" if self.node.trainable else "  ❄")
         painter.drawText(QRectF(9, 0, WIDTH - 24, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         painter.setPen(QColor(c.node_text))

@@ -24,6 +24,7 @@ class GraphScene(QGraphicsScene):
     """Signals: rename_requested(node_id) on a node double-click; selection_ids(list)."""
 
     rename_requested = Signal(str)
+    enter_requested = Signal(str)  # a block instance was double-clicked
     selection_ids = Signal(list)
 
     def __init__(self, document: Document, parent=None):
@@ -41,16 +42,16 @@ class GraphScene(QGraphicsScene):
         self._syncing_selection = False
         self.report: Report | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
-        document.graph_replaced.connect(self.rebuild)
-        document.validated.connect(self.apply_report)
+        document.scope_changed.connect(self.rebuild)
+        document.edit_validated.connect(self.apply_report)
         document.selection_changed.connect(self.select_ids)
         self.selectionChanged.connect(self._on_selection)
-        self.rebuild(document.graph)
-        self.apply_report(document.report())
+        self.rebuild(document.edit_graph)
+        self.apply_report(document.edit_report())
 
     # building from the graph ---------------------------------------------------------------
     def rebuild(self, graph: Graph | None = None) -> None:
-        graph = graph or self.document.graph
+        graph = graph or self.document.edit_graph
         if self._unsubscribe:
             self._unsubscribe()
         self._graph = graph

@@ -23,6 +23,9 @@ from .wire_drag import WireDrag
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 
 
+LIBRARY_PREFIX = "library:"  # a palette entry of the block library: "library:<name>"
+
+
 class GraphView(QGraphicsView):
     """Signals: status_message(str) (refusals, hints); quick_add_requested(QPoint global,
     QPointF scene) on Tab or a double-click on empty canvas; zoom_changed(float)."""
@@ -165,7 +168,7 @@ class GraphView(QGraphicsView):
 
     def _start_wire(self, port: PortItem) -> WireDrag:
         """From an output: a new wire. From a connected input: pick up its wire."""
-        graph = self.document.graph
+        graph = self.document.edit_graph
         edge = None if port.is_output else graph.edge_into(port.node_id, port.port)
         if edge is not None:
             src = self.graph_scene.nodes.get(edge.src)
@@ -220,7 +223,7 @@ class GraphView(QGraphicsView):
         ids = self.graph_scene.selected_ids()
         if len(ids) != 1:
             return None
-        graph = self.document.graph
+        graph = self.document.edit_graph
         if graph.in_edges(ids[0]) or graph.out_edges(ids[0]):
             return None
         return self.graph_scene.nodes.get(ids[0])
@@ -244,7 +247,7 @@ class GraphView(QGraphicsView):
         if edge_item is not None:
             edge_item.set_hovered(False)
             node = self._dragged_single_free_node()
-            if node is not None and edge_item.edge in self.document.graph.edges:
+            if node is not None and edge_item.edge in self.document.edit_graph.edges:
                 self._insert_existing(node, edge_item)
                 return
         self._commit_moves()
@@ -256,7 +259,7 @@ class GraphView(QGraphicsView):
             self.status_message.emit(str(exc))
 
     def _insert_existing(self, node: NodeItem, edge_item: EdgeItem) -> None:
-        graph = self.document.graph
+        graph = self.document.edit_graph
         nid = node.node_id
         new = (node.pos().x(), node.pos().y())
         macro = MacroCommand(graph, "Insert on wire")
@@ -355,10 +358,13 @@ class GraphView(QGraphicsView):
 
     def add_layer(self, layer: str, scene_pos: QPointF) -> str | None:
         """Add a node of `layer` centred at `scene_pos`, into the wire under it if any."""
-        graph = self.document.graph
+        graph = self.document.edit_graph
         top_left = (scene_pos.x() - WIDTH / 2, scene_pos.y() - 30)
         if self.graph_scene.snap_to_grid:
             top_left = tuple(round(v / 20) * 20 for v in top_left)
+        if layer.startswith(LIBRARY_PREFIX) and hasattr(self, "block_editor"):
+            return self.block_editor.add_from_library(layer[len(LIBRARY_PREFIX):],
+                                                      QPointF(*top_left))
         edge = self._edge_under(QRectF(scene_pos.x() - 6, scene_pos.y() - 6, 12, 12))
         try:
             if edge is not None:

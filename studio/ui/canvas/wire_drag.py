@@ -68,7 +68,7 @@ class WireDrag:
             if port.is_output == self.start.is_output:
                 self.problem = "connect an output port to an input port"
             else:
-                self.problem = link_problem(self.scene.document.graph, *self._endpoints(port),
+                self.problem = link_problem(self.scene.document.edit_graph, *self._endpoints(port),
                                             replacing=self.detach)
             self.target = port
             port.set_highlight("bad" if self.problem else "ok")
@@ -89,21 +89,21 @@ class WireDrag:
             return False, None
         if problem:
             return False, problem
-        ok = doc.try_push(ConnectCommand(doc.graph, *self._endpoints(target)))
+        ok = doc.try_push(ConnectCommand(doc.edit_graph, *self._endpoints(target)))
         return ok, None
 
     def _finish_detached(self, target: PortItem | None, problem: str | None):
         doc, old = self.scene.document, self.detach
         if target is None:
-            return doc.try_push(DisconnectCommand(doc.graph, old)), "wire removed"
+            return doc.try_push(DisconnectCommand(doc.edit_graph, old)), "wire removed"
         if problem:
             return False, problem
         new = Edge(*self._endpoints(target))
         if new == old:
             return False, None
-        macro = MacroCommand(doc.graph, "Re-route wire")
-        macro.add(DisconnectCommand(doc.graph, old))
-        macro.add(ConnectCommand(doc.graph, *self._endpoints(target)))
+        macro = MacroCommand(doc.edit_graph, "Re-route wire")
+        macro.add(DisconnectCommand(doc.edit_graph, old))
+        macro.add(ConnectCommand(doc.edit_graph, *self._endpoints(target)))
         return doc.try_push(macro), None
 
     def cancel(self) -> None:
