@@ -122,6 +122,12 @@ def screenshot(args) -> int:
         window = MainWindow(document, settings)
         if getattr(args, "tab", None):
             window.show_tab(args.tab)
+        if getattr(args, "enter", None):
+            node = next((n for n in document.graph.nodes.values() if n.name == args.enter
+                         and n.is_block), None)
+            if node is None or not document.enter(node.id):
+                print(f"studio screenshot: no block named {args.enter!r}", file=sys.stderr)
+                return 2
         _select_showcase_node(window)
         pixmap = render_window(window, size)
         out = Path(args.output)
@@ -140,8 +146,8 @@ def _select_showcase_node(window) -> None:
     """Select a node for the inspector: the first with a problem, else the first layer with
     learnable parameters, so the screenshot shows the Explain section."""
     doc = window.document
-    report = doc.report()
-    for nid in report.order or list(doc.graph.nodes):
+    report = doc.edit_report()
+    for nid in report.order or list(doc.edit_graph.nodes):
         if report.issues_for(nid) and any(i.severity == "error" for i in report.issues_for(nid)):
             window.scene.select_ids([nid])
             return

@@ -14,6 +14,8 @@ def _add_gui_commands(sub) -> None:
     p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     p.add_argument("--tab", default=None, help="bottom tab to show (summary, problems, "
                    "training, log)")
+    p.add_argument("--enter", default=None, metavar="NODE",
+                   help="open the block instance named NODE first (shows its inside)")
     p.set_defaults(func=_screenshot)
 
 

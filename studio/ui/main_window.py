@@ -415,6 +415,8 @@ class MainWindow(QMainWindow):
         view = self.document.project.view if isinstance(self.document.project.view, dict) \
             else {}
         center, zoom = view.get("center"), view.get("zoom")
+        if self.document.scope.levels:  # inside a block: the saved view is the model's
+            center = None
         try:
             x, y = (float(v) for v in center)
             z = float(zoom)

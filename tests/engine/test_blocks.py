@@ -246,8 +246,9 @@ def test_every_bundled_example_migrates_from_version_1_to_2():
     assert len(examples) >= 14
     for path in examples:
         v1 = json.loads(path.read_text())
+        if v1["graph"].get("blocks"):
+            continue  # made with blocks: there is no version-1 form of it
         v1["format_version"] = 1
-        v1["graph"].pop("blocks", None)
         v2 = json.loads(dumps_project(loads_project(json.dumps(v1), path)))
         assert v2["format_version"] == 2, path
         for key in ("nodes", "edges"):

@@ -34,7 +34,9 @@ def key_params(node: Node) -> list[str]:
     for q in node.spec.params:
         if q.kind == "bool" or (node.is_block and q.name == "repeat"):
             continue
-        out.append(f"{q.name} {format_value(node.params.get(q.name))}")
+        bound = node.exprs.get(q.name)  # inside a block: set by the block's arguments
+        out.append(f"{q.name} = {bound}" if bound else
+                   f"{q.name} {format_value(node.params.get(q.name))}")
         if len(out) == MAX_PARAM_ROWS:
             break
     return out

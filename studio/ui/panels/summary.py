@@ -14,6 +14,7 @@ WIDTHS = (170, 130, 190, 100, 80, 110)
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 CENTER = Qt.AlignmentFlag.AlignCenter
 UNKNOWN = QColor("#d0342c")
+INNER = QColor("#7f8c99")
 
 
 def human_count(n: float) -> str:
@@ -34,7 +35,8 @@ def human_bytes(n: float) -> str:
 def row_cells(row: SummaryRow) -> tuple[str, ...]:
     """The texts of one table row."""
     trainable = "—" if not row.params else "yes" if row.trainable else "frozen"
-    return (row.name, row.type, row.output, f"{row.params:,}", trainable, f"{row.flops:,}")
+    name = "    " * row.depth + row.name  # layers inside a block: indented under it
+    return (name, row.type, row.output, f"{row.params:,}", trainable, f"{row.flops:,}")
 
 
 class SummaryModel(QAbstractTableModel):
@@ -72,6 +74,10 @@ class SummaryModel(QAbstractTableModel):
         unknown = col == 2 and row.output == "?"
         if role == Qt.ItemDataRole.ForegroundRole and unknown:
             return UNKNOWN
+        if role == Qt.ItemDataRole.ForegroundRole and row.depth:
+            return INNER  # a layer inside a block: counted in the block's row
+        if role == Qt.ItemDataRole.ToolTipRole and row.depth:
+            return "inside a block: its parameters are counted in the block's row"
         if role == Qt.ItemDataRole.ToolTipRole and unknown:
             return "shape unknown: see the Problems tab"
         return None
