@@ -63,12 +63,38 @@ _ATTR_RESERVED = {"self", "torch", "nn", "F", "forward", "training", "super", "_
 def inner_attrs(graph: Graph) -> dict[str, str]:
     """{inner node id: attribute name} of a block body's submodules in its class (the same
     names the generated class uses, so per-node weights can move in and out of a block)."""
+    chain = sequential_chain(graph)
+    if chain is not None:
+        return {nid: str(i) for i, nid in enumerate(chain)}
     names = _Names(_ATTR_RESERVED)
     out = {}
     for nid, node in graph.nodes.items():
         if node.spec.role == "layer":
             out[nid] = names.create(node.name)
     return out
+
+
+def sequential_chain(graph: Graph) -> list[str] | None:
+    """The layer ids of a body that is written as an `nn.Sequential` subclass (numbered
+    children, like the source's `nn.Sequential`): one input, one output, a plain chain of
+    single-input layers named 0, 1, 2, ... in order; else None."""
+    ins, outs = graph.inputs(), graph.outputs()
+    if len(ins) != 1 or len(outs) != 1 or len(graph.edges) != len(graph.nodes) - 1:
+        return None
+    chain, cur = [], ins[0].id
+    while True:
+        nxt = graph.out_edges(cur)
+        if len(nxt) != 1:
+            return None
+        cur = nxt[0].dst
+        if cur == outs[0].id:
+            break
+        node = graph.nodes[cur]
+        if node.name != str(len(chain)) or len(node.input_ports()) != 1 or \
+                node.params.get("repeat", 1) != 1 or node.spec.role != "layer":
+            return None
+        chain.append(cur)
+    return chain or None
 
 
 class BlockClasses:
@@ -149,6 +175,14 @@ class BlockClasses:
         doc = (btype.doc or f"Block {btype.name}.").replace("\\", "\\\\").replace('"', "'")
         doc = " ".join(doc.split())
         params = ", ".join(["self", *trace.forward[0]]) if trace.forward else "self"
+        if sequential_chain(btype.graph) is not None and len(trace.init) == len(
+                sequential_chain(btype.graph)):
+            ctors = [line.split(" = ", 1)[1] for line in trace.init]
+            items = "".join(f"\n{IND * 3}{c}," for c in ctors)
+            lines = ["class __BLOCK__(nn.Sequential):", f'{IND}"""{doc}"""', "",
+                     f"{IND}def __init__({', '.join(sig)}):",
+                     f"{IND * 2}super().__init__({items}\n{IND * 2})"]
+            return "\n".join(lines), derived
         lines = ["class __BLOCK__(nn.Module):", f'{IND}"""{doc}"""', "",
                  f"{IND}def __init__({', '.join(sig)}):", f"{IND * 2}super().__init__()",
                  *trace.init, "", f"{IND}def forward({params}):", *trace.forward[1:]]

@@ -37,7 +37,8 @@ class Plan:
 
 
 def plan_make_block(graph: Graph, node_ids: list[str], type_name: str,
-                    report: Report | None = None) -> Plan:
+                    report: Report | None = None, ports: tuple[str, str] = ("in", "out")) \
+        -> Plan:
     """Turn the nodes `node_ids` of `graph` into a block type `type_name` and one instance."""
     check_type_name(type_name)
     if type_name in graph.blocks:
@@ -70,7 +71,7 @@ def plan_make_block(graph: Graph, node_ids: list[str], type_name: str,
         elif e.dst in inside:
             if (e.src, e.src_port) not in sources:
                 sources.append((e.src, e.src_port))
-    in_names = _port_names("in", len(sources))
+    in_names = _port_names(ports[0], len(sources))
     in_ids: dict[tuple[str, str], str] = {}
     for k, (src, port) in enumerate(sources):
         t = report.edge_type(Edge(src, port, "", ""), graph)
@@ -90,7 +91,7 @@ def plan_make_block(graph: Graph, node_ids: list[str], type_name: str,
     if not outs:
         raise GraphError("nothing outside the selection uses its output: a block needs an "
                          "output")
-    out_names = _port_names("out", len(outs))
+    out_names = _port_names(ports[1], len(outs))
     right = max(n.pos[0] for n in body.nodes.values()) + 260.0
     for k, (src, port) in enumerate(outs):
         node = body.add_node("io.Output", {}, name=out_names[k], pos=(right, k * 150.0),

@@ -15,11 +15,13 @@ from __future__ import annotations
 from .builder import GraphBuilder, ImportModelError, Origin, Wire, layout
 
 
-def import_module(module, example_input, input_names: list[str] | None = None):
-    """Trace an `nn.Module` with torch.fx into a Graph with its weights (see torch_fx)."""
+def import_module(module, example_input, input_names: list[str] | None = None,
+                  blocks: bool = True):
+    """Trace an `nn.Module` with torch.fx into a Graph with its weights (see torch_fx); with
+    `blocks`, its submodules become blocks (see blocks.py)."""
     from .torch_fx import import_module as _import_module
 
-    return _import_module(module, example_input, input_names)
+    return _import_module(module, example_input, input_names, blocks)
 
 
 __all__ = ["GraphBuilder", "ImportModelError", "Origin", "Wire", "import_module", "layout"]

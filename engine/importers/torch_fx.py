@@ -112,11 +112,16 @@ class _Importer:
             return module_label(self.gm.get_submodule(node.target))
         return describe_target(node)
 
-    def run(self):
+    def run(self, blocks: bool = True):
         for node in self.gm.graph.nodes:
             handler = getattr(self, f"_op_{node.op}")
             handler(node)
-        return self.builder.finish()
+        graph = self.builder.finish()
+        if blocks:
+            from .blocks import fold_blocks
+            leaves = {n.target for n in self.gm.graph.nodes if n.op == "call_module"}
+            graph = fold_blocks(graph, self.builder.origins, self.module, leaves)
+        return graph
 
     # ops --------------------------------------------------------------------------------
     def _op_placeholder(self, node) -> None:
@@ -289,12 +294,15 @@ class _Importer:
             self.builder.expect_shape(wire, self.shapes.shape(node)[1:])
 
 
-def import_module(module, example_input, input_names: list[str] | None = None):
+def import_module(module, example_input, input_names: list[str] | None = None,
+                  blocks: bool = True):
     """Trace `module` with torch.fx and return a Studio graph computing the same function, the
     module's weights attached in `graph.weights` (node id -> tensor name -> numpy array), so
     `compile_graph(graph)` reproduces the module. `example_input` is a tensor (or a tuple of
     tensors, one per forward argument) with a batch dimension first. Raises ImportModelError
-    naming the traced node, its operation and the source line that called it."""
+    naming the traced node, its operation and the source line that called it. With `blocks`,
+    the module's submodules become block types and instances (importers.blocks), so the
+    compiled model's state_dict keys equal the module's."""
     inputs = tuple(example_input) if isinstance(example_input, (tuple, list)) else \
         (example_input,)
-    return _Importer(module, inputs, input_names).run()
+    return _Importer(module, inputs, input_names).run(blocks)

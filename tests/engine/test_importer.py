@@ -98,10 +98,11 @@ class _Named(nn.Module):
         return getattr(self, self.name)(x)
 
 
-def _round_trip(module: nn.Module, shape: tuple[int, ...], seed: int = 0) -> engine.Graph:
+def _round_trip(module: nn.Module, shape: tuple[int, ...], seed: int = 0,
+                blocks: bool = True) -> engine.Graph:
     torch.manual_seed(seed)
     module.eval()
-    graph = import_module(module, torch.randn(2, *shape[1:]))
+    graph = import_module(module, torch.randn(2, *shape[1:]), blocks=blocks)
     compiled = engine.compile_graph(graph).eval()
     x = torch.randn(*shape)
     with torch.no_grad():
@@ -130,7 +131,8 @@ def test_resnet_style_round_trip_keeps_batchnorm_statistics():
         module.train()
         for _ in range(3):
             module(torch.randn(8, 3, 16, 16))
-    graph = _round_trip(module, (4, 3, 16, 16))
+    _round_trip(module, (4, 3, 16, 16))  # with blocks (test_import_blocks), and flat:
+    graph = _round_trip(module, (4, 3, 16, 16), blocks=False)
     types = _types(graph)
     assert types.count("merge.Add") == 2
     assert types.count("norm.BatchNorm2d") == 6
@@ -140,7 +142,7 @@ def test_resnet_style_round_trip_keeps_batchnorm_statistics():
 
 
 def test_two_branch_concat_round_trip_and_layout():
-    graph = _round_trip(TwoBranch(), (3, 12))
+    graph = _round_trip(TwoBranch(), (3, 12), blocks=False)
     cat = next(n for n in graph.nodes.values() if n.type == "merge.Concatenate")
     assert cat.params["axis"] == 1
     xs = {n.name: n.pos[0] for n in graph.nodes.values()}
