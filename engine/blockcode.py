@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .argexpr import SymFloat, SymInt, evaluate, strip, tag
+from .codegen import Namespace
 from .graph import Graph, Node, python_name
 from .layers import TensorType
 from .layers.emit import call
@@ -43,20 +44,6 @@ class _Trace:
     attrs: dict[str, str] = field(default_factory=dict)
 
 
-class _Names:
-    def __init__(self, reserved: set[str]):
-        self.used = set(reserved)
-
-    def create(self, base: str) -> str:
-        base = python_name(base)
-        name, i = base, 1
-        while name in self.used:
-            name = f"{base}_{i}"
-            i += 1
-        self.used.add(name)
-        return name
-
-
 _ATTR_RESERVED = {"self", "torch", "nn", "F", "forward", "training", "super", "__init__"}
 
 
@@ -66,7 +53,7 @@ def inner_attrs(graph: Graph) -> dict[str, str]:
     chain = sequential_chain(graph)
     if chain is not None:
         return {nid: str(i) for i, nid in enumerate(chain)}
-    names = _Names(_ATTR_RESERVED)
+    names = Namespace(_ATTR_RESERVED)
     out = {}
     for nid, node in graph.nodes.items():
         if node.spec.role == "layer":
@@ -195,7 +182,7 @@ class BlockClasses:
         g = btype.graph
         out = _Trace()
         types: dict[str, list[TensorType]] = {}
-        var_names = _Names(_ATTR_RESERVED)
+        var_names = Namespace(_ATTR_RESERVED)
         var: dict[str, list[str]] = {}
         inputs = [n.id for n in btype.input_nodes()]
         params_line: list[str] = []

@@ -15,7 +15,7 @@ import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
-from .graph import BLOCK_PREFIX, Graph, GraphError, Node
+from .graph import BLOCK_PREFIX, Graph, GraphError, GraphEvent, Node
 from .layers import Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType
 from .validate import BlockError, Report, Validator, effective_params
 
@@ -104,6 +104,34 @@ class BlockType:
         """Forget cached results: the body or the body of a block used inside it changed."""
         if self._spec is not None:
             self._spec.forget()
+
+    def add_arg(self, arg: Param) -> None:
+        """Add an argument (instances get its default); inner params may then refer to it."""
+        if any(a.name == arg.name for a in self.args):
+            raise ParamError(f"block {self.name!r} already has an argument {arg.name!r}")
+        self.args.append(arg)
+        for n in self._instances():
+            n.params.setdefault(arg.name, arg.default)
+        self.graph._emit(GraphEvent("reset"))
+
+    def remove_arg(self, name: str) -> Param:
+        """Remove an argument no inner param refers to; returns it (for undo)."""
+        from .argexpr import names_in
+        users = [n.name for n in self.graph.nodes.values()
+                 if any(name in names_in(e) for e in n.exprs.values())]
+        if users:
+            raise ParamError(f"argument {name!r} is used by {users[0]!r}")
+        arg = next(a for a in self.args if a.name == name)
+        self.args.remove(arg)
+        for n in self._instances():
+            n.params.pop(name, None)
+        self.graph._emit(GraphEvent("reset"))
+        return arg
+
+    def _instances(self) -> list[Node]:
+        root = self.graph.blocks.root
+        return [n for g in root.all_graphs() for n in g.nodes.values()
+                if n.type == BLOCK_PREFIX + self.name]
 
     def input_nodes(self) -> list[Node]:
         return self.graph.inputs()

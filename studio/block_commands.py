@@ -47,6 +47,64 @@ class AddNodeDataCommand(GraphCommand):
         self.graph.blocks.root.weights.pop(self.data["id"], None)
 
 
+class SetExprCommand(GraphCommand):
+    """Bind a param of a layer inside a block to an expression of the block's arguments
+    (None unbinds it)."""
+
+    def __init__(self, graph: Graph, node_id: str, name: str, expr: str | None):
+        node = graph.node(node_id)
+        super().__init__(graph, f"Bind {node.name}.{name}")
+        self.node_id, self.name = node_id, name
+        self.old, self.new = node.exprs.get(name), expr
+
+    def _redo(self) -> None:
+        self.graph.set_expr(self.node_id, self.name, self.new)
+
+    def _undo(self) -> None:
+        self.graph.set_expr(self.node_id, self.name, self.old)
+
+
+class AddArgCommand(GraphCommand):
+    """Add an argument to the block type whose body is `graph`."""
+
+    def __init__(self, graph: Graph, arg):
+        super().__init__(graph, f"Add argument {arg.name}")
+        self.arg = arg
+
+    def _redo(self) -> None:
+        self.graph.owner.add_arg(self.arg)
+
+    def _undo(self) -> None:
+        self.graph.owner.remove_arg(self.arg.name)
+
+
+def bind_command(graph: Graph, node_id: str, param: str, expr: str) -> MacroCommand:
+    """Bind `param` of a layer inside a block to `expr`; names in it that are not yet
+    arguments of the block become arguments, their default the param's current value."""
+    from engine.argexpr import names_in, parse
+    from engine.blocks import make_arg
+
+    btype = graph.owner
+    if btype is None:
+        raise ValueError("open a block first: only layers inside a block take arguments")
+    node = graph.node(node_id)
+    spec_param = node.spec.param(param)
+    expr = parse(expr)
+    macro = MacroCommand(graph, f"Bind {node.name}.{param} to {expr}")
+    known = {a.name for a in btype.args}
+    for name in sorted(names_in(expr) - known):
+        value = node.params[param]
+        kind = spec_param.kind if spec_param.kind in ("int", "float", "bool", "choice",
+                                                      "str") else "int"
+        if kind == "int" and isinstance(value, list):
+            value = value[0]
+        macro.add(AddArgCommand(graph, make_arg(name, kind, value, f"Sets {node.name}."
+                                                f"{param}.", choices=spec_param.choices
+                                                if kind == "choice" else ())))
+    macro.add(SetExprCommand(graph, node_id, param, expr))
+    return macro
+
+
 def plan_command(graph: Graph, plan: Plan, text: str) -> MacroCommand:
     """One undo step carrying out a make-block or ungroup plan."""
     macro = MacroCommand(graph, text)
@@ -115,5 +173,6 @@ def _renamed(data: dict, renamed: dict[str, str]) -> dict:
     return data
 
 
-__all__ = ["AddBlockTypeCommand", "AddNodeDataCommand", "add_instance_command",
-           "make_block_command", "plan_command", "ungroup_command"]
+__all__ = ["AddArgCommand", "AddBlockTypeCommand", "AddNodeDataCommand", "SetExprCommand",
+           "add_instance_command", "bind_command", "make_block_command", "plan_command",
+           "ungroup_command"]

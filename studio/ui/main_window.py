@@ -295,6 +295,9 @@ class MainWindow(QMainWindow):
         a["enter_block"] = self._action("&Open Block", B.enter, "Ctrl+Shift+Down",
                                         "Edit the selected block's type (every instance)")
         a["leave_block"] = self._action("&Back Out of Block", B.leave, "Ctrl+Shift+Up")
+        a["bind_param"] = self._action("&Bind Parameter to Argument…", B.bind_parameter,
+                                       tip="Inside a block: let a layer's parameter follow "
+                                       "the block's arguments")
         a["save_block"] = self._action("&Save Block to Library", B.save_to_library,
                                        tip="Save the selected block type for other projects")
         a["shortcuts"] = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
@@ -355,7 +358,7 @@ class MainWindow(QMainWindow):
         m.addActions([a["quick_add"], a["train"]])
         m.addSeparator()
         m.addActions([a["make_block"], a["ungroup"], a["enter_block"], a["leave_block"],
-                      a["save_block"]])
+                      a["bind_param"], a["save_block"]])
         m = bar.addMenu("&Help")
         m.addActions([a["shortcuts"], a["about"]])
         tb = self.addToolBar("Main")

@@ -136,3 +136,30 @@ def test_ungroup_and_repeat_by_the_keyboard(win, qtbot, monkeypatch):
     while doc.undo_stack.canUndo():
         doc.undo_stack.undo()
     assert doc.to_json() == original
+
+
+def test_bind_a_parameter_to_a_new_argument_and_set_it_per_instance(win, qtbot,
+                                                                      monkeypatch):
+    doc, g = win.document, win.document.graph
+    original = doc.to_json()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Stage", True))
+    win.scene.select_ids([g.by_name("conv").id, g.by_name("relu").id])
+    win.view.setFocus()
+    QTest.keyClick(win.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    inst = g.by_name("stage")
+    assert win.blocks.enter(inst.id)
+    body = doc.edit_graph
+    win.scene.select_ids([body.by_name("conv").id])
+    assert win.blocks.bind_parameter("out_channels", "width * 2")
+    btype = g.blocks["Stage"]
+    assert [a.name for a in btype.args] == ["width"] and btype.args[0].default == 4
+    assert doc.report().out_types[inst.id][0].shape == (8, 8, 8)  # width 4 -> 8 channels
+    win.blocks.leave(0)
+    win.scene.select_ids([inst.id])
+    assert win.panels["inspector"].commit_param("width", 3)
+    assert doc.report().out_types[inst.id][0].shape == (6, 8, 8)
+    assert "nn.Conv2d(in_channels, width * 2" in \
+        __import__("engine").generate(g).source
+    while doc.undo_stack.canUndo():
+        doc.undo_stack.undo()
+    assert doc.to_json() == original

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QToolButton, QV
 from engine.library import list_library, save_to_library
 from engine.project import ProjectError
 
-from ...block_commands import add_instance_command, make_block_command, ungroup_command
+from ...block_commands import (add_instance_command, bind_command, make_block_command,
+                               ungroup_command)
 
 
 def suggest_type_name(graph, node_ids: list[str]) -> str:
@@ -114,6 +115,36 @@ class BlockEditor(QObject):
             return None
         self.scene.select_ids([cmd.node_id])
         return cmd.node_id
+
+    def bind_parameter(self, param: str | None = None, expr: str | None = None) -> bool:
+        """Inside a block: make a param of the selected layer follow the block's arguments
+        (`channels * 2`); unknown names become new arguments of the block."""
+        doc = self.document
+        graph, ids = doc.edit_graph, self.scene.selected_ids()
+        if graph.owner is None or len(ids) != 1:
+            self.status_message.emit("Open a block and select one of its layers to bind a "
+                                     "parameter to the block's arguments")
+            return False
+        node = graph.nodes[ids[0]]
+        if param is None:
+            names = [q.name for q in node.spec.params]
+            param, ok = QInputDialog.getItem(self.view, "Bind parameter",
+                                             f"Parameter of {node.name}:", names, 0, False)
+            if not ok:
+                return False
+        if expr is None:
+            expr, ok = QInputDialog.getText(
+                self.view, "Bind parameter", f"{node.name}.{param} = (an expression of the "
+                "block's arguments, e.g. channels * 2; a new name becomes an argument)",
+                text=node.exprs.get(param, param))
+            if not ok or not expr.strip():
+                return False
+        try:
+            cmd = bind_command(graph, node.id, param, expr)
+        except (ValueError, KeyError) as exc:
+            self.status_message.emit(f"Cannot bind {param}: {str(exc).strip(chr(39))}")
+            return False
+        return doc.try_push(cmd)
 
     def save_to_library(self) -> None:
         doc = self.document
