@@ -242,6 +242,11 @@ class SweepPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.space_list.addItem(item)
         self.hint.setVisible(self.space_list.count() == 0)
+        keys = tuple(sorted(searched(self.document)))
+        if keys != getattr(self, "_keys", None):   # other columns and axes: read again
+            self._keys = keys
+            if hasattr(self, "poll"):
+                self.refresh()
         if conf is not None:
             for widget, value in ((self.sampler, conf["sampler"]),
                                   (self.pruner, conf["pruner"])):
@@ -353,12 +358,17 @@ class SweepPanel(QWidget):
         call = BackgroundCall(load_study_view, copy_project(project),
                               self.storage.text().strip() or None,
                               self.study.text().strip() or None)
-        call.succeeded.connect(lambda result: self._show(*result))
-        call.failed.connect(lambda msg, _tb: self.status.setText(f"Cannot read the study: "
-                                                                 f"{msg}"))
+        call.succeeded.connect(self._read_result)   # methods: no call after the panel goes
+        call.failed.connect(self._read_failed)
         call.finished.connect(self._read_done)
         self._call = call
         call.start()
+
+    def _read_result(self, result) -> None:
+        self._show(*result)
+
+    def _read_failed(self, message: str, _tb: str) -> None:
+        self.status.setText(f"Cannot read the study: {message}")
 
     def _read_done(self) -> None:
         self._call = None
