@@ -78,10 +78,12 @@ def prepare(project: Project, options: SweepOptions):
     if not study.user_attrs.get("metric"):
         study.set_user_attr("metric", metric)
         study.set_user_attr("project", project.name)
-        study.set_user_attr("space", {d.key: d.describe() for d in dims})
     elif study.user_attrs["metric"] != metric:
         raise SweepError(f"study {name!r} optimizes {study.user_attrs['metric']}, the project "
                          f"now {metric}: use another study name")
+    space_text = {d.key: d.describe() for d in dims}
+    if study.user_attrs.get("space") != space_text:   # what the latest trials search
+        study.set_user_attr("space", space_text)
     if conf["baseline"] and not study.get_trials(deepcopy=False) and conf["sampler"] != "grid":
         base = current_values(project, dims)
         if all(fits(d, base[d.key]) for d in dims):
