@@ -91,6 +91,17 @@ class Document(QObject):
         if autosave_ms > 0:
             self.autosave_timer.start()
 
+    def __del__(self) -> None:
+        # The undo commands hold the graph, whose subscribers hold this document: a cycle
+        # through Qt that the garbage collector frees. Its clean-up order could destroy a
+        # command's Python side before ~QUndoStack deleted the command (a crash); finalizers
+        # run before that clean-up, so the stack is emptied here while all is intact.
+        try:
+            self.undo_stack.blockSignals(True)  # nobody listens to a discarded document
+            self.undo_stack.clear()
+        except (RuntimeError, AttributeError):  # the C++ side is gone already
+            pass
+
     # properties ------------------------------------------------------------------------------
     @property
     def graph(self) -> Graph:
