@@ -10,6 +10,9 @@ from studio.document import Document
 from studio.ui.training.panel import TrainingPanel
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+# One generous wait for everything the background thread does: under load the first torch
+# import and data loading alone can take most of a shorter limit. Passing runs never wait it out.
+WAIT_MS = 120_000
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def make_panel(qtbot, tmp_path):
         panel.shutdown()
 
 
-def _wait_done(qtbot, panel, timeout=30_000):
+def _wait_done(qtbot, panel, timeout=WAIT_MS):
     qtbot.waitUntil(lambda: panel.worker is None, timeout=timeout)
 
 
@@ -42,7 +45,7 @@ def test_train_from_panel_plots_the_reported_points(qtbot, make_panel):
     panel, doc, events = make_panel("digits_mlp", epochs=3)
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     assert doc.locked and panel.banner.isVisible()
-    qtbot.waitUntil(lambda: any(e.kind == "epoch" for e in events), timeout=30_000)
+    qtbot.waitUntil(lambda: any(e.kind == "epoch" for e in events), timeout=WAIT_MS)
     _wait_done(qtbot, panel)
     assert not doc.locked and not panel.banner.isVisible()
     epochs = [e.data for e in events if e.kind == "epoch"]
@@ -73,7 +76,7 @@ def test_stop_within_one_batch(qtbot, make_panel):
     panel, doc, events = make_panel("digits_mlp", epochs=500, batch_size=16)
     panel.overrides = {"event_interval": 0.0}
     panel.start()
-    qtbot.waitUntil(lambda: sum(e.kind == "batch" for e in events) >= 3, timeout=30_000)
+    qtbot.waitUntil(lambda: sum(e.kind == "batch" for e in events) >= 3, timeout=WAIT_MS)
     trainer = panel.worker.trainer
     # graph edits are refused while the run is active, with the reason
     from studio.commands import SetParamCommand
@@ -97,14 +100,14 @@ def test_pause_and_resume(qtbot, make_panel):
     panel, _doc, events = make_panel("digits_mlp", epochs=500, batch_size=16)
     panel.overrides = {"event_interval": 0.0}
     panel.start()
-    qtbot.waitUntil(lambda: any(e.kind == "batch" for e in events), timeout=30_000)
+    qtbot.waitUntil(lambda: any(e.kind == "batch" for e in events), timeout=WAIT_MS)
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.resume_button.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(lambda: panel.resume_button.isEnabled(), timeout=WAIT_MS)
     step = panel.worker.trainer.global_step
     qtbot.wait(200)
     assert panel.worker.trainer.global_step <= step + 1
     qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.worker.trainer.global_step > step + 2, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.worker.trainer.global_step > step + 2, timeout=WAIT_MS)
     panel.stop()
     _wait_done(qtbot, panel)
 
@@ -140,19 +143,19 @@ def test_feature_maps_show_one_tile_per_channel_and_confusion_sums(qtbot, make_p
     assert panel.feature_maps.node_id == "n2"
     panel.tabs.setCurrentWidget(panel.feature_maps)
     panel.start()
-    qtbot.waitUntil(lambda: any(e.kind == "activations" for e in events), timeout=30_000)
-    qtbot.waitUntil(lambda: panel.feature_maps.tile_count > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: any(e.kind == "activations" for e in events), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: panel.feature_maps.tile_count > 0, timeout=WAIT_MS)
     assert panel.feature_maps.tile_count == 16
     assert panel.feature_maps.grid == (4, 4)
     assert panel.feature_maps.image.image.shape[:2] == (4 * 9 - 1, 4 * 9 - 1)
     _wait_done(qtbot, panel)
-    qtbot.waitUntil(lambda: panel.insight is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.insight is not None, timeout=WAIT_MS)
     val_size = next(e.data["val_size"] for e in events if e.kind == "started")
     assert panel.confusion.matrix.sum() == val_size
     assert panel.predictions.table.rowCount() > 0
     # PCA of conv1's activations on the validation set, computed when its tab is shown
     panel.tabs.setCurrentWidget(panel.pca)
-    qtbot.waitUntil(lambda: panel.pca.points is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.pca.points is not None, timeout=WAIT_MS)
     assert panel.pca.points.shape == (val_size, 2)
     panel.tabs.setCurrentWidget(panel.feature_maps)
     # filters view: conv1 has 16 3x3 kernels
@@ -189,7 +192,7 @@ def test_dataset_preview_and_input_shape_from_data(qtbot, make_panel):
     panel, doc, _ = make_panel("digits_mlp")
     doc.graph.set_param("n1", "shape", [32])      # a wrong shape, not on the undo stack
     picker = panel.dataset
-    with qtbot.waitSignal(picker.preview_ready, timeout=20_000):
+    with qtbot.waitSignal(picker.preview_ready, timeout=WAIT_MS):
         qtbot.mouseClick(picker.preview_button, Qt.MouseButton.LeftButton)
     assert "(64,)" in picker.info.text() and "train 1258" in picker.info.text()
     assert picker.samples.count() == 16              # 8 thumbnails + 8 captions
@@ -208,7 +211,7 @@ def test_reopened_project_shows_its_last_run_and_insight(qtbot, make_panel, tmp_
     panel, doc, events = make_panel("digits_mlp", epochs=2)
     panel.start()
     _wait_done(qtbot, panel)
-    qtbot.waitUntil(lambda: panel.insight is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.insight is not None, timeout=WAIT_MS)
     save_project(doc.project)                       # with the trained weights beside it
     again, doc2, _ = make_panel("digits_mlp")
     doc2.open(doc.project.path)
@@ -217,7 +220,7 @@ def test_reopened_project_shows_its_last_run_and_insight(qtbot, make_panel, tmp_
     np.testing.assert_allclose(y, [r["val_loss"] for r in rows])
     assert "run-1" in again.status.text()
     again.tabs.setCurrentWidget(again.confusion)    # computed on demand from saved weights
-    qtbot.waitUntil(lambda: again.insight is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: again.insight is not None, timeout=WAIT_MS)
     np.testing.assert_array_equal(again.confusion.matrix, panel.confusion.matrix)
 
 
