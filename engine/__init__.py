@@ -7,7 +7,7 @@ from __future__ import annotations
 from .codegen import CompileError, GeneratedCode, generate
 from .compile import WeightsError, apply_weights, compile_graph, node_state
 from .graph import Edge, Graph, GraphError, GraphEvent, Node
-from .importers import ImportModelError, import_module
+from .importers import ImportModelError, import_keras, import_module, import_onnx
 from .layers import (REGISTRY, LayerSpec, Param, ParamError, RegistryError, ShapeError,
                      TensorType, by_category, get_spec, register)
 from .project import (FORMAT_VERSION, Project, ProjectError, load_project, loads_project,
@@ -19,6 +19,6 @@ __all__ = [
     "GraphEvent", "ImportModelError", "Issue", "LayerSpec", "Node", "Param", "ParamError",
     "Project", "ProjectError", "REGISTRY", "RegistryError", "Report", "ShapeError", "TensorType",
     "Validator", "WeightsError", "apply_weights", "by_category", "compile_graph", "generate",
-    "get_spec", "import_module", "load_project", "loads_project", "node_state", "register",
-    "save_project", "validate",
+    "get_spec", "import_keras", "import_module", "import_onnx", "load_project", "loads_project",
+    "node_state", "register", "save_project", "validate",
 ]

@@ -1,7 +1,9 @@
-"""`studio import model.py:ClassName --input-shape 1,3,32,32 -o FILE.nnproj`.
+"""`studio import model.py:ClassName --input-shape 1,3,32,32 -o FILE.nnproj`, and
+`studio import model.onnx|model.keras|model.h5 -o FILE.nnproj`.
 
 Loading the .py file runs it (that is what importing a model class means); nothing is
-unpickled. The class is instantiated without arguments.
+unpickled. The class is instantiated without arguments. ONNX and Keras files are only read:
+nothing in them is executed.
 """
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("import", help="import a PyTorch nn.Module class from a .py file into "
-                       "a project (traced with torch.fx)")
-    p.add_argument("target", metavar="FILE.py:ClassName",
-                   help="the Python file and the nn.Module class in it")
-    p.add_argument("--input-shape", action="append", required=True, metavar="N,C,H,W",
-                   help="shape of an example input, batch first (repeat for several inputs)")
+    p = sub.add_parser("import", help="import a model into a project: a PyTorch nn.Module "
+                       "class from a .py file (traced with torch.fx), an .onnx file or a "
+                       "Keras .keras/.h5 file")
+    p.add_argument("target", metavar="FILE.py:ClassName | MODEL.onnx | MODEL.keras | MODEL.h5",
+                   help="the Python file and the nn.Module class in it, or a model file")
+    p.add_argument("--input-shape", action="append", metavar="N,C,H,W",
+                   help="shape of an example input, batch first (repeat for several inputs; "
+                   "needed for .py, optional for ONNX inputs with unknown sizes)")
     p.add_argument("--input-dtype", action="append", choices=("float", "long"),
                    help="dtype of each input (default float; long for token ids)")
     p.add_argument("-o", "--output", required=True, help="the .nnproj file to write")
@@ -60,7 +64,47 @@ def load_class(target: str):
     return cls
 
 
+def _model_file(target: str) -> bool:
+    from ..importers import MODEL_SUFFIXES
+
+    return Path(target).suffix.lower() in MODEL_SUFFIXES
+
+
+def _wrote(graph, project, path) -> int:
+    n_weights = sum(len(t) for t in graph.weights.values())
+    print(f"wrote {path} ({len(graph.nodes)} nodes, {len(graph.edges)} edges; "
+          f"{n_weights} tensors in {project.weights_path(path).name})")
+    return 0
+
+
+def run_file(args) -> int:
+    """`studio import MODEL.onnx|.keras|.h5 -o FILE.nnproj`."""
+    from ..importers import ImportModelError, import_file
+    from ..project import Project, ProjectError, save_project
+
+    try:
+        shapes = None
+        if args.input_shape:
+            from ..importers.onnx_import import input_names
+
+            names = input_names(args.target)
+            shapes = dict(zip(names, (parse_shape(s) for s in args.input_shape)))
+        graph, description = import_file(args.target, shapes)
+        project = Project(graph, meta={"name": Path(args.output).stem,
+                                       "description": description})
+        path = save_project(project, args.output)
+    except (ValueError, ImportModelError, ProjectError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return _wrote(graph, project, path)
+
+
 def run(args) -> int:
+    if _model_file(args.target):
+        return run_file(args)
+    if not args.input_shape:
+        print("error: --input-shape is required for a .py model", file=sys.stderr)
+        return 1
     try:
         import torch
 
@@ -89,7 +133,4 @@ def run(args) -> int:
     except (ValueError, TypeError, ImportModelError, ProjectError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    n_weights = sum(len(t) for t in graph.weights.values())
-    print(f"wrote {path} ({len(graph.nodes)} nodes, {len(graph.edges)} edges; "
-          f"{n_weights} tensors in {project.weights_path(path).name})")
-    return 0
+    return _wrote(graph, project, path)

@@ -75,6 +75,7 @@ class GraphBuilder:
         self.graph = Graph()
         self.origins: dict[str, Origin] = {}          # node id -> where it came from
         self._expected: dict[str, tuple[int, ...]] = {}
+        self._types: dict[tuple[str, str], Any] = {}  # (node id, port) -> TensorType
 
     # nodes -----------------------------------------------------------------------------
     def input(self, name: str, shape, dtype: str = "float") -> Wire:
@@ -117,10 +118,32 @@ class GraphBuilder:
     def set_param(self, wire: Wire, name: str, value: Any) -> None:
         """Change a param of an added node (e.g. a recurrent layer's output mode, decided by
         how the model uses it later)."""
+        self._types.clear()  # downstream shapes may change
         try:
             self.graph.set_param(wire.node, name, value)
         except Exception as exc:  # noqa: BLE001
             raise ImportModelError(str(exc), self.origins.get(wire.node)) from None
+
+    def type_of(self, wire: Wire):
+        """The TensorType Studio infers at `wire` from the nodes added so far (front ends
+        that decide on shapes while they build, such as ONNX and Keras, ask this); a shape
+        error is an ImportModelError naming the node's origin."""
+        from ..layers import ShapeError
+
+        key = (wire.node, wire.port)
+        if key not in self._types:
+            node = self.graph.nodes[wire.node]
+            ins = []
+            for port in node.input_ports():
+                edge = self.graph.edge_into(node.id, port)
+                ins.append(self.type_of(Wire(edge.src, edge.src_port)))
+            try:
+                outs = node.spec.infer(node.spec.coerce_params(node.params), ins)
+            except ShapeError as exc:
+                raise ImportModelError(str(exc), self.origins.get(node.id)) from None
+            for port, t in zip(node.output_ports(), outs):
+                self._types[(wire.node, port)] = t
+        return self._types[key]
 
     def expect_shape(self, wire: Wire, shape) -> None:
         """The per-sample shape the source produces at `wire` (replaces an earlier one)."""

@@ -16,6 +16,8 @@ _BUILTIN = ("io", "core", "conv", "pool", "norm", "activation", "recurrent", "at
 
 for _name in _BUILTIN:
     import_module(f"{__name__}.{_name}")
+import_module(f"{__name__}.pad")               # added for the ONNX/Keras importers
+import_module(f"{__name__}.activation_more")
 
 
 def load_plugins() -> list[str]:

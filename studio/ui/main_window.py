@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         m.addActions([a["save"], a["save_as"]])
         m.addSeparator()
         run = lambda name: importlib.import_module(f"studio.ui.dialogs.{name}").run(self)
-        a["import_model"] = self._action("&Import PyTorch Model…", lambda: run("import_model"))
+        a["import_model"] = self._action("&Import Model…", lambda: run("import_model"))
         a["export"] = self._action("&Export…", lambda: run("export"), "Ctrl+E")
         a["bundle"] = self._action("Export Hand-off &Bundle…", lambda: run("bundle"),
                                    tip="One zip with the script, ONNX, weights, the project "

@@ -1,4 +1,4 @@
-"""File > Export… and File > Import PyTorch model…: the dialogs driven through their widgets."""
+"""File > Export… and File > Import Model…: the dialogs driven through their widgets."""
 from __future__ import annotations
 
 import shutil
@@ -66,7 +66,7 @@ def choose_format(dialog: ExportDialog, label: str) -> None:
 def test_file_menu_has_both_actions(win):
     file_menu = win.menuBar().actions()[0].menu()
     texts = [a.text() for a in file_menu.actions()]
-    assert "&Export…" in texts and "&Import PyTorch Model…" in texts
+    assert "&Export…" in texts and "&Import Model…" in texts
     assert win.act["export"].shortcut().toString() == "Ctrl+E"
 
 
@@ -184,4 +184,45 @@ def test_import_errors_leave_document_untouched(win, tmp_path, warnings, body, s
     fill_import(dialog, src, shape=shape)
     click_ok(dialog)
     assert len(warnings) == 1 and reason in warnings[0]
+    assert win.document.graph is before and not win.document.modified
+
+
+def _onnx_file(path: Path) -> Path:
+    import numpy as np
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((3, 4), np.float32), "fc.weight")
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "fc.weight"], ["y"], transB=1),
+                               ], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                     ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+                              [w])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_import_onnx_file_hides_class_and_shape(win, tmp_path, warnings):
+    dialog = ImportDialog(win)
+    assert dialog.form.isRowVisible(dialog.class_edit)
+    dialog.path_edit.setText(str(_onnx_file(tmp_path / "m.onnx")))
+    assert not dialog.form.isRowVisible(dialog.class_edit)
+    assert not dialog.form.isRowVisible(dialog.shape_edit)
+    assert "nothing in it is executed" in dialog.note.text()
+    click_ok(dialog)
+    assert warnings == []
+    doc = win.document
+    assert sorted(n.type for n in doc.graph.nodes.values()) == ["core.Linear", "io.Input",
+                                                                 "io.Output"]
+    assert doc.path is None and doc.modified and doc.graph.weights
+
+
+def test_import_broken_model_file_warns_and_keeps_document(win, tmp_path, warnings):
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    before = win.document.graph
+    dialog = ImportDialog(win)
+    dialog.path_edit.setText(str(bad))
+    click_ok(dialog)
+    assert len(warnings) == 1 and "broken.keras" in warnings[0]
     assert win.document.graph is before and not win.document.modified

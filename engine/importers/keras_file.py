@@ -1,0 +1,223 @@
+"""Reading Keras model files with json and h5py only: no Keras, no TensorFlow, nothing run.
+
+- `.keras` (Keras 3): a zip of config.json (the architecture), metadata.json and
+  model.weights.h5, whose groups `layers/<snake_case class name[_n]>/vars/<i>` hold each
+  layer's variables in creation order (nested: `.../cell/vars`, `forward_layer/...`).
+- legacy `.h5` (Keras 2, and Keras 3's `model.save("x.h5")`): HDF5 with a `model_config`
+  attribute and `model_weights/<layer name>` groups listing their datasets in `weight_names`.
+
+`KerasModel.weights(layer)` gives a layer's arrays in Keras' variable order for either format.
+Like Keras' safe_mode, a Lambda layer (Python code) or a custom object is refused by name.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model_file import ModelFileError, budget_bytes, check_declared, check_regular
+
+_CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
+
+
+def snake_case(name: str) -> str:
+    """Keras' own name for a layer class in the weights file ('Conv2D' -> 'conv2d')."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+@dataclass
+class KerasModel:
+    """A Keras model file's architecture (`config`) and weight arrays."""
+
+    path: Path
+    config: dict
+    keras_version: str
+    _h5: object = None
+    _legacy: bool = False
+    _keys: dict = field(default_factory=dict)   # layer name -> weights-file group key
+
+    def weights(self, layer: dict) -> list:
+        """The numpy arrays of `layer` (a config entry) in Keras' variable order."""
+        name = layer["config"].get("name", "")
+        if self._legacy:
+            group = self._h5.get("model_weights", self._h5)
+            if name not in group:
+                return []
+            g = group[name]
+            names = [n.decode() if isinstance(n, bytes) else str(n)
+                     for n in g.attrs.get("weight_names", [])]
+            return [self._read(g[n], f"{name}/{n}") for n in names]
+        key = self._keys.get(name)
+        if key is None or f"layers/{key}" not in self._h5:
+            return []
+        return self._vars(self._h5[f"layers/{key}"], name)
+
+    def _vars(self, group, name: str) -> list:
+        out = []
+        if "vars" in group:
+            items = sorted(group["vars"].keys(), key=lambda k: int(k) if k.isdigit() else 0)
+            out += [self._read(group["vars"][k], f"{name}/{k}") for k in items]
+        for sub in ("cell", "forward_layer", "backward_layer"):
+            if sub in group:
+                out += self._vars(group[sub], f"{name}/{sub}")
+        return out
+
+    def _read(self, dataset, what: str):
+        import numpy as np
+
+        check_declared(self.path, dataset.size * dataset.dtype.itemsize, f"weight {what!r}")
+        try:
+            return np.asarray(dataset[()], dtype=np.float32)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ModelFileError(f"{self.path}: weight {what!r} cannot be read ({exc}); the "
+                                 "file is corrupt or truncated") from None
+
+    def assign_keys(self, layers: list[dict]) -> None:
+        """Name each layer as Keras' weights file does: snake_case class name, numbered."""
+        used: dict[str, int] = {}
+        for layer in layers:
+            base = snake_case(layer.get("class_name", ""))
+            n = used.get(base)
+            used[base] = 0 if n is None else n + 1
+            self._keys[layer["config"].get("name", "")] = base if n is None else f"{base}_{n + 1}"
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:
+        raise ModelFileError("importing Keras files needs h5py: pip install "
+                             "'nn-studio[keras]'") from None
+    return h5py
+
+
+def _open_h5(path: Path, data: bytes | None = None, what: str = "Keras file"):
+    h5py = _h5py()
+    try:
+        return h5py.File(io.BytesIO(data) if data is not None else path, "r")
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a readable {what} (corrupt or truncated: "
+                             f"{str(exc)[:120]})") from None
+
+
+def _json(path: Path, text, what: str) -> dict:
+    try:
+        value = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ModelFileError(f"{path}: the {what} is not valid JSON (corrupt file)") from None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{path}: the {what} is not a JSON object")
+    return value
+
+
+def load_keras(path: str | Path) -> KerasModel:
+    """Open a .keras or legacy .h5 model file (checked, nothing executed)."""
+    path = Path(path)
+    check_regular(path, "Keras file")
+    if zipfile.is_zipfile(path):
+        model = _load_zip(path)
+    else:
+        model = _load_legacy(path)
+    check_safe(path, model.config)
+    return model
+
+
+def _load_zip(path: Path) -> KerasModel:
+    try:
+        zf = zipfile.ZipFile(path)
+        members = {i.filename: i for i in zf.infolist()}
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ModelFileError(f"{path}: not a readable .keras file (corrupt zip)") from None
+    total = sum(i.file_size for i in members.values())
+    check_declared(path, total, "the zip's contents")
+    if "config.json" not in members:
+        raise ModelFileError(f"{path}: not a Keras model (no config.json inside)")
+
+    def read(name: str) -> bytes:
+        info = members[name]
+        try:
+            with zf.open(info) as f:
+                data = f.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ModelFileError(f"{path}: {name} inside cannot be read ({exc}); the file is "
+                                 "corrupt or truncated") from None
+        if len(data) > info.file_size:  # more than declared: a lying header
+            raise ModelFileError(f"{path}: {name} inside is larger than declared")
+        return data
+
+    config = _json(path, read("config.json"), "config.json")
+    check_safe(path, config)  # before anything else is read
+    meta = _json(path, read("metadata.json"), "metadata.json") if "metadata.json" in members \
+        else {}
+    h5 = None
+    if "model.weights.h5" in members:
+        h5 = _open_h5(path, read("model.weights.h5"), "weights file (model.weights.h5)")
+    model = KerasModel(path, config, str(meta.get("keras_version", "3")), h5, False)
+    if h5 is None:
+        raise ModelFileError(f"{path}: the .keras file holds no model.weights.h5")
+    model.assign_keys(_config_layers(path, config))
+    return model
+
+
+def _load_legacy(path: Path) -> KerasModel:
+    h5 = _open_h5(path)
+    raw = h5.attrs.get("model_config")
+    if raw is None:
+        raise ModelFileError(f"{path}: an HDF5 file without 'model_config' (only weights?); "
+                             "save the whole model (model.save) to import it")
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if len(raw) > budget_bytes():
+        raise ModelFileError(f"{path}: the model config is too large")
+    config = _json(path, raw, "model_config")
+    version = h5.attrs.get("keras_version", b"2")
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return KerasModel(path, config, version, h5, True)
+
+
+def _config_layers(path: Path, config: dict) -> list[dict]:
+    layers = config.get("config", {}).get("layers") if isinstance(config.get("config"), dict) \
+        else None
+    if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
+        raise ModelFileError(f"{path}: the model config has no list of layers")
+    return layers
+
+
+def check_safe(path: Path, config: dict) -> None:
+    """Refuse what Keras' safe_mode refuses: layers carrying Python code (Lambda) and custom
+    objects (classes not from Keras itself), naming the first one found."""
+    for obj in _objects(config):
+        cls = obj.get("class_name")
+        name = (obj.get("config") or {}).get("name", "") if isinstance(obj.get("config"),
+                                                                       dict) else ""
+        shown = f" '{name}'" if name else ""
+        if cls in _CODE_LAYERS or cls == "function" or "function_type" in (
+                obj.get("config") or {}):
+            raise ModelFileError(f"{path}: the {cls} layer{shown} holds Python code; Studio "
+                                 "never runs code from a model file (like Keras' safe_mode): "
+                                 "replace it with built-in layers")
+        module = obj.get("module")
+        registered = obj.get("registered_name")
+        if (module is not None and not str(module).startswith("keras")) or \
+                (registered and registered != cls):
+            raise ModelFileError(f"{path}: {cls}{shown} is a custom object "
+                                 f"({registered or module}); Studio imports built-in Keras "
+                                 "layers only")
+
+
+def _objects(value):
+    """Every dict with a class_name inside a config, depth first."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if "class_name" in v:
+                yield v
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
