@@ -72,7 +72,7 @@ def _headless(name, epochs, batch_size, thread, Trainer) -> float:
 
     rows: list[dict] = []
     trainer = Trainer(_project(name, epochs, batch_size), "cpu",
-                      [lambda e: rows.append(e.data) if e.kind == "epoch" else None],
+                      [lambda e: rows.append(e.metrics) if e.kind == "epoch" else None],
                       run_dir=False)
     if thread:
         t = threading.Thread(target=trainer.fit)
@@ -106,7 +106,7 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     draws = []
     panel.activations.connect(lambda *_: draws.append(maps.tile_count))
     rows: list[dict] = []
-    panel.extra_callbacks.append(lambda e: rows.append(e.data) if e.kind == "epoch" else None)
+    panel.extra_callbacks.append(lambda e: rows.append(e.metrics) if e.kind == "epoch" else None)
     ticks: list[float] = []
     probe = QTimer()
     probe.setInterval(PROBE_MS)

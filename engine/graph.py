@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Callable
 
 from .layers import LayerSpec, ParamError, RegistryError, get_spec
@@ -84,18 +85,38 @@ class Edge:
                 "dst": self.dst, "dst_port": self.dst_port}
 
 
+class GraphChange(StrEnum):
+    """What a GraphEvent reports, and which of its fields are set (a str: it compares equal
+    to its value, e.g. "node_added")."""
+
+    NODE_ADDED = "node_added"          # node_id
+    NODE_REMOVED = "node_removed"      # node_id; old: the removed Node
+    EDGE_ADDED = "edge_added"          # node_id: the edge's destination; edge
+    EDGE_REMOVED = "edge_removed"      # node_id: the edge's destination; edge
+    PARAM_CHANGED = "param_changed"    # node_id, name (the param), old, new
+    NODE_RENAMED = "node_renamed"      # node_id, old, new
+    NODE_MOVED = "node_moved"          # node_id, old, new: (x, y)
+    TRAINABLE_CHANGED = "trainable_changed"  # node_id, old, new
+    RESET = "reset"                    # node_id: its ports changed; None: everything did
+    BLOCK_ADDED = "block_added"        # name (the block type's), new: the BlockType
+    BLOCK_REMOVED = "block_removed"    # name, old: the BlockType
+    BLOCK_CHANGED = "block_changed"    # name; old: the event inside the type's body
+
+
 @dataclass(frozen=True)
 class GraphEvent:
-    """kind is one of: node_added, node_removed, edge_added, edge_removed, param_changed,
-    node_renamed, node_moved, trainable_changed, reset, and for block types: block_added,
-    block_removed, block_changed (an edit inside the type `name`; `old` is the inner event)."""
+    """One change of a Graph; `kind` (a GraphChange, also accepted as its string) says which
+    fields are set."""
 
-    kind: str
+    kind: GraphChange
     node_id: str | None = None
     edge: Edge | None = None
     name: str | None = None
     old: Any = None
     new: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", GraphChange(self.kind))  # a misspelt kind raises
 
     @property
     def structural(self) -> bool:

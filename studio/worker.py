@@ -2,19 +2,20 @@
 
 The trainer calls our callback on its own thread; the callback only appends the event to a
 locked list (cheap, never blocks training). A QTimer on the GUI thread drains that list at most
-`FPS` times a second and emits coalesced signals, so the UI never draws more often than that:
+`FPS` times a second and emits coalesced signals, so the UI never draws more often than that.
+The signals carry the engine's typed events (engine/train/events.py):
 
-  started(dict)            the run's `started` data (run_dir, epochs, steps_per_epoch, ...)
-  batches(list)            every `batch` event's data since the last tick, in order
-  progress(dict)           the latest `batch` data (for progress bars)
-  epoch_end(dict)          one per epoch (`epoch` event data)
+  started(RunStarted)
+  batches(list)            every BatchEnded since the last tick, in order
+  progress(BatchEnded)     the latest one (for progress bars)
+  epoch_end(EpochEnded)    one per epoch
   grad_norms(dict)         {node_id: float}, latest per tick
   activations(str, object) node_id, numpy array (first dim = sample); latest per node per tick
-  snapshot(dict)           the full `activations` event data (array, and conv `weights`)
-  checkpoint(dict)         path, kind, epoch
+  snapshot(ActivationSnapshot)  the same, with the layer's filters
+  checkpoint(CheckpointSaved)
   paused(), resumed()
-  finished(dict)           reason, epochs_run, best_epoch, best, run_dir
-  failed(dict)             message, traceback, node_id, global_step, kind
+  finished(RunFinished)
+  failed(RunFailed)
   state_changed(str)       'idle' | 'starting' | 'running' | 'paused' | 'stopping'
   done()                   the thread has ended (after finished or failed)
 """
@@ -29,6 +30,19 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
+from engine.train.events import (
+    ActivationSnapshot,
+    BatchEnded,
+    CheckpointSaved,
+    EpochEnded,
+    GradNorms,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+)
+
 FPS = 30
 
 TrainerFactory = Callable[..., Any]
@@ -37,22 +51,6 @@ TrainerFactory = Callable[..., Any]
 def default_trainer_factory(project, device, callbacks, **overrides):
     from engine.train.trainer import Trainer
     return Trainer(project, device, callbacks, **overrides)
-
-
-def _event(kind: str, data: dict):
-    from engine.train.events import TrainEvent
-    return TrainEvent(kind, data)
-
-
-def _crash_kind(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
-        return "oom"
-    if isinstance(exc, (OSError, EOFError)) or name in ("DataError", "ProjectError"):
-        return "data"
-    if name in ("ShapeError", "CompileError", "GraphError"):
-        return "forward"
-    return "error"
 
 
 class EventBuffer:
@@ -133,18 +131,18 @@ class TrainingWorker(QObject):
     """One training run. Create, connect signals, `start()`; `stop()/pause()/resume()` are
     forwarded to the trainer and honoured by it within one batch."""
 
-    started = Signal(dict)
+    started = Signal(object)
     batches = Signal(list)
-    progress = Signal(dict)
-    epoch_end = Signal(dict)
+    progress = Signal(object)
+    epoch_end = Signal(object)
     grad_norms = Signal(dict)
     activations = Signal(str, object)
-    snapshot = Signal(dict)
-    checkpoint = Signal(dict)
+    snapshot = Signal(object)
+    checkpoint = Signal(object)
     paused = Signal()
     resumed = Signal()
-    finished = Signal(dict)
-    failed = Signal(dict)
+    finished = Signal(object)
+    failed = Signal(object)
     state_changed = Signal(str)
     done = Signal()
 
@@ -170,8 +168,8 @@ class TrainingWorker(QObject):
         self.state = "idle"
         self.trainer = None
         self.run_dir: str | None = None
-        self.result: dict | None = None
-        self.error: dict | None = None
+        self.result: RunFinished | None = None
+        self.error: RunFailed | None = None
 
     # -- control (GUI thread) ---------------------------------------------------------------
     def start(self) -> None:
@@ -226,9 +224,7 @@ class TrainingWorker(QObject):
             trainer.watch(self._watch)
         names = [name for name, _ in pending]
         if "stop" in names:
-            self._buffer.put(_event("finished", {"reason": "stopped", "epochs_run": 0,
-                                                 "best_epoch": None, "best": {},
-                                                 "run_dir": None}))
+            self._buffer.put(RunFinished("stopped", 0))
             return False
         if names and names[-1] == "pause":
             trainer.pause()
@@ -245,12 +241,11 @@ class TrainingWorker(QObject):
             method(*args)
 
     def _crash(self, exc: BaseException, tb: str) -> None:
-        kind = _crash_kind(exc)
-        node_id = getattr(exc, "node_id", None)
+        from engine.train.faults import TrainError, cause_of
+
         msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        self._buffer.put(_event("failed", {"message": msg, "traceback": tb,
-                                               "node_id": node_id, "global_step": None,
-                                               "kind": getattr(exc, "kind", kind)}))
+        node_id = exc.node_id if isinstance(exc, TrainError) else None
+        self._buffer.put(RunFailed(msg, cause_of(exc), node_id, traceback=tb))
 
     # -- GUI side ---------------------------------------------------------------------------
     def drain(self) -> None:
@@ -258,56 +253,58 @@ class TrainingWorker(QObject):
         events = self._buffer.take()
         if not events:
             return
-        batch_run: list[dict] = []
-        latest_acts: dict[str, Any] = {}
-        latest_norms: dict | None = None
+        batch_run: list[BatchEnded] = []
+        latest_acts: dict[str, ActivationSnapshot] = {}
+        latest_norms: GradNorms | None = None
         others: list = []
         for ev in events:
-            if ev.kind == "batch":
-                batch_run.append(ev.data)
-            elif ev.kind == "activations":
-                latest_acts[ev.data["node_id"]] = ev.data
-            elif ev.kind == "grad_norms":
-                latest_norms = ev.data
+            if isinstance(ev, BatchEnded):
+                batch_run.append(ev)
+            elif isinstance(ev, ActivationSnapshot):
+                latest_acts[ev.node_id] = ev
+            elif isinstance(ev, GradNorms):
+                latest_norms = ev
             else:
                 others.append(ev)
         # one emission per signal per tick; 'started' first so listeners know the run's size
-        others.sort(key=lambda e: e.kind != "started")
-        while others and others[0].kind == "started":
-            self._emit_one("started", others.pop(0).data)
+        others.sort(key=lambda e: not isinstance(e, RunStarted))
+        for ev in others:
+            if isinstance(ev, RunStarted):
+                self._emit_one(ev)
         if batch_run:
             self.batches.emit(batch_run)
             self.progress.emit(batch_run[-1])
         for ev in others:
-            self._emit_one(ev.kind, ev.data)
+            if not isinstance(ev, RunStarted):
+                self._emit_one(ev)
         if latest_norms is not None:
-            self.grad_norms.emit(dict(latest_norms.get("norms", {})))
-        for node_id, data in latest_acts.items():
-            self.activations.emit(node_id, data["array"])
-            self.snapshot.emit(data)
+            self.grad_norms.emit(dict(latest_norms.norms))
+        for node_id, snap in latest_acts.items():
+            self.activations.emit(node_id, snap.array)
+            self.snapshot.emit(snap)
 
-    def _emit_one(self, kind: str, data: dict) -> None:
-        if kind == "started":
-            self.run_dir = data.get("run_dir")
+    def _emit_one(self, ev) -> None:
+        if isinstance(ev, RunStarted):
+            self.run_dir = ev.run_dir
             self._set_state("running" if self.state != "stopping" else "stopping")
-            self.started.emit(dict(data))
-        elif kind == "epoch":
-            self.epoch_end.emit(dict(data))
-        elif kind == "checkpoint":
-            self.checkpoint.emit(dict(data))
-        elif kind == "paused":
+            self.started.emit(ev)
+        elif isinstance(ev, EpochEnded):
+            self.epoch_end.emit(ev)
+        elif isinstance(ev, CheckpointSaved):
+            self.checkpoint.emit(ev)
+        elif isinstance(ev, Paused):
             self._set_state("paused")
             self.paused.emit()
-        elif kind == "resumed":
+        elif isinstance(ev, Resumed):
             self._set_state("running")
             self.resumed.emit()
-        elif kind == "finished":
-            self.result = dict(data)
-            self.run_dir = data.get("run_dir") or self.run_dir
-            self.finished.emit(dict(data))
-        elif kind == "failed":
-            self.error = dict(data)
-            self.failed.emit(dict(data))
+        elif isinstance(ev, RunFinished):
+            self.result = ev
+            self.run_dir = ev.run_dir or self.run_dir
+            self.finished.emit(ev)
+        elif isinstance(ev, RunFailed):
+            self.error = ev
+            self.failed.emit(ev)
 
     def _thread_ended(self) -> None:
         self.drain()
@@ -317,9 +314,10 @@ class TrainingWorker(QObject):
             gc.unfreeze()
         if self.result is None and self.error is None:
             # fit() returned without a finished event: report it as finished anyway
-            self.result = {"reason": "stopped" if self.state == "stopping" else "completed",
-                           "run_dir": self.run_dir}
-            self.finished.emit(dict(self.result))
+            history = getattr(self.trainer, "history", None) or []
+            self.result = RunFinished("stopped" if self.state == "stopping" else "completed",
+                                      len(history), run_dir=self.run_dir)
+            self.finished.emit(self.result)
         self._set_state("idle")
         self.done.emit()
 

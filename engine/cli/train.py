@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 
+from ..train.events import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a project (progress on stderr, epochs on stdout)")
@@ -66,57 +68,57 @@ class Progress:
         self.t0 = time.perf_counter()
 
     def __call__(self, ev) -> None:
-        handler = getattr(self, f"on_{ev.kind}", None)
+        handler = {RunStarted: self.on_started, BatchEnded: self.on_batch,
+                   EpochEnded: self.on_epoch, RunFailed: self.on_failed,
+                   RunFinished: self.on_finished}.get(type(ev))
         if handler:
-            handler(ev.data)
+            handler(ev)
 
-    def on_started(self, d) -> None:
-        self.epochs = d["epochs"]
-        where = f" -> {d['run_dir']}" if d["run_dir"] else ""
-        extra = f", {d['world_size']} processes" if d.get("world_size", 1) > 1 else ""
-        print(f"training on {d['device']}{extra}: {d['train_size']} samples, "
-              f"{d['steps_per_epoch']} steps/epoch{where}", file=sys.stderr)
-        if d.get("init_weights"):
-            print(f"init weights: {d['init_weights']}", file=sys.stderr)
-        for note in d.get("notes") or []:
+    def on_started(self, ev: RunStarted) -> None:
+        self.epochs = ev.epochs
+        where = f" -> {ev.run_dir}" if ev.run_dir else ""
+        extra = f", {ev.world_size} processes" if ev.world_size > 1 else ""
+        print(f"training on {ev.device}{extra}: {ev.train_size} samples, "
+              f"{ev.steps_per_epoch} steps/epoch{where}", file=sys.stderr)
+        if ev.init_weights:
+            print(f"init weights: {ev.init_weights}", file=sys.stderr)
+        for note in ev.notes:
             print(f"note: {note}", file=sys.stderr)
 
-    def on_batch(self, d) -> None:
+    def on_batch(self, ev: BatchEnded) -> None:
         if not self.tty:
             return
-        total = d.get("steps_per_epoch") or 1
-        frac = min(d["step"] / total, 1.0)
+        total = ev.steps_per_epoch or 1
+        frac = min(ev.step / total, 1.0)
         bar = "#" * int(frac * 20) + "." * (20 - int(frac * 20))
-        sys.stderr.write(f"\repoch {d['epoch']}/{self.epochs} [{bar}] {d['step']}/{total} "
-                         f"loss {d['loss']:.4f}  {d['samples_per_s']:.0f} samples/s  "
-                         f"ETA {d['eta_s']:.0f}s ")
+        sys.stderr.write(f"\repoch {ev.epoch}/{self.epochs} [{bar}] {ev.step}/{total} "
+                         f"loss {ev.loss:.4f}  {ev.samples_per_s:.0f} samples/s  "
+                         f"ETA {ev.eta_s:.0f}s ")
         sys.stderr.flush()
 
-    def on_epoch(self, d) -> None:
+    def on_epoch(self, ev: EpochEnded) -> None:
         if self.tty:
             sys.stderr.write("\r" + " " * 79 + "\r")
-        parts = [f"epoch {d['epoch']}/{self.epochs}", f"loss {d['loss']:.4f}"]
-        parts += [f"{k} {v:.4f}" for k, v in d.items()
+        row = ev.metrics
+        parts = [f"epoch {ev.epoch}/{self.epochs}", f"loss {row['loss']:.4f}"]
+        parts += [f"{k} {v:.4f}" for k, v in row.items()
                   if k.startswith("val_") and isinstance(v, (int, float))]
-        parts += [f"lr {d['lr']:.3g}", f"{d['elapsed_s']:.1f}s"]
+        parts += [f"lr {row['lr']:.3g}", f"{row['elapsed_s']:.1f}s"]
         print("  ".join(parts), flush=True)
         if self.log:
-            keep = {k: v for k, v in d.items() if not isinstance(v, (list, dict))}
+            keep = {k: v for k, v in row.items() if not isinstance(v, (list, dict))}
             self.log.write(json.dumps(keep) + "\n")
             self.log.flush()
 
-    def on_failed(self, d) -> None:
+    def on_failed(self, ev: RunFailed) -> None:
         if self.tty:
             sys.stderr.write("\n")
-        print(f"error: {d['message']}", file=sys.stderr)
+        print(f"error: {ev.message}", file=sys.stderr)
 
-    def on_finished(self, d) -> None:
-        best = d.get("best") or {}
-        note = f", best epoch {d['best_epoch']}" if d.get("best_epoch") else ""
-        print(f"finished ({d['reason']}) after {d['epochs_run']} epoch(s){note}"
-              + (f"; run folder {d['run_dir']}" if d.get("run_dir") else ""),
-              file=sys.stderr)
-        del best
+    def on_finished(self, ev: RunFinished) -> None:
+        note = f", best epoch {ev.best_epoch}" if ev.best_epoch else ""
+        print(f"finished ({ev.reason}) after {ev.epochs_run} epoch(s){note}"
+              + (f"; run folder {ev.run_dir}" if ev.run_dir else ""), file=sys.stderr)
 
     def close(self) -> None:
         if self.log:

@@ -1,5 +1,6 @@
-"""The shape every logger shares: a Trainer callback dispatching events to `_on_<kind>`
-methods, which never fails the run (a logger that raises warns once and stops logging)."""
+"""The shape every logger shares: a Trainer callback dispatching each typed event
+(engine/train/events.py) to its `_on_<kind>` method, which never fails the run (a logger that
+raises warns once and stops logging)."""
 from __future__ import annotations
 
 import warnings
@@ -16,7 +17,7 @@ class EventLogger:
         if handler is None or self.broken:
             return
         try:
-            handler(event.data)
+            handler(event)
         except Exception as exc:  # noqa: BLE001 - logging never fails a training run
             self.broken = True
             warnings.warn(f"{type(self).__name__} stopped logging: {type(exc).__name__}: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..train.events import EpochEnded, RunFailed, RunFinished, RunStarted
 from .base import EventLogger
 
 MAX_PARAM = 500   # MLflow refuses longer parameter values
@@ -39,28 +40,28 @@ class MLflowLogger(EventLogger):
         self.run = None
         self.run_dir: Path | None = None
 
-    def _on_started(self, d: dict) -> None:
+    def _on_started(self, ev: RunStarted) -> None:
         import mlflow
 
-        self.run_dir = Path(d["run_dir"]) if d.get("run_dir") else None
+        self.run_dir = Path(ev.run_dir) if ev.run_dir else None
         mlflow.set_experiment(self.trainer.project.name)
         self.run = mlflow.start_run(run_name=self.run_dir.name if self.run_dir else None)
-        mlflow.log_params(_flat(d.get("config"), "training."))
+        mlflow.log_params(_flat(ev.config, "training."))
         mlflow.log_params(_flat(self.trainer.project.dataset, "dataset."))
 
-    def _on_epoch(self, d: dict) -> None:
+    def _on_epoch(self, ev: EpochEnded) -> None:
         if self.run is None:
             return
         import mlflow
 
-        metrics = {k: float(v) for k, v in d.items() if k != "epoch" and
+        metrics = {k: float(v) for k, v in ev.metrics.items() if k != "epoch" and
                    isinstance(v, (int, float)) and not isinstance(v, bool)}
-        mlflow.log_metrics(metrics, step=d["epoch"])
+        mlflow.log_metrics(metrics, step=ev.epoch)
 
-    def _on_finished(self, d: dict) -> None:
-        self._end("FINISHED" if d.get("reason") != "stopped" else "KILLED")
+    def _on_finished(self, ev: RunFinished) -> None:
+        self._end("FINISHED" if ev.reason != "stopped" else "KILLED")
 
-    def _on_failed(self, d: dict) -> None:
+    def _on_failed(self, ev: RunFailed) -> None:
         self._end("FAILED")
 
     def _end(self, status: str) -> None:

@@ -11,6 +11,7 @@ import json
 import warnings
 from pathlib import Path
 
+from ..train.events import BatchEnded, EpochEnded, RunStarted
 from .base import EventLogger
 
 SUBDIR = "tensorboard"
@@ -33,14 +34,14 @@ class TensorBoardLogger(EventLogger):
         self.writer = None
         self.logdir: Path | None = None
 
-    def _on_started(self, d: dict) -> None:
-        if not d.get("run_dir"):
+    def _on_started(self, ev: RunStarted) -> None:
+        if not ev.run_dir:
             return
         from torch.utils.tensorboard import SummaryWriter
 
-        self.logdir = Path(d["run_dir"]) / SUBDIR
+        self.logdir = Path(ev.run_dir) / SUBDIR
         self.writer = SummaryWriter(str(self.logdir))
-        self.writer.add_text("config", "```\n" + json.dumps(d.get("config", {}), indent=1,
+        self.writer.add_text("config", "```\n" + json.dumps(ev.config, indent=1,
                                                             default=str) + "\n```")
         self._graph()
 
@@ -57,17 +58,16 @@ class TensorBoardLogger(EventLogger):
             self.writer.add_text("graph", f"the graph could not be traced: "
                                  f"{type(exc).__name__}: {exc}"[:500])
 
-    def _on_batch(self, d: dict) -> None:
+    def _on_batch(self, ev: BatchEnded) -> None:
         if self.writer is not None:
-            step = d["global_step"]
-            self.writer.add_scalar("step/loss", d["loss"], step)
-            self.writer.add_scalar("step/lr", d["lr"], step)
+            self.writer.add_scalar("step/loss", ev.loss, ev.global_step)
+            self.writer.add_scalar("step/lr", ev.lr, ev.global_step)
 
-    def _on_epoch(self, d: dict) -> None:
+    def _on_epoch(self, ev: EpochEnded) -> None:
         if self.writer is None:
             return
-        epoch = d["epoch"]
-        for key, value in d.items():
+        epoch = ev.epoch
+        for key, value in ev.metrics.items():
             if key != "epoch" and isinstance(value, (int, float)) and \
                     not isinstance(value, bool):
                 self.writer.add_scalar(f"epoch/{key}", value, epoch)
@@ -79,7 +79,7 @@ class TensorBoardLogger(EventLogger):
                                               epoch)
         self.writer.flush()
 
-    def _on_finished(self, d: dict) -> None:
+    def _on_finished(self, ev) -> None:
         self.close()
 
     _on_failed = _on_finished

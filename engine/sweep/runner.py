@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..project import Project
+from ..train.events import EpochEnded
 from . import study as st
 from .space import SweepError, apply_values, current_values, fits, graph_cost, settings, space
 from .trial_values import suggest, to_optuna
@@ -256,13 +257,13 @@ class _Pruning:
         self.last: float | None = None
 
     def __call__(self, event) -> None:
-        if event.kind != "epoch" or self.pruned:
+        if not isinstance(event, EpochEnded) or self.pruned:
             return
-        value = event.data.get(self.metric)
+        value = event.metrics.get(self.metric)
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             return
         self.last = float(value)
-        self.trial.report(float(value), event.data["epoch"])
+        self.trial.report(float(value), event.epoch)
         if self.trial.should_prune():
             self.pruned = True
             if self.trainer is not None:

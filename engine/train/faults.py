@@ -25,6 +25,26 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
+def cause_of(exc: BaseException) -> str:
+    """The kind of failure an exception means: 'oom' | 'data' | 'forward' | 'error' (a
+    TrainError's own kind), by the exception's type."""
+    from ..codegen import CompileError
+    from ..data.base import DataError
+    from ..graph import GraphError
+    from ..layers import ShapeError
+    from ..project import ProjectError
+
+    if isinstance(exc, TrainError):
+        return exc.kind
+    if is_oom(exc):
+        return "oom"
+    if isinstance(exc, (DataError, ProjectError, OSError, EOFError)):
+        return "data"
+    if isinstance(exc, (ShapeError, CompileError, GraphError)):
+        return "forward"
+    return "error"
+
+
 def node_from_traceback(exc: BaseException, code) -> str | None:
     """The graph node whose generated line raised `exc` (the deepest frame in the model's
     generated source), looked up in codegen's line-to-node map. `code` is the model's

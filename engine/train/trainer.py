@@ -23,8 +23,22 @@ from typing import Any
 from ..project import Project
 from . import checkpoint as ckpt
 from .config import ConfigError, resolve_config
-from .events import Callback, Throttle, TrainEvent
-from .faults import TrainError, describe
+from .events import (
+    ActivationSnapshot,
+    BatchEnded,
+    Callback,
+    CheckpointSaved,
+    EpochEnded,
+    GradNorms,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    Throttle,
+    TrainEvent,
+)
+from .faults import TrainError, cause_of, describe
 from .metrics import compute as compute_metrics
 
 
@@ -116,12 +130,12 @@ class Trainer:
     def add_callback(self, callback: Callback) -> None:
         self.callbacks.append(callback)
 
-    def _emit(self, kind: str, data: dict, quiet: bool = False) -> None:
+    def _emit(self, event: TrainEvent, quiet: bool = False) -> None:
         """Call every callback. A callback that raises fails the run (kind 'error'), except
         while reporting a failure (quiet), where its error is dropped so fit() returns."""
         if self.rank != 0:
             return
-        event = TrainEvent(kind, data)
+        kind = event.kind
         for cb in list(self.callbacks):
             try:
                 cb(event)
@@ -148,7 +162,7 @@ class Trainer:
         try:
             self.setup()
             self._open_run()
-            self._emit("started", self._started_data())
+            self._emit(self._started_event())
             status = self._loop()
             if status in ("completed", "early_stopping"):
                 self._restore_best()
@@ -157,25 +171,20 @@ class Trainer:
         except ConfigError as exc:
             return self._fail(TrainError(str(exc), "error", tb=traceback.format_exc()))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a failed event
-            phase = "data" if type(exc).__name__ == "DataError" or isinstance(exc, OSError) \
-                else "error"
-            err = TrainError(f"{type(exc).__name__}: {exc}", phase,
+            err = TrainError(f"{type(exc).__name__}: {exc}", cause_of(exc),
                              tb=traceback.format_exc())
             return self._fail(err)
         best = self.best_row or {}
-        self._emit("finished", {"reason": status, "epochs_run": len(self.history),
-                                "best_epoch": best.get("epoch"), "best": dict(best),
-                                "run_dir": str(self.run_dir) if self.run_dir else None})
+        self._emit(RunFinished(status, len(self.history), best.get("epoch"), dict(best),
+                               str(self.run_dir) if self.run_dir else None))
         return FitResult(status, list(self.history), best.get("epoch"), dict(best),
                          self.run_dir)
 
     def _fail(self, err: TrainError) -> FitResult:
         tb = err.traceback or traceback.format_exc()
-        self._emit("failed", {"message": str(err), "traceback": tb, "node_id": err.node_id,
-                              "global_step": err.global_step if err.global_step is not None
-                              else self.global_step, "kind": err.kind,
-                              "run_dir": str(self.run_dir) if self.run_dir else None},
-                   quiet=True)
+        step = err.global_step if err.global_step is not None else self.global_step
+        self._emit(RunFailed(str(err), err.kind, err.node_id, step, tb,
+                             str(self.run_dir) if self.run_dir else None), quiet=True)
         best = getattr(self, "best_row", None) or {}
         return FitResult("failed", list(self.history), best.get("epoch"), dict(best),
                          self.run_dir, err)
@@ -209,17 +218,14 @@ class Trainer:
                 self._loggers_attached = True
                 self.notes += attach_run_loggers(self)
 
-    def _started_data(self) -> dict:
-        return {"run_dir": str(self.run_dir) if self.run_dir else None,
-                "epochs": self.config["epochs"], "steps_per_epoch": self.steps_per_epoch,
-                "train_size": len(self.train_data),
-                "val_size": len(self.val_data) if self.val_data else 0,
-                "device": str(self.device), "config": self.config,
-                "start_epoch": self.start_epoch, "world_size": self.world,
-                "frozen": list(self.frozen), "losses": list(self.losses),
-                "metrics": list(self.metric_names),
-                "init_weights": self.init_report.summary() if self.init_report else None,
-                "notes": list(self.notes)}
+    def _started_event(self) -> RunStarted:
+        return RunStarted(
+            str(self.run_dir) if self.run_dir else None, self.config["epochs"],
+            self.steps_per_epoch, len(self.train_data),
+            len(self.val_data) if self.val_data else 0, str(self.device), self.config,
+            self.start_epoch, self.world, tuple(self.frozen), tuple(self.losses),
+            tuple(self.metric_names),
+            self.init_report.summary() if self.init_report else None, tuple(self.notes))
 
     # -- the loop ---------------------------------------------------------------------------------
     def _loop(self) -> str:
@@ -378,13 +384,13 @@ class Trainer:
         """Block while paused; False if stopped meanwhile."""
         if not self._pause_flag.is_set() or self.world > 1:
             return True
-        self._emit("paused", {"global_step": self.global_step})
+        self._emit(Paused(self.global_step))
         while self._pause_flag.is_set() and not self._stop_flag.is_set():
             self._wake.wait(0.05)
             self._wake.clear()
         if self._stop_flag.is_set():
             return False
-        self._emit("resumed", {"global_step": self.global_step})
+        self._emit(Resumed(self.global_step))
         return True
 
     def _batch_event(self, epoch: int, step: int, loss: float, seen: int, t0: float) -> None:
@@ -396,15 +402,12 @@ class Trainer:
         remaining = (self.config["epochs"] - epoch) * self.steps_per_epoch - step
         per_step = (time.perf_counter() - self.fit_start) / max(
             1, done_epochs * self.steps_per_epoch + step)
-        self._emit("batch", {"epoch": epoch + 1, "step": step, "global_step": self.global_step,
-                             "loss": loss, "lr": self.current_lr, "samples_per_s": rate,
-                             "eta_s": remaining * per_step,
-                             "steps_per_epoch": self.steps_per_epoch})
+        self._emit(BatchEnded(epoch + 1, step, self.global_step, loss, self.current_lr, rate,
+                              remaining * per_step, self.steps_per_epoch))
         if self.node_params:
             from .weights import grad_norms
 
-            self._emit("grad_norms", {"global_step": self.global_step,
-                                      "norms": grad_norms(self.node_params)})
+            self._emit(GradNorms(self.global_step, grad_norms(self.node_params)))
 
     # -- end of epoch -----------------------------------------------------------------------------
     def _end_epoch(self, epoch: int, loss_sum: float, seen: int, outs, tgts, seconds) -> dict:
@@ -421,7 +424,7 @@ class Trainer:
         self.schedule.end_epoch(row.get("val_loss", row["loss"]))
         self.history.append(row)
         improved = self._track_best(row)
-        self._emit("epoch", dict(row))
+        self._emit(EpochEnded(row["epoch"], dict(row)))
         if self.rank == 0:
             self._write_epoch(row, improved)
         # short epochs must not snapshot more often than activation_interval; the last
@@ -509,12 +512,11 @@ class Trainer:
             if improved:
                 path = ckpt.save_checkpoint(self.run_dir, "best", self.node_state(),
                                             {"epoch": row["epoch"], "metrics": row})
-                self._emit("checkpoint", {"path": str(path), "kind": "best",
-                                          "epoch": row["epoch"]})
+                self._emit(CheckpointSaved(str(path), "best", row["epoch"]))
             path = save_last(self, row["epoch"])
         except ckpt.CheckpointError as exc:  # e.g. a full disk: say which file, not "data"
             raise TrainError(str(exc), "error", tb=traceback.format_exc()) from exc
-        self._emit("checkpoint", {"path": str(path), "kind": "last", "epoch": row["epoch"]})
+        self._emit(CheckpointSaved(str(path), "last", row["epoch"]))
 
     def node_state(self) -> dict:
         from ..compile import node_state
@@ -553,12 +555,9 @@ class Trainer:
         for nid in watched:
             if nid not in captured:
                 continue
-            data = {"global_step": self.global_step, "node_id": nid,
-                    "array": captured[nid].float().cpu().numpy()}
-            weights = self._filter_weights(modules[nid])
-            if weights is not None:
-                data["weights"] = weights
-            self._emit("activations", data)
+            self._emit(ActivationSnapshot(self.global_step, nid,
+                                          captured[nid].float().cpu().numpy(),
+                                          self._filter_weights(modules[nid])))
 
     @staticmethod
     def _filter_weights(module):

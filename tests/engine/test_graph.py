@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from engine import Graph, GraphError, ParamError, RegistryError
+from engine import Graph, GraphError, GraphEvent, ParamError, RegistryError
+from engine.graph import GraphChange
 
 from .helpers import chain, digits_cnn
 
@@ -22,6 +23,16 @@ def test_events_are_emitted_for_every_mutation():
     g.remove_node(b.id)
     assert seen == ["node_added", "node_added", "edge_added", "param_changed", "node_renamed",
                     "node_moved", "trainable_changed", "edge_removed", "node_removed"]
+    assert all(isinstance(kind, GraphChange) for kind in seen)
+    assert seen[3] is GraphChange.PARAM_CHANGED
+
+
+def test_graph_events_are_typed():
+    ev = GraphEvent("param_changed", "n1", name="units", old=1, new=2)
+    assert ev.kind is GraphChange.PARAM_CHANGED and not ev.structural
+    assert GraphEvent(GraphChange.EDGE_ADDED).structural
+    with pytest.raises(ValueError, match="node_add"):
+        GraphEvent("node_add")  # a misspelt kind is refused where it is made
 
 
 def test_unsubscribe_stops_events():

@@ -45,13 +45,13 @@ def test_tensorboard_event_files_read_back(tmp_path):
         got = [(e.step, e.value) for e in acc.Scalars(f"epoch/{key}")]
         assert got == [(r["epoch"], pytest.approx(r[key])) for r in rows]
     steps = acc.Scalars("step/loss")
-    batches = [e.data for e in events if e.kind == "batch"]
-    assert [s.step for s in steps] == [b["global_step"] for b in batches]
-    assert steps[-1].value == pytest.approx(batches[-1]["loss"])
+    batches = [e for e in events if e.kind == "batch"]
+    assert [s.step for s in steps] == [b.global_step for b in batches]
+    assert steps[-1].value == pytest.approx(batches[-1].loss)
     assert {"weights/fc1.weight", "weights/fc2.weight"} <= set(tags["histograms"])
     assert len(acc.Histograms("weights/fc1.weight")) == 3
     assert tags["graph"] is True
-    assert not [e for e in events if e.kind == "started"][0].data["notes"]
+    assert not [e for e in events if e.kind == "started"][0].notes
 
 
 def test_tensorboard_can_be_turned_off(tmp_path):
@@ -64,7 +64,7 @@ def test_missing_tensorboard_is_said_and_training_goes_on(tmp_path, monkeypatch)
 
     monkeypatch.setattr(tensorboard, "available", lambda: False)
     result, events = fit(project(mlp_graph(), tmp_path, epochs=1))
-    assert events[0].data["notes"] == [TENSORBOARD_MISSING]
+    assert events[0].notes == (TENSORBOARD_MISSING,)
     assert not (result.run_dir / "tensorboard").exists()
 
 
@@ -108,4 +108,4 @@ def test_mlflow_wanted_but_missing_is_said(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)     # import fails
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
     _, events = fit(project(mlp_graph(), tmp_path, epochs=1))
-    assert MLFLOW_MISSING in events[0].data["notes"]
+    assert MLFLOW_MISSING in events[0].notes

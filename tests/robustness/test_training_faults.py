@@ -59,8 +59,8 @@ def fit(proj, *, on_event=None, **kw):
 
 def failed(result, events, kind: str, *words: str) -> str:
     assert result.status == "failed"
-    assert events[-1].kind == "failed" and events[-1]["kind"] == kind, events[-1].data
-    message = events[-1]["message"]
+    assert events[-1].kind == "failed" and events[-1].cause == kind, events[-1]
+    message = events[-1].message
     assert message == str(result.error)
     for w in words:
         assert w in message, message
@@ -89,7 +89,7 @@ def assert_resumable(proj, run_dir, epochs: int):
 def break_after_epoch(epoch: int, action):
     """An event hook that runs `action(trainer)` once epoch `epoch`'s checkpoints are written."""
     def hook(trainer, ev):
-        if ev.kind == "checkpoint" and ev["kind"] == "last" and ev["epoch"] == epoch:
+        if ev.kind == "checkpoint" and ev.which == "last" and ev.epoch == epoch:
             action(trainer)
     return hook
 
@@ -143,7 +143,7 @@ def test_exception_in_forward_names_the_node(trained):
     _, result, events = fit(proj, resume_from=run_dir, epochs=EPOCHS + 2,
                             on_event=break_after_epoch(EPOCHS + 1, raise_in_forward))
     failed(result, events, "forward", "fc2", "boom", f"epoch {EPOCHS + 2}")
-    assert events[-1]["node_id"] == "fc2"
+    assert events[-1].node_id == "fc2"
     assert_last_checkpoint_good(run_dir, EPOCHS + 1)
 
 
@@ -265,7 +265,7 @@ def test_images_of_mixed_sizes_and_modes_train(tmp_path):
     image_folder(tmp_path / "images")
     _, result, events = fit(image_project(tmp_path))
     assert result.status == "completed", result.error
-    assert events[0]["train_size"] + events[0]["val_size"] >= 12
+    assert events[0].train_size + events[0].val_size >= 12
 
 
 def test_a_corrupt_image_is_named_or_skipped(tmp_path):
@@ -476,8 +476,8 @@ def test_a_crash_between_checkpoint_files_keeps_one_epoch(tmp_path, monkeypatch)
     saved = {}
 
     def remember(trainer, ev):
-        if ev.kind == "checkpoint" and ev["kind"] == "last":
-            saved[ev["epoch"]] = {n: {k: v.detach().clone().numpy() for k, v in t.items()}
+        if ev.kind == "checkpoint" and ev.which == "last":
+            saved[ev.epoch] = {n: {k: v.detach().clone().numpy() for k, v in t.items()}
                                   for n, t in trainer.node_state().items()}
 
     _, result, _ = fit(proj, on_event=remember)

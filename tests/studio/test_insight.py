@@ -124,8 +124,7 @@ def test_views_show_what_they_are_given(qtbot):
     fm.show()
     fm.set_layers([("n2", "conv1"), ("n8", "fc1")])
     fm.choose("n2")
-    fm.show_activation("n2", {"array": np.random.rand(8, 16, 8, 8),
-                              "weights": np.random.rand(16, 1, 3, 3)})
+    fm.show_activation("n2", np.random.rand(8, 16, 8, 8), np.random.rand(16, 1, 3, 3))
     assert fm.tile_count == 16 and fm.grid == (4, 4)
     fm.mode.setCurrentIndex(1)
     fm.redraw()

@@ -1,6 +1,7 @@
 """Live curves: buffers, per-step/epoch points, smoothing, log scale, overlays, hover."""
 import numpy as np
 
+from engine.train.events import BatchEnded
 from studio.ui.plots.buffers import CurveBuffer, SmoothedBuffer, ema
 from studio.ui.plots.curves import LiveCurves
 
@@ -25,9 +26,8 @@ def _feed(curves, epochs=3, steps=4):
     batches, rows = [], []
     for e in range(1, epochs + 1):
         for s in range(1, steps + 1):
-            batches.append({"epoch": e, "step": s, "global_step": (e - 1) * steps + s,
-                            "loss": 1.0 / (e * s), "lr": 0.1, "samples_per_s": 10.0,
-                            "eta_s": 1.0, "steps_per_epoch": steps})
+            batches.append(BatchEnded(e, s, (e - 1) * steps + s, 1.0 / (e * s), 0.1, 10.0,
+                                      1.0, steps))
         rows.append({"epoch": e, "loss": 1.0 / e, "val_loss": 1.2 / e, "lr": 0.1,
                      "accuracy": 0.5 + e / 10, "val_accuracy": 0.4 + e / 10,
                      "elapsed_s": e, "samples_per_s": 10.0,
@@ -47,8 +47,8 @@ def test_curves_show_exactly_the_reported_points(qtbot):
     batches, rows = _feed(c)
     loss = c.plots["loss"]
     x, y = loss.step_curve.getData()
-    np.testing.assert_allclose(y, [b["loss"] for b in batches])
-    np.testing.assert_allclose(x, [(b["epoch"] - 1) + b["step"] / 4 for b in batches])
+    np.testing.assert_allclose(y, [b.loss for b in batches])
+    np.testing.assert_allclose(x, [(b.epoch - 1) + b.step / 4 for b in batches])
     np.testing.assert_allclose(loss.val_curve.getData()[1], [r["val_loss"] for r in rows])
     acc = c.plots["accuracy"]
     np.testing.assert_allclose(acc.train_curve.getData()[1], [r["accuracy"] for r in rows])
@@ -108,8 +108,8 @@ def test_a_live_run_has_a_fixed_x_range_and_every_point_in_view(qtbot):
     rng = np.random.default_rng(1)
     ranges = []
     for e in range(1, 6):
-        c.add_batches([{"epoch": e, "step": s, "loss": 3.0 / (e * s) + rng.random(),
-                        "lr": 0.1, "steps_per_epoch": 4} for s in range(1, 5)])
+        c.add_batches([BatchEnded(e, s, 4 * (e - 1) + s, 3.0 / (e * s) + rng.random(), 0.1,
+                                  1.0, 1.0, 4) for s in range(1, 5)])
         c.add_epoch({"epoch": e, "loss": 2.0 / e, "val_loss": 2.5 / e,
                      "accuracy": 0.5 + e / 20, "val_accuracy": 0.4 + e / 20})
         c.redraw(force=True)

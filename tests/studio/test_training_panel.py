@@ -48,8 +48,8 @@ def test_train_from_panel_plots_the_reported_points(qtbot, make_panel):
     qtbot.waitUntil(lambda: any(e.kind == "epoch" for e in events), timeout=WAIT_MS)
     _wait_done(qtbot, panel)
     assert not doc.locked and not panel.banner.isVisible()
-    epochs = [e.data for e in events if e.kind == "epoch"]
-    batches = [e.data for e in events if e.kind == "batch"]
+    epochs = [e.metrics for e in events if e.kind == "epoch"]
+    batches = [e for e in events if e.kind == "batch"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
     panel.curves.redraw(force=True)
     loss = panel.curves.plots["loss"]
@@ -59,7 +59,7 @@ def test_train_from_panel_plots_the_reported_points(qtbot, make_panel):
     x, y = loss.train_curve.getData()
     np.testing.assert_allclose(y, [e["loss"] for e in epochs])
     x, y = loss.step_curve.getData()
-    np.testing.assert_allclose(y, [b["loss"] for b in batches])
+    np.testing.assert_allclose(y, [b.loss for b in batches])
     acc = panel.curves.plots["accuracy"].val_curve.getData()[1]
     np.testing.assert_allclose(acc, [e["val_accuracy"] for e in epochs])
     assert "finished after 3 epoch" in panel.status.text()
@@ -90,7 +90,7 @@ def test_stop_within_one_batch(qtbot, make_panel):
     at_stop = trainer.global_step
     _wait_done(qtbot, panel)
     assert trainer.global_step <= at_stop + 1
-    assert any(e.kind == "finished" and e.data["reason"] == "stopped" for e in events)
+    assert any(e.kind == "finished" and e.reason == "stopped" for e in events)
     assert "stopped" in panel.status.text()
     assert panel.train_button.isEnabled() and not doc.locked
     assert doc.try_push(SetParamCommand(doc.graph, "n2", "out_features", 8))
@@ -117,10 +117,10 @@ def test_nan_loss_shows_the_message(qtbot, make_panel):
                                     optimizer={"name": "sgd", "lr": 1e12})
     panel.start()
     _wait_done(qtbot, panel)
-    failed = [e.data for e in events if e.kind == "failed"]
-    assert failed and failed[0]["kind"] == "nan"
+    failed = [e for e in events if e.kind == "failed"]
+    assert failed and failed[0].cause == "nan"
     assert panel.error.isVisible()
-    assert failed[0]["message"] in panel.error.text.text()
+    assert failed[0].message in panel.error.text.text()
     assert "nan" in panel.error.text.text().lower()
     assert panel.train_button.isEnabled() and not doc.locked
 
@@ -150,7 +150,7 @@ def test_feature_maps_show_one_tile_per_channel_and_confusion_sums(qtbot, make_p
     assert panel.feature_maps.image.image.shape[:2] == (4 * 9 - 1, 4 * 9 - 1)
     _wait_done(qtbot, panel)
     qtbot.waitUntil(lambda: panel.insight is not None, timeout=WAIT_MS)
-    val_size = next(e.data["val_size"] for e in events if e.kind == "started")
+    val_size = next(e.val_size for e in events if e.kind == "started")
     assert panel.confusion.matrix.sum() == val_size
     assert panel.predictions.table.rowCount() > 0
     # PCA of conv1's activations on the validation set, computed when its tab is shown
@@ -215,7 +215,7 @@ def test_reopened_project_shows_its_last_run_and_insight(qtbot, make_panel, tmp_
     save_project(doc.project)                       # with the trained weights beside it
     again, doc2, _ = make_panel("digits_mlp")
     doc2.open(doc.project.path)
-    rows = [e.data for e in events if e.kind == "epoch"]
+    rows = [e.metrics for e in events if e.kind == "epoch"]
     _x, y = again.curves.plots["loss"].val_curve.getData()
     np.testing.assert_allclose(y, [r["val_loss"] for r in rows])
     assert "run-1" in again.status.text()

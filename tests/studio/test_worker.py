@@ -19,11 +19,11 @@ def test_all_batches_arrive_in_order_and_coalesced(qtbot):
     w.epoch_end.connect(epochs.append)
     with qtbot.waitSignal(w.done, timeout=10_000):
         w.start()
-    reported = [e.data for e in factory.made[0].reported if e.kind == "batch"]
-    assert [b["global_step"] for b in got] == [b["global_step"] for b in reported]
-    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    reported = [e for e in factory.made[0].reported if e.kind == "batch"]
+    assert got == reported                     # the events themselves, in order
+    assert [e.epoch for e in epochs] == [1, 2, 3]
     assert len(emits) < len(reported)          # several batches per signal
-    assert w.result["reason"] == "completed" and w.state == "idle"
+    assert w.result.reason == "completed" and w.state == "idle"
 
 
 def test_signals_emitted_on_gui_thread_and_rate_limited(qtbot):
@@ -57,7 +57,7 @@ def test_stop_pause_resume_forwarded(qtbot):
         w.resume()
     with qtbot.waitSignal(w.done, timeout=5000):
         w.stop()
-    assert w.result["reason"] == "stopped"
+    assert w.result.reason == "stopped"
     assert states[-1] == "idle" and "paused" in states
 
 
@@ -79,7 +79,7 @@ def test_failed_event_and_crash_become_failed_signal(qtbot):
     w, _ = _worker(qtbot, epochs=1, steps=10, fail_at=3)
     with qtbot.waitSignal(w.failed, timeout=5000) as sig:
         w.start()
-    assert "NaN" in sig.args[0]["message"] and sig.args[0]["node_id"] == "n2"
+    assert "NaN" in sig.args[0].message and sig.args[0].node_id == "n2"
     qtbot.waitUntil(lambda: w.state == "idle", timeout=5000)
 
     def broken(*a, **k):
@@ -88,8 +88,8 @@ def test_failed_event_and_crash_become_failed_signal(qtbot):
     w2 = TrainingWorker(Project(), factory=broken)
     with qtbot.waitSignal(w2.failed, timeout=5000) as sig:
         w2.start()
-    assert "train.csv" in sig.args[0]["message"]
-    assert sig.args[0]["kind"] == "data"
+    assert "train.csv" in sig.args[0].message
+    assert sig.args[0].cause == "data"
     qtbot.waitUntil(lambda: w2.state == "idle", timeout=5000)
 
 

@@ -7,7 +7,18 @@ import time
 
 import numpy as np
 
-from engine.train.events import TrainEvent
+from engine.train.events import (
+    ActivationSnapshot,
+    BatchEnded,
+    EpochEnded,
+    GradNorms,
+    Paused,
+    Resumed,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    TrainEvent,
+)
 
 
 class FakeTrainer:
@@ -25,8 +36,7 @@ class FakeTrainer:
         self.steps_done = 0
         self.reported: list[TrainEvent] = []
 
-    def _emit(self, _kind, **data):
-        ev = TrainEvent(_kind, data)
+    def _emit(self, ev: TrainEvent):
         self.reported.append(ev)
         for cb in self.callbacks:
             cb(ev)
@@ -40,41 +50,38 @@ class FakeTrainer:
 
     def pause(self):
         self._run.clear()
-        self._emit("paused", global_step=self.steps_done)
+        self._emit(Paused(self.steps_done))
 
     def resume(self):
         self._run.set()
-        self._emit("resumed", global_step=self.steps_done)
+        self._emit(Resumed(self.steps_done))
 
     def fit(self):
-        self._emit("started", run_dir=None, epochs=self.epochs, steps_per_epoch=self.steps,
-                   train_size=self.steps * 8, val_size=16, device="cpu", config={})
+        self._emit(RunStarted(None, self.epochs, self.steps, self.steps * 8, 16, "cpu", {}))
         g = 0
         for epoch in range(1, self.epochs + 1):
             for step in range(1, self.steps + 1):
                 self._run.wait()
                 if self._stop.is_set():
-                    self._emit("finished", reason="stopped", epochs_run=epoch - 1,
-                               best_epoch=None, best={}, run_dir=None)
+                    self._emit(RunFinished("stopped", epoch - 1))
                     return
                 time.sleep(self.step_time)
                 g += 1
                 self.steps_done = g
                 if self.fail_at == g:
-                    self._emit("failed", message=f"the loss became NaN at step {g}",
-                               traceback="", node_id="n2", global_step=g, kind="nan")
+                    self._emit(RunFailed(f"the loss became NaN at step {g}", "nan", "n2", g))
                     return
-                self._emit("batch", epoch=epoch, step=step, global_step=g, loss=1.0 / g,
-                           lr=0.01, samples_per_s=1000.0, eta_s=1.0, accuracy=0.5)
-                self._emit("grad_norms", global_step=g, norms={"n2": 0.1 * g})
+                self._emit(BatchEnded(epoch, step, g, 1.0 / g, 0.01, 1000.0, 1.0, self.steps,
+                                      {"accuracy": 0.5}))
+                self._emit(GradNorms(g, {"n2": 0.1 * g}))
                 for nid in self.watched:
-                    self._emit("activations", global_step=g, node_id=nid,
-                               array=np.full((1, self.channels, 4, 4), g, np.float32))
-            self._emit("epoch", epoch=epoch, loss=1.0 / epoch, val_loss=1.5 / epoch, lr=0.01,
-                       elapsed_s=0.1 * epoch, samples_per_s=1000.0, accuracy=0.5 + epoch / 10,
-                       val_accuracy=0.4 + epoch / 10)
-        self._emit("finished", reason="completed", epochs_run=self.epochs, best_epoch=1,
-                   best={"val_loss": 0.5}, run_dir=None)
+                    self._emit(ActivationSnapshot(
+                        g, nid, np.full((1, self.channels, 4, 4), g, np.float32)))
+            self._emit(EpochEnded(epoch, {
+                "epoch": epoch, "loss": 1.0 / epoch, "val_loss": 1.5 / epoch, "lr": 0.01,
+                "elapsed_s": 0.1 * epoch, "samples_per_s": 1000.0, "accuracy": 0.5 + epoch / 10,
+                "val_accuracy": 0.4 + epoch / 10}))
+        self._emit(RunFinished("completed", self.epochs, 1, {"val_loss": 0.5}))
 
 
 def fake_factory(**kwargs):

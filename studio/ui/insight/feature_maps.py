@@ -88,15 +88,14 @@ class FeatureMapView(QWidget):
             self.layer_chosen.emit(self.node_id)
         self.redraw()
 
-    def show_activation(self, node_id: str, data) -> None:
-        """Live snapshot from the worker: data is the event dict (or the array itself)."""
-        array = data.get("array") if isinstance(data, dict) else data
+    def show_activation(self, node_id: str, array, filters=None) -> None:
+        """A live snapshot of the node's output on the fixed sample (and its filters, for
+        conv and RBM layers)."""
         if array is None:
             return
         self.live[node_id] = np.asarray(array)
-        if isinstance(data, dict) and data.get("weights") is not None:
-            w = data["weights"]
-            self.weights[node_id] = w if isinstance(w, dict) else {"weight": np.asarray(w)}
+        if filters is not None:
+            self.weights[node_id] = {"weight": np.asarray(filters)}
         if node_id == self.node_id and self.isVisible():
             self.redraw()
         elif node_id == self.node_id:

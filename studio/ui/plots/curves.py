@@ -14,8 +14,6 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QV
 
 from .buffers import CurveBuffer, SmoothedBuffer
 
-BATCH_META = {"epoch", "step", "global_step", "loss", "lr", "samples_per_s", "eta_s",
-              "steps_per_epoch", "epochs"}
 EPOCH_SKIP = {"epoch", "elapsed_s", "samples_per_s", "steps_per_epoch", "global_step",
               "epochs", "time", "seconds"}
 NOT_SCALAR = {"confusion_matrix"}
@@ -148,7 +146,8 @@ class MetricPlot:
 
 
 class LiveCurves(QWidget):
-    """Feed it with `start_run(steps_per_epoch)`, `add_batches(list)`, `add_epoch(dict)`."""
+    """Feed it with `start_run(steps_per_epoch)`, `add_batches([BatchEnded])` and
+    `add_epoch(metrics)` (an epoch's row: EpochEnded.metrics, a line of metrics.jsonl)."""
 
     def __init__(self, parent: QWidget | None = None, fps: int = 30):
         super().__init__(parent)
@@ -216,26 +215,20 @@ class LiveCurves(QWidget):
             p.set_x_span(self.epochs)
         self.redraw(force=True)
 
-    def add_batches(self, batches: list[dict]) -> None:
+    def add_batches(self, batches: list) -> None:
+        """Per-step points of BatchEnded events: loss, learning rate, other step values."""
         for b in batches:
-            if b.get("steps_per_epoch"):
-                self.steps_per_epoch = int(b["steps_per_epoch"])
-            x = (b.get("epoch", 1) - 1) + b.get("step", 0) / self.steps_per_epoch
-            if _is_number(b.get("loss")):
-                p = self.plots["loss"]
-                p.step.append(x, float(b["loss"]))
-                p.dirty = True
-            if _is_number(b.get("lr")):
-                p = self.plots["lr"]
-                p.step.append(x, float(b["lr"]))
-                p.dirty = True
-            for key, value in b.items():
-                if key not in BATCH_META and _is_number(value):
+            if b.steps_per_epoch:
+                self.steps_per_epoch = int(b.steps_per_epoch)
+            x = (b.epoch - 1) + b.step / self.steps_per_epoch
+            for key, value in (("loss", b.loss), ("lr", b.lr), *b.metrics.items()):
+                if _is_number(value):
                     p = self.plot(key)
                     p.step.append(x, float(value))
                     p.dirty = True
 
     def add_epoch(self, data: dict) -> None:
+        """Per-epoch points of an epoch's metrics row (train and val_ values)."""
         x = float(data["epoch"])
         for key, value in data.items():
             if key in EPOCH_SKIP or not _is_number(value):

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from engine.project import Project
+from engine.train.events import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.worker import TrainingWorker
 
 from .dataset import DatasetPicker
@@ -42,14 +43,14 @@ class TrainingPanel(QWidget):
       running_changed(bool)      a run started / ended (document.locked follows it)
       activations(str, object)   node_id, numpy array (first dim = sample) — live snapshots
       grad_norms(dict)           {node_id: gradient L2 norm} — latest, at most 30/s
-      run_finished(dict)         the `finished` data (run_dir, best, ...)
+      run_finished(object)       the run's RunFinished event (reason, best, run_dir, ...)
     """
 
     node_highlight = Signal(str)
     running_changed = Signal(bool)
     activations = Signal(str, object)
     grad_norms = Signal(dict)
-    run_finished = Signal(dict)
+    run_finished = Signal(object)
 
     def __init__(self, document, parent: QWidget | None = None, trainer_factory=None):
         super().__init__(parent)
@@ -59,7 +60,7 @@ class TrainingPanel(QWidget):
         self.overrides: dict = {}
         self.worker: TrainingWorker | None = None
         self.last_worker: TrainingWorker | None = None
-        self._run_meta: dict = {}
+        self._run: RunStarted | None = None
         self._build()
         self._connect_document()
         self.views.refresh_layers()
@@ -96,10 +97,7 @@ class TrainingPanel(QWidget):
         self.error = ErrorBox()
         self.error.show_node.connect(self.highlight)
 
-        self.views = v = TrainingViews(
-            self.document, busy=self.is_running,
-            image_shape=lambda: (getattr(self.dataset, "preview_data", None) or {}).get(
-                "image_shape"))
+        self.views = v = TrainingViews(self.document, self.dataset)
         v.message.connect(self.status.setText)
         v.feature_maps.layer_chosen.connect(lambda _nid: self._update_watch())
         self.tabs = v
@@ -208,7 +206,8 @@ class TrainingPanel(QWidget):
         worker.batches.connect(self.curves.add_batches)
         worker.progress.connect(self._on_progress)
         worker.epoch_end.connect(self._on_epoch)
-        worker.snapshot.connect(lambda d: self.feature_maps.show_activation(d["node_id"], d))
+        worker.snapshot.connect(lambda ev: self.feature_maps.show_activation(
+            ev.node_id, ev.array, ev.weights))
         worker.activations.connect(self.activations)
         worker.grad_norms.connect(self.grad_norms)
         worker.grad_norms.connect(self.gradients.add_norms)
@@ -221,7 +220,7 @@ class TrainingPanel(QWidget):
         self.gradients.reset(names)
         self.curves.start_run(None)
         self.feature_maps.live.clear()
-        self._run_meta = {}
+        self._run = None
         self._update_watch()
         self._set_running(True)
         self.status.setText("Loading data and building the model…")
@@ -257,6 +256,7 @@ class TrainingPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.document.locked = running  # the document refuses edits while a run is active
+        self.views.busy = running
         self.banner.setVisible(running)
         self.controls.set_running(running, self.worker.state if self.worker else "idle")
         self.settings.setEnabled(not running)
@@ -264,26 +264,22 @@ class TrainingPanel(QWidget):
         self.running_changed.emit(running)
 
     # -- worker signals --------------------------------------------------------------------------
-    def _on_started(self, data: dict) -> None:
-        self._run_meta = dict(data)
-        losses = data.get("losses") or []
-        self.curves.start_run(data.get("steps_per_epoch"), data.get("epochs"),
-                              data.get("metrics") or [] if len(losses) <= 1 else [])
-        self.status.setText(f"Training on {data.get('device', '?')}: "
-                            f"{data.get('train_size', '?')} training samples, "
-                            f"{data.get('val_size', '?')} validation"
-                            + (f" — run folder {Path(data['run_dir']).name}"
-                               if data.get("run_dir") else "")
-                            + "".join(f". {note}" for note in data.get("notes") or []))
+    def _on_started(self, ev: RunStarted) -> None:
+        self._run = ev
+        self.curves.start_run(ev.steps_per_epoch, ev.epochs,
+                              list(ev.metrics) if len(ev.losses) <= 1 else [])
+        self.status.setText(f"Training on {ev.device}: {ev.train_size} training samples, "
+                            f"{ev.val_size} validation"
+                            + (f" — run folder {Path(ev.run_dir).name}" if ev.run_dir else "")
+                            + "".join(f". {note}" for note in ev.notes))
 
-    def _on_progress(self, batch: dict) -> None:
-        self.controls.show_progress(batch, self._run_meta.get("epochs"),
-                                    self._run_meta.get("steps_per_epoch"))
+    def _on_progress(self, batch: BatchEnded) -> None:
+        self.controls.show_progress(batch, self._run.epochs if self._run else None)
 
-    def _on_epoch(self, data: dict) -> None:
-        self.curves.add_epoch(data)
-        parts = [f"epoch {data['epoch']}: loss {data.get('loss', float('nan')):.4g}"]
-        for k, v in data.items():
+    def _on_epoch(self, ev: EpochEnded) -> None:
+        self.curves.add_epoch(ev.metrics)
+        parts = [f"epoch {ev.epoch}: loss {ev.metrics.get('loss', float('nan')):.4g}"]
+        for k, v in ev.metrics.items():
             if k.startswith("val_") and isinstance(v, (int, float)):
                 parts.append(f"{k} {v:.4g}")
         self.status.setText(" · ".join(parts))
@@ -292,22 +288,21 @@ class TrainingPanel(QWidget):
         if self.worker is not None:
             self.controls.show_state(state)
 
-    def _on_finished(self, data: dict) -> None:
-        best = data.get("best") or {}
+    def _on_finished(self, ev: RunFinished) -> None:
+        best = ev.best or {}
         how = {"completed": "finished", "stopped": "stopped",
-               "early_stopping": "stopped early"}.get(data.get("reason"), "ended")
-        text = f"Training {how} after {data.get('epochs_run', '?')} epoch(s)"
+               "early_stopping": "stopped early"}.get(ev.reason, "ended")
+        text = f"Training {how} after {ev.epochs_run} epoch(s)"
         if best.get("epoch") is not None:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in best.items()
                               if k.startswith("val_") and isinstance(v, (int, float)))
             text += f"; best epoch {best['epoch']}" + (f" ({shown})" if shown else "")
         self.status.setText(text + ".")
-        self.controls.show_end(how, full=data.get("reason") != "stopped")
-        self.run_finished.emit(dict(data))
+        self.controls.show_end(how, full=ev.reason != "stopped")
+        self.run_finished.emit(ev)
 
-    def _on_failed(self, data: dict) -> None:
-        self.show_error(data.get("message", "unknown error"), data.get("node_id"),
-                        data.get("traceback", ""))
+    def _on_failed(self, ev: RunFailed) -> None:
+        self.show_error(ev.message, ev.node_id, ev.traceback)
         self.controls.show_end("failed", full=False)
 
     def _on_done(self) -> None:

@@ -65,19 +65,19 @@ class RunControls(QWidget):
         if state == "paused":
             self.progress.setFormat("paused — " + self.progress.format())
 
-    def show_progress(self, batch: dict, epochs: int, steps_per_epoch: int) -> None:
-        """The latest batch (rate-limited: at most every PROGRESS_INTERVAL_S)."""
+    def show_progress(self, batch, epochs: int | None) -> None:
+        """The latest BatchEnded of a run of `epochs` (rate-limited: at most every
+        PROGRESS_INTERVAL_S)."""
         now = time.monotonic()
         if now - self._last_progress < self.PROGRESS_INTERVAL_S:
             return
         self._last_progress = now
-        epochs, spe = epochs or 1, steps_per_epoch or 1
-        done = (batch.get("epoch", 1) - 1) * spe + batch.get("step", 0)
+        epochs, spe = epochs or 1, batch.steps_per_epoch or 1
+        done = (batch.epoch - 1) * spe + batch.step
         self.progress.setValue(int(100 * min(1.0, done / max(1, epochs * spe))))
         self.progress.setFormat(
-            f"epoch {batch.get('epoch', '?')}/{epochs} · step {batch.get('step', '?')}/{spe}"
-            f" · {batch.get('samples_per_s', 0):,.0f} samples/s · "
-            f"ETA {format_duration(batch.get('eta_s'))}")
+            f"epoch {batch.epoch}/{epochs} · step {batch.step}/{spe} · "
+            f"{batch.samples_per_s:,.0f} samples/s · ETA {format_duration(batch.eta_s)}")
 
     def show_end(self, how: str, full: bool) -> None:
         """The run ended `how` ('finished', 'stopped', 'failed', ...); `full` fills the bar."""

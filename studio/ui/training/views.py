@@ -5,7 +5,6 @@ a reopened project's saved weights."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,18 +37,19 @@ def layer_nodes(document) -> list[tuple[str, str]]:
 
 
 class TrainingViews(QTabWidget):
-    """`message(str)` says what the views are doing (for the panel's status line).
-    `busy()` is true while a run is active (earlier runs and saved weights are not shown
-    then); `image_shape()` is the dataset preview's image shape, if any."""
+    """`message(str)` says what the views are doing (for the panel's status line). The
+    panel sets `busy` while a run is active (earlier runs and saved weights are not shown
+    then). `dataset` is the dataset picker: its preview tells the samples' image shape.
+    (Nothing here refers back to the panel: a reference cycle through the document made
+    the garbage collector destroy its undo stack at a random time, which crashed Qt.)"""
 
     message = Signal(str)
 
-    def __init__(self, document, busy: Callable[[], bool],
-                 image_shape: Callable[[], tuple | None], parent: QWidget | None = None):
+    def __init__(self, document, dataset, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
-        self._busy = busy
-        self._image_shape = image_shape
+        self.dataset = dataset
+        self.busy = False
         self.insight = None
         self._insight_call: BackgroundCall | None = None
         self._pca_key = None
@@ -91,12 +91,12 @@ class TrainingViews(QTabWidget):
     # -- earlier runs ----------------------------------------------------------------------------
     def show_latest_run(self) -> None:
         runs = self.runs.run_dirs()
-        if runs and not self._busy():
+        if runs and not self.busy:
             self.show_run(runs[-1])
 
     def show_run(self, run_dir: Path) -> None:
         """Show a finished run's per-epoch curves (from its metrics.jsonl)."""
-        if self._busy():
+        if self.busy:
             return
         rows = read_metrics(run_dir)
         self.curves.start_run(1)
@@ -119,7 +119,7 @@ class TrainingViews(QTabWidget):
         """Insight views for a reopened project: its saved weights on its validation data
         (computed off the GUI thread). False when there is nothing to show."""
         doc = self.document
-        if self._busy() or not doc.graph.weights or self._insight_call is not None:
+        if self.busy or not doc.graph.weights or self._insight_call is not None:
             return False
         if not doc.report().ok:
             return False
@@ -164,7 +164,8 @@ class TrainingViews(QTabWidget):
         self.insight = ins
         from engine.data import CATALOGUE
         info = CATALOGUE.get(self.document.project.dataset.get("name", ""))
-        image_shape = self._image_shape() or (info.image_shape if info else None)
+        preview = getattr(self.dataset, "preview_data", None) or {}
+        image_shape = preview.get("image_shape") or (info.image_shape if info else None)
         self.predictions.image_shape = image_shape
         self.reconstructions.image_shape = image_shape
         self.feature_maps.set_offline({k: v[:8] for k, v in ins.activations.items()},

@@ -85,8 +85,8 @@ def test_rbm_learns_ratings_and_shows_filters():
     result = trainer.fit()
     assert result.status == "completed", result.error
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"] * 0.8
-    acts = [e.data for e in events if e.kind == "activations"]
-    assert acts and acts[-1]["weights"].shape == (6, 12)
+    acts = [e for e in events if e.kind == "activations"]
+    assert acts and acts[-1].weights.shape == (6, 12)
 
 
 def test_cd_loss_needs_an_rbm():

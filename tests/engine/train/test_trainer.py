@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from engine.train.events import KINDS
+from engine.train.events import (
+    KINDS,
+    ActivationSnapshot,
+    BatchEnded,
+    CheckpointSaved,
+    EpochEnded,
+    GradNorms,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+)
 from engine.train.trainer import Trainer
 
 from .helpers import blobs, chain, mlp_graph, project, regression
@@ -27,21 +37,25 @@ def test_fit_learns_and_reports(tmp_path):
     assert set(kinds) <= set(KINDS)
     assert kinds[0] == "started" and kinds[-1] == "finished"
     assert kinds.count("epoch") == 6
-    started = events[0].data
-    for key in ("run_dir", "epochs", "steps_per_epoch", "train_size", "val_size", "device",
-                "config"):
-        assert key in started
-    epoch = next(e for e in events if e.kind == "epoch").data
+    started = events[0]
+    assert isinstance(started, RunStarted) and started.run_dir == str(result.run_dir)
+    assert (started.epochs, started.train_size, started.val_size) == (6, 120, 30)
+    assert started.steps_per_epoch == 8 and started.device == "cpu"  # 120 samples, batch 16
+    assert started.config["epochs"] == 6 and started.metrics == ("accuracy",)
+    epoch = next(e for e in events if isinstance(e, EpochEnded))
+    assert epoch.epoch == 1 and epoch.metrics == result.history[0]
     for key in ("epoch", "loss", "val_loss", "lr", "elapsed_s", "samples_per_s",
                 "val_accuracy", "accuracy"):
-        assert key in epoch
-    batch = next(e for e in events if e.kind == "batch").data
-    for key in ("epoch", "step", "global_step", "loss", "lr", "samples_per_s", "eta_s"):
-        assert key in batch
-    norms = next(e for e in events if e.kind == "grad_norms").data["norms"]
+        assert key in epoch.metrics
+    batch = next(e for e in events if isinstance(e, BatchEnded))
+    assert (batch.epoch, batch.step, batch.global_step) == (1, 1, 1)
+    assert batch.loss > 0 and batch.lr == started.config["optimizer"]["lr"]
+    assert batch.steps_per_epoch == 8
+    norms = next(e for e in events if isinstance(e, GradNorms)).norms
     assert set(norms) == {"fc1", "fc2"} and all(v > 0 for v in norms.values())
-    fin = events[-1].data
-    assert fin["reason"] == "completed" and fin["epochs_run"] == 6
+    fin = events[-1]
+    assert isinstance(fin, RunFinished)
+    assert fin.reason == "completed" and fin.epochs_run == 6
     test = trainer.evaluate("test")
     assert test["accuracy"] > 0.9 and test["loss"] < result.losses[0]
     extra = trainer.evaluate("test", ["confusion_matrix", "f1"])
@@ -66,8 +80,9 @@ def test_run_folder_contents(tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2]
     assert (run / "metrics.csv").read_text().splitlines()[0].startswith("epoch,loss")
     assert json.loads((run / "config.json").read_text())["training"]["epochs"] == 2
-    ck = [e.data for e in events if e.kind == "checkpoint"]
-    assert {c["kind"] for c in ck} == {"best", "last"}
+    ck = [e for e in events if isinstance(e, CheckpointSaved)]
+    assert {c.which for c in ck} == {"best", "last"}
+    assert {c.path for c in ck if c.epoch == 2} >= {str(run / "last.safetensors")}
     for path in run.rglob("*"):  # no pickle anywhere (TensorBoard's folder included)
         assert path.is_dir() or not path.read_bytes().startswith(b"\x80"), path
     _, again, _ = fit(project(mlp_graph(), tmp_path, epochs=1))
@@ -95,7 +110,7 @@ def test_resume_continues_the_curve(tmp_path):
     assert [r["epoch"] for r in rest.history] == [1, 2, 3, 4, 5]
     assert rest.losses == full.losses
     assert [r["lr"] for r in rest.history] == [r["lr"] for r in full.history]
-    assert [e.data["epoch"] for e in events if e.kind == "epoch"] == [3, 4, 5]
+    assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [3, 4, 5]
     rows = (part.run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2, 3, 4, 5]
 
@@ -106,9 +121,9 @@ def test_nan_loss_stops_with_the_step():
     _, result, events = fit(project(mlp_graph(), epochs=3), data, run_dir=False)
     assert result.status == "failed"
     failed = events[-1]
-    assert failed.kind == "failed" and failed["kind"] == "nan"
-    step = failed["global_step"]
-    assert f"loss became NaN at step {step} (epoch 1)" in failed["message"]
+    assert isinstance(failed, RunFailed) and failed.cause == "nan"
+    step = failed.global_step
+    assert f"loss became NaN at step {step} (epoch 1)" in failed.message
     assert 1 <= step <= 8
 
 
@@ -134,9 +149,9 @@ def test_forward_exception_names_the_node():
     result = trainer.fit()
     assert result.status == "failed"
     ev = events[-1]
-    assert ev.kind == "failed" and ev["kind"] == "forward" and ev["node_id"] == "fc2"
-    assert "node 'fc2'" in ev["message"] and "step 3" in ev["message"]
-    assert "kaboom" in ev["traceback"]
+    assert ev.kind == "failed" and ev.cause == "forward" and ev.node_id == "fc2"
+    assert "node 'fc2'" in ev.message and "step 3" in ev.message
+    assert "kaboom" in ev.traceback
 
 
 def test_forward_exception_names_a_node_with_spaces_and_parentheses():
@@ -154,7 +169,7 @@ def test_forward_exception_names_a_node_with_spaces_and_parentheses():
     getattr(trainer.model, attr).register_forward_pre_hook(boom)
     result = trainer.fit()
     assert result.status == "failed" and result.error.node_id == "aux"
-    assert "in node 'head (aux)'" in events[-1]["message"]
+    assert "in node 'head (aux)'" in events[-1].message
 
 
 def test_stop_within_one_batch():
@@ -164,7 +179,7 @@ def test_stop_within_one_batch():
 
     def on_event(ev):
         if ev.kind == "batch":
-            steps.append(ev["global_step"])
+            steps.append(ev.global_step)
             trainer.stop()
     trainer.add_callback(on_event)
     result = trainer.fit()
@@ -180,10 +195,10 @@ def test_pause_and_resume_from_another_thread():
 
     def on_event(ev):
         kinds.append(ev.kind)
-        if ev.kind == "batch" and ev["global_step"] == 2 and not paused_at:
+        if ev.kind == "batch" and ev.global_step == 2 and not paused_at:
             trainer.pause()
         if ev.kind == "paused":
-            paused_at["step"] = ev["global_step"]
+            paused_at["step"] = ev.global_step
             threading.Timer(0.2, trainer.resume).start()
     trainer.add_callback(on_event)
     result = trainer.fit()
@@ -199,8 +214,8 @@ def test_data_file_missing_is_a_data_failure(tmp_path):
     events = []
     result = Trainer(proj, "cpu", [events.append]).fit()
     assert result.status == "failed"
-    assert events[-1].kind == "failed" and events[-1]["kind"] == "data"
-    assert "gone.npz" in events[-1]["message"]
+    assert events[-1].kind == "failed" and events[-1].cause == "data"
+    assert "gone.npz" in events[-1].message
 
 
 def test_data_file_deleted_mid_run_does_not_break_the_run(tmp_path):
@@ -213,7 +228,7 @@ def test_data_file_deleted_mid_run_does_not_break_the_run(tmp_path):
                    epochs=3)
 
     def delete(ev):
-        if ev.kind == "epoch" and ev["epoch"] == 1:
+        if ev.kind == "epoch" and ev.epoch == 1:
             path.unlink()
     result = Trainer(proj, "cpu", [delete]).fit()
     assert not path.exists()
@@ -227,11 +242,11 @@ def test_watch_emits_activations_of_the_fixed_sample():
     events = []
     trainer.add_callback(events.append)
     trainer.fit()
-    acts = [e.data for e in events if e.kind == "activations"]
-    assert {a["node_id"] for a in acts} == {"fc1", "act"}
-    fc1 = [a for a in acts if a["node_id"] == "fc1"][-1]
+    acts = [e for e in events if isinstance(e, ActivationSnapshot)]
+    assert {a.node_id for a in acts} == {"fc1", "act"}
+    fc1 = [a for a in acts if a.node_id == "fc1"][-1]
     sample = torch.as_tensor(blobs().val.x[:8])
-    assert np.allclose(fc1["array"], trainer.model.fc1(sample).detach().numpy(), atol=1e-6)
+    assert np.allclose(fc1.array, trainer.model.fc1(sample).detach().numpy(), atol=1e-6)
 
 
 def test_activation_snapshots_are_throttled_but_the_last_epoch_is_shown():
@@ -241,7 +256,7 @@ def test_activation_snapshots_are_throttled_but_the_last_epoch_is_shown():
     events = []
     trainer.add_callback(events.append)
     trainer.fit()
-    steps = [e.data["global_step"] for e in events if e.kind == "activations"]
+    steps = [e.global_step for e in events if isinstance(e, ActivationSnapshot)]
     assert steps == [1, trainer.global_step]     # the first batch, then the end of the run
 
 
@@ -268,7 +283,7 @@ def test_early_stopping_restores_best():
     assert len(result.history) == best["epoch"] + 3  # patience 2: the third bad epoch stops
     assert result.history[-1]["val_loss"] != best["val_loss"]
     assert trainer.evaluate("val")["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
-    assert events[-1]["reason"] == "early_stopping"
+    assert events[-1].reason == "early_stopping"
 
 
 def test_streaming_matches_on_device():
@@ -401,9 +416,9 @@ def test_exception_while_loading_a_batch_is_a_data_failure():
     result = trainer.fit()
     assert result.status == "failed"
     ev = events[-1]
-    assert ev.kind == "failed" and ev["kind"] == "data"
-    assert "loading data failed at step 3 (epoch 1)" in ev["message"]
-    assert "read error in shard 3" in ev["traceback"]
+    assert ev.kind == "failed" and ev.cause == "data"
+    assert "loading data failed at step 3 (epoch 1)" in ev.message
+    assert "read error in shard 3" in ev.traceback
 
 
 def test_schedule_and_warmup_drive_the_optimizer():
@@ -413,7 +428,7 @@ def test_schedule_and_warmup_drive_the_optimizer():
                    schedule={"name": "step", "step_size": 1, "gamma": 0.5,
                              "warmup_epochs": 1})
     trainer = Trainer(proj, "cpu", data=blobs(), run_dir=False, event_interval=0.0)
-    trainer.add_callback(lambda ev: ev.kind == "batch" and lrs.append(ev["lr"]))
+    trainer.add_callback(lambda ev: ev.kind == "batch" and lrs.append(ev.lr))
     result = trainer.fit()
     # 3 steps per epoch; warm-up over the first epoch, then halved every epoch
     assert lrs == pytest.approx([0.1 / 3, 0.2 / 3, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025])
