@@ -92,7 +92,7 @@ def train(project: Project) -> Trainer:
 def accuracy_check(name, target, fallback=None):
     def check():
         trainer = train(example(name, fallback))
-        key = "accuracy" if "accuracy" in trainer.metric_names else "binary_accuracy"
+        key = "accuracy" if "accuracy" in trainer.state.metric_names else "binary_accuracy"
         acc = trainer.evaluate("test")[key]
         return acc, acc >= target, f"test {key} >= {target}"
     return check

@@ -48,7 +48,7 @@ def run_trainer(project, data, epochs: int) -> tuple[tuple[float, float], int]:
     result = trainer.fit()
     elapsed = since(t0)
     assert result.status == "completed", result.error
-    return elapsed, len(trainer.train_data) * epochs
+    return elapsed, len(trainer.state.train_data) * epochs
 
 
 def run_hand(project, data, epochs: int) -> tuple[tuple[float, float], int]:

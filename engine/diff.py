@@ -297,7 +297,9 @@ def load_side(path: str | Path) -> Project:
     settings) as a Project. Raises DiffError naming the file."""
     path = Path(path)
     if path.is_dir():
-        path = path / "config.json"
+        from .train.run_folder import config_file
+
+        path = config_file(path)
         if not path.exists():
             raise DiffError(f"{path.parent}: not a run folder (it has no config.json)")
     if path.suffix != ".json":

@@ -50,7 +50,7 @@ def _forwarded_args(args) -> list[str]:
 def launch_distributed(args) -> int:
     """Run this command in `args.nproc` processes through torch.distributed.run."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={args.nproc}", "-m", "engine.train.distributed",
+           f"--nproc_per_node={args.nproc}", "-m", "engine.cli.train",
            *_forwarded_args(args)]
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     return subprocess.call(cmd, env=env)
@@ -132,7 +132,7 @@ def _stop_on_ctrl_c(trainer):
         return lambda: None
 
     def handler(signum, frame):
-        if trainer._stop_flag.is_set():
+        if trainer.control.stopped:
             raise KeyboardInterrupt
         print("\nstopping after this batch (Ctrl+C again to abort)", file=sys.stderr)
         trainer.stop()
@@ -149,8 +149,8 @@ def run(args) -> int:
     if project is None:
         return 1
     from ..project import ProjectError, save_weights
-    from ..train.checkpoint import find_run
     from ..train.config import ConfigError
+    from ..train.run_folder import find_run
     from ..train.trainer import Trainer
 
     rank = int(os.environ.get("RANK", "0"))
@@ -170,7 +170,7 @@ def run(args) -> int:
         result = trainer.fit()
         if result.status == "failed":
             return 1
-        if trainer.rank == 0 and trainer.test_data is not None:
+        if trainer.rank == 0 and trainer.state.test_data is not None:
             test = trainer.evaluate("test")
             print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in test.items()
                                        if isinstance(v, (int, float))), flush=True)
@@ -187,3 +187,9 @@ def run(args) -> int:
         restore()
         progress.close()
         trainer.close()
+
+
+if __name__ == "__main__":  # each torchrun process of `studio train --nproc N`
+    from . import main
+
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -55,7 +55,7 @@ class BundleResult:
 
 
 def _run_dir(project: Project, run: str | None) -> Path | None:
-    from ..train.checkpoint import find_run
+    from ..train.run_folder import find_run
     from .report import latest_run
 
     if run is None:
@@ -69,7 +69,7 @@ def _run_dir(project: Project, run: str | None) -> Path | None:
 def _weights(project: Project, run_dir: Path | None) -> dict:
     if run_dir is None:
         return project.graph.weights
-    from ..train.checkpoint import CheckpointError, load_checkpoint
+    from ..train.run_folder import CheckpointError, load_checkpoint
 
     try:
         weights, _, _ = load_checkpoint(run_dir, "best")

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..compile import compile_graph
 from ..graph import Graph
 from ..project import Project, ProjectError, load_weights
+from ..train.run_folder import weights_file
 from ..validate import validate
 
 
@@ -23,10 +24,10 @@ def run_weights_path(project: Project, run: str) -> Path:
         if cand.is_file():
             return cand
         if cand.is_dir():
-            for name in ("best.safetensors", "weights.safetensors", "last.safetensors"):
-                for found in sorted(cand.rglob(name)):
-                    return found
-            found = sorted(cand.rglob("*.safetensors"))
+            found = weights_file(cand)  # a run folder: its best, else its last weights
+            if found is not None:
+                return found
+            found = sorted(cand.rglob("*.safetensors"))  # any other folder of weights
             if found:
                 return found[0]
     raise ExportError(f"run {run!r}: no weights (.safetensors) found in "

@@ -38,14 +38,11 @@ def latest_run(project: Project) -> Path | None:
     """The newest run folder of the project with a best checkpoint of this very model (a
     sweep's trials train other widths: their weights would not fit)."""
     from ..diff import DiffError, diff_graphs, load_side
-    from ..train.checkpoint import RUN_PATTERN, has_checkpoint
+    from ..train.run_folder import has_checkpoint, list_runs
 
-    runs_dir = project.runs_dir() if project.path else None
-    if runs_dir is None or not runs_dir.is_dir():
+    if project.path is None:
         return None
-    runs = sorted((p for p in runs_dir.iterdir() if RUN_PATTERN.match(p.name)),
-                  key=lambda p: int(p.name[4:]), reverse=True)
-    for run in runs:
+    for run in reversed(list_runs(project.runs_dir())):
         if not has_checkpoint(run, "best"):
             continue
         try:
@@ -58,17 +55,9 @@ def latest_run(project: Project) -> Path | None:
 
 
 def read_history(run_dir: Path) -> list[dict]:
-    rows = []
-    path = run_dir / "metrics.jsonl"
-    if path.exists():
-        for line in path.read_text("utf-8", errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and "epoch" in row:
-                rows.append(row)
-    return rows
+    from ..train.run_folder import read_metrics
+
+    return [row for row in read_metrics(run_dir) if "epoch" in row]
 
 
 def gather(project: Project, run_dir: Path | None, weights: dict | None) -> ReportData:
@@ -78,11 +67,9 @@ def gather(project: Project, run_dir: Path | None, weights: dict | None) -> Repo
     if run_dir is not None:
         data.history = read_history(run_dir)
         data.weights_from = f"run {run_dir.name} (best epoch)"
-        try:
-            info = json.loads((run_dir / "best.json").read_text("utf-8"))
-            data.best = info.get("metrics") or {}
-        except (OSError, ValueError):
-            pass
+        from ..train.run_folder import read_best_metrics
+
+        data.best = read_best_metrics(run_dir)
     elif weights:
         data.weights_from = "the project's saved weights"
     if not weights:
@@ -101,8 +88,9 @@ def _evaluate(data: ReportData, weights: dict | None) -> None:
         trainer.setup()
         if weights:
             apply_weights(trainer.model, weights)
-        split = "test" if trainer.test_data is not None and len(trainer.test_data) else "val"
-        names = list(dict.fromkeys(trainer.metric_names + EXTRA_METRICS))
+        state = trainer.state
+        split = "test" if state.test_data is not None and len(state.test_data) else "val"
+        names = list(dict.fromkeys(state.metric_names + EXTRA_METRICS))
         result = trainer.evaluate(split, names)
     except Exception as exc:  # noqa: BLE001 - the report says why instead of failing
         data.notes.append(f"Metrics could not be computed: {type(exc).__name__}: {exc}")

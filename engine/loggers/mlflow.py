@@ -70,8 +70,9 @@ class MLflowLogger(EventLogger):
         import mlflow
 
         if self.run_dir is not None:
-            for name in ("config.json", "metrics.csv", "best.safetensors"):
-                if (self.run_dir / name).exists():
-                    mlflow.log_artifact(str(self.run_dir / name))
+            from ..train.run_folder import artifacts
+
+            for path in artifacts(self.run_dir):
+                mlflow.log_artifact(str(path))
         mlflow.end_run(status=status)
         self.run = None

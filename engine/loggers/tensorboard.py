@@ -12,9 +12,8 @@ import warnings
 from pathlib import Path
 
 from ..train.events import BatchEnded, EpochEnded, RunStarted
+from ..train.run_folder import tensorboard_dir
 from .base import EventLogger
-
-SUBDIR = "tensorboard"
 
 
 def available() -> bool:
@@ -39,16 +38,16 @@ class TensorBoardLogger(EventLogger):
             return
         from torch.utils.tensorboard import SummaryWriter
 
-        self.logdir = Path(ev.run_dir) / SUBDIR
+        self.logdir = tensorboard_dir(ev.run_dir)
         self.writer = SummaryWriter(str(self.logdir))
         self.writer.add_text("config", "```\n" + json.dumps(ev.config, indent=1,
                                                             default=str) + "\n```")
         self._graph()
 
     def _graph(self) -> None:
-        model = getattr(self.trainer, "model", None)
-        sample = getattr(self.trainer, "sample_x", None)
-        if model is None or sample is None:
+        state = self.trainer.state
+        model, sample = state.model, state.sample_x
+        if sample is None:
             return
         try:  # tracing fails for some models (several inputs, data-dependent control flow)
             with warnings.catch_warnings():

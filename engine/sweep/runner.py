@@ -237,7 +237,7 @@ def _run_name(project: Project, run_dir: Path) -> str:
 
 
 def _write_trial_file(run_dir: Path, trial, values: dict) -> None:
-    from ..train.checkpoint import write_json
+    from ..train.run_folder import write_json
 
     try:
         write_json(Path(run_dir) / TRIAL_FILE, {"study": trial.study.study_name,

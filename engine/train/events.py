@@ -1,8 +1,8 @@
 """Training events: what a Trainer tells its callbacks (the GUI turns them into Qt signals).
 
 A callback is any callable taking one event. Events are emitted on the training thread;
-`BatchEnded` is coalesced to at most one per `Trainer.event_interval` seconds, so a callback
-may do modest work without slowing training. Every event is a frozen dataclass below, with
+`BatchEnded` is coalesced to at most one per `event_interval` seconds (a training setting),
+so a callback may do modest work without slowing training. Every event is a frozen dataclass below, with
 `kind` (a class constant: 'started', 'batch', ...) and `time` (wall clock, seconds); tell
 them apart with `isinstance` or `kind`:
 

@@ -9,59 +9,90 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import checkpoint as ckpt
+from . import run_folder
 from .faults import TrainError
+from .state import RunProgress, TrainState
 
 
-def save_last(t, epoch: int) -> Path:
+def save_last(run_dir: Path, state: TrainState, progress: RunProgress, epoch: int,
+              weights: dict) -> Path:
+    """Write the 'last' checkpoint of `epoch` (`weights`: the model's tensors per node)."""
     import torch
 
-    tensors, optim_meta = ckpt.split_optimizer_state(t.optimizer.state_dict())
+    tensors, optim_meta = split_optimizer_state(state.optimizer.state_dict())
     tensors["rng/torch"] = torch.get_rng_state()
-    tensors["rng/shuffle"] = t.gen.get_state()
-    if t.device.type == "cuda":
-        tensors["rng/cuda"] = torch.cuda.get_rng_state(t.device)
-    info = {"epoch": epoch, "global_step": t.global_step, "optimizer": optim_meta,
-            "schedule": t.schedule.state_dict(), "current_lr": t.current_lr,
-            "best": t.best_row, "bad_epochs": t.bad_epochs, "history": t.history,
-            "monitor": t.monitor}
-    return ckpt.save_checkpoint(t.run_dir, "last", t.node_state(), info, tensors)
+    tensors["rng/shuffle"] = state.gen.get_state()
+    if state.device.type == "cuda":
+        tensors["rng/cuda"] = torch.cuda.get_rng_state(state.device)
+    info = {"epoch": epoch, "global_step": progress.global_step, "optimizer": optim_meta,
+            "schedule": state.schedule.state_dict(), "current_lr": progress.current_lr,
+            "best": progress.best_row, "bad_epochs": progress.bad_epochs,
+            "history": progress.history, "monitor": state.monitor}
+    return run_folder.save_checkpoint(run_dir, "last", weights, info, tensors)
 
 
-def load_resume(t) -> None:
-    """Restore the trainer from `t.resume_from`'s last checkpoint."""
+def load_resume(run_dir: Path, state: TrainState, config: dict) -> RunProgress:
+    """Restore the model, optimizer, schedule and random generators from `run_dir`'s last
+    checkpoint; returns the run's progress there."""
     import torch
 
     from ..compile import WeightsError, apply_weights
 
-    run_dir = Path(t.resume_from)
+    run_dir = Path(run_dir)
     try:
-        weights, tensors, info = ckpt.load_checkpoint(run_dir, "last")
-        apply_weights(t.model, weights, strict=True)
+        weights, tensors, info = run_folder.load_checkpoint(run_dir, "last")
+        apply_weights(state.model, weights, strict=True)
         optim_tensors = {k: v for k, v in tensors.items() if k.startswith("optim/")}
-        t.optimizer.load_state_dict(ckpt.join_optimizer_state(optim_tensors,
-                                                              info["optimizer"]))
+        state.optimizer.load_state_dict(join_optimizer_state(optim_tensors,
+                                                             info["optimizer"]))
     except (OSError, KeyError, ValueError, WeightsError) as exc:
         raise TrainError(f"cannot resume from {run_dir}: {exc}", "error") from exc
     if "rng/torch" in tensors:
         torch.set_rng_state(tensors["rng/torch"])
     if "rng/shuffle" in tensors:
-        t.gen.set_state(tensors["rng/shuffle"])
-    if "rng/cuda" in tensors and t.device.type == "cuda":
-        torch.cuda.set_rng_state(tensors["rng/cuda"], t.device)
-    t.schedule.load_state_dict(info["schedule"])
-    t.current_lr = info.get("current_lr", t.current_lr)
-    for group in t.optimizer.param_groups:
-        group["lr"] = t.current_lr
-    t.start_epoch = int(info["epoch"])
-    t.global_step = int(info["global_step"])
-    t.history = list(info.get("history", []))
-    t.best_row = info.get("best")
-    t.bad_epochs = int(info.get("bad_epochs", 0))
-    es = t.config["early_stopping"]
-    if es and es["restore_best"] and ckpt.has_checkpoint(run_dir, "best"):
-        best, _, _ = ckpt.load_checkpoint(run_dir, "best")
-        state = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
-        apply_weights(t.model, best)
-        t.best_state = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
-        t.model.load_state_dict(state)
+        state.gen.set_state(tensors["rng/shuffle"])
+    if "rng/cuda" in tensors and state.device.type == "cuda":
+        torch.cuda.set_rng_state(tensors["rng/cuda"], state.device)
+    state.schedule.load_state_dict(info["schedule"])
+    progress = RunProgress(
+        current_lr=info.get("current_lr", config["optimizer"]["lr"]),
+        start_epoch=int(info["epoch"]), global_step=int(info["global_step"]),
+        history=list(info.get("history", [])), best_row=info.get("best"),
+        bad_epochs=int(info.get("bad_epochs", 0)))
+    for group in state.optimizer.param_groups:
+        group["lr"] = progress.current_lr
+    es = config["early_stopping"]
+    if es and es["restore_best"] and run_folder.has_checkpoint(run_dir, "best"):
+        best, _, _ = run_folder.load_checkpoint(run_dir, "best")
+        model = state.model
+        kept = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        apply_weights(model, best)
+        progress.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(kept)
+    return progress
+
+
+def split_optimizer_state(state: dict) -> tuple[dict, dict]:
+    """torch optimizer state_dict -> ({'optim/<param>/<key>': tensor}, JSON-able rest)."""
+    import torch
+
+    tensors, meta = {}, {"param_groups": state["param_groups"], "state": {}}
+    for pid, entries in state["state"].items():
+        row = meta["state"][str(pid)] = {}
+        for key, value in entries.items():
+            if torch.is_tensor(value):
+                tensors[f"optim/{pid}/{key}"] = value.detach().cpu().contiguous()
+                row[key] = {"__tensor__": True}
+            else:
+                row[key] = value
+    return tensors, meta
+
+
+def join_optimizer_state(tensors: dict, meta: dict) -> dict:
+    state = {}
+    for pid, entries in meta["state"].items():
+        state[int(pid)] = {k: tensors[f"optim/{pid}/{k}"] if isinstance(v, dict) else v
+                           for k, v in entries.items()}
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+

@@ -154,7 +154,7 @@ def test_exception_while_reading_batches(trained):
         def broken(*args, **kwargs):
             raise OSError(5, "Input/output error")
             yield  # makes this a generator, like the real one
-        trainer.train_data.batches = broken
+        trainer.state.train_data.batches = broken
 
     _, result, events = fit(proj, resume_from=run_dir, epochs=EPOCHS + 2,
                             on_event=break_after_epoch(EPOCHS + 1, break_data))

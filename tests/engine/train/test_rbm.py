@@ -29,7 +29,7 @@ def test_cd1_update_matches_the_numpy_rule():
                               optimizer={"name": "sgd", "lr": lr}),
                       "cpu", data=data, run_dir=False)
     trainer.setup()
-    rbm = trainer.rbm
+    rbm = trainer.state.rbm
     with torch.no_grad():
         rbm.W.copy_(torch.randn(6, 3) * 0.5)
         rbm.v_bias.copy_(torch.randn(6) * 0.1)

@@ -269,7 +269,7 @@ def test_frozen_layers_do_not_change():
     assert trainer.fit().status == "completed"
     assert torch.equal(trainer.model.fc1.weight, before)
     assert not torch.equal(trainer.model.fc2.weight, before2)
-    assert trainer.frozen == ["fc1"]
+    assert trainer.state.frozen == ["fc1"]
 
 
 def test_early_stopping_restores_best():
@@ -330,7 +330,8 @@ def test_l1_l2_penalties_join_the_loss():
     trainer.setup()
     m = trainer.model
     expected = 0.01 * m.fc1.weight.abs().sum() + 0.1 * (m.fc2.weight ** 2).sum()
-    assert float(trainer.penalty().detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    assert float(trainer.state.penalty().detach()) == \
+        pytest.approx(float(expected.detach()), rel=1e-6)
     plain = Trainer(project(mlp_graph(), epochs=1), "cpu", data=blobs(), run_dir=False)
     assert trainer.evaluate("val")["loss"] == pytest.approx(
         plain.evaluate("val")["loss"] + float(expected.detach()), rel=1e-5)
@@ -371,7 +372,7 @@ def test_init_weights_fine_tuning(tmp_path):
         t.setup()
         assert torch.equal(t.model.fc1.weight, src.model.fc1.weight)
         assert any("fc2" in s and "(3, 8)" in s and "(5, 8)" in s
-                   for s in t.init_report.skipped), t.init_report.skipped
+                   for s in t.state.init_report.skipped), t.state.init_report.skipped
     (tmp_path / "junk.pt").write_bytes(b"not a state dict")
     bad = Trainer(project(mlp_graph(), epochs=1), "cpu", data=blobs(), run_dir=False,
                   init_weights=tmp_path / "junk.pt")
@@ -405,14 +406,14 @@ def test_exception_while_loading_a_batch_is_a_data_failure():
     events = []
     trainer.add_callback(events.append)
     trainer.setup()
-    real = trainer.train_data.batches
+    real = trainer.state.train_data.batches
 
     def flaky(*args, **kw):
         for i, batch in enumerate(real(*args, **kw)):
             if i == 2:
                 raise OSError("read error in shard 3")
             yield batch
-    trainer.train_data.batches = flaky
+    trainer.state.train_data.batches = flaky
     result = trainer.fit()
     assert result.status == "failed"
     ev = events[-1]
@@ -433,7 +434,7 @@ def test_schedule_and_warmup_drive_the_optimizer():
     # 3 steps per epoch; warm-up over the first epoch, then halved every epoch
     assert lrs == pytest.approx([0.1 / 3, 0.2 / 3, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025])
     assert [r["lr"] for r in result.history] == pytest.approx([0.1, 0.05, 0.025])
-    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
+    assert trainer.state.optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
 
 
 def test_a_failing_callback_fails_the_run_without_raising():

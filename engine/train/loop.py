@@ -1,0 +1,217 @@
+"""The epochs of one fit(): shuffled batches through the step function, batch events,
+end-of-epoch metrics and validation, best-epoch tracking, early stopping, checkpoints and
+activation snapshots. Stop and pause requests (RunControl) take effect before the next batch.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .config import ConfigError
+from .control import RunControl
+from .evaluation import cat, evaluate_data, metrics_of
+from .events import BatchEnded, EpochEnded, GradNorms, Paused, Resumed, Throttle, TrainEvent
+from .faults import TrainError, describe
+from .recording import RunRecorder
+from .snapshots import snapshots
+from .state import RunProgress, TrainState
+from .steps import NonFiniteLoss, make_step
+
+
+def minimize(monitor: str) -> bool:
+    """True when a lower value of `monitor` is better."""
+    return monitor.endswith(("loss", "mse", "mae", "rmse"))
+
+
+class TrainingLoop:
+    """Runs the remaining epochs of a run on `state`, advancing `progress`."""
+
+    def __init__(self, state: TrainState, progress: RunProgress, config: dict, graph,
+                 control: RunControl, emit: Callable[[TrainEvent], None],
+                 recorder: RunRecorder):
+        self.state, self.progress, self.config = state, progress, config
+        self.graph, self.control, self.emit, self.recorder = graph, control, emit, recorder
+        self.step = make_step(state, config)
+        self.fit_start = 0.0
+        self.batch_throttle = Throttle(config["event_interval"])
+        self.act_throttle = Throttle(config["activation_interval"])
+
+    def run(self) -> str:
+        """Train to the configured number of epochs: 'completed', 'stopped' or
+        'early_stopping'."""
+        import torch
+
+        p = self.progress
+        resumed = p.history[-1].get("elapsed_s", 0.0) if p.history else 0.0
+        self.fit_start = time.perf_counter() - resumed  # a resumed run continues the clock
+        for epoch in range(p.start_epoch, self.config["epochs"]):
+            if self.control.stopped:
+                return "stopped"
+            perm = torch.randperm(len(self.state.train_data), generator=self.state.gen)
+            stats = self.run_epoch(epoch, perm)
+            if stats is None:
+                return "stopped"
+            self.end_epoch(epoch, *stats)
+            if self.should_stop_early():
+                return "early_stopping"
+        return "completed"
+
+    # -- batches -----------------------------------------------------------------------------
+    def run_epoch(self, epoch: int, perm):
+        """One pass over the training data; None when stopped. Returns (loss sum, samples,
+        outputs, targets, seconds)."""
+        s, p, cfg = self.state, self.progress, self.config
+        batches = s.train_data.batches(perm, cfg["batch_size"], s.rank, s.world)
+        loss_sum, seen, t0 = 0.0, 0, time.perf_counter()
+        keep = s.keep_train_outputs
+        outs_acc: list[list] = [[] for _ in s.output_ids]
+        tgts_acc: list[list] = [[] for _ in s.output_ids]
+        step = 0
+        s.net.train()
+        while True:
+            if self.control.stopped or not self._maybe_pause():
+                return None
+            try:
+                xb, ys = next(batches)
+            except StopIteration:
+                break
+            except Exception as exc:
+                raise describe(exc, "data", self.graph, p.global_step + 1, epoch + 1,
+                               cfg["batch_size"]) from exc
+            lr = s.schedule.lr_at(epoch, p.global_step)
+            if lr != p.current_lr:
+                for group in s.optimizer.param_groups:
+                    group["lr"] = lr
+                p.current_lr = lr
+            try:
+                loss_val, outs = self.step(xb, ys)
+            except TrainError:
+                raise
+            except NonFiniteLoss as exc:
+                raise self._non_finite(exc, epoch) from exc
+            except Exception as exc:
+                raise describe(exc, "forward", self.graph, p.global_step + 1, epoch + 1,
+                               cfg["batch_size"], s.model.studio_code) from exc
+            p.global_step += 1
+            step += 1
+            n = len(xb)
+            loss_sum += loss_val * n
+            seen += n
+            if keep:
+                for i, o in enumerate(outs):
+                    outs_acc[i].append(o.detach())
+                    tgts_acc[i].append(ys[i])
+            if self.batch_throttle.ready():
+                self._batch_event(epoch, step, loss_sum / seen, seen, t0)
+            if self.control.watching and self.act_throttle.ready():
+                self._snapshot()
+        return loss_sum, seen, outs_acc, tgts_acc, time.perf_counter() - t0
+
+    def _non_finite(self, exc: NonFiniteLoss, epoch: int) -> TrainError:
+        p = self.progress
+        what = "NaN" if math.isnan(exc.value) else "infinite"
+        return TrainError(f"loss became {what} at step {p.global_step + 1} (epoch "
+                          f"{epoch + 1}): lower the learning rate (now {p.current_lr:g}) or "
+                          "check the data", "nan", None, p.global_step + 1,
+                          "".join(traceback.format_exception(exc)))
+
+    def _maybe_pause(self) -> bool:
+        """Block while paused; False if stopped meanwhile (pause is ignored under torchrun)."""
+        if not self.control.paused or self.state.world > 1:
+            return True
+        self.emit(Paused(self.progress.global_step))
+        if not self.control.wait_while_paused():
+            return False
+        self.emit(Resumed(self.progress.global_step))
+        return True
+
+    def _batch_event(self, epoch: int, step: int, loss: float, seen: int, t0: float) -> None:
+        s, p = self.state, self.progress
+        if s.rank != 0:
+            return
+        elapsed = max(time.perf_counter() - t0, 1e-9)
+        rate = seen * s.world / elapsed
+        done_epochs = epoch - p.start_epoch
+        remaining = (self.config["epochs"] - epoch) * s.steps_per_epoch - step
+        per_step = (time.perf_counter() - self.fit_start) / max(
+            1, done_epochs * s.steps_per_epoch + step)
+        self.emit(BatchEnded(epoch + 1, step, p.global_step, loss, p.current_lr, rate,
+                             remaining * per_step, s.steps_per_epoch))
+        if s.node_params:
+            from .weights import grad_norms
+
+            self.emit(GradNorms(p.global_step, grad_norms(s.node_params)))
+
+    def _snapshot(self) -> None:
+        if self.state.rank != 0:
+            return
+        for event in snapshots(self.state, self.control.watched(), self.progress.global_step):
+            self.emit(event)
+
+    # -- end of epoch ------------------------------------------------------------------------
+    def end_epoch(self, epoch: int, loss_sum: float, seen: int, outs, tgts, seconds) -> dict:
+        s, p, cfg = self.state, self.progress, self.config
+        loss_sum, seen_all = self._reduce(loss_sum, seen)
+        row: dict[str, Any] = {"epoch": epoch + 1, "loss": loss_sum / max(seen_all, 1)}
+        if s.keep_train_outputs:
+            row.update(metrics_of(s, cfg, [cat(o) for o in outs], [cat(t) for t in tgts]))
+        if s.val_data is not None and len(s.val_data):
+            val = evaluate_data(s, cfg, s.val_data)
+            row.update({f"val_{k}": v for k, v in val.items()})
+        row["lr"] = p.current_lr
+        row["elapsed_s"] = time.perf_counter() - self.fit_start
+        row["samples_per_s"] = seen_all / max(seconds, 1e-9)
+        s.schedule.end_epoch(row.get("val_loss", row["loss"]))
+        p.history.append(row)
+        improved = self._track_best(row)
+        self.emit(EpochEnded(row["epoch"], dict(row)))
+        if s.rank == 0:
+            self.recorder.record_epoch(row, improved, s, p, self.emit)
+        # short epochs must not snapshot more often than activation_interval; the last
+        # epoch always does, so the final weights are what is shown
+        last = row["epoch"] >= cfg["epochs"]
+        if self.control.watching and (self.act_throttle.ready() or last):
+            self._snapshot()
+        return row
+
+    def _reduce(self, loss_sum: float, seen: int) -> tuple[float, int]:
+        """The epoch's loss sum and sample count over all processes."""
+        if self.state.world == 1:
+            return loss_sum, seen
+        from .distributed import sum_over_ranks
+
+        total, count = sum_over_ranks([loss_sum, float(seen)], self.state.device)
+        return total, int(count)
+
+    def _track_best(self, row: dict) -> bool:
+        p, monitor = self.progress, self.state.monitor
+        if monitor not in row:
+            known = ", ".join(k for k in row if not isinstance(row[k], list))
+            raise ConfigError(f"training.early_stopping.monitor: {monitor!r} is not reported "
+                              f"(reported: {known})")
+        value = row[monitor]
+        es = self.config["early_stopping"]
+        delta = (es or {}).get("min_delta", 0.0)
+        best = p.best_row.get(monitor) if p.best_row else None
+        if best is None or not math.isfinite(best):
+            better = math.isfinite(value)
+        elif minimize(monitor):
+            better = value < best - delta
+        else:
+            better = value > best + delta
+        if better:
+            p.best_row = dict(row)
+            p.bad_epochs = 0
+            if es and es["restore_best"]:
+                p.best_state = {k: v.detach().clone()
+                                for k, v in self.state.model.state_dict().items()}
+        else:
+            p.bad_epochs += 1
+        return better
+
+    def should_stop_early(self) -> bool:
+        es = self.config["early_stopping"]
+        return bool(es) and self.progress.bad_epochs > es["patience"]

@@ -1,0 +1,105 @@
+"""One optimisation step on a batch: forward, loss, backward, clipping, optimizer step.
+
+`make_step(state, config)` returns the step function of a run: `step(xb, ys) -> (loss value,
+outputs)`, by backpropagation, or by contrastive divergence for an RBM. A step whose loss is
+not finite raises NonFiniteLoss before any weight changes.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+
+from .state import TrainState
+
+
+class NonFiniteLoss(ArithmeticError):
+    """The loss of a batch is NaN or infinite; `value` is it."""
+
+    def __init__(self, value: float):
+        super().__init__(f"loss {value}")
+        self.value = value
+
+
+def make_step(state: TrainState, config: dict) -> Callable:
+    return partial(cd_step if state.rbm is not None else backprop_step, state, config)
+
+
+def backprop_step(state: TrainState, config: dict, xb, ys):
+    """Forward, loss, backward, clip, optimizer step. Returns (loss value, outputs)."""
+    if state.amp:
+        with state.autocast():
+            loss, outs = forward_loss(state, xb, ys)
+    else:
+        loss, outs = forward_loss(state, xb, ys)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise NonFiniteLoss(value)
+    optimizer = state.optimizer
+    optimizer.zero_grad(set_to_none=True)
+    if state.scaler is not None:
+        state.scaler.scale(loss).backward()
+        state.scaler.unscale_(optimizer)
+        clip(state, config)
+        state.scaler.step(optimizer)
+        state.scaler.update()
+    else:
+        loss.backward()
+        if state.clipping:
+            clip(state, config)
+        optimizer.step()
+    return value, outs
+
+
+def forward_loss(state: TrainState, xb, ys):
+    """(total loss, outputs as a tuple) of a batch: each output's loss times its weight, plus
+    the regularization penalty."""
+    outs = state.net(xb)
+    if state.single_loss is not None:  # the common case: one output, weight 1
+        loss = state.single_loss(outs, ys[0])
+        outs = (outs,)
+    else:
+        if not isinstance(outs, tuple):
+            outs = (outs,)
+        loss = None
+        for fn, w, out, y in zip(state.loss_fns, state.loss_weights, outs, ys):
+            term = fn(out, y)
+            term = term if w == 1.0 else w * term
+            loss = term if loss is None else loss + term
+    if state.penalty_terms:
+        loss = loss + state.penalty()
+    return loss, outs
+
+
+def cd_step(state: TrainState, config: dict, xb, ys):
+    """CD-k on the RBM node; the loss is the masked reconstruction error (`ys` unused: the
+    RBM reconstructs its input)."""
+    from .rbm import cd_loss
+
+    surrogate, recon = cd_loss(state.rbm, xb, config["cd_k"] or state.rbm.k)
+    if state.penalty_terms:
+        surrogate = surrogate + state.penalty()
+    value = recon.item()
+    if not math.isfinite(value) or not math.isfinite(surrogate.item()):
+        raise NonFiniteLoss(value)
+    state.optimizer.zero_grad(set_to_none=True)
+    surrogate.backward()
+    if state.world > 1:  # CD bypasses the DDP forward, so average the gradients here
+        from .distributed import average_grads
+
+        average_grads(state.trainable_params, state.world)
+    clip(state, config)
+    state.optimizer.step()
+    return value, ()
+
+
+def clip(state: TrainState, config: dict) -> None:
+    clip_cfg = config["grad_clip"]
+    if clip_cfg["value"] is not None or clip_cfg["norm"] is not None:
+        import torch
+
+        params = state.trainable_params
+        if clip_cfg["value"] is not None:
+            torch.nn.utils.clip_grad_value_(params, clip_cfg["value"])
+        if clip_cfg["norm"] is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip_cfg["norm"])
