@@ -33,13 +33,15 @@ def compute(names: list[str], loss: str, out, target, top_k: int = 5) -> dict:
     out = out.detach().float().cpu()
     target = target.detach().cpu()
     classes = None
+    # class indices: cross-entropy, and the multi-class hinge (its targets are indices)
+    multiclass = loss == "cross_entropy" or (loss == "hinge" and not target.is_floating_point())
     if any(m in CLASSIFICATION for m in names) and (loss == "cross_entropy" or
                                                     loss in BINARY_LOSSES):
         pred = predictions(loss, out).numpy().reshape(len(out), -1)
         true = target
         if true.is_floating_point() and loss == "cross_entropy":
             true = true.argmax(dim=1)
-        true = (true > 0).long() if loss in BINARY_LOSSES else true
+        true = true if multiclass else (true > 0).long()
         true = true.numpy().reshape(len(out), -1)
         classes = (pred, true)
     for name in names:
@@ -48,14 +50,14 @@ def compute(names: list[str], loss: str, out, target, top_k: int = 5) -> dict:
         if name in CLASSIFICATION:
             if name == "top_k_accuracy" and out.dim() != 2:
                 continue  # per-position outputs (N, C, L): top-k is not defined here
-            result[name] = _classification(name, loss, out, classes, top_k)
+            result[name] = _classification(name, multiclass, out, classes, top_k)
         else:
             result[name] = _regression(name, out.numpy().reshape(len(out), -1),
                                        target.float().numpy().reshape(len(out), -1))
     return result
 
 
-def _classification(name, loss, out, classes, top_k):
+def _classification(name, multiclass, out, classes, top_k):
     pred, true = classes
     if name in ("accuracy", "binary_accuracy"):
         return float((pred == true).mean())
@@ -64,11 +66,11 @@ def _classification(name, loss, out, classes, top_k):
         top = out.topk(k, dim=1).indices.numpy()
         return float((top == true.reshape(-1, 1)).any(axis=1).mean())
     p, t = pred.ravel(), true.ravel()
-    n_classes = int(out.shape[1]) if loss == "cross_entropy" else 2
+    n_classes = int(out.shape[1]) if multiclass else 2
     cm = confusion_matrix(t, p, n_classes)
     if name == "confusion_matrix":
         return cm.tolist()
-    return _prf(name, cm, binary=loss != "cross_entropy")
+    return _prf(name, cm, binary=not multiclass)
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -148,7 +148,7 @@ def test_exported_scripts_pass_ruff(tmp_path, monkeypatch):
     project.dataset = {"source": "download", "name": "mnist"}
     project.graph.set_param("n1", "shape", [1, 28, 28])
     text = export_script(project, tmp_path / "model_mnist.py").read_text()
-    assert "def load_download(" in text  # the script downloads MNIST itself
+    assert "def fetch(" in text and "t10k-images-idx3-ubyte.gz" in text  # downloads MNIST
     out = subprocess.run([ruff, "check", "--isolated", "--no-cache", "."], cwd=tmp_path,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-3000:]
@@ -209,8 +209,13 @@ def test_weights_export_loads_into_the_scripts_model(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_torchrun_trains_with_ddp_on_cpu(tmp_path):
     project, script = _export("xor_mlp", tmp_path)
+    import socket
+
+    with socket.socket() as sock:  # a free port: another run of this test may hold a fixed one
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", "29517", script.name, "--epochs", "2", "--device", "cpu",
+           "--master_port", str(port), script.name, "--epochs", "2", "--device", "cpu",
            "--history", "h.jsonl"]
     out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env=_clean_env(), check=False)

@@ -86,6 +86,16 @@ def test_multiclass_metrics_match_sklearn():
                                                          labels=range(C)).tolist()
 
 
+def test_multiclass_hinge_metrics_compare_class_indices():
+    """The multi-class hinge trains on class indices: its metrics are multi-class ones."""
+    pred = LOGITS.argmax(1)
+    m = _metrics(["accuracy", "f1", "confusion_matrix"], "hinge", LOGITS, LABELS)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(LABELS, pred))
+    assert m["f1"] == pytest.approx(skm.f1_score(LABELS, pred, average="macro", zero_division=0))
+    assert m["confusion_matrix"] == skm.confusion_matrix(LABELS, pred,
+                                                         labels=range(C)).tolist()
+
+
 def test_binary_metrics_match_sklearn():
     pred = (BIN_LOGITS[:, 0] > 0).astype(int)
     m = _metrics(["binary_accuracy", "precision", "recall", "f1"], "bce_with_logits",

@@ -1,0 +1,121 @@
+"""The script's entry point: `--weights` (Studio's safetensors, read without the safetensors
+package, or a --save file), `--predict`, and `main()` with torchrun's process group."""
+from __future__ import annotations
+
+from .plan import Plan
+from .text import block, function, lit, wrapped
+
+
+def weights_code(plan: Plan) -> list[str]:
+    layers = [f"{lit(nid)}: {lit(attr)}" for nid, attr in plan.tensor_nodes.items()
+              if nid != attr]
+    body = ['if not path.endswith(".safetensors"):',
+            '    state = torch.load(path, map_location="cpu", weights_only=True)',
+            "else:  # 8 bytes of header size, a JSON header, then the tensors' bytes",
+            "    raw = Path(path).read_bytes()",
+            '    size = int.from_bytes(raw[:8], "little")',
+            *wrapped("layers = {", layers, "}  # Studio's node ids", 1, outer=1),
+            '    dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": '
+            '"<i4", "U8": "u1"}',
+            "    state = {}",
+            "    for key, info in json.loads(raw[8:8 + size]).items():",
+            '        if key != "__metadata__":',
+            '            count, start = math.prod(info["shape"]), 8 + size + info["data_offsets"][0]',
+            '            array = np.frombuffer(raw, dtypes[info["dtype"]], count, start)',
+            '            node, _, name = key.partition("/")',
+            '            key = f"{layers.get(node, node)}.{name}" if name else key',
+            '            state[key] = torch.from_numpy(array.reshape(info["shape"]).copy())',
+            "model.load_state_dict(state)"]
+    return function("load_weights(model, path)", "Studio's weights (.safetensors, keys 'node "
+                    "id/tensor') or a state dict saved with --save.", body)
+
+
+def predict_code(plan: Plan) -> list[str]:
+    lines = ["model.eval()", *(["outputs = model(inputs)"] if plan.multi else [])]
+    for i, o in enumerate(plan.outputs):
+        out = "model(inputs)"
+        if plan.multi:
+            lines += [f"print({lit(o.name + ':')})", f"out = outputs[{i}]"]
+            out = "out"
+        lines += _print_output(o, out, plan.rbm is not None)
+    return function("predict(model, inputs)", "Print the model's prediction for each input.",
+                    lines, "@torch.no_grad()")
+
+
+def _print_output(o, out: str, rbm: bool) -> list[str]:
+    classes = o.classes if o.classes and o.classes != [str(i) for i in range(len(o.classes))] \
+        else None
+    if rbm or o.loss in ("mse", "mae", "huber"):
+        return [f"for i, row in enumerate({out}.reshape(len({out}), -1).tolist()):",
+                '    print(f"  {i}: {[round(v, 6) for v in row]}")']
+    if o.loss == "cross_entropy" or o.long_target:
+        if classes and len(o.shape) == 1:
+            return [*wrapped("classes = [", [lit(c) for c in classes], "]"),
+                    f"for i, label in enumerate({out}.argmax(1).tolist()):",
+                    '    print(f"  {i}: {classes[label]}")']
+        return [f"for i, label in enumerate({out}.argmax(1).tolist()):",
+                '    print(f"  {i}: {label}")']
+    threshold = 0.5 if o.loss == "bce" else 0
+    return [f"for i, row in enumerate(({out} > {threshold}).long().reshape(len({out}), -1)"
+            ".tolist()):", '    print(f"  {i}: {row[0] if len(row) == 1 else row}")']
+
+
+def main_code(plan: Plan) -> list[str]:
+    cfg, d = plan.cfg, plan.data
+    shape = ", ".join(map(str, plan.input_shape))
+    from .data import normalize_code
+
+    prepare = normalize_code(plan, "inputs")
+    targets = "[t.to(device) for t in y]" if plan.multi else "y.to(device)"
+    body = block('''
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--epochs", type=int, default={epochs})
+        parser.add_argument("--device", default={device}, help="auto, cpu, cuda or cuda:N")
+        parser.add_argument("--weights", help="start from these weights (.safetensors or --save)")
+        parser.add_argument("--predict", metavar="X.npy", help="print predictions for these inputs")
+        parser.add_argument("--save", metavar="FILE", help="save the trained weights (state dict)")
+        parser.add_argument("--history", metavar="FILE", help="write each epoch as a JSON line")
+        args = parser.parse_args(argv)
+        device = torch.device(args.device if args.device != "auto" else
+                              "cuda" if torch.cuda.is_available() else "cpu")
+        rank, world = 0, int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun
+        if world > 1:
+            if device.type == "cuda":
+                device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+                torch.cuda.set_device(device)
+            torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            rank = torch.distributed.get_rank()
+        {load} = load_data()
+        data = {{name: (x.to(device), {targets}) for name, (x, y) in splits.items()}}
+        torch.manual_seed({seed})  # as in Studio: the same initial weights
+        model = {cls}().to(device)
+        if args.weights:
+            load_weights(model, args.weights)
+        history = open(args.history, "w") if args.history and rank == 0 else None  # noqa: SIM115
+
+        def log(row):
+            if rank == 0:
+                print("  ".join(f"{{k}} {{v:.6g}}" if isinstance(v, float) else f"{{k}} {{v}}"
+                                for k, v in row.items()), flush=True)
+                if history:
+                    print(json.dumps(row), file=history, flush=True)
+
+        if not (args.predict and args.weights):
+            train(model, data, args.epochs, log, rank, world)
+        if rank == 0 and args.predict:
+            inputs = np.load(args.predict, allow_pickle=False).reshape(-1, {shape})
+            predict(model, torch.as_tensor({prepare}).to(device))
+        ''', epochs=cfg["epochs"], device=lit(cfg["device"]),
+                 load="splits, (offset, scale)" if d.normalize else "splits", targets=targets,
+                 seed=cfg["seed"], cls=plan.class_name, prepare=prepare, shape=shape)
+    if d.has_test:
+        body += ['elif rank == 0:',
+                 '    log({f"test_{k}": v for k, v in evaluate(model, *data["test"]).items()})']
+    body += block('''
+        if rank == 0 and args.save:
+            torch.save(model.state_dict(), args.save)
+        if world > 1:
+            torch.distributed.barrier()  # rank 0 may still be evaluating
+            torch.distributed.destroy_process_group()
+        ''')
+    return ["def main(argv=None):", *["    " + ln if ln else ln for ln in body]]

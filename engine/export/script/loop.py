@@ -1,0 +1,262 @@
+"""The script's `evaluate` and `train`: the Trainer's loop (engine/train/trainer.py) written out
+for this project, with only the features it uses. What a batch does depends on the recipe:
+supervised (losses on the Output nodes) or contrastive divergence (an RBM); a new recipe is a
+class with the same four methods."""
+from __future__ import annotations
+
+from .plan import Plan
+from .text import block, function, indent, lit
+from .training import optimizer_code, schedule_code
+
+
+class Supervised:
+    """Forward through the (DDP-wrapped) model, the weighted losses of the outputs."""
+
+    ddp = True
+    uses_targets = True
+
+    def batch(self, plan: Plan) -> list[str]:
+        y = "[t[batch] for t in y]" if plan.multi else "y[batch]"
+        return [f"xb, yb = x[batch], {y}"]
+
+    def step(self, plan: Plan) -> list[str]:
+        penalty = " + penalty(model)" if plan.penalties else ""
+        return ["out = net(xb)", f"loss = loss_fn(out, yb){penalty}", "value = loss.item()",
+                *_finite("value")]
+
+    def eval_batch(self, plan: Plan) -> list[str]:
+        return ["out = model(xb)", "total += loss_fn(out, yb).item() * len(xb)"]
+
+    def after_backward(self, plan: Plan) -> list[str]:
+        return []
+
+
+class ContrastiveDivergence:
+    """CD-k on the RBM node; the reported loss is the reconstruction error."""
+
+    ddp = False
+    uses_targets = False
+
+    def batch(self, plan: Plan) -> list[str]:
+        return ["xb = x[batch]"]
+
+    def step(self, plan: Plan) -> list[str]:
+        attr, k = plan.rbm
+        penalty = " + penalty(model)" if plan.penalties else ""
+        return [f"loss, error = cd_loss(model.{attr}, xb, k={k})",
+                *([f"loss = loss{penalty}"] if penalty else []), "value = error.item()",
+                *_finite("value", "loss.item()")]
+
+    def eval_batch(self, plan: Plan) -> list[str]:
+        return [f"total += reconstruction_error(model.{plan.rbm[0]}, xb, yb).item() * len(xb)"]
+
+    def after_backward(self, plan: Plan) -> list[str]:
+        return block("""
+            if world > 1:  # CD-k bypasses DDP's forward: average the gradients here
+                for p in model.parameters():
+                    if p.grad is not None:
+                        torch.distributed.all_reduce(p.grad)
+                        p.grad /= world
+            """)
+
+
+CD_HELPERS = [block('''
+    def cd_loss(rbm, x, k):
+        """Contrastive divergence CD-k: (the loss whose gradient is the CD update, the mean
+        reconstruction error). Entries < 0 are unrated: held at 0 and not counted."""
+        rated = x >= 0
+        v0 = torch.where(rated, x, torch.zeros_like(x))
+        with torch.no_grad():  # the negative phase: k Gibbs steps from the data
+            _, h = rbm.sample_h(v0)
+            v = v0
+            for _ in range(k):
+                _, v = rbm.sample_v(h)
+                v = torch.where(rated, v, torch.zeros_like(v))
+                _, h = rbm.sample_h(v)
+        loss = rbm.free_energy(v0).mean() - rbm.free_energy(v).mean()
+        return loss, masked_error(v, v0, rated)
+    '''), block('''
+    def masked_error(pred, target, mask):
+        """Mean |pred - target| over the entries where `mask` is true."""
+        error = torch.where(mask, (pred - target).abs(), torch.zeros_like(pred))
+        return error.sum() / mask.sum().clamp(min=1)
+    '''), block('''
+    def reconstruction_error(rbm, x, target):
+        """Mean |target - p(v | p(h | x))| over the entries rated in `target`."""
+        return masked_error(rbm(torch.where(x >= 0, x, torch.zeros_like(x))), target, target >= 0)
+    ''')]
+
+
+def recipe(plan: Plan):
+    return ContrastiveDivergence() if plan.rbm is not None else Supervised()
+
+
+def _finite(*values: str) -> list[str]:
+    test = " or ".join(f"not math.isfinite({v})" for v in values)
+    return [f"if {test}:",
+            '    raise FloatingPointError(f"the loss became {value}: lower the learning rate")']
+
+
+def _eval_batch_size(plan: Plan) -> int:
+    return max(plan.cfg["batch_size"], 256)
+
+
+def evaluate_code(plan: Plan) -> list[str]:
+    r = recipe(plan)
+    bs = _eval_batch_size(plan)
+    ys = f"zip(*[t.split({bs}) for t in y])" if plan.multi else f"y.split({bs})"
+    keep = plan.metrics
+    body = ["model.eval()", "total, outs = 0.0, []" if keep else "total = 0.0",
+            f"for xb, yb in zip(x.split({bs}), {ys}):", *indent(r.eval_batch(plan))]
+    if keep:
+        body.append("    outs.append(out)")
+    loss = "total / len(x)" + (" + penalty(model).item()" if plan.penalties else "")
+    if keep:
+        outs = "[torch.cat(o) for o in zip(*outs)]" if plan.multi else "torch.cat(outs)"
+        body.append(f'return {{"loss": {loss}, **metrics({outs}, y)}}')
+    else:
+        body.append(f'return {{"loss": {loss}}}')
+    what = "Loss and metrics" if keep else "The loss"
+    return function("evaluate(model, x, y)", f"{what} of `model` on a whole split, in "
+                    f"batches of {bs}, in eval mode.", body, "@torch.no_grad()")
+
+
+def train_code(plan: Plan) -> list[str]:
+    cfg, r = plan.cfg, recipe(plan)
+    monitor = "val_loss" if plan.data.has_val else "loss"
+    sched = schedule_code(cfg["schedule"], cfg["optimizer"]["lr"], monitor)
+    bs, seed = cfg["batch_size"], cfg["seed"]
+    setup = ['x, y = data["train"]' if r.uses_targets else 'x = data["train"][0]',
+             *_frozen(plan)]
+    params = "[p for p in model.parameters() if p.requires_grad]" if plan.frozen \
+        else "model.parameters()"
+    setup.append(f"optimizer = {optimizer_code(cfg['optimizer'], params)}")
+    if r.ddp:
+        setup.append("net = nn.parallel.DistributedDataParallel(model) if world > 1 else model")
+    setup.append(f"generator = torch.Generator().manual_seed({seed})  # Studio's batch order")
+    if sched.steps_per_epoch:
+        setup.append(f"steps_per_epoch = math.ceil(len(x) / {bs})")
+    if sched.warmup:
+        setup.append(f"warmup = {sched.warmup}  # steps")
+    if sched.per_step:
+        setup.append("step = 0")
+    setup += sched.setup + _early_setup(plan)
+    if sched.warmup:
+        set_rate = [f"rate = {sched.rate}", "if step < warmup:",
+                    "    rate *= (step + 1) / warmup  # linear warm-up",
+                    "for group in optimizer.param_groups:", '    group["lr"] = rate']
+    else:
+        set_rate = ["for group in optimizer.param_groups:", f'    group["lr"] = {sched.rate}']
+    keep = plan.metrics
+    batch = [*r.batch(plan), *(set_rate if sched.per_step else []), *r.step(plan),
+             "optimizer.zero_grad()", "loss.backward()", *r.after_backward(plan),
+             *_clipping(cfg["grad_clip"]), "optimizer.step()",
+             *(["step += 1"] if sched.per_step else []),
+             "total += value * len(batch)", "seen += len(batch)"]
+    if keep:
+        batch += ["outs.append([o.detach() for o in out])" if plan.multi
+                  else "outs.append(out.detach())", "ys.append(yb)"]
+    epoch = [*(set_rate if sched.rate and not sched.per_step else []), "net.train()"
+             if r.ddp else "model.train()",
+             "total, seen, outs, ys = 0.0, 0, [], []" if keep else "total, seen = 0.0, 0",
+             f"for batch in torch.randperm(len(x), generator=generator).to(x.device)"
+             f".split({bs}):",
+             "    batch = batch[rank::world]  # under torchrun: this process's share",
+             *indent(batch), *block("""
+                 if world > 1:
+                     sums = torch.tensor([total, seen], dtype=torch.float64, device=x.device)
+                     torch.distributed.all_reduce(sums)
+                     total, seen = sums.tolist()
+                 """)]
+    if keep and plan.multi:
+        epoch += ['row = {"epoch": epoch + 1, "loss": total / seen,',
+                  '       **metrics([torch.cat(o) for o in zip(*outs)],',
+                  '                 [torch.cat(t) for t in zip(*ys)])}']
+    elif keep:
+        epoch.append('row = {"epoch": epoch + 1, "loss": total / seen, '
+                     '**metrics(torch.cat(outs), torch.cat(ys))}')
+    else:
+        epoch.append('row = {"epoch": epoch + 1, "loss": total / seen}')
+    if plan.data.has_val:
+        epoch.append('row.update({f"val_{k}": v for k, v in evaluate(model, *data["val"])'
+                     '.items()})')
+    epoch += ['row["lr"] = optimizer.param_groups[0]["lr"]', "log(row)", *sched.end,
+              *_early_end(plan)]
+    body = [*setup, "for epoch in range(epochs):", *indent(epoch), *_early_restore(plan)]
+    return function("train(model, data, epochs, log, rank=0, world=1)", _train_doc(plan, sched),
+                    body)
+
+
+def _train_doc(plan: Plan, sched) -> str:
+    cfg = plan.cfg
+    opt = cfg["optimizer"]
+    parts = [f"{opt['name'].capitalize() if opt['name'] != 'sgd' else 'SGD'} "
+             f"(lr {opt['lr']:g}{', ' + sched.doc if sched.doc else ''})",
+             f"batches of {cfg['batch_size']} shuffled with seed {cfg['seed']}"]
+    if plan.rbm:
+        parts.append(f"contrastive divergence CD-{plan.rbm[1]}")
+    if plan.frozen:
+        parts.append(f"{', '.join(plan.frozen)} frozen")
+    clip = cfg["grad_clip"]
+    if clip["norm"] is not None or clip["value"] is not None:
+        parts.append("gradients clipped")
+    if plan.monitor:
+        parts.append(f"early stopping on {plan.monitor}")
+    return "Train with " + "; ".join(parts) + "."
+
+
+def _frozen(plan: Plan) -> list[str]:
+    if not plan.frozen:
+        return []
+    if len(plan.frozen) == 1:
+        return [f"model.{plan.frozen[0]}.requires_grad_(False)  # frozen (trainable: false)"]
+    layers = ", ".join(f"model.{a}" for a in plan.frozen)
+    return [f"for layer in ({layers}):  # frozen (trainable: false)",
+            "    layer.requires_grad_(False)"]
+
+
+def _clipping(clip: dict) -> list[str]:
+    lines = []
+    if clip["value"] is not None:
+        lines.append(f"nn.utils.clip_grad_value_(model.parameters(), {lit(clip['value'])})")
+    if clip["norm"] is not None:
+        lines.append(f"nn.utils.clip_grad_norm_(model.parameters(), {lit(clip['norm'])})")
+    return lines
+
+
+def _minimize(monitor: str) -> bool:
+    return monitor.endswith(("loss", "mse", "mae", "rmse"))
+
+
+def _early_setup(plan: Plan) -> list[str]:
+    if not plan.monitor:
+        return []
+    es = plan.cfg["early_stopping"]
+    start = "math.inf" if _minimize(plan.monitor) else "-math.inf"
+    state = ", best_state" if es["restore_best"] else ""
+    none = ", None" if es["restore_best"] else ""
+    return [f"best{state}, waited = {start}{none}, 0  # early stopping on {plan.monitor}"]
+
+
+def _early_end(plan: Plan) -> list[str]:
+    if not plan.monitor:
+        return []
+    es = plan.cfg["early_stopping"]
+    delta = es["min_delta"]
+    m = lit(plan.monitor)
+    if _minimize(plan.monitor):
+        test = f"row[{m}] < best" + (f" - {lit(delta)}" if delta else "")
+    else:
+        test = f"row[{m}] > best" + (f" + {lit(delta)}" if delta else "")
+    keep = ["    best_state = {k: v.clone() for k, v in model.state_dict().items()}"] \
+        if es["restore_best"] else []
+    return [f"if {test}:", f"    best, waited = row[{m}], 0", *keep, "else:",
+            "    waited += 1", f"    if waited > {es['patience']}:  # patience",
+            '        log({"early_stopping": epoch + 1})', "        break"]
+
+
+def _early_restore(plan: Plan) -> list[str]:
+    if not plan.monitor or not plan.cfg["early_stopping"]["restore_best"]:
+        return []
+    return ["if best_state is not None:  # the best epoch's weights",
+            "    model.load_state_dict(best_state)"]
