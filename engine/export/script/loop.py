@@ -134,29 +134,17 @@ def train_code(plan: Plan) -> list[str]:
     if r.ddp:
         setup.append("net = nn.parallel.DistributedDataParallel(model) if world > 1 else model")
     setup.append(f"generator = torch.Generator().manual_seed({seed})  # Studio's batch order")
-    if sched.steps_per_epoch:
-        setup.append(f"steps_per_epoch = math.ceil(len(x) / {bs})")
-    if sched.warmup:
-        setup.append(f"warmup = {sched.warmup}  # steps")
-    if sched.per_step:
-        setup.append("step = 0")
-    setup += sched.setup + _early_setup(plan)
-    if sched.warmup:
-        set_rate = [f"rate = {sched.rate}", "if step < warmup:",
-                    "    rate *= (step + 1) / warmup  # linear warm-up",
-                    "for group in optimizer.param_groups:", '    group["lr"] = rate']
-    else:
-        set_rate = ["for group in optimizer.param_groups:", f'    group["lr"] = {sched.rate}']
+    rate_setup, rate_epoch, rate_step, rate_tick = sched.lines(bs)
+    setup += rate_setup + _early_setup(plan)
     keep = plan.metrics
-    batch = [*r.batch(plan), *(set_rate if sched.per_step else []), *r.step(plan),
+    batch = [*r.batch(plan), *rate_step, *r.step(plan),
              "optimizer.zero_grad()", "loss.backward()", *r.after_backward(plan),
-             *_clipping(cfg["grad_clip"]), "optimizer.step()",
-             *(["step += 1"] if sched.per_step else []),
+             *_clipping(cfg["grad_clip"]), "optimizer.step()", *rate_tick,
              "total += value * len(batch)", "seen += len(batch)"]
     if keep:
         batch += ["outs.append([o.detach() for o in out])" if plan.multi
                   else "outs.append(out.detach())", "ys.append(yb)"]
-    epoch = [*(set_rate if sched.rate and not sched.per_step else []), "net.train()"
+    epoch = [*rate_epoch, "net.train()"
              if r.ddp else "model.train()",
              "total, seen, outs, ys = 0.0, 0, [], []" if keep else "total, seen = 0.0, 0",
              f"for batch in torch.randperm(len(x), generator=generator).to(x.device)"

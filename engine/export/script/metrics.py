@@ -54,13 +54,13 @@ def _class_terms(o: OutputPlan, out: str, target: str) -> tuple[str, str]:
 
 
 def _output_metrics(o: OutputPlan, out: str, target: str, prefix: str, top_k: int,
-                    helpers: dict) -> tuple[list[str], list[str]]:
-    """(lines before the return, 'key': value entries) of one output."""
+                    helpers: dict, local: str = "") -> tuple[list[str], list[str]]:
+    """(lines before the return, 'key': value entries) of one output; `local` suffixes its
+    local variables (several outputs)."""
     pre, entries = [], []
     pred, true = _class_terms(o, out, target) if any(m in _CLASSES for m in o.metrics) \
         else ("", "")
-    cm = f"cm{prefix and '_' + prefix.rstrip('_')}"
-    err = f"err{prefix and '_' + prefix.rstrip('_')}"
+    cm, err = f"cm{local}", f"err{local}"
     if any(m in ("precision", "recall", "f1", "confusion_matrix") for m in o.metrics):
         classes = o.shape[0] if o.loss == "cross_entropy" or o.long_target else 2
         helpers["confusion"] = CONFUSION
@@ -108,7 +108,8 @@ def metrics_code(plan: Plan) -> list[list[str]]:
     if plan.multi:
         pre.append(f"{', '.join(o.var for o in plan.outputs)} = outputs")
         for i, o in enumerate(plan.outputs):
-            p, e = _output_metrics(o, o.var, f"targets[{i}]", f"{o.name}_", top_k, helpers)
+            p, e = _output_metrics(o, o.var, f"targets[{i}]", f"{o.name}_", top_k, helpers,
+                                   f"_{o.var}")
             pre += p
             entries += e
         signature = "metrics(outputs, targets)"

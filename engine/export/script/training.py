@@ -63,9 +63,28 @@ class ScheduleCode:
     helpers: list[list[str]] = field(default_factory=list)
     doc: str = ""
 
-    @property
-    def steps_per_epoch(self) -> bool:
-        return "steps_per_epoch" in " ".join([self.rate or "", self.warmup or ""])
+    def lines(self, batch_size: int) -> tuple[list[str], list[str], list[str], list[str]]:
+        """The training loop's lines: (set-up, at each epoch's start, before each step, after
+        each step); `x`, `epoch`, `epochs` and `optimizer` are in scope."""
+        setup = []
+        if "steps_per_epoch" in f"{self.rate} {self.warmup}":
+            setup.append(f"steps_per_epoch = math.ceil(len(x) / {batch_size})")
+        if self.warmup:
+            setup.append(f"warmup = {self.warmup}  # steps")
+        if self.per_step:
+            setup.append("step = 0")
+        setup += self.setup
+        if not self.rate:
+            return setup, [], [], []
+        if self.warmup:
+            apply = [f"rate = {self.rate}", "if step < warmup:",
+                     "    rate *= (step + 1) / warmup  # linear warm-up",
+                     "for group in optimizer.param_groups:", '    group["lr"] = rate']
+        else:
+            apply = ["for group in optimizer.param_groups:", f'    group["lr"] = {self.rate}']
+        if self.per_step:
+            return setup, [], apply, ["step += 1"]
+        return setup, apply, [], []
 
 
 def schedule_code(s: dict, lr: float, monitor: str) -> ScheduleCode:
