@@ -30,7 +30,10 @@ def _doc(d: DataPlan, what: str) -> str:
     text = what[:1].upper() + what[1:]
     if d.max_samples is not None:
         text += f" (a random {d.max_samples})"
-    text += f" as {'×'.join(map(str, d.input_shape))} inputs"
+    shape = d.input_shape
+    text += (f" as {shape[0]} token ids" if d.int_input and len(shape) == 1 else
+             f" as {shape[0]} features" if len(shape) == 1 else
+             f" as {'×'.join(map(str, shape))} inputs")
     split = [f"{d.test:.0%} test" if d.test else "", f"{d.val:.0%} validation" if d.val else ""]
     split = ", ".join(s for s in split if s)
     if split:

@@ -106,7 +106,7 @@ def metrics_code(plan: Plan) -> list[list[str]]:
     pre, entries = [], []
     top_k = plan.cfg["top_k"]
     if plan.multi:
-        pre.append(f"{', '.join(o.var for o in plan.outputs)} = outputs")
+        pre.append(f"{', '.join(o.var if o.metrics else '_' for o in plan.outputs)} = outputs")
         for i, o in enumerate(plan.outputs):
             p, e = _output_metrics(o, o.var, f"targets[{i}]", f"{o.name}_", top_k, helpers,
                                    f"_{o.var}")

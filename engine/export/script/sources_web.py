@@ -37,11 +37,14 @@ def toy_text(d: DataPlan) -> Source:
     window = _int(d.config, "window", 2, 1)
     mode = d.option("mode", "classify")
     y = wanted(d).get("label", "y")
-    lines = [f"sentences, labels = toy_reviews({samples}, {_int(d.config, 'seed', 0, 0)})",
-             "vocab = vocabulary(sentences)", f"ids = encode(sentences, vocab, {max_len})"]
+    seed = _int(d.config, "seed", 0, 0)
     if mode == "classify":
-        lines += ["x, {y} = ids, labels  # 1 positive, 0 negative".format(y=y)]
-    elif mode == "skipgram":
+        lines = [f"sentences, {y} = toy_reviews({samples}, {seed})  # 1 positive, 0 negative",
+                 f"x = encode(sentences, vocabulary(sentences), {max_len})"]
+    else:
+        lines = [f"sentences, _ = toy_reviews({samples}, {seed})",
+                 f"ids = encode(sentences, vocabulary(sentences), {max_len})"]
+    if mode == "skipgram":
         lines += block("""
             x, {y} = [], []  # (centre word, a word at most {w} away) pairs
             for row in ids:
@@ -53,7 +56,7 @@ def toy_text(d: DataPlan) -> Source:
                             {y}.append(words[j])
             x, {y} = np.array(x, dtype=np.int64)[:, None], np.array({y}, dtype=np.int64)
             """, y=y, w=window)
-    else:
+    elif mode == "cbow":
         lines += block("""
             x, {y} = [], []  # (the {n} words around a word, the word) pairs, 0-padded
             for row in ids:

@@ -79,3 +79,17 @@ def python_can_import(py: Path, module: str) -> bool:
     return subprocess.run([str(py), "-c", code], cwd=py.parent, check=False).returncode == 0
 
 
+
+
+def assert_ruff_clean(*paths: Path) -> None:
+    """`ruff check` with the project's settings (line length 100, ruff's default rules) passes
+    on these files (skipped when ruff is not installed)."""
+    import shutil
+    import sys
+
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        return
+    out = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--line-length", "100",
+                          *map(str, paths)], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-3000:]

@@ -21,6 +21,8 @@ from engine.data.idx import write_idx
 from engine.export.script import export_script
 from engine.train.trainer import Trainer
 
+from .conftest import assert_ruff_clean
+
 
 def _project(folder: Path, dataset: dict, shape, heads=(("out", 10, None),), dtype="float",
              vocab=None, rbm=None, training=None) -> engine.Project:
@@ -55,6 +57,7 @@ def _compare(project: engine.Project, tmp_path: Path, monkeypatch) -> str:
     out = tmp_path / "elsewhere" / "model.py"  # not the project folder: paths must resolve
     out.parent.mkdir(exist_ok=True)
     export_script(project, out)
+    assert_ruff_clean(out)
     trainer = Trainer(project, "cpu", run_dir=False)
     trainer.setup()
     monkeypatch.chdir(tmp_path)
