@@ -74,8 +74,8 @@ def _subsample(d: DataPlan) -> list[str]:
     if d.max_samples is None:
         return []
     names = ["x", *_target_vars(d)]
-    return [f"keep = np.sort(np.random.default_rng({d.seed + 1}).permutation(len(x))"
-            f"[:{d.max_samples}])  # a random subset",
+    return [(f"keep = np.sort(np.random.default_rng({d.seed + 1}).permutation(len(x))"
+            f"[:{d.max_samples}])  # a random subset"),
             f"{', '.join(names)} = {', '.join(f'{n}[keep]' for n in names)}"]
 
 
@@ -125,8 +125,8 @@ def _normalize(d: DataPlan) -> list[str]:
         sep = ", " if over else ""
         lines = [f"offset = x[train].mean({over}{sep}dtype=np.float64)",
                  f"scale = np.sqrt(np.square(x[train] - offset).mean({over}))",
-                 "offset, scale = offset.astype(np.float32), "
-                 "np.where(scale > 1e-12, scale, 1).astype(np.float32)"]
+                 ("offset, scale = offset.astype(np.float32), "
+                 "np.where(scale > 1e-12, scale, 1).astype(np.float32)")]
     lines.append("x = (x - offset) / scale")
     if d.own_test:
         lines.append("test_x = (test_x - offset) / scale")

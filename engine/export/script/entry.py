@@ -10,24 +10,24 @@ def weights_code(plan: Plan) -> list[str]:
     layers = [f"{lit(nid)}: {lit(attr)}" for nid, attr in plan.tensor_nodes.items()
               if nid != attr]
     body = ['if not path.endswith(".safetensors"):',
-            '    state = torch.load(path, map_location="cpu", weights_only=True)',
-            "else:  # 8 bytes of header size, a JSON header, then the tensors' bytes",
-            "    raw = Path(path).read_bytes()",
-            '    size = int.from_bytes(raw[:8], "little")',
-            *wrapped("layers = {", layers, "}  # Studio's node ids", 1, outer=1),
-            '    dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": '
-            '"<i4", "U8": "u1"}',
-            "    state = {}",
-            "    for key, info in json.loads(raw[8:8 + size]).items():",
-            '        if key != "__metadata__":',
-            '            count, start = math.prod(info["shape"]), 8 + size + info["data_offsets"][0]',
-            '            array = np.frombuffer(raw, dtypes[info["dtype"]], count, start)',
-            '            node, _, name = key.partition("/")',
-            '            key = f"{layers.get(node, node)}.{name}" if name else key',
-            '            state[key] = torch.from_numpy(array.reshape(info["shape"]).copy())',
-            "model.load_state_dict(state)"]
-    return function("load_weights(model, path)", "Studio's weights (.safetensors, keys 'node "
-                    "id/tensor') or a state dict saved with --save.", body)
+            ('    return model.load_state_dict(torch.load(path, map_location="cpu", '
+            'weights_only=True))'),
+            "raw = Path(path).read_bytes()  # 8 bytes of header size, a JSON header, the data",
+            'size = int.from_bytes(raw[:8], "little")',
+            *wrapped("layers = {", layers, "}  # Studio's node ids", 0, outer=1),
+            ('dtypes = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", '
+            '"U8": "u1"}'),
+            "state = {}",
+            "for key, info in json.loads(raw[8:8 + size]).items():",
+            '    if key != "__metadata__":',
+            '        count, start = math.prod(info["shape"]), 8 + size + info["data_offsets"][0]',
+            '        array = np.frombuffer(raw, dtypes[info["dtype"]], count, start)',
+            '        node, _, name = key.partition("/")',
+            '        key = f"{layers.get(node, node)}.{name}" if name else key',
+            '        state[key] = torch.from_numpy(array.reshape(info["shape"]).copy())',
+            "return model.load_state_dict(state)"]
+    return function("load_weights(model, path)", "Studio's weights (.safetensors keyed 'node "
+                    "id/tensor') or a --save state dict.", body)
 
 
 def predict_code(plan: Plan) -> list[str]:
@@ -56,8 +56,8 @@ def _print_output(o, out: str, rbm: bool) -> list[str]:
         return [f"for i, label in enumerate({out}.argmax(1).tolist()):",
                 '    print(f"  {i}: {label}")']
     threshold = 0.5 if o.loss == "bce" else 0
-    return [f"for i, row in enumerate(({out} > {threshold}).long().reshape(len({out}), -1)"
-            ".tolist()):", '    print(f"  {i}: {row[0] if len(row) == 1 else row}")']
+    return [(f"for i, row in enumerate(({out} > {threshold}).long().reshape(len({out}), -1)"
+            ".tolist()):"), '    print(f"  {i}: {row[0] if len(row) == 1 else row}")']
 
 
 def main_code(plan: Plan) -> list[str]:

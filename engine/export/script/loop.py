@@ -147,8 +147,8 @@ def train_code(plan: Plan) -> list[str]:
     epoch = [*rate_epoch, "net.train()"
              if r.ddp else "model.train()",
              "total, seen, outs, ys = 0.0, 0, [], []" if keep else "total, seen = 0.0, 0",
-             f"for batch in torch.randperm(len(x), generator=generator).to(x.device)"
-             f".split({bs}):",
+             (f"for batch in torch.randperm(len(x), generator=generator).to(x.device)"
+             f".split({bs}):"),
              "    batch = batch[rank::world]  # under torchrun: this process's share",
              *indent(batch), *block("""
                  if world > 1:
@@ -178,8 +178,8 @@ def train_code(plan: Plan) -> list[str]:
 def _train_doc(plan: Plan, sched) -> str:
     cfg = plan.cfg
     opt = cfg["optimizer"]
-    parts = [f"{opt['name'].capitalize() if opt['name'] != 'sgd' else 'SGD'} "
-             f"(lr {opt['lr']:g}{', ' + sched.doc if sched.doc else ''})",
+    parts = [(f"{opt['name'].capitalize() if opt['name'] != 'sgd' else 'SGD'} "
+             f"(lr {opt['lr']:g}{', ' + sched.doc if sched.doc else ''})"),
              f"batches of {cfg['batch_size']} shuffled with seed {cfg['seed']}"]
     if plan.rbm:
         parts.append(f"contrastive divergence CD-{plan.rbm[1]}")

@@ -83,8 +83,9 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
     class_name = _class_name(project.name)
     doc = f"{_one_line(project.name)}, exported from Studio."
     code = generate(graph, report, class_name=class_name, docstring=doc)
-    if code.source.count(f"class {class_name}(") > 1:  # the name of a support class
-        class_name = "Model"
+    support = {c.lower() for c in re.findall(r"^class (\w+)\(", code.source, re.MULTILINE)[:-1]}
+    if class_name.lower() in support:  # RBM beside Rbm would read as a typo
+        class_name += "Model"
         code = generate(graph, report, class_name=class_name, docstring=doc)
     if len(code.input_ids) != 1:
         raise ExportError(f"the training script needs exactly one Input node, the graph has "

@@ -81,8 +81,8 @@ def csv_source(d: DataPlan) -> Source:
 
         (col,) = _csv_columns(header, [d.config["text_column"]], path.name, "text_column")
         lines += [f"texts = [row[{col}] for row in rows]  # the column {header[col]!r}",
-                  f"vocab = vocabulary(texts, {d.config.get('vocab_size', 10000)}, "
-                  f"{d.config.get('min_count', 1)})",
+                  (f"vocab = vocabulary(texts, {d.config.get('vocab_size', 10000)}, "
+                  f"{d.config.get('min_count', 1)})"),
                   f"x = encode(texts, vocab, {d.config.get('max_len', 32)})"]
         helpers = TEXT_HELPERS
     else:
@@ -162,9 +162,9 @@ def npz_source(d: DataPlan) -> Source:
 def windows(d: DataPlan) -> list[str]:
     """series_windows: the rows as a time series cut into windows; targets after each."""
     length, horizon = d.config["window"], d.config.get("horizon", 1)
-    lines = [f"series = x.reshape(len(x), -1)  # the rows, in file order, as a time series",
-             f"start = np.arange(len(series) - {length + horizon - 1})  # windows of {length}"
-             f" steps", f"x = series[start[:, None] + np.arange({length})]"]
+    lines = ["series = x.reshape(len(x), -1)  # the rows, in file order, as a time series",
+             (f"start = np.arange(len(series) - {length + horizon - 1})  # windows of {length}"
+             f" steps"), f"x = series[start[:, None] + np.arange({length})]"]
     for name, var in wanted(d).items():
         src = "series" if name == "next" else var
         lines.append(f"{var} = {src}[start + {length + horizon - 1}]  # {horizon} step(s) "
@@ -192,8 +192,8 @@ def idx_source(d: DataPlan) -> Source:
 
 
 def image_source(d: DataPlan) -> Source:
-    from ...data.images import IMAGE_EXTENSIONS, _mode, _size, list_images
     from ...data.files import resolve_path
+    from ...data.images import IMAGE_EXTENSIONS, _mode, _size, list_images
 
     root = resolve_path(d.config.get("path"), d.project_folder, "path", True)
     mode, size = _mode(d.config), _size(d.config)
@@ -211,11 +211,11 @@ def image_source(d: DataPlan) -> Source:
     opened = ["with Image.open(path) as image:", *["    " + ln for ln in load]]
     if skip:
         opened = ["try:", *["    " + ln for ln in opened],
-                  "except (OSError, ValueError, SyntaxError, EOFError, "
-                  "Image.DecompressionBombError):", "    continue  # unreadable: skipped"]
+                  ("except (OSError, ValueError, SyntaxError, EOFError, "
+                  "Image.DecompressionBombError):"), "    continue  # unreadable: skipped"]
     lines = [f"root = {path_code(d, 'path')}",
-             "classes = sorted(p.name for p in root.iterdir() if p.is_dir() and "
-             "not p.name.startswith(\".\"))", "images, labels = [], []",
+             ("classes = sorted(p.name for p in root.iterdir() if p.is_dir() and "
+             "not p.name.startswith(\".\"))"), "images, labels = [], []",
              "for label, name in enumerate(classes):  # one sub-folder per class",
              "    for path in sorted((root / name).iterdir()):",
              "        if not path.is_file() or path.name.startswith(\".\"):",

@@ -70,8 +70,8 @@ def toy_text(d: DataPlan) -> Source:
             """, y=y, w=window, n=2 * window)
     groups = [f"{lit(k)}: {lit(v)}" for k, v in SYNONYM_GROUPS.items()]
     corpus = ["def toy_reviews(samples, seed):",
-              '    """Movie-review sentences from templates, half positive; the labels (1 '
-              'positive)."""',
+              ('    """Movie-review sentences from templates, half positive; the labels (1 '
+              'positive)."""'),
               *wrapped("words = {", groups, "}", 1),
               *wrapped("templates = [", [lit(t) for t in _TEMPLATES], "]", 1),
               *indent(block('''
@@ -145,8 +145,8 @@ def download(d: DataPlan) -> Source:
                     x, {y} = images, records[:, 0].astype(np.int64)
             """, y=y)
         return Source(lines, "CIFAR-10 (downloaded once)", [FETCH])
-    lines += [f"x, {y} = read_idx(files[0])[:, None].astype(np.float32), "
-              f"read_idx(files[1]).astype(np.int64)",
-              f"test_x, test_{y} = read_idx(files[2])[:, None].astype(np.float32), "
-              f"read_idx(files[3]).astype(np.int64)"]
+    lines += [(f"x, {y} = read_idx(files[0])[:, None].astype(np.float32), "
+              f"read_idx(files[1]).astype(np.int64)"),
+              (f"test_x, test_{y} = read_idx(files[2])[:, None].astype(np.float32), "
+              f"read_idx(files[3]).astype(np.int64)")]
     return Source(lines, f"{res['title']} (downloaded once)", [FETCH, READ_IDX])

@@ -180,7 +180,7 @@ def loss_code(plan: Plan) -> list[list[str]]:
         key = _loss_key(outs[0])
         if key == "hinge":
             return [HINGE, ["loss_fn = hinge_loss"]]
-        return [[f"loss_fn = {_LOSSES[key][0]}  # {_LOSSES[key][2]}"]]
+        return [[f"loss_fn = {_LOSSES[key][0]}"]]
     terms, docs, helpers = [], [], []
     for i, o in enumerate(outs):
         key = _loss_key(o)

@@ -60,7 +60,7 @@ def test_optimizer_code_steps_like_build_optimizer(opt):
     b = [p.detach().clone().requires_grad_(True) for p in a]
     engine_opt = build_optimizer(a, opt)
     code = optimizer_code(opt, "params")
-    emitted = eval(code, {"torch": torch, "params": b})  # noqa: S307 - our own code
+    emitted = eval(code, {"torch": torch, "params": b})
     assert type(emitted) is type(engine_opt)
     assert {k: v for k, v in emitted.param_groups[0].items() if k != "params"} == \
         {k: v for k, v in engine_opt.param_groups[0].items() if k != "params"}
