@@ -131,7 +131,7 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
                    and any(True for _ in getattr(module, a).parameters())]
     if plan.frozen and all(not p.requires_grad for p in _frozen(module, plan.frozen)):
         raise ExportError("nothing to train: every layer is frozen (trainable: false)")
-    plan.penalties = _penalties(cfg["regularization"], graph, code.attrs, module)
+    plan.penalties = _penalties(cfg["regularization"], graph, module)
     if "cd" in losses:
         rbm = next((nid for nid in report.order if graph.nodes[nid].type == "rbm.RBM"), None)
         if rbm is None:
@@ -178,22 +178,17 @@ def _meta_model(code):
         return compile_source(code)
 
 
-def _penalties(reg: dict, graph, attrs: dict, module) -> list:
-    """[(kind, coefficient, [parameter paths])]: the engine's penalty terms, in its order."""
-    by_name = {node.name: nid for nid, node in graph.nodes.items()}
-    terms = []
-    for kind in ("l1", "l2"):
-        for name, coef in reg.get(kind, {}).items():
-            if not coef:
-                continue
-            nid = by_name.get(name)
-            sub = getattr(module, attrs[nid]) if nid in attrs else None
-            if sub is None or not any(True for _ in sub.parameters()):
-                raise ExportError(f"training.regularization.{kind}: no node named {name!r} "
-                                  "with weights")
-            paths = [f"{attrs[nid]}.{n}" for n, _ in sub.named_parameters() if "bias" not in n]
-            terms.append((kind, float(coef), paths))
-    return terms
+def _penalties(reg: dict, graph, module) -> list:
+    """[(kind, coefficient, [parameter paths])]: engine.train.weights.penalty_terms (its
+    terms, in its order), with each tensor named by its path in the model."""
+    from ...train.weights import penalty_terms
+
+    try:
+        terms = penalty_terms(module, graph, reg)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    names = {id(p): name for name, p in module.named_parameters()}
+    return [(kind, coef, [names[id(w)] for w in weights]) for kind, coef, weights in terms]
 
 
 def _model_source(source: str) -> str:
