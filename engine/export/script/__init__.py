@@ -25,17 +25,18 @@ def script_source(project: Project, weights_hint: str | None = None,
     dataset's DataError)."""
     from .data import load_data
     from .entry import main_code, predict_code, weights_code
-    from .loop import CD_HELPERS, evaluate_code, train_code
+    from .loop import evaluate_code, train_code
     from .metrics import metrics_code
     from .plan import build_plan
-    from .training import loss_code, penalty_code, schedule_code
+    from .recipes import recipe
+    from .training import penalty_code, schedule_code
 
     plan = build_plan(project, filename, weights_hint)
     data_helpers, data_fn = load_data(plan)
     monitor = "val_loss" if plan.data.has_val else "loss"
     sched = schedule_code(plan.cfg["schedule"], plan.cfg["optimizer"]["lr"], monitor)
     blocks = [plan.model_source.rstrip("\n").split("\n"), *data_helpers, data_fn,
-              *(CD_HELPERS if plan.rbm else loss_code(plan)), *metrics_code(plan),
+              *recipe(plan).helpers(plan), *metrics_code(plan),
               *([penalty_code(plan)] if plan.penalties else []), *sched.helpers,
               evaluate_code(plan), train_code(plan), weights_code(plan), predict_code(plan),
               main_code(plan), ['if __name__ == "__main__":', "    main()"]]

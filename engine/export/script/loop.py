@@ -1,100 +1,12 @@
 """The script's `evaluate` and `train`: the Trainer's loop (engine/train/trainer.py) written out
-for this project, with only the features it uses. What a batch does depends on the recipe:
-supervised (losses on the Output nodes) or contrastive divergence (an RBM); a new recipe is a
-class with the same four methods."""
+for this project, with only the features it uses (schedule, frozen layers, clipping, early
+stopping, DDP). What a batch does is the recipe's (recipes.py)."""
 from __future__ import annotations
 
 from .plan import Plan
+from .recipes import recipe
 from .text import block, function, indent, lit
-from .training import optimizer_code, schedule_code
-
-
-class Supervised:
-    """Forward through the (DDP-wrapped) model, the weighted losses of the outputs."""
-
-    ddp = True
-    uses_targets = True
-
-    def batch(self, plan: Plan) -> list[str]:
-        y = "[t[batch] for t in y]" if plan.multi else "y[batch]"
-        return [f"xb, yb = x[batch], {y}"]
-
-    def step(self, plan: Plan) -> list[str]:
-        penalty = " + penalty(model)" if plan.penalties else ""
-        return ["out = net(xb)", f"loss = loss_fn(out, yb){penalty}", "value = loss.item()",
-                *_finite("value")]
-
-    def eval_batch(self, plan: Plan) -> list[str]:
-        return ["out = model(xb)", "total += loss_fn(out, yb).item() * len(xb)"]
-
-    def after_backward(self, plan: Plan) -> list[str]:
-        return []
-
-
-class ContrastiveDivergence:
-    """CD-k on the RBM node; the reported loss is the reconstruction error."""
-
-    ddp = False
-    uses_targets = False
-
-    def batch(self, plan: Plan) -> list[str]:
-        return ["xb = x[batch]"]
-
-    def step(self, plan: Plan) -> list[str]:
-        attr, k = plan.rbm
-        penalty = " + penalty(model)" if plan.penalties else ""
-        return [f"loss, error = cd_loss(model.{attr}, xb, k={k})",
-                *([f"loss = loss{penalty}"] if penalty else []), "value = error.item()",
-                *_finite("value", "loss.item()")]
-
-    def eval_batch(self, plan: Plan) -> list[str]:
-        return [f"total += reconstruction_error(model.{plan.rbm[0]}, xb, yb).item() * len(xb)"]
-
-    def after_backward(self, plan: Plan) -> list[str]:
-        return block("""
-            if world > 1:  # CD-k bypasses DDP's forward: average the gradients here
-                for p in model.parameters():
-                    if p.grad is not None:
-                        torch.distributed.all_reduce(p.grad)
-                        p.grad /= world
-            """)
-
-
-CD_HELPERS = [block('''
-    def cd_loss(rbm, x, k):
-        """Contrastive divergence CD-k: (the loss whose gradient is the CD update, the mean
-        reconstruction error). Entries < 0 are unrated: held at 0 and not counted."""
-        rated = x >= 0
-        v0 = torch.where(rated, x, torch.zeros_like(x))
-        with torch.no_grad():  # the negative phase: k Gibbs steps from the data
-            _, h = rbm.sample_h(v0)
-            v = v0
-            for _ in range(k):
-                _, v = rbm.sample_v(h)
-                v = torch.where(rated, v, torch.zeros_like(v))
-                _, h = rbm.sample_h(v)
-        loss = rbm.free_energy(v0).mean() - rbm.free_energy(v).mean()
-        return loss, masked_error(v, v0, rated)
-    '''), block('''
-    def masked_error(pred, target, mask):
-        """Mean |pred - target| over the entries where `mask` is true."""
-        error = torch.where(mask, (pred - target).abs(), torch.zeros_like(pred))
-        return error.sum() / mask.sum().clamp(min=1)
-    '''), block('''
-    def reconstruction_error(rbm, x, target):
-        """Mean |target - p(v | p(h | x))| over the entries rated in `target`."""
-        return masked_error(rbm(torch.where(x >= 0, x, torch.zeros_like(x))), target, target >= 0)
-    ''')]
-
-
-def recipe(plan: Plan):
-    return ContrastiveDivergence() if plan.rbm is not None else Supervised()
-
-
-def _finite(*values: str) -> list[str]:
-    test = " or ".join(f"not math.isfinite({v})" for v in values)
-    return [f"if {test}:",
-            '    raise FloatingPointError(f"the loss became {value}: lower the learning rate")']
+from .training import schedule_code
 
 
 def _eval_batch_size(plan: Plan) -> int:
@@ -128,9 +40,7 @@ def train_code(plan: Plan) -> list[str]:
     bs, seed = cfg["batch_size"], cfg["seed"]
     setup = ['x, y = data["train"]' if r.uses_targets else 'x = data["train"][0]',
              *_frozen(plan)]
-    params = "[p for p in model.parameters() if p.requires_grad]" if plan.frozen \
-        else "model.parameters()"
-    setup.append(f"optimizer = {optimizer_code(cfg['optimizer'], params)}")
+    setup += r.optimizers(plan)
     if r.ddp:
         setup.append("net = nn.parallel.DistributedDataParallel(model) if world > 1 else model")
     setup.append(f"generator = torch.Generator().manual_seed({seed})  # Studio's batch order")
@@ -138,8 +48,7 @@ def train_code(plan: Plan) -> list[str]:
     setup += rate_setup + _early_setup(plan)
     keep = plan.metrics
     batch = [*r.batch(plan), *rate_step, *r.step(plan),
-             "optimizer.zero_grad()", "loss.backward()", *r.after_backward(plan),
-             *_clipping(cfg["grad_clip"]), "optimizer.step()", *rate_tick,
+             *r.update(plan, _clipping(cfg["grad_clip"])), *rate_tick,
              "total += value * len(batch)", "seen += len(batch)"]
     if keep:
         batch += ["outs.append([o.detach() for o in out])" if plan.multi
