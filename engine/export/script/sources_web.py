@@ -98,20 +98,20 @@ FETCH = block('''
         """Download each file once into `folder` (checked against its MD5); their paths."""
         folder.mkdir(parents=True, exist_ok=True)
         for name, md5 in files.items():
-            path = folder / name
-            if path.is_file() and hashlib.md5(path.read_bytes()).hexdigest() == md5:
+            path, part = folder / name, folder / (name + ".part")
+            if path.is_file() and hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest() == md5:
                 continue
             for url in mirrors:
                 try:
-                    urllib.request.urlretrieve(url + name, path.with_suffix(".part"))
+                    urllib.request.urlretrieve(url + name, part)
                     break
                 except OSError as exc:
                     error = exc
             else:
                 raise SystemExit(f"could not download {name} ({error}); put it in {folder}")
-            if hashlib.md5(path.with_suffix(".part").read_bytes()).hexdigest() != md5:
+            if hashlib.md5(part.read_bytes(), usedforsecurity=False).hexdigest() != md5:
                 raise SystemExit(f"{name} was damaged in the download: try again")
-            path.with_suffix(".part").replace(path)
+            part.replace(path)
         return [folder / name for name in files]
     ''')
 
