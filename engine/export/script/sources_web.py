@@ -96,10 +96,13 @@ def toy_text(d: DataPlan) -> Source:
 FETCH = block('''
     def fetch(folder, mirrors, files):
         """Download each file once into `folder` (checked against its MD5); their paths."""
+        def md5_of(path):
+            return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
         folder.mkdir(parents=True, exist_ok=True)
         for name, md5 in files.items():
             path, part = folder / name, folder / (name + ".part")
-            if path.is_file() and hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest() == md5:
+            if path.is_file() and md5_of(path) == md5:
                 continue
             for url in mirrors:
                 try:
@@ -109,7 +112,7 @@ FETCH = block('''
                     error = exc
             else:
                 raise SystemExit(f"could not download {name} ({error}); put it in {folder}")
-            if hashlib.md5(part.read_bytes(), usedforsecurity=False).hexdigest() != md5:
+            if md5_of(part) != md5:
                 raise SystemExit(f"{name} was damaged in the download: try again")
             part.replace(path)
         return [folder / name for name in files]
