@@ -12,15 +12,15 @@ import numpy as np
 from .data_plan import DataPlan, TargetPlan
 from .plan import OutputPlan, Plan
 from .sources import source_code
-from .text import function, lit, string, wrapped
+from .text import fit, function, lit, string, wrapped
 
 
 def load_data(plan: Plan) -> tuple[list[list[str]], list[str]]:
     """(helper functions, the load_data function)."""
     d = plan.data
     src = source_code(d)
-    body = _chain([*src.lines, *_subsample(d), *_to_input(d), *_split(d), *_normalize(d),
-                   *_conversions(d), *_tensors(plan)])
+    body = fit(_chain([*src.lines, *_subsample(d), *_to_input(d), *_split(d),
+                       *_normalize(d), *_conversions(d), *_tensors(plan)]))
     body.append("return splits, (offset, scale)" if d.normalize else "return splits")
     return src.helpers, function("load_data()", _doc(d, src.what), body)
 
@@ -119,8 +119,10 @@ def _normalize(d: DataPlan) -> list[str]:
     else:
         over = "axis=0"
     if kind == "minmax":
-        lines = [f"offset, top = x[train].min({over}), x[train].max({over})",
-                 "scale = np.where(top - offset > 1e-12, top - offset, 1).astype(np.float32)"]
+        pair = f"offset, top = x[train].min({over}), x[train].max({over})"
+        lines = [pair] if len(pair) <= 96 else [f"offset = x[train].min({over})",
+                                                 f"top = x[train].max({over})"]
+        lines.append("scale = np.where(top - offset > 1e-12, top - offset, 1).astype(np.float32)")
     else:
         sep = ", " if over else ""
         lines = [f"offset = x[train].mean({over}{sep}dtype=np.float64)",

@@ -60,6 +60,9 @@ def _output_metrics(o: OutputPlan, out: str, target: str, prefix: str, top_k: in
     pre, entries = [], []
     pred, true = _class_terms(o, out, target) if any(m in _CLASSES for m in o.metrics) \
         else ("", "")
+    if true.endswith(".argmax(1)"):  # one-hot targets
+        pre.append(f"labels{local} = {true}  # the one-hot targets' classes")
+        true = f"labels{local}"
     cm, err = f"cm{local}", f"err{local}"
     if any(m in ("precision", "recall", "f1", "confusion_matrix") for m in o.metrics):
         classes = o.shape[0] if o.loss == "cross_entropy" or o.long_target else 2
@@ -79,8 +82,8 @@ def _output_metrics(o: OutputPlan, out: str, target: str, prefix: str, top_k: in
             value = f"({pred} == {true}).sum().item() / {true}.numel()"
         elif m == "top_k_accuracy":
             k = min(top_k, o.shape[0])
-            value = (f"({out}.topk({k}, 1).indices == {true}[:, None]).any(1).sum().item() "
-                     f"/ len({out})")
+            pre.append(f"top{local} = {out}.topk({k}, 1).indices  # the {k} highest classes")
+            value = f"(top{local} == {true}[:, None]).any(1).sum().item() / len({out})"
         elif m == "confusion_matrix":
             value = f"{cm}.tolist()"
         elif m in ("precision", "recall", "f1"):

@@ -23,18 +23,21 @@ READ_IDX = block('''
 
 
 def path_code(d: DataPlan, key: str) -> str:
-    """A data path from the project file as the script finds it: relative to the project
-    folder, which is given relative to the script's own folder."""
+    """A data path from the project file as the script finds it: relative to the project's
+    folder (`folder`, see file_source), or absolute."""
     rel = str(d.config.get(key))
     if Path(rel).expanduser().is_absolute():
         return f"Path({lit(rel)}).expanduser()"
-    joined = rel if d.folder in ("", ".") else f"{d.folder}/{rel}"
-    return f"Path(__file__).resolve().parent / {lit(joined)}"
+    return f"folder / {lit(rel)}"
 
 
 def file_source(d: DataPlan) -> Source:
     source = {"csv": csv_source, "npy": npy_source, "npz": npz_source, "idx": idx_source,
               "image_folder": image_source}[d.source](d)
+    if "folder / " in "\n".join(source.lines):
+        where = "" if d.folder in ("", ".") else f" / {lit(d.folder)}"
+        source.lines.insert(0, f"folder = Path(__file__).resolve().parent{where}  "
+                               "# the project's folder")
     if d.config.get("window"):
         source.lines += windows(d)
     return source
@@ -202,7 +205,7 @@ def image_source(d: DataPlan) -> Source:
     wide = mode == "L" and _has_wide_greys(list_images(root)[1])
     skip = d.config.get("on_error", "error") == "skip"
     exts = wrapped("if path.suffix.lower() in {", [lit(e) for e in sorted(IMAGE_EXTENSIONS)],
-                   "}:", 0)
+                   "}:", 0, outer=3)
     load = [*(["image = wide_grey(image)"] if wide else []), f"image = image.convert({mode!r})",
             f"if image.size != ({size[1]}, {size[0]}):",
             f"    image = image.resize(({size[1]}, {size[0]}), Image.Resampling.BILINEAR)",

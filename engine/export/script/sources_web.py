@@ -126,9 +126,9 @@ def download(d: DataPlan) -> Source:
     mirror = d.config.get("mirror")
     mirrors = [mirror if mirror.endswith("/") else mirror + "/"] if mirror else res["mirrors"]
     chosen = d.config.get("cache_dir")
-    cache = f"Path({lit(chosen)})" if chosen else \
-        f"Path(os.environ.get({lit(CACHE_ENV)}) or Path.home() / \".cache/studio/datasets\")"
-    lines = [f"folder = {cache}.expanduser() / {lit(d.name)}",
+    cache = lit(chosen) if chosen else \
+        f"os.environ.get({lit(CACHE_ENV)}) or Path.home() / \".cache/studio/datasets\""
+    lines = [f"cache = {cache}", f"folder = Path(cache).expanduser() / {lit(d.name)}",
              *wrapped("files = fetch(folder, [", [lit(m) for m in mirrors], "], {"),
              *[f"    {lit(name)}: {lit(md5)}," for name, md5 in res["files"].items()], "})"]
     y = wanted(d).get("label", "y")
@@ -148,8 +148,8 @@ def download(d: DataPlan) -> Source:
                     x, {y} = images, records[:, 0].astype(np.int64)
             """, y=y)
         return Source(lines, "CIFAR-10 (downloaded once)", [FETCH])
-    lines += [(f"x, {y} = read_idx(files[0])[:, None].astype(np.float32), "
-              f"read_idx(files[1]).astype(np.int64)"),
-              (f"test_x, test_{y} = read_idx(files[2])[:, None].astype(np.float32), "
-              f"read_idx(files[3]).astype(np.int64)")]
+    lines += ["x = read_idx(files[0])[:, None].astype(np.float32)  # 1 channel",
+              f"{y} = read_idx(files[1]).astype(np.int64)",
+              "test_x = read_idx(files[2])[:, None].astype(np.float32)",
+              f"test_{y} = read_idx(files[3]).astype(np.int64)"]
     return Source(lines, f"{res['title']} (downloaded once)", [FETCH, READ_IDX])

@@ -52,6 +52,16 @@ def block(template: str, **values) -> list[str]:
     return (text.format(**values) if values else text).split("\n")
 
 
+def fit(lines: list[str], level: int = 1) -> list[str]:
+    """Lines that would pass the line length (at `level`) without their trailing comment."""
+    out = []
+    for line in lines:
+        if len(line) + 4 * level > WIDTH and "  # " in line:
+            line = line[:line.rindex("  # ")]
+        out.append(line)
+    return out
+
+
 def indent(lines: list[str], level: int = 1) -> list[str]:
     pad = "    " * level
     return [pad + line if line else line for line in lines]

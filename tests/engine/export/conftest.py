@@ -93,3 +93,10 @@ def assert_ruff_clean(*paths: Path) -> None:
     out = subprocess.run([ruff, "check", "--isolated", "--no-cache", "--line-length", "100",
                           *map(str, paths)], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+def assert_short_lines(text: str) -> None:
+    """Every line the exporter writes fits in 100 columns (the model class comes from codegen;
+    its shape comments may run longer)."""
+    for line in text[text.index("\ndef load_data("):].splitlines():
+        assert len(line) <= 100, line

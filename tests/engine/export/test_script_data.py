@@ -21,7 +21,7 @@ from engine.data.idx import write_idx
 from engine.export.script import export_script
 from engine.train.trainer import Trainer
 
-from .conftest import assert_ruff_clean
+from .conftest import assert_ruff_clean, assert_short_lines
 
 
 def _project(folder: Path, dataset: dict, shape, heads=(("out", 10, None),), dtype="float",
@@ -58,6 +58,7 @@ def _compare(project: engine.Project, tmp_path: Path, monkeypatch) -> str:
     out.parent.mkdir(exist_ok=True)
     export_script(project, out)
     assert_ruff_clean(out)
+    assert_short_lines(out.read_text())
     trainer = Trainer(project, "cpu", run_dir=False)
     trainer.setup()
     monkeypatch.chdir(tmp_path)

@@ -17,7 +17,7 @@ from engine.examples import copy_example, example_paths
 from engine.export.script import export_script, script_source
 from engine.train.trainer import Trainer
 
-from .conftest import assert_ruff_clean
+from .conftest import assert_ruff_clean, assert_short_lines
 
 # feature -> text that appears in a script exactly when the project uses the feature
 MARKERS = {
@@ -133,9 +133,7 @@ def test_an_examples_script_has_only_what_it_uses(name, example_scripts):
     assert_only_what_is_used(text, project)
     assert_no_settings_dicts(text)
     assert "inspect" not in text and "DataSplits" not in text
-    model_end = text.index("\ndef load_data(")
-    for line in text[model_end:].splitlines():  # the model's shape comments may run longer
-        assert len(line) <= 100, line
+    assert_short_lines(text)
 
 
 def test_line_budget(example_scripts):
@@ -225,6 +223,7 @@ def test_a_feature_is_written_and_trains_like_the_app(feature, tmp_path, monkeyp
     script = export_script(project, tmp_path / "out" / "model.py")
     text = script.read_text()
     assert_ruff_clean(script)
+    assert_short_lines(text)
     assert_only_what_is_used(text, project)
     assert_no_settings_dicts(text)
     torch.set_num_threads(1)
