@@ -202,11 +202,11 @@ def _tensors(plan: Plan) -> list[str]:
     names = ["train", *(["val"] if d.has_val else []),
              *(["test"] if d.has_test and not d.own_test else [])]
     pairs = ", ".join(f"({string(n)}, {n})" for n in names)
-    loop = f"for name, rows in ({pairs}{',' if len(names) == 1 else ''})"
-    head = f"splits = {{name: (torch.as_tensor(x[rows]), {targets(lambda v: f'{v}[rows]')})"
+    loop = f"for name, part in ({pairs}{',' if len(names) == 1 else ''})"
+    head = f"splits = {{name: (torch.as_tensor(x[part]), {targets(lambda v: f'{v}[part]')})"
     if len(head) > 92 and plan.multi:
-        parts = [target_tensor(plan, o, f"{o.target.var}[rows]") for o in plan.outputs]
-        lines = ["splits = {name: (torch.as_tensor(x[rows]),",
+        parts = [target_tensor(plan, o, f"{o.target.var}[part]") for o in plan.outputs]
+        lines = ["splits = {name: (torch.as_tensor(x[part]),",
                  *wrapped("                [", parts, "])", 0), f"          {loop}}}"]
     else:
         lines = [head, f"          {loop}}}"]

@@ -79,7 +79,8 @@ def _output_metrics(o: OutputPlan, out: str, target: str, prefix: str, top_k: in
     for m in o.metrics:
         key = string(prefix + m)
         if m in ("accuracy", "binary_accuracy"):
-            value = f"({pred} == {true}).sum().item() / {true}.numel()"
+            count = target if true.startswith("(") else true  # `true` may be an expression
+            value = f"({pred} == {true}).sum().item() / {count}.numel()"
         elif m == "top_k_accuracy":
             k = min(top_k, o.shape[0])
             pre.append(f"top{local} = {out}.topk({k}, 1).indices  # the {k} highest classes")

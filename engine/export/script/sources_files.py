@@ -91,7 +91,9 @@ def csv_source(d: DataPlan) -> Source:
     else:
         if d.config.get("features") is not None:
             chosen = _csv_columns(header, d.config["features"], path.name, "features")
-            lines += wrapped("features = [", [str(c) for c in chosen], "]")
+            named = ", ".join(repr(header[c]) for c in chosen)
+            lines += wrapped("features = [", [str(c) for c in chosen],
+                             f"]  # {named}" if len(named) < 40 else "]")
         elif cols:
             skip = "i != target" if len(cols) == 1 else "i not in targets"
             lines.append(f"features = [i for i in range(len(header)) if {skip}]")
@@ -206,7 +208,7 @@ def image_source(d: DataPlan) -> Source:
     skip = d.config.get("on_error", "error") == "skip"
     exts = wrapped("if path.suffix.lower() in {", [lit(e) for e in sorted(IMAGE_EXTENSIONS)],
                    "}:", 0, outer=3)
-    load = [*(["image = wide_grey(image)"] if wide else []), f"image = image.convert({mode!r})",
+    load = [*(["image = wide_grey(image)"] if wide else []), f"image = image.convert({lit(mode)})",
             f"if image.size != ({size[1]}, {size[0]}):",
             f"    image = image.resize(({size[1]}, {size[0]}), Image.Resampling.BILINEAR)",
             "images.append(np.asarray(image, dtype=np.float32)" +
@@ -230,7 +232,8 @@ def image_source(d: DataPlan) -> Source:
     if var:
         lines.append(f"{var} = np.array(labels, dtype=np.int64)")
     helpers = [WIDE_GREY] if wide else []
-    return Source(lines, f"the images in {d.config['path']} ({mode} {size[0]}x{size[1]})",
+    colour = "grey" if mode == "L" else "colour"
+    return Source(lines, f"the images in {d.config['path']} ({colour}, {size[0]}x{size[1]})",
                   helpers)
 
 
