@@ -74,8 +74,10 @@ def function(signature: str, doc: str, body: list[str], decorator: str = "") -> 
 
 
 def docstring(doc: str, level: int) -> list[str]:
+    """A docstring wrapped to the line length; user text in it (file and node names) is made
+    inert (see `inert`)."""
     pad = "    " * level
-    lines = textwrap.wrap(f'"""{doc}', WIDTH - len(pad) - 3, break_on_hyphens=False,
+    lines = textwrap.wrap(f'"""{inert(doc)}', WIDTH - len(pad) - 3, break_on_hyphens=False,
                           break_long_words=False)
     lines[-1] += '"""'
     return [pad + line for line in lines]

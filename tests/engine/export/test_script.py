@@ -282,3 +282,34 @@ def test_unsupported_dataset_is_a_clear_error(tmp_path):
     project.dataset = {}
     with pytest.raises(ExportError, match="no dataset"):
         export_script(project, tmp_path / "p.py")
+
+
+def test_user_text_cannot_add_code_to_the_script(tmp_path, monkeypatch):
+    """File names, CSV headers and node names reach the script's docstrings, comments and
+    strings: none of them can end a string or a comment and run."""
+    import ast
+
+    marker = tmp_path / "ran"
+    call = f'open({str(marker)!r}, "w")'
+    data = tmp_path / 'we"""ird'
+    data.mkdir()
+    header = ["a", "b", f'lab\nel"""\n{call}\n"""']
+    rows = [[str(i % 3), str(i), str(i % 2)] for i in range(30)]
+    with open(data / 'x"""y.csv', "w", newline="", encoding="utf-8") as f:
+        import csv
+
+        csv.writer(f).writerows([header, *rows])
+    path = copy_example("xor_mlp", tmp_path / "p.nnproj")
+    project = engine.load_project(path)
+    project.dataset = {"source": "csv", "path": 'we"""ird/x"""y.csv', "task": "binary"}
+    project.graph.rename(project.graph.by_name("y").id, f'y """ {call} #')
+    engine.save_project(project, path)
+    text = export_script(engine.load_project(path), tmp_path / "model.py").read_text()
+    calls = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id == "open"
+             and any(isinstance(a, ast.Constant) and a.value == str(marker) for a in n.args)]
+    assert calls == []
+    monkeypatch.chdir(tmp_path)
+    splits = runpy.run_path(str(tmp_path / "model.py"), run_name="exported")["load_data"]()[0]
+    assert len(splits["train"][0]) + len(splits["val"][0]) + len(splits["test"][0]) == 30
+    assert not marker.exists()
