@@ -29,12 +29,11 @@ def script_source(project: Project, weights_hint: str | None = None,
     from .metrics import metrics_code
     from .plan import build_plan
     from .recipes import recipe
-    from .training import penalty_code, schedule_code
+    from .training import penalty_code, project_schedule
 
     plan = build_plan(project, filename, weights_hint)
     data_helpers, data_fn = load_data(plan)
-    monitor = "val_loss" if plan.data.has_val else "loss"
-    sched = schedule_code(plan.cfg["schedule"], plan.cfg["optimizer"]["lr"], monitor)
+    sched = project_schedule(plan)
     blocks = [plan.model_source.rstrip("\n").split("\n"), *data_helpers, data_fn,
               *recipe(plan).helpers(plan), *metrics_code(plan),
               *([penalty_code(plan)] if plan.penalties else []), *sched.helpers,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .plan import Plan
 from .recipes import recipe
 from .text import block, function, indent, lit
-from .training import schedule_code
+from .training import project_schedule
 
 
 def _eval_batch_size(plan: Plan) -> int:
@@ -35,8 +35,7 @@ def evaluate_code(plan: Plan) -> list[str]:
 
 def train_code(plan: Plan) -> list[str]:
     cfg, r = plan.cfg, recipe(plan)
-    monitor = "val_loss" if plan.data.has_val else "loss"
-    sched = schedule_code(cfg["schedule"], cfg["optimizer"]["lr"], monitor)
+    sched = project_schedule(plan)
     bs, seed = cfg["batch_size"], cfg["seed"]
     setup = ['x, y = data["train"]' if r.uses_targets else 'x = data["train"][0]',
              *_frozen(plan)]

@@ -10,7 +10,7 @@ WIDTH = 100  # the project's ruff line length
 # a name the script uses -> the import that defines it (stdlib first, then third-party)
 IMPORTS = {
     "argparse": "import argparse", "csv": "import csv", "gzip": "import gzip",
-    "hashlib": "import hashlib", "io": "import io", "json": "import json", "math": "import math",
+    "hashlib": "import hashlib", "json": "import json", "math": "import math",
     "os": "import os", "re": "import re", "tarfile": "import tarfile",
     "urllib": "import urllib.request", "Counter": "from collections import Counter",
     "Path": "from pathlib import Path",

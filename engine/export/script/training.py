@@ -87,6 +87,12 @@ class ScheduleCode:
         return setup, apply, [], []
 
 
+def project_schedule(plan: Plan) -> ScheduleCode:
+    """The schedule of the project (reduce-on-plateau watches val_loss, else the loss)."""
+    monitor = "val_loss" if plan.data.has_val else "loss"
+    return schedule_code(plan.cfg["schedule"], plan.cfg["optimizer"]["lr"], monitor)
+
+
 def schedule_code(s: dict, lr: float, monitor: str) -> ScheduleCode:
     """engine.train.optim.Schedule for this config (`monitor`: the loss plateau watches)."""
     name, code = s["name"], ScheduleCode()
