@@ -64,7 +64,8 @@ def _compare(project: engine.Project, tmp_path: Path, monkeypatch) -> str:
     monkeypatch.chdir(tmp_path)
     loaded = runpy.run_path(str(out), run_name="exported")["load_data"]()
     splits, stats = loaded if isinstance(loaded, tuple) else (loaded, None)
-    expected = {"train": trainer.train_data, "val": trainer.val_data, "test": trainer.test_data}
+    state = trainer.state
+    expected = {"train": state.train_data, "val": state.val_data, "test": state.test_data}
     assert set(splits) == {k for k, v in expected.items() if v is not None}
     for name, (x, y) in splits.items():
         data = expected[name]
@@ -76,7 +77,7 @@ def _compare(project: engine.Project, tmp_path: Path, monkeypatch) -> str:
     norm = trainer.splits.normalization
     assert (stats is None) == (norm is None)
     if stats is not None:  # --predict normalizes raw inputs with the same statistics
-        raw = np.random.default_rng(0).uniform(0, 20, (3, *trainer.train_data.x.shape[1:]))
+        raw = np.random.default_rng(0).uniform(0, 20, (3, *state.train_data.x.shape[1:]))
         offset, scale = stats
         assert np.array_equal((raw.astype(np.float32) - offset) / scale,
                               engine.data.normalize_inputs(raw, norm))
