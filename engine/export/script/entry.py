@@ -31,13 +31,13 @@ def weights_code(plan: Plan) -> list[str]:
 
 
 def predict_code(plan: Plan) -> list[str]:
-    lines = ["model.eval()", *(["outputs = model(inputs)"] if plan.multi else [])]
-    for i, o in enumerate(plan.outputs):
-        out = "model(inputs)"
-        if plan.multi:
-            lines += [f"print({lit(o.name + ':')})", f"out = outputs[{i}]"]
-            out = "out"
-        lines += _print_output(o, out, plan.rbm is not None)
+    rbm = plan.rbm is not None
+    if not plan.multi:
+        lines = ["model.eval()", *_print_output(plan.outputs[0], "model(inputs)", rbm)]
+    else:
+        lines = ["model.eval()", f"{', '.join(o.var for o in plan.outputs)} = model(inputs)"]
+        for o in plan.outputs:
+            lines += [f"print({lit(o.name + ':')})", *_print_output(o, o.var, rbm)]
     return function("predict(model, inputs)", "Print the model's prediction for each input.",
                     lines, "@torch.no_grad()")
 
@@ -45,8 +45,9 @@ def predict_code(plan: Plan) -> list[str]:
 def _print_output(o, out: str, rbm: bool) -> list[str]:
     classes = o.classes if o.classes and o.classes != [str(i) for i in range(len(o.classes))] \
         else None
+    rows = f"{out}.flatten(1)" if o.shape else f"{out}.reshape(-1, 1)"
     if rbm or o.loss in ("mse", "mae", "huber"):
-        return [f"for i, row in enumerate({out}.reshape(len({out}), -1).tolist()):",
+        return [f"for i, row in enumerate({rows}.tolist()):",
                 '    print(f"  {i}: {[round(v, 6) for v in row]}")']
     if o.loss == "cross_entropy" or o.long_target:
         if classes and len(o.shape) == 1:
@@ -56,8 +57,8 @@ def _print_output(o, out: str, rbm: bool) -> list[str]:
         return [f"for i, label in enumerate({out}.argmax(1).tolist()):",
                 '    print(f"  {i}: {label}")']
     threshold = 0.5 if o.loss == "bce" else 0
-    return [(f"for i, row in enumerate(({out} > {threshold}).long().reshape(len({out}), -1)"
-            ".tolist()):"), '    print(f"  {i}: {row[0] if len(row) == 1 else row}")']
+    return [f"for i, row in enumerate(({rows} > {threshold}).long().tolist()):",
+            '    print(f"  {i}: {row[0] if len(row) == 1 else row}")']
 
 
 def main_code(plan: Plan) -> list[str]:

@@ -20,7 +20,7 @@ RESERVED = {"x", "y", "xb", "yb", "out", "outs", "outputs", "target", "targets",
             "model", "net", "data", "splits", "batch", "epoch", "row", "value", "total",
             "seen", "args", "rank", "world", "device", "log", "np", "torch", "nn", "F",
             "math", "json", "os", "csv", "gzip", "re", "Path", "Image", "classes", "order",
-            "train", "val", "test", "err", "cm", "pred", "true", "step"}
+            "train", "val", "test", "err", "cm", "pred", "true", "step", "inputs", "i", "label"}
 
 
 @dataclass
@@ -192,9 +192,12 @@ def _penalties(reg: dict, graph, module) -> list:
 
 
 def _model_source(source: str) -> str:
-    """The generated module without its import lines (the script imports at the top)."""
+    """The generated module without its import lines (the script imports at the top), its
+    long lines fitted to the script's line length."""
+    from .reflow import reflow
+
     body = [ln for ln in source.splitlines() if not ln.startswith(("import ", "from "))]
-    return "\n".join(body).strip() + "\n"
+    return reflow("\n".join(body).strip()) + "\n"
 
 
 def _class_name(project_name: str) -> str:

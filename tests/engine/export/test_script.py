@@ -193,6 +193,48 @@ def test_weights_and_predict_match_the_compiled_model(tmp_path, monkeypatch, cap
     assert printed == expected
 
 
+def _expected_predictions(project: engine.Project, model, x: np.ndarray) -> str:
+    """What --predict prints: per Output node (a header when there are several) one line per
+    input: the class, the 0/1 decision or the values."""
+    from engine.export.script.plan import build_plan
+
+    with torch.no_grad():
+        outs = model(torch.as_tensor(x))
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    lines = []
+    for o, out in zip(build_plan(project, "model.py", None).outputs, outs, strict=True):
+        lines += [f"{o.name}:"] if len(outs) > 1 else []
+        for i, row in enumerate(out.flatten(1).tolist()):
+            if o.loss == "cross_entropy":
+                value = row.index(max(row))
+            elif o.loss in ("mse", "mae", "huber"):
+                value = [round(v, 6) for v in row]
+            else:
+                value = int(row[0] > (0.5 if o.loss == "bce" else 0))
+            lines.append(f"  {i}: {value}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", ["multitask_two_heads", "autoencoder"])
+def test_predict_prints_each_outputs_predictions(name, tmp_path, monkeypatch, capsys):
+    path = copy_example(name, tmp_path / f"{name}.nnproj")
+    project = engine.load_project(path)
+    torch.manual_seed(3)
+    model = engine.compile_graph(project.graph).eval()
+    project.graph.weights = engine.node_state(model)
+    engine.save_project(project, path)
+    script = export_script(project, tmp_path / f"{name}.py")
+    from sklearn.datasets import load_digits
+
+    raw = load_digits().data[:4].astype(np.float32)
+    np.save(tmp_path / "x.npy", raw)
+    _run_in_process(script, monkeypatch, "--weights", f"{name}.safetensors", "--predict",
+                    "x.npy")
+    splits = engine.data.load_dataset(project.dataset, tmp_path, (64,), "float")
+    x = engine.data.normalize_inputs(raw, splits.normalization)
+    assert capsys.readouterr().out.strip("\n") == _expected_predictions(project, model, x)
+
+
 def test_weights_export_loads_into_the_scripts_model(tmp_path, monkeypatch):
     project, script = _export("two_branch_concat", tmp_path)
     torch.manual_seed(5)

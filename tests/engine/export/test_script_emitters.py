@@ -14,9 +14,9 @@ from torch import nn
 
 from engine.data.base import Target
 from engine.export.script.data_plan import TargetPlan
-from engine.export.script.recipes import CD_HELPERS
 from engine.export.script.metrics import metrics_code
 from engine.export.script.plan import OutputPlan
+from engine.export.script.recipes import CD_HELPERS
 from engine.export.script.training import (
     loss_code,
     optimizer_code,
