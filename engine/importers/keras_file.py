@@ -45,31 +45,57 @@ class KerasModel:
         """The numpy arrays of `layer` (a config entry) in Keras' variable order."""
         name = layer["config"].get("name", "")
         if self._legacy:
-            group = self._h5.get("model_weights", self._h5)
-            if name not in group:
+            group = self._node(self._h5, "model_weights") or self._h5
+            g = self._node(group, name)
+            if g is None:
                 return []
-            g = group[name]
             names = [n.decode() if isinstance(n, bytes) else str(n)
                      for n in g.attrs.get("weight_names", [])]
-            return [self._read(g[n], f"{name}/{n}") for n in names]
+            return [self._read(self._node(g, n), f"{name}/{n}") for n in names]
         key = self._keys.get(name)
-        if key is None or f"layers/{key}" not in self._h5:
-            return []
-        return self._vars(self._h5[f"layers/{key}"], name)
+        group = None if key is None else self._node(self._h5, f"layers/{key}")
+        return [] if group is None else self._vars(group, name)
 
     def _vars(self, group, name: str) -> list:
         out = []
-        if "vars" in group:
-            items = sorted(group["vars"].keys(), key=lambda k: int(k) if k.isdigit() else 0)
-            out += [self._read(group["vars"][k], f"{name}/{k}") for k in items]
+        vars_ = self._node(group, "vars")
+        if vars_ is not None:
+            items = sorted(vars_.keys(), key=lambda k: int(k) if k.isdigit() else 0)
+            out += [self._read(self._node(vars_, k), f"{name}/{k}") for k in items]
         for sub in ("cell", "forward_layer", "backward_layer"):
-            if sub in group:
-                out += self._vars(group[sub], f"{name}/{sub}")
+            child = self._node(group, sub)
+            if child is not None:
+                out += self._vars(child, f"{name}/{sub}")
         return out
+
+    def _node(self, group, path: str):
+        """`group[path]`, or None when absent; a link to another file is refused (HDF5
+        would open it: Studio reads the model file only)."""
+        h5py = _h5py()
+        node = group
+        for part in (p for p in path.split("/") if p):
+            if not isinstance(node, h5py.Group):
+                return None
+            link = node.get(part, getlink=True)
+            if link is None:
+                return None
+            if isinstance(link, h5py.ExternalLink):
+                raise ModelFileError(f"{self.path}: {path!r} links to another file "
+                                     f"({link.filename}); Studio reads only the model file")
+            node = node[part]
+        return node
 
     def _read(self, dataset, what: str):
         import numpy as np
 
+        h5py = _h5py()
+        if not isinstance(dataset, h5py.Dataset):
+            raise ModelFileError(f"{self.path}: weight {what!r} is missing or not an array "
+                                 "(corrupt file)")
+        if dataset.external or dataset.is_virtual:
+            raise ModelFileError(f"{self.path}: weight {what!r} is stored outside the file "
+                                 "(external or virtual dataset); Studio reads only the model "
+                                 "file")
         check_declared(self.path, dataset.size * dataset.dtype.itemsize, f"weight {what!r}")
         try:
             return np.asarray(dataset[()], dtype=np.float32)
@@ -108,7 +134,7 @@ def _open_h5(path: Path, data: bytes | None = None, what: str = "Keras file"):
 def _json(path: Path, text, what: str) -> dict:
     try:
         value = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ModelFileError(f"{path}: the {what} is not valid JSON (corrupt file)") from None
     if not isinstance(value, dict):
         raise ModelFileError(f"{path}: the {what} is not a JSON object")
@@ -193,11 +219,13 @@ def check_safe(path: Path, config: dict) -> None:
     objects (classes not from Keras itself), naming the first one found."""
     for obj in _objects(config):
         cls = obj.get("class_name")
-        name = (obj.get("config") or {}).get("name", "") if isinstance(obj.get("config"),
-                                                                       dict) else ""
-        shown = f" '{name}'" if name else ""
-        if cls in _CODE_LAYERS or cls == "function" or "function_type" in (
-                obj.get("config") or {}):
+        inner = obj.get("config") if isinstance(obj.get("config"), dict) else {}
+        if not isinstance(cls, str):
+            raise ModelFileError(f"{path}: the model config is malformed (a class_name that "
+                                 "is not a string)")
+        name = inner.get("name", "")
+        shown = f" '{name}'" if isinstance(name, str) and name else ""
+        if cls in _CODE_LAYERS or cls == "function" or "function_type" in inner:
             raise ModelFileError(f"{path}: the {cls} layer{shown} holds Python code; Studio "
                                  "never runs code from a model file (like Keras' safe_mode): "
                                  "replace it with built-in layers")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .builder import GraphBuilder, ImportModelError, Origin, Wire
 from .keras_file import KerasModel, load_keras
-from .model_file import ModelFileError
+from .model_file import ModelFileError, malformed_is_an_error
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,12 @@ def import_keras(path):
     Studio graph with its weights in `graph.weights`. Nothing in the file is executed: a
     Lambda layer or a custom object is refused by name. Raises ImportModelError (naming the
     layer and its class) or ModelFileError (naming the file)."""
-    km = load_keras(Path(path))
+    path = Path(path)
+    with malformed_is_an_error(path, "Keras model"):
+        km = load_keras(path)
     try:
-        return KerasImporter(km).run()
+        with malformed_is_an_error(path, "Keras model"):
+            return KerasImporter(km).run()
     finally:
         if km._h5 is not None:
             km._h5.close()

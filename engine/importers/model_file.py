@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from .builder import ImportModelError
@@ -22,6 +23,21 @@ DEFAULT_BUDGET_MB = 2048
 class ModelFileError(ImportModelError):
     """The model file cannot be read: missing, not a regular file, corrupt, too large or
     hostile. The message names the file."""
+
+
+@contextmanager
+def malformed_is_an_error(path: Path, what: str):
+    """A file whose structure is not what its format promises (a string where a list
+    belongs, a missing key, nesting too deep) is one ModelFileError naming the file."""
+    try:
+        yield
+    except ImportModelError:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError, RecursionError,
+            OverflowError) as exc:
+        detail = str(exc).replace("\n", " ")[:100]
+        raise ModelFileError(f"{path}: the {what} is malformed ({type(exc).__name__}: "
+                             f"{detail})") from None
 
 
 def budget_bytes() -> int:

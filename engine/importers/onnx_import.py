@@ -23,7 +23,7 @@ import numpy as np
 
 from .builder import GraphBuilder, ImportModelError, Origin, Wire
 from .layout import LayoutError, View, Views
-from .model_file import ModelFileError, budget_bytes, load_onnx
+from .model_file import ModelFileError, budget_bytes, load_onnx, malformed_is_an_error
 
 OPSETS = (11, 21)          # default-domain opsets Studio reads (13 to 21 are tested)
 BATCHES = (7, 11)          # the two batch sizes shapes are folded at
@@ -355,5 +355,6 @@ def import_onnx(path, input_shapes: dict | None = None):
     overrides them. Raises ImportModelError naming the node, its op type and the opset, or
     ModelFileError for a file that cannot be read."""
     path = Path(path)
-    model = load_onnx(path)
-    return Importer(model, path, input_shapes).run()
+    with malformed_is_an_error(path, "ONNX model"):
+        model = load_onnx(path)
+        return Importer(model, path, input_shapes).run()
