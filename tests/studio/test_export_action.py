@@ -226,3 +226,46 @@ def test_import_broken_model_file_warns_and_keeps_document(win, tmp_path, warnin
     click_ok(dialog)
     assert len(warnings) == 1 and "broken.keras" in warnings[0]
     assert win.document.graph is before and not win.document.modified
+
+
+def test_keras_then_onnx_import_journey_keeps_weights_through_save(win, tmp_path, warnings,
+                                                                    monkeypatch):
+    """Browse to a Keras .h5, import, save and reopen (weights beside the project, outputs
+    equal to Keras); then import an ONNX file over it: the document is the new model."""
+    import os
+
+    import numpy as np
+    import torch
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py")
+    if keras.backend.backend() != "torch":
+        pytest.skip("needs KERAS_BACKEND=torch")
+    from engine import load_project
+    from engine.export.common import build_model
+
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(2, name="head")])
+    h5 = tmp_path / "student.h5"
+    model.save(h5)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(h5), ""))
+    dialog = ImportDialog(win)
+    dialog.browse_button.click()
+    assert not dialog.form.isRowVisible(dialog.shape_edit)
+    click_ok(dialog)
+    assert warnings == []
+    assert "head" in {n.name for n in win.document.graph.nodes.values()}
+    saved = win.document.save_as(tmp_path / "student.nnproj")
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype("float32")
+    project = load_project(saved)
+    net = build_model(project.graph, project.graph.weights).eval()
+    with torch.no_grad():
+        got = net(torch.from_numpy(x)).numpy()
+    assert np.abs(got - model.predict(x, verbose=0)).max() < 1e-5
+
+    dialog = ImportDialog(win)
+    dialog.path_edit.setText(str(_onnx_file(tmp_path / "next.onnx")))
+    click_ok(dialog)
+    assert warnings == []
+    assert "head" not in {n.name for n in win.document.graph.nodes.values()}
+    assert win.document.path is None and win.document.modified
