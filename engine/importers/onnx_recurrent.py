@@ -4,7 +4,7 @@ ONNX stacks gate blocks as LSTM i, o, f, c and GRU z, r, h; PyTorch as LSTM i, f
 GRU r, z, n (ONNX's linear_before_reset=1 is PyTorch's GRU). One ONNX node is one layer; its
 sequence output Y (L, dirs, N, H) or final state Y_h (dirs, N, H) becomes the Studio node's
 'sequence' or 'hidden' output, as a view (no reshaping node): which one depends on what the
-model uses.
+model uses; a model using both gets Y_h sliced from the sequence (stacked layers do that).
 """
 from __future__ import annotations
 
@@ -78,20 +78,34 @@ def _recurrent(imp: Importer, node, kind: str):
     y_c = node.output[2] if len(node.output) > 2 else ""
     if imp.used(y_c):
         raise imp.error(node, "Studio's LSTM node does not output the cell state Y_c")
-    if imp.used(y) and imp.used(y_h):
-        raise imp.error(node, "the model uses both the sequence Y and the final state Y_h; a "
-                        "Studio recurrent node outputs one of them")
-    mode = "hidden" if imp.used(y_h) else "sequence"
+    both = imp.used(y) and imp.used(y_h)
+    mode = "hidden" if imp.used(y_h) and not both else "sequence"
     params = {"hidden_size": hidden, "bidirectional": dirs == 2, "bias": b is not None,
               "output": mode}
     if kind == "RNN":
         params["nonlinearity"] = nonlinearity
     out = imp.add(node, f"rnn.{kind}", params, [wire], weights=weights)
-    if mode == "sequence":  # Y: (L, dirs, N, H) or, with layout 1, (N, L, dirs, H)
-        groups = ((0,), (1,), (B,), (2,)) if layout == 0 else ((B,), (0,), (1,), (2,))
-        return [View(out, (length, dirs * hidden), (length, dirs, hidden), groups), None]
-    groups = ((0,), (B,), (1,)) if layout == 0 else ((B,), (0,), (1,))
-    return [None, View(out, (dirs * hidden,), (dirs, hidden), groups)]
+    h_groups = ((0,), (B,), (1,)) if layout == 0 else ((B,), (0,), (1,))
+    if mode == "hidden":
+        return [None, View(out, (dirs * hidden,), (dirs, hidden), h_groups)]
+    # Y: (L, dirs, N, H) or, with layout 1, (N, L, dirs, H)
+    groups = ((0,), (1,), (B,), (2,)) if layout == 0 else ((B,), (0,), (1,), (2,))
+    seq = View(out, (length, dirs * hidden), (length, dirs, hidden), groups)
+    if not both:
+        return [seq, None]
+    final = _final_state(imp, node, out, dirs, hidden)
+    return [seq, View(final, (dirs * hidden,), (dirs, hidden), h_groups)]
+
+
+def _final_state(imp: Importer, node, seq, dirs: int, hidden: int):
+    """Y_h from the sequence output (N, L, dirs·H), for a model that uses both: the forward
+    direction ends at the last step, the backward one at the first."""
+    if dirs == 1:
+        return imp.add(node, "core.Slice", {"index": "-1"}, [seq], suffix="_final")
+    fwd = imp.add(node, "core.Slice", {"index": f"-1, :{hidden}"}, [seq], suffix="_final_fwd")
+    bwd = imp.add(node, "core.Slice", {"index": f"0, {hidden}:"}, [seq], suffix="_final_bwd")
+    return imp.add(node, "merge.Concatenate", {"inputs": 2, "axis": 1}, [fwd, bwd],
+                   suffix="_final")
 
 
 def lstm(imp: Importer, node):

@@ -200,6 +200,15 @@ def gather(imp: Importer, node):
 
 def _pick(imp: Importer, node, v: View, items: dict[int, str]) -> View:
     """A Slice node taking `items` (tensor axis -> index text) of the canonical wire."""
+    dims = v.dims()
+    ones = [a for a in items if dims[a] == (1, 0)]  # an axis of size 1 needs no node:
+    drop = [a for a in ones if ":" not in items[a]]  # x[0] of it just removes it
+    if ones:
+        items = {a - sum(d < a for d in drop): t for a, t in items.items() if a not in ones}
+        v = View(v.wire, v.base, v.split, tuple(g for i, g in enumerate(v.groups)
+                                                if i not in drop))
+        if not items:
+            return v
     c = imp.views.canonical(v, imp.origin(node))
     index = [":"] * len(c.base)
     removed = []
