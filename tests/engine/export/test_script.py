@@ -21,9 +21,7 @@ from engine.export import ExportError, export_project
 from engine.export.script import export_script
 from engine.train.trainer import Trainer
 
-# examples whose dataset the script export cannot load yet (see engine/export/script.py)
-UNSUPPORTED: dict[str, str] = {}
-SCRIPTABLE = [n for n in example_paths() if n not in UNSUPPORTED]
+EXAMPLES = list(example_paths())  # every bundled example's script runs like the app
 
 
 def _export(name: str, folder: Path, max_samples: int | None = None
@@ -93,7 +91,7 @@ def test_every_example_trains_in_a_clean_env_like_the_app(clean_python, tmp_path
     scikit-learn are installed, exits 0 and its loss curve equals the in-app run's (one
     epoch each; three for xor_mlp)."""
     projects, jobs = {}, []
-    for name in SCRIPTABLE:
+    for name in EXAMPLES:
         folder = tmp_path / name
         folder.mkdir()
         projects[name], script = _export(name, folder, max_samples=300)
@@ -104,18 +102,18 @@ def test_every_example_trains_in_a_clean_env_like_the_app(clean_python, tmp_path
                             cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     apps = {name: _in_app(projects[name], 3 if name == "xor_mlp" else 1)
-            for name in SCRIPTABLE}
+            for name in EXAMPLES}
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
     statuses = dict(json.loads(line[7:]) for line in out.splitlines()
                     if line.startswith("STATUS "))
-    for name in SCRIPTABLE:
+    for name in EXAMPLES:
         assert statuses.get(f"{name}.py") == 0, (name, statuses.get(f"{name}.py"))
         rows = _history(tmp_path / name / "h.jsonl")
         _assert_same_curve(apps[name], rows, name)
     xor = _history(tmp_path / "xor_mlp" / "h.jsonl")
     assert xor[0]["loss"] != xor[-1]["loss"]  # it really trained
-    assert out.count("test_loss") == len(SCRIPTABLE)
+    assert out.count("test_loss") == len(EXAMPLES)
 
 
 def test_a_script_runs_as_a_program(clean_python, tmp_path):
@@ -131,7 +129,7 @@ def test_exported_scripts_pass_ruff(tmp_path, monkeypatch):
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed")
-    for name in SCRIPTABLE:
+    for name in EXAMPLES:
         _export(name, tmp_path)
     for source in ("csv", "image_folder"):  # file sources copy more of engine.data
         folder = tmp_path / source
