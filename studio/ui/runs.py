@@ -3,7 +3,6 @@ curves from metrics.jsonl (ticked runs are overlaid on the live plots), the conf
 selected run against the current settings, and "Use weights" to load its best weights."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -19,29 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    """The epoch rows of a run (bad lines are skipped: a run killed mid-write)."""
-    rows = []
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.exists():
-        return rows
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
-def read_config(run_dir: Path) -> dict:
-    try:
-        data = json.loads((Path(run_dir) / "config.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+from engine.train.run_folder import list_runs, read_config, read_metrics, weights_file
 
 
 def flatten(d, prefix: str = "") -> dict:
@@ -62,18 +39,6 @@ def config_diff(a: dict, b: dict) -> list[str]:
         if fa.get(key) != fb.get(key):
             lines.append(f"{key}: {fa.get(key, '—')} → {fb.get(key, '—')}")
     return lines
-
-
-def list_runs(runs_dir: Path) -> list[Path]:
-    if not runs_dir.is_dir():
-        return []
-    runs = [p for p in runs_dir.iterdir() if p.is_dir() and (p / "config.json").exists()]
-
-    def key(p: Path):
-        tail = p.name.rsplit("-", 1)[-1]
-        return (0, int(tail)) if tail.isdigit() else (1, p.name)
-
-    return sorted(runs, key=key)
 
 
 class RunsPanel(QWidget):
@@ -186,9 +151,10 @@ class RunsPanel(QWidget):
             self.message.setText("Select a run first")
             return
         from engine.project import ProjectError, load_weights
-        path = run / "best.safetensors"
-        if not path.exists():
-            path = run / "last.safetensors"
+        path = weights_file(run)
+        if path is None:
+            self.message.setText(f"{run.name} has no saved weights")
+            return
         try:
             weights = load_weights(path, self.document.graph)
         except (ProjectError, OSError) as exc:

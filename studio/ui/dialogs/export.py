@@ -22,25 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.export import FORMATS, SUFFIXES, export_project
+from engine.train.run_folder import runs_with_weights
 
 FORMAT_LABELS = {"python": "Python script", "onnx": "ONNX", "torchscript": "TorchScript",
                  "weights": "Weights (safetensors)",
                  "bundle": "Hand-off bundle (zip: script, ONNX, weights, project, report)"}
 CURRENT = "current model"
-
-
-def runs_with_weights(runs_dir: Path) -> list[str]:
-    """Names of the `run-N` folders under `runs_dir` holding a best or last checkpoint,
-    oldest first."""
-    if not runs_dir.is_dir():
-        return []
-    runs = [p for p in runs_dir.iterdir() if p.is_dir() and p.name.startswith("run-")
-            and any((p / f).is_file() for f in ("best.safetensors", "last.safetensors"))]
-
-    def key(p: Path):
-        return (int(p.name[4:]) if p.name[4:].isdigit() else 10**9, p.name)
-
-    return [p.name for p in sorted(runs, key=key)]
 
 
 class ExportDialog(QDialog):
@@ -65,8 +52,8 @@ class ExportDialog(QDialog):
         self.weights_combo = QComboBox()
         self.weights_combo.addItem("Current model", CURRENT)
         saved = self.project.path is not None
-        for name in runs_with_weights(self.project.runs_dir()) if saved else []:
-            self.weights_combo.addItem(f"Training run {name}", name)
+        for run in runs_with_weights(self.project.runs_dir()) if saved else []:
+            self.weights_combo.addItem(f"Training run {run.name}", run.name)
         self.weights_combo.setEnabled(self.weights_combo.count() > 1)
         self.weights_combo.setToolTip("" if saved else "Save the project to export a run's weights")
         form = QFormLayout()

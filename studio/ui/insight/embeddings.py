@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .compute import nearest_words
+from engine.insight import nearest_words
 
 
 class EmbeddingView(QWidget):

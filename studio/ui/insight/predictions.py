@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .compute import Insight, occlusion_map, ranked_predictions
+from engine.insight import Insight, occlusion_map, ranked_predictions
+
+from ..images import as_image, to_pixmap
 
 MAX_ROWS = 300
 
@@ -65,8 +67,6 @@ class PredictionsView(QWidget):
         self.heat: np.ndarray | None = None
 
     def set_insight(self, ins: Insight) -> None:
-        from studio.ui.training.dataset import as_image, to_pixmap
-
         if ins.probs is None or ins.pred is None:
             self.table.setRowCount(0)
             self.info.setText("The predictions browser needs a classification task.")

@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ..images import as_image
 from .mosaic import mosaic, normalize_tiles
 
 
@@ -26,8 +27,6 @@ class ReconstructionView(QWidget):
         self.shown = 0
 
     def set_pairs(self, x: np.ndarray, out: np.ndarray, n: int = 10) -> None:
-        from studio.ui.training.dataset import as_image
-
         n = min(n, len(x))
         imgs = []
         for row in (x[:n], out[:n]):

@@ -7,7 +7,6 @@ import copy
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.data import CATALOGUE, default_config
 
+from ..images import as_image, to_pixmap
 from .background import BackgroundCall
 from .commands import SetProjectSettingCommand
 from .fields import ChoiceBinding, FloatBinding, IntBinding
@@ -49,39 +49,6 @@ def load_preview(config: dict, folder, n: int = 8) -> dict:
             "tasks": splits.tasks, "class_names": splits.class_names,
             "x": np.asarray(x), "y": [np.asarray(t[:n]) for t in splits.train.y],
             "description": splits.description or (info.description if info else "")}
-
-
-def to_pixmap(img: np.ndarray, size: int = 40) -> QPixmap:
-    """A 2-D (or C,H,W with C in 1/3) array as a grey/colour pixmap scaled to `size`."""
-    a = np.asarray(img, dtype=np.float32)
-    if a.ndim == 3 and a.shape[0] in (1, 3):
-        a = a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
-    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-    a = ((a - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8)
-    a = np.ascontiguousarray(a)
-    if a.ndim == 3:
-        qimg = QImage(a.data, a.shape[1], a.shape[0], a.shape[1] * 3,
-                      QImage.Format.Format_RGB888)
-    else:
-        qimg = QImage(a.data, a.shape[1], a.shape[0], a.shape[1],
-                      QImage.Format.Format_Grayscale8)
-    return QPixmap.fromImage(qimg.copy()).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.FastTransformation)
-
-
-def as_image(sample: np.ndarray, image_shape=None) -> np.ndarray | None:
-    """A sample as an image array, when it is one (C,H,W / H,W, or reshapeable to one)."""
-    s = np.asarray(sample)
-    if s.ndim == 3 and s.shape[0] in (1, 3):
-        return s
-    if s.ndim == 2 and min(s.shape) > 1 and s.dtype.kind == "f":
-        return s
-    if image_shape and s.size == int(np.prod(image_shape)):
-        return s.reshape(image_shape)
-    side = round(np.sqrt(s.size))
-    if s.ndim == 1 and side * side == s.size and side >= 4:
-        return s.reshape(side, side)
-    return None
 
 
 class DatasetPicker(QGroupBox):

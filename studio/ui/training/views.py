@@ -11,7 +11,8 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
-from studio.ui.insight.compute import compute_insight
+from engine.insight import build_model, compute_insight, pca_2d
+from engine.train.run_folder import read_metrics
 from studio.ui.insight.confusion import ConfusionView
 from studio.ui.insight.embeddings import EmbeddingView
 from studio.ui.insight.feature_maps import FeatureMapView
@@ -20,7 +21,7 @@ from studio.ui.insight.pca import PCAView
 from studio.ui.insight.predictions import PredictionsView
 from studio.ui.insight.reconstructions import ReconstructionView
 from studio.ui.plots.curves import LiveCurves
-from studio.ui.runs import RunsPanel, read_metrics
+from studio.ui.runs import RunsPanel
 
 from .background import BackgroundCall
 
@@ -134,7 +135,6 @@ class TrainingViews(QTabWidget):
 
         def work():
             from engine.data import load_dataset
-            from studio.ui.insight.compute import build_model
             splits = load_dataset(dataset, folder, shape, dtype)
             return compute_insight(build_model(graph, weights), splits, ids)
 
@@ -191,7 +191,6 @@ class TrainingViews(QTabWidget):
         if self.currentWidget() is not self.pca or self._pca_key == (id(ins), nid):
             return
         self._pca_key = (id(ins), nid)
-        from studio.ui.insight.compute import pca_2d
         labels = ins.y if ins.y is not None and np.ndim(ins.y) == 1 else None
         name = self.document.graph.nodes[nid].name
         acts = ins.activations[nid]

@@ -1,5 +1,6 @@
-"""Model insight computations (no Qt): run a trained model on data and derive what the insight
-views show. Everything here runs on a background thread and returns numpy arrays."""
+"""Model insight computations: run a trained model on data and derive what the insight views
+show (predictions, confusion matrix, activations, occlusion, PCA, nearest words). No Qt: the
+GUI runs these on a background thread; everything returns numpy arrays."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -109,7 +110,7 @@ def run_model(model, x: np.ndarray, node_ids: list[str] = (), batch: int = 512):
 
 def build_model(graph, weights: dict | None = None):
     """Compile the graph and load `weights` ({node_id: {name: array}}) into it."""
-    from engine.compile import apply_weights, compile_graph
+    from ..compile import apply_weights, compile_graph
 
     model = compile_graph(graph)
     if weights:
@@ -118,7 +119,7 @@ def build_model(graph, weights: dict | None = None):
 
 
 def node_weights(model) -> dict[str, dict[str, np.ndarray]]:
-    from engine.compile import node_state
+    from ..compile import node_state
     return {nid: {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v))
                   for k, v in state.items()} for nid, state in node_state(model).items()}
 
