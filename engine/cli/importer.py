@@ -1,13 +1,13 @@
 """`studio import model.py:ClassName --input-shape 1,3,32,32 -o FILE.nnproj`, and
 `studio import model.onnx|model.keras|model.h5 -o FILE.nnproj`.
 
-Loading the .py file runs it (that is what importing a model class means); nothing is
-unpickled. The class is instantiated without arguments. ONNX and Keras files are only read:
-nothing in them is executed.
+The command line of engine.importers (python_file.py for a .py file, which the app's import
+dialog calls too). Loading the .py file runs it (that is what importing a model class means);
+nothing is unpickled. The class is instantiated without arguments. ONNX and Keras files are
+only read: nothing in them is executed.
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -27,43 +27,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """'1,3,32,32' (or '1x3x32x32') -> (1, 3, 32, 32); ValueError with the reason."""
-    parts = [p for p in text.replace("x", ",").replace(" ", "").split(",") if p]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"--input-shape {text!r}: expected integers like 1,3,32,32") from None
-    if len(shape) < 2 or any(d < 1 for d in shape):
-        raise ValueError(f"--input-shape {text!r}: give the batch and at least one more "
-                         "positive dimension")
-    return shape
-
-
-def load_class(target: str):
-    """The class `ClassName` from `path/to/file.py:ClassName` (runs the file)."""
-    path_text, sep, name = target.rpartition(":")
-    if not sep or not name or not path_text:
-        raise ValueError(f"{target!r}: expected FILE.py:ClassName")
-    path = Path(path_text)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    spec = importlib.util.spec_from_file_location(f"studio_import_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent.resolve()))
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 (the user's file may raise anything)
-        raise ValueError(f"{path}: running the file failed: {type(exc).__name__}: {exc}") \
-            from None
-    finally:
-        sys.path.pop(0)
-    cls = getattr(module, name, None)
-    if cls is None:
-        raise ValueError(f"{path} defines no {name!r}")
-    return cls
-
-
 def _model_file(target: str) -> bool:
     from ..importers import MODEL_SUFFIXES
 
@@ -80,6 +43,7 @@ def _wrote(graph, project, path) -> int:
 def run_file(args) -> int:
     """`studio import MODEL.onnx|.keras|.h5 -o FILE.nnproj`."""
     from ..importers import ImportModelError, import_file
+    from ..importers.python_file import parse_shape
     from ..project import Project, ProjectError, save_project
 
     try:
@@ -88,7 +52,8 @@ def run_file(args) -> int:
             from ..importers.onnx_import import input_names
 
             names = input_names(args.target)
-            shapes = dict(zip(names, (parse_shape(s) for s in args.input_shape)))
+            shapes = dict(zip(names, (parse_shape(s, "--input-shape")
+                                      for s in args.input_shape)))
         graph, description = import_file(args.target, shapes)
         project = Project(graph, meta={"name": Path(args.output).stem,
                                        "description": description})
@@ -106,31 +71,21 @@ def run(args) -> int:
         print("error: --input-shape is required for a .py model", file=sys.stderr)
         return 1
     try:
-        import torch
-
-        from ..importers import ImportModelError, import_module
-        from ..project import Project, ProjectError, save_project
+        from ..importers import ImportModelError
+        from ..importers.python_file import import_python_class, parse_shape
+        from ..project import ProjectError, save_project
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        shapes = [parse_shape(s) for s in args.input_shape]
-        dtypes = list(args.input_dtype or [])
-        dtypes += ["float"] * (len(shapes) - len(dtypes))
-        cls = load_class(args.target)
-        module = cls()
-        if not isinstance(module, torch.nn.Module):
-            raise TypeError(f"{args.target} is not an nn.Module")
-        module.eval()
-        torch.manual_seed(0)
-        examples = [torch.randn(s) if d == "float" else torch.zeros(s, dtype=torch.long)
-                    for s, d in zip(shapes, dtypes)]
-        graph = import_module(module, examples[0] if len(examples) == 1 else tuple(examples))
-        name = Path(args.output).stem
-        project = Project(graph, meta={"name": name, "description": f"Imported from "
-                                       f"{Path(args.target).name} with torch.fx"})
+        path_text, sep, class_name = args.target.rpartition(":")
+        if not sep or not class_name or not path_text:
+            raise ValueError(f"{args.target!r}: expected FILE.py:ClassName")
+        shapes = [parse_shape(s, "--input-shape") for s in args.input_shape]
+        project = import_python_class(path_text, class_name, shapes, args.input_dtype,
+                                      name=Path(args.output).stem)
         path = save_project(project, args.output)
     except (ValueError, TypeError, ImportModelError, ProjectError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return _wrote(graph, project, path)
+    return _wrote(project.graph, project, path)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.cli.importer import load_class, parse_shape
 from engine.importers import MODEL_SUFFIXES
 from engine.project import Project
 
@@ -46,29 +45,10 @@ def build_file_project(path: str) -> Project:
 def build_project(py_path: str, class_name: str, shapes_text: str, dtype: str) -> Project:
     """The imported project. `shapes_text` holds one batch-first shape per input, separated
     by ';' (e.g. '1,3,32,32'). Raises ValueError/TypeError/ImportModelError with the reason."""
-    import torch
+    from engine.importers.python_file import import_python_class, parse_shape
 
-    from engine.importer import import_module
-
-    if not class_name.strip():
-        raise ValueError("give the name of the nn.Module class")
     shapes = [parse_shape(s) for s in shapes_text.split(";") if s.strip()]
-    if not shapes:
-        raise ValueError("give the input shape, batch first, e.g. 1,3,32,32")
-    cls = load_class(f"{py_path}:{class_name.strip()}")
-    try:
-        module = cls()
-    except Exception as exc:  # noqa: BLE001 (the user's constructor may raise anything)
-        raise ValueError(f"{class_name}() failed: {type(exc).__name__}: {exc}") from None
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"{class_name} is not an nn.Module")
-    module.eval()
-    torch.manual_seed(0)
-    examples = [torch.randn(s) if dtype == "float" else torch.zeros(s, dtype=torch.long)
-                for s in shapes]
-    graph = import_module(module, examples[0] if len(examples) == 1 else tuple(examples))
-    return Project(graph, meta={"name": class_name.strip(), "description":
-                                f"Imported from {Path(py_path).name} with torch.fx"})
+    return import_python_class(py_path, class_name, shapes, [dtype] * len(shapes))
 
 
 class ImportDialog(QDialog):
@@ -134,7 +114,7 @@ class ImportDialog(QDialog):
             self.path_edit.setText(path)
 
     def do_import(self) -> None:
-        from engine.importer import ImportModelError
+        from engine.importers import ImportModelError
 
         path = self.path_edit.text().strip()
         try:

@@ -10,11 +10,11 @@ import torch
 
 import engine
 from engine.cli import main as cli_main
-from engine.cli.importer import load_class
 from engine.examples import copy_example, example_paths
 from engine.export.common import build_model, example_inputs
 from engine.export.script import export_script
 from engine.importers import ImportModelError
+from engine.importers.python_file import load_class
 
 # what the torch.fx importer cannot map yet (each raises ImportModelError naming the op)
 IMPORTER_GAPS = {
@@ -49,7 +49,7 @@ def test_the_scripts_model_imports_back(name, tmp_path, capsys):
     back = engine.load_project(tmp_path / "back.nnproj")
     assert set(project.graph.blocks) <= set(back.graph.blocks)
     imported = build_model(back.graph)
-    original = load_class(f"{script}:{class_name}")().eval()
+    original = load_class(script, class_name)().eval()
     original.load_state_dict(imported.state_dict())  # the same names and shapes
     with torch.no_grad():
         want, got = original(*inputs), imported(*inputs)
