@@ -183,18 +183,33 @@ class MetricsLog:
             f.write(buf.getvalue())
 
     def truncate_after(self, epoch: int) -> None:
-        """Drop rows of epochs after `epoch` (a resumed run rewrites them)."""
+        """Drop rows of epochs after `epoch` (a resumed run rewrites them), and any line a
+        killed run left half-written."""
         if self.jsonl_path.exists():
-            rows = [json.loads(line) for line in self.jsonl_path.read_text("utf-8").splitlines()
-                    if line.strip()]
-            keep = [r for r in rows if r.get("epoch", 0) <= epoch]
+            keep = [r for r in read_metrics(self.jsonl_path.parent)
+                    if _epoch_of(r.get("epoch")) <= epoch]
             self.jsonl_path.write_text("".join(json.dumps(r, sort_keys=True) + "\n"
                                                for r in keep), "utf-8")
         if self.csv_path.exists():
-            lines = self.csv_path.read_text("utf-8").splitlines(True)
+            lines = self.csv_path.read_text("utf-8", errors="replace").splitlines(True)
             if lines:
                 head, body = lines[0], lines[1:]
-                idx = next(csv.reader([head])).index("epoch") if "epoch" in head else None
-                if idx is not None:
-                    body = [ln for ln in body if int(next(csv.reader([ln]))[idx]) <= epoch]
+                columns = next(csv.reader([head]), [])
+                if "epoch" in columns:
+                    idx = columns.index("epoch")
+                    body = [ln for ln in body if ln.endswith("\n") and
+                            _epoch_of(_field(ln, idx)) <= epoch]
                 self.csv_path.write_text(head + "".join(body), "utf-8")
+
+
+def _field(line: str, index: int) -> str | None:
+    row = next(csv.reader([line]), [])
+    return row[index] if index < len(row) else None
+
+
+def _epoch_of(value) -> float:
+    """A row's epoch number; infinity when it has none (so the row is dropped)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return float("inf")
