@@ -8,7 +8,7 @@ from importlib import import_module
 
 # module names under engine.cli; a missing module (feature not built) is skipped
 COMMANDS = ("validate", "summary", "examples", "train", "evaluate", "export", "importer",
-            "sweep", "diff")
+            "sweep", "diff", "pretrained")
 
 
 def build_parser(extra=None) -> argparse.ArgumentParser:

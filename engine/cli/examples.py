@@ -5,15 +5,18 @@ import sys
 from pathlib import Path
 
 from ..examples import copy_example, describe, example_paths
+from .pretrained import add_new_options, create
 
 
 def register(sub) -> None:
     p = sub.add_parser("examples", help="list the bundled example projects")
     p.set_defaults(func=run_list)
-    n = sub.add_parser("new", help="create a project file (from an example)")
+    n = sub.add_parser("new", help="create a project file (from an example or a pretrained "
+                       "network)")
     n.add_argument("--example", default=None, help="name of a bundled example")
     n.add_argument("file", help="where to write the new .nnproj")
     n.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_new_options(n)
     n.set_defaults(func=run_new)
 
 
@@ -30,7 +33,14 @@ def run_new(args) -> int:
     if dest.exists() and not args.force:
         print(f"error: {dest} exists (use --force to overwrite)", file=sys.stderr)
         return 1
-    if args.example is None:
+    if args.example and args.pretrained:
+        print("error: choose --example or --pretrained, not both", file=sys.stderr)
+        return 2
+    if args.pretrained:
+        path = create(args, dest)
+        if path is None:
+            return 1
+    elif args.example is None:
         from ..project import Project, save_project
         path = save_project(Project(meta={"name": dest.stem}), dest)
     else:

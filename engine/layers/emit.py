@@ -3,7 +3,7 @@
 `call("nn.Conv2d", [1, 16], [("kernel_size", (3, 3), None), ("padding", (1, 1), 0)])`
 gives `nn.Conv2d(1, 16, kernel_size=3, padding=1)`: a tuple whose entries are all equal is
 written as one int, and a keyword equal to its torch default is dropped (default None = always
-written).
+written; a value computed from block arguments is always written, as its expression).
 """
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def call(func: str, positional: list[Any] = (), keywords: list[tuple] = ()) -> s
     args = [repr(compact(v)) for v in positional]
     for name, value, default in keywords:
         value = compact(value)
-        if default is not None and default is not _ALWAYS and _same(value, compact(default)):
+        symbolic = hasattr(value, "expr")  # a block argument: written even at its default
+        if default is not None and default is not _ALWAYS and not symbolic and \
+                _same(value, compact(default)):
             continue
         args.append(f"{name}={value!r}")
     return f"{func}({', '.join(args)})"

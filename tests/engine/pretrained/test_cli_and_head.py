@@ -1,0 +1,113 @@
+"""Replacing the classifier of each gallery network (inside a block for VGG), with the stored
+head weights dropped and the backbone's kept; `studio pretrained` and
+`studio new --pretrained` end to end with a local weights file and an image folder."""
+import numpy as np
+import pytest
+import torch
+
+from engine import compile_graph, load_project
+from engine.cli import main
+from engine.pretrained import GALLERY
+from engine.pretrained.weights import apply_state, expected_state
+from engine.transfer import TransferError, find_head, replace_head
+
+from . import reference
+
+HEAD_KEYS = {"resnet18": "fc", "resnet50": "fc", "vgg11": "classifier.6",
+             "densenet121": "classifier"}
+
+
+@pytest.mark.parametrize("name", sorted(HEAD_KEYS))
+def test_replace_head_changes_only_the_classifier(name):
+    graph = GALLERY[name].build()
+    before = expected_state(graph)
+    plan = replace_head(graph, 7)
+    assert (plan.old_classes, plan.classes) == (1000, 7)
+    after = expected_state(graph)
+    key = HEAD_KEYS[name]
+    assert after[key + ".weight"] == (7, before[key + ".weight"][1])
+    assert after[key + ".bias"] == (7,)
+    assert {k: v for k, v in after.items() if not k.startswith(key + ".")} == \
+        {k: v for k, v in before.items() if not k.startswith(key + ".")}
+    assert find_head(graph).classes == 7
+
+
+def test_replace_head_drops_the_old_head_weights_inside_a_block():
+    graph = GALLERY["vgg11"].build(image_size=32)
+    state = {k: torch.zeros(s) for k, s in expected_state(graph).items()}
+    apply_state(graph, state)
+    cls = graph.by_name("classifier").id
+    assert "6.weight" in graph.weights[cls] and "0.weight" in graph.weights[cls]
+    replace_head(graph, 3)
+    assert "6.weight" not in graph.weights[cls] and "0.weight" in graph.weights[cls]
+    assert compile_graph(graph).state_dict()["classifier.6.weight"].shape == (3, 4096)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True, 10**7])
+def test_replace_head_refuses_a_bad_class_count(bad):
+    with pytest.raises(TransferError, match="number of classes"):
+        replace_head(GALLERY["resnet18"].build(), bad)
+
+
+def test_studio_pretrained_lists_the_gallery(capsys):
+    assert main(["pretrained"]) == 0
+    out = capsys.readouterr().out
+    for net in GALLERY.values():
+        assert net.name in out and net.title in out
+    assert "11.7 M" in out and "mean (0.485, 0.456, 0.406)" in out
+
+
+def _photos(folder, classes=("cat", "dog", "owl")):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (folder / c).mkdir(parents=True)
+        for i in range(2):
+            size = (int(rng.integers(20, 60)), int(rng.integers(20, 60)))
+            Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(
+                folder / c / f"{i}.png")
+    return folder
+
+
+def test_studio_new_pretrained_with_local_weights_and_a_folder(tmp_path, capsys):
+    state = reference.randomized_state(reference.make("resnet18"), seed=2)
+    weights = tmp_path / "resnet18-mine.pth"
+    torch.save(state, weights)
+    photos = _photos(tmp_path / "photos")
+    dest = tmp_path / "fine.nnproj"
+    assert main(["new", "--pretrained", "ResNet-18", "--weights", str(weights), "--data",
+                 str(photos), str(dest)]) == 0
+    project = load_project(dest)
+    assert project.dataset["path"] == "photos" and project.dataset["source"] == "image_folder"
+    assert project.meta["pretrained"] == {"network": "resnet18", "weights": weights.name}
+    got = compile_graph(project.graph).state_dict()
+    assert got["fc.weight"].shape == (3, 512)
+    for key in ("conv1.weight", "layer4.1.bn2.running_var", "layer3.0.downsample.0.weight"):
+        assert torch.equal(got[key], state[key]), key
+
+
+def test_studio_new_pretrained_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    dest = tmp_path / "x.nnproj"
+    assert main(["new", "--pretrained", "alexnet", str(dest)]) == 1
+    assert "no pretrained network 'alexnet'" in capsys.readouterr().err
+    assert main(["new", "--pretrained", "resnet18", "--weights", str(tmp_path / "no.pth"),
+                 str(dest)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no.pth" in err and "not found" in err
+    assert not dest.exists()
+    monkeypatch.setenv("STUDIO_WEIGHTS_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("STUDIO_WEIGHTS_MIRROR", "http://127.0.0.1:9/models")
+    assert main(["new", "--pretrained", "vgg11", str(dest)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: No network connection: to use the VGG-11 weights, download")
+    assert not dest.exists()
+
+
+def test_studio_new_random_weights_and_classes(tmp_path):
+    dest = tmp_path / "r.nnproj"
+    assert main(["new", "--pretrained", "densenet121", "--random-weights", "--classes", "4",
+                 str(dest)]) == 0
+    project = load_project(dest)
+    assert not project.graph.weights and "weights" not in project.meta["pretrained"]
+    assert expected_state(project.graph)["classifier.weight"] == (4, 1024)
