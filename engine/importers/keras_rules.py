@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .keras_import import KerasImporter, KValue
+from .layout import linear_params
 
 # activation= name -> (spec, params); 'linear' adds nothing
 _ACTS = {
@@ -68,7 +69,7 @@ def dense(imp, cfg, ins, weights):
         w["bias"] = weights[1]
     if cfg.get("lora_rank"):
         raise imp.error("LoRA-adapted Dense layers have no Studio layer")
-    out = imp.add("core.Linear", {"out_features": int(cfg["units"]), "bias": bias}, [x],
+    out = imp.add("core.Linear", linear_params(cfg["units"], bias, len(imp.shape(x))), [x],
                   weights=w)
     return activation(imp, KValue(out), cfg.get("activation"), "_act")
 

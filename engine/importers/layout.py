@@ -196,3 +196,15 @@ class Views:
         now has `size` (Linear: out_features)."""
         base = (*c.base[:-1], size)
         return View(wire, base, base, c.groups)
+
+
+def linear_params(out_features: int, bias: bool, sample_rank: int) -> dict:
+    """core.Linear's params for an input with `sample_rank` axes after the batch: on more
+    than one axis it acts on the last one at every position (when the spec offers that)."""
+    from ..layers import REGISTRY
+
+    params = {"out_features": int(out_features), "bias": bool(bias)}
+    if sample_rank > 1 and any(p.name == "every_position" for p in
+                               REGISTRY["core.Linear"].params):
+        params["every_position"] = True
+    return params

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .layout import B, View
+from .layout import B, View, linear_params
 from .onnx_import import Const, Importer
 from .onnx_recurrent import gru, lstm, rnn
 from .onnx_tensor import (
@@ -267,7 +267,7 @@ def _linear(imp: Importer, node, x: View, weight: np.ndarray, bias, name_node=No
         raise imp.error(node, f"the weight {weight.shape} does not fit an input whose last "
                         f"axis is {c.base[-1]}")
     wire = imp.add(name_node or node, "core.Linear",
-                   {"out_features": int(out_f), "bias": bias is not None}, [c.wire],
+                   linear_params(out_f, bias is not None, len(c.base)), [c.wire],
                    weights=weights)
     return imp.views.replace_last(c, wire, int(out_f))
 

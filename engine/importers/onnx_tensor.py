@@ -144,9 +144,10 @@ def _shape_text(v: View) -> str:
 
 def concat(imp: Importer, node):
     views = [imp.value(node, i) for i in range(len(node.input))]
-    if not all(isinstance(v, View) for v in views):
-        raise imp.error(node, "joining a constant with a tensor computed from the input has "
-                        "no Studio layer")
+    if len(views) == 1:  # DenseNet's torch.cat([x], 1)
+        return [views[0]]
+    like = next((v for v in views if isinstance(v, View)), None)
+    views = [v if isinstance(v, View) else _batch_constant(imp, node, v, like) for v in views]
     axis = _attrs(node)["axis"] % views[0].rank
     origin = imp.origin(node)
     cs = [imp.views.canonical(v, origin) for v in views]
@@ -163,6 +164,22 @@ def concat(imp: Importer, node):
     wires = [imp.materialize(node, v) for v in views]
     return [imp.wrap(imp.add(node, "merge.Concatenate", {"inputs": len(wires), "axis": axis},
                              wires))]
+
+
+def _batch_constant(imp: Importer, node, c: Const, like: View | None) -> View:
+    """A constant holding one sample repeated along the batch (a class token expanded to the
+    batch) as a Parameter node; any other constant cannot join a computed tensor."""
+    a, b = c.values()
+    b1, b2 = imp.batches
+    if like is None or (c.static and not imp.static_batch) or a.ndim < 2 or \
+            a.shape[0] != b1 or b.shape[0] != b2 or not (a == a[:1]).all():
+        raise imp.error(node, "joining a constant with a tensor computed from the input has "
+                        "no Studio layer")
+    sample = np.asarray(a[0], np.float32)
+    wire = imp.add(node, "core.Parameter", {"shape": list(sample.shape), "init": "constant",
+                                            "value": 0.0, "learnable": c.weight},
+                   [like.wire], weights={"weight": sample}, suffix="_const")
+    return View.of(wire, sample.shape)
 
 
 def gather(imp: Importer, node):

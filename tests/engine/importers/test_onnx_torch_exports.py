@@ -122,3 +122,58 @@ def test_resnet_style_cnn_with_batchnorm_statistics(tmp_path):
     in_file = sum(numpy_helper.to_array(t).size for t in onnx.load(str(path)).graph.initializer
                   if t.data_type == onnx.TensorProto.FLOAT)
     assert sum(a.size for t in graph.weights.values() for a in t.values()) == in_file
+
+
+class DenseConcat(nn.Module):
+    """DenseNet's layer: the features so far joined with torch.cat, also of one tensor."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 3, 3, padding=1)
+        self.conv2 = nn.Conv2d(7, 3, 3, padding=1)
+
+    def forward(self, x):
+        feats = [x]
+        feats.append(self.conv1(torch.cat(feats[:1], 1)))
+        feats.append(self.conv2(torch.cat(feats, 1)))
+        return torch.cat(feats, 1)
+
+
+class TinyViT(nn.Module):
+    """Patch embedding, a class token expanded to the batch, a channels-last MLP (a Linear on
+    every position) and the class token's features into the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 4, 4)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, 8))
+        self.norm = nn.LayerNorm(8)
+        self.mlp = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        x = x + torch.relu(self.mlp(self.norm(x)))
+        return self.head(x[:, 0])
+
+
+def test_densenet_style_concat_of_one_tensor(tmp_path):
+    torch.manual_seed(0)
+    path = _export(tmp_path, DenseConcat(), torch.randn(2, 4, 6, 6), "dense")
+    graph, diff = run_both(path)
+    assert diff < 1e-5
+    assert types(graph).count("merge.Concatenate") == 2
+
+
+@pytest.mark.skipif(not {"core.Parameter", "core.Slice"} <= set(REGISTRY)
+                    or "every_position" not in {p.name for p in REGISTRY["core.Linear"].params},
+                    reason="needs core.Parameter, core.Slice and Linear every_position")
+def test_class_token_and_linear_on_every_position(tmp_path):
+    torch.manual_seed(0)
+    model = TinyViT()
+    path = _export(tmp_path, model, torch.randn(2, 3, 16, 16), "vit")
+    graph, diff = run_both(path)
+    assert diff < 1e-5
+    (pid,) = [i for i, n in graph.nodes.items() if n.type == "core.Parameter"]
+    assert (graph.weights[pid]["weight"] == model.cls_token[0].detach().numpy()).all()
