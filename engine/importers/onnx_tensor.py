@@ -251,6 +251,33 @@ def _pick(imp: Importer, node, v: View, items: dict[int, str]) -> View:
     return View(wire, base, base, tuple(groups))
 
 
+def split(imp: Importer, node):
+    """Split (chunk, split, unbind): one Slice node per output the model uses."""
+    v = imp.view(node)
+    at = _attrs(node)
+    axis = at.get("axis", 0) % v.rank
+    k, b = v.dims()[axis]
+    if b:
+        raise imp.error(node, "splitting the batch axis has no Studio layer")
+    if len(node.input) > 1 and node.input[1]:
+        sizes = [int(x) for x in imp.const(node, 1, "split").reshape(-1)]
+    elif "split" in at:  # opset < 13
+        sizes = [int(x) for x in at["split"]]
+    else:
+        n = int(at.get("num_outputs", len(node.output)))
+        step = -(-k // n)
+        sizes = [min(step, k - i * step) for i in range(n)]
+    if sum(sizes) != k or len(sizes) != len(node.output) or min(sizes) < 0:
+        raise imp.error(node, f"the split sizes {sizes} do not divide an axis of size {k} "
+                        f"into {len(node.output)} outputs")
+    outs, start = [], 0
+    for size, name in zip(sizes, node.output):
+        outs.append(_pick(imp, node, v, {axis: f"{start}:{start + size}"})
+                    if imp.used(name) else None)
+        start += size
+    return outs
+
+
 def slice_(imp: Importer, node):
     v = imp.view(node)
     at = _attrs(node)

@@ -177,3 +177,24 @@ def test_class_token_and_linear_on_every_position(tmp_path):
     assert diff < 1e-5
     (pid,) = [i for i, n in graph.nodes.items() if n.type == "core.Parameter"]
     assert (graph.weights[pid]["weight"] == model.cls_token[0].detach().numpy()).all()
+
+
+class GatedChunks(nn.Module):
+    """x.chunk(2, 1) (ONNX Split), as gated linear units and attention's q, k, v do."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 8)
+
+    def forward(self, x):
+        a, b = self.fc(x).chunk(2, dim=1)
+        return a * torch.sigmoid(b)
+
+
+@pytest.mark.skipif("core.Slice" not in REGISTRY, reason="needs core.Slice")
+def test_split_into_chunks(tmp_path):
+    torch.manual_seed(0)
+    path = _export(tmp_path, GatedChunks(), torch.randn(2, 6), "chunks")
+    graph, diff = run_both(path)
+    assert diff < 1e-5
+    assert types(graph).count("core.Slice") == 2
