@@ -38,6 +38,12 @@ Sigmoid = _simple("Sigmoid", "Sigmoid", "Logistic sigmoid, squashes to (0, 1).",
                   "σ(x) = 1 / (1 + e^(−x))")
 Tanh = _simple("Tanh", "Tanh", "Hyperbolic tangent, squashes to (−1, 1).",
                "tanh(x) = (eˣ − e^(−x)) / (eˣ + e^(−x))")
+ReLU6 = _simple("ReLU6", "ReLU6", "ReLU capped at 6 (MobileNet).", "f(x) = min(max(0, x), 6)")
+Hardswish = _simple("Hardswish", "Hardswish", "Cheap approximation of SiLU/swish "
+                    "(MobileNetV3).", "f(x) = x · min(max(x + 3, 0), 6) / 6")
+Hardsigmoid = _simple("Hardsigmoid", "Hardsigmoid", "Piecewise-linear sigmoid (MobileNetV3 "
+                      "squeeze-and-excitation gates).", "f(x) = min(max(x + 3, 0), 6) / 6")
+Mish = _simple("Mish", "Mish", "Smooth self-gated activation.", "f(x) = x · tanh(softplus(x))")
 
 
 @register

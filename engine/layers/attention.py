@@ -1,5 +1,5 @@
 """Attention on token sequences (N, L, E): multi-head self-attention, the Transformer encoder
-layer and positional encodings."""
+layer, scaled dot-product attention and positional encodings."""
 from __future__ import annotations
 
 from .base import Explanation, LayerSpec, Param, ShapeError, TensorType, register
@@ -131,6 +131,75 @@ class TransformerEncoderLayer(LayerSpec):
                     [("dim_feedforward", p["dim_feedforward"], 2048),
                      ("dropout", p["dropout"], 0.1), ("activation", p["activation"], "relu"),
                      ("batch_first", True, None), ("norm_first", p["norm_first"], False)])
+
+
+@register
+class ScaledDotProductAttention(LayerSpec):
+    id = "attn.ScaledDotProductAttention"
+    name = "ScaledDotProductAttention"
+    category = "Attention"
+    doc = "softmax(Q·Kᵀ/√d)·V on given queries, keys and values (…, L, d): the core of " \
+          "attention, without projections."
+    formula = "y = softmax(Q·Kᵀ · scale + causal mask)·V,   scale = 1/√d by default"
+    support = '''
+class ScaledDotProductAttention(nn.Module):
+    """softmax(Q·Kᵀ·scale)·V on (..., L, d) queries, keys and values (scale = 1/√d unless
+    given), with dropout on the attention weights while training."""
+
+    def __init__(self, dropout=0.0, is_causal=False, scale=None):
+        super().__init__()
+        self.dropout = dropout
+        self.is_causal = is_causal
+        self.scale = scale
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=self.is_causal,
+                                              dropout_p=self.dropout if self.training else 0.0,
+                                              scale=self.scale)
+'''
+    params = (
+        Param("dropout", "float", 0.0, "Dropout on the attention weights while training.",
+              min=0.0, max=1.0),
+        Param("is_causal", "bool", False, "Each query sees only keys at or before its "
+              "position (a decoder's mask)."),
+        Param("scale", "float", None, "Factor on Q·Kᵀ; empty = 1/√d.", min=0.0, max=1e6,
+              optional=True),
+    )
+
+    def input_ports(self, p):
+        return ["q", "k", "v"]
+
+    def infer(self, p, ins):
+        q, k, v = ins
+        for t, port in zip(ins, ("q", "k", "v")):
+            self.require_float(t, port)
+            if t.rank < 2:
+                raise ShapeError(f"expected (N, …, L, d), received {t}", port)
+        if not q.rank == k.rank == v.rank:
+            raise ShapeError(f"q {q}, k {k} and v {v} need the same number of axes", "k")
+        if q.shape[-1] != k.shape[-1] or q.shape[:-2] != k.shape[:-2]:
+            raise ShapeError(f"q {q} and k {k} must match except in length", "k")
+        if k.shape[:-1] != v.shape[:-1]:
+            raise ShapeError(f"k {k} and v {v} must have the same length", "v")
+        return [TensorType((*q.shape[:-1], v.shape[-1]))]
+
+    def flops(self, p, ins, outs):
+        q, k, v = ins
+        return q.numel * k.shape[-2] + outs[0].numel * k.shape[-2]
+
+    def explain(self, p, ins, outs):
+        q, k, _ = ins
+        return Explanation([f"each of {q.shape[-2]} queries attends over {k.shape[-2]} keys "
+                            f"of size d = {q.shape[-1]}; output {outs[0]}"], ["params = 0"])
+
+    def module(self, p, ins):
+        kw = [("dropout", p["dropout"], 0.0), ("is_causal", p["is_causal"], False)]
+        if p["scale"] is not None:
+            kw.append(("scale", p["scale"], None))
+        return call("ScaledDotProductAttention", [], kw)
+
+    def forward(self, p, attr, args, outs):
+        return [f"{outs[0]} = self.{attr}({', '.join(args)})"]
 
 
 _PE_SUPPORT = '''

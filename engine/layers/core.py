@@ -1,4 +1,4 @@
-"""Core layers: Linear, Flatten, Reshape, Permute, Identity, Dropout, Embedding."""
+"""Core layers: Linear, Flatten, Reshape, Permute, Identity, Dropout, Embedding, DropPath."""
 from __future__ import annotations
 
 import math
@@ -17,6 +17,9 @@ class Linear(LayerSpec):
     params = (
         Param("out_features", "int", 10, "Number of output units.", min=1, max=1_000_000),
         Param("bias", "bool", True, "Learn an additive bias."),
+        Param("every_position", "bool", False, "Apply to the last axis at every position of "
+              "an input with more axes, such as a channels-last image (N, H, W, C). Off, such "
+              "an input is refused: it usually means a Flatten is missing."),
     )
 
     def infer(self, p, ins):
@@ -24,7 +27,7 @@ class Linear(LayerSpec):
         self.require_float(x)
         if x.rank == 0:
             raise ShapeError(f"expected input (N, F), received {x}", "in")
-        if x.rank > 2:
+        if x.rank > 2 and not p["every_position"]:
             raise ShapeError(f"expected input (N, {x.numel}), received {x}: add a Flatten "
                              "before it", "in")
         return [TensorType((*x.shape[:-1], p["out_features"]))]
@@ -153,7 +156,16 @@ class Embedding(LayerSpec):
     params = (
         Param("num_embeddings", "int", 1000, "Vocabulary size.", min=1, max=10_000_000),
         Param("embedding_dim", "int", 32, "Size of each vector.", min=1, max=100_000),
+        Param("padding_idx", "int", None, "The id of the padding token: its vector gets no "
+              "gradient (and starts at zero); empty = none.", min=-10_000_000, max=10_000_000,
+              optional=True),
     )
+
+    def check_params(self, p):
+        pad, n = p["padding_idx"], p["num_embeddings"]
+        if pad is not None and not -n <= pad < n:
+            raise ParamError(f"padding_idx must be an id below num_embeddings={n}. "
+                             f"Received: padding_idx={pad}")
 
     def infer(self, p, ins):
         if ins[0].dtype != "long":
@@ -170,4 +182,45 @@ class Embedding(LayerSpec):
                            [f"params = vocab·dim = {v}·{d} = {v * d}"])
 
     def module(self, p, ins):
-        return f"nn.Embedding({p['num_embeddings']}, {p['embedding_dim']})"
+        pad = [] if p["padding_idx"] is None else [("padding_idx", p["padding_idx"], None)]
+        return call("nn.Embedding", [p["num_embeddings"], p["embedding_dim"]], pad)
+
+
+_DROP_PATH_SUPPORT = '''
+class DropPath(nn.Module):
+    """Stochastic depth: while training, drops a whole residual branch for a sample (mode
+    'row') or for the whole batch ('batch') with probability p and scales the kept ones by
+    1/(1 - p); the identity in evaluation."""
+
+    def __init__(self, p=0.1, mode="row"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.mode == "row" else (1,) * x.dim()
+        mask = x.new_empty(shape).bernoulli_(keep)
+        return x * mask.div_(keep) if keep > 0.0 else x * mask
+'''
+
+
+@register
+class DropPath(LayerSpec):
+    id = "core.DropPath"
+    name = "DropPath"
+    category = "Core"
+    doc = "Stochastic depth: drops a residual branch per sample while training (place it " \
+          "before the Add of a residual block); identity when evaluating."
+    formula = "y = m · x / (1 − p),  m ~ Bernoulli(1 − p) per sample"
+    support = _DROP_PATH_SUPPORT
+    params = (
+        Param("p", "float", 0.1, "Probability of dropping the branch.", min=0.0, max=1.0),
+        Param("mode", "choice", "row", "row: a coin per sample; batch: one coin for the whole "
+              "batch.", choices=("row", "batch")),
+    )
+
+    def module(self, p, ins):
+        return call("DropPath", [p["p"]], [("mode", p["mode"], "row")])

@@ -1,4 +1,6 @@
-"""Merge layers: combine several inputs (Add, Multiply, Average, Maximum, Concatenate)."""
+"""Merge layers: combine several inputs (Add, Multiply, Subtract, Divide, Average, Maximum,
+Concatenate). Element-wise merges broadcast axes of size 1 (a (C, 1, 1) gate times a
+(C, H, W) feature map)."""
 from __future__ import annotations
 
 from .base import Explanation, LayerSpec, Param, ShapeError, TensorType, register
@@ -14,27 +16,48 @@ class _Merge(LayerSpec):
         return [f"in{i + 1}" for i in range(p["inputs"])]
 
 
+def broadcast(ins: list[TensorType], ports: list[str]) -> TensorType:
+    """The shape of an element-wise op on `ins`: equal ranks, each axis equal or 1 (as torch
+    broadcasting, with the batch axes lined up); ShapeError naming the port otherwise."""
+    first = ins[0]
+    shape = list(first.shape)
+    for port, t in zip(ports[1:], ins[1:]):
+        if t.rank != first.rank or any(a != b and 1 not in (a, b)
+                                       for a, b in zip(t.shape, shape)):
+            raise ShapeError(f"inputs must have the same shape, or size 1 where they differ: "
+                             f"{ports[0]} is {first}, {port} is {t}", port)
+        shape = [max(a, b) if 1 in (a, b) else a for a, b in zip(shape, t.shape)]
+    return TensorType(tuple(shape), first.dtype)
+
+
 class _Elementwise(_Merge):
     op = ""
 
     def infer(self, p, ins):
-        first = ins[0]
-        for port, t in zip(self.input_ports(p)[1:], ins[1:]):
-            if t.shape != first.shape:
-                raise ShapeError(f"all inputs must have the same shape: in1 is {first}, "
-                                 f"{port} is {t}", port)
-        return [first]
+        return [broadcast(ins, self.input_ports(p))]
 
     def explain(self, p, ins, outs):
+        same = all(t.shape == outs[0].shape for t in ins)
+        how = "of equal shape" if same else "(axes of size 1 broadcast)"
         return Explanation([f"output {outs[0]}: element-wise {self.name.lower()} of "
-                            f"{len(ins)} inputs of equal shape"], ["params = 0"])
+                            f"{len(ins)} inputs {how}"], ["params = 0"])
 
     def forward(self, p, attr, args, outs):
         if self.op == "mean":
             return [f"{outs[0]} = ({' + '.join(args)}) / {len(args)}"]
         if self.op == "max":
-            return [f"{outs[0]} = torch.stack([{', '.join(args)}]).amax(0)"]
+            expr = args[0]
+            for a in args[1:]:
+                expr = f"torch.maximum({expr}, {a})"
+            return [f"{outs[0]} = {expr}"]
         return [f"{outs[0]} = {f' {self.op} '.join(args)}"]
+
+
+class _Binary(_Elementwise):
+    params = ()
+
+    def input_ports(self, p):
+        return ["in1", "in2"]
 
 
 @register
@@ -51,8 +74,26 @@ class Multiply(_Elementwise):
     id = "merge.Multiply"
     name = "Multiply"
     op = "*"
-    doc = "Element-wise product (gating)."
+    doc = "Element-wise product (gating: a (C, 1, 1) gate scales a (C, H, W) map)."
     formula = "y = x₁ ⊙ x₂ ⊙ …"
+
+
+@register
+class Subtract(_Binary):
+    id = "merge.Subtract"
+    name = "Subtract"
+    op = "-"
+    doc = "Element-wise difference in1 − in2."
+    formula = "y = x₁ − x₂"
+
+
+@register
+class Divide(_Binary):
+    id = "merge.Divide"
+    name = "Divide"
+    op = "/"
+    doc = "Element-wise quotient in1 / in2."
+    formula = "y = x₁ / x₂"
 
 
 @register

@@ -1,11 +1,11 @@
-"""Pooling: Max/Avg pooling (1-D, 2-D), adaptive average pooling, global pooling, Upsample."""
+"""Pooling: Max/Avg pooling (1-D, 2-D), adaptive average and max pooling, global pooling,
+Upsample."""
 from __future__ import annotations
 
 import math
 
 from .base import (Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, expand,
                    register)
-from .conv import conv_out
 from .emit import call
 
 _AXES = {1: ["L"], 2: ["H", "W"]}
@@ -18,6 +18,16 @@ def _require(spec: LayerSpec, x: TensorType, dims: int) -> None:
         want = ", ".join(["C", *_AXES[dims]])
         hint = " Add a Reshape to (C, ...) first." if x.rank < dims + 1 else ""
         raise ShapeError(f"expected input (N, {want}), received {x}.{hint}", "in")
+
+
+def pool_out(size: int, k: int, s: int, pad: int, ceil_mode: bool) -> int:
+    """Output length of a pooling window over `size` (torch's rule: with ceil_mode a last
+    window must start inside the input or its left padding)."""
+    span = size + 2 * pad - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + pad:
+        out -= 1
+    return out
 
 
 class _Pool(LayerSpec):
@@ -37,6 +47,8 @@ class _Pool(LayerSpec):
             Param("padding", "ints", 0, "Implicit padding per side (at most half the window); "
                   "max pooling pads with −∞, average pooling with zeros.", min=0, max=512,
                   length=dims),
+            Param("ceil_mode", "bool", False, "Round the output size up, so a last, partial "
+                  "window is pooled too (floor otherwise)."),
         )
 
     def _kernel(self, p):
@@ -55,7 +67,8 @@ class _Pool(LayerSpec):
         x = ins[0]
         _require(self, x, self.dims)
         k, s, pads = self._kernel(p), self._stride(p), expand(p["padding"], self.dims)
-        sizes = [conv_out(n, ki, si, pi, 1) for n, ki, si, pi in zip(x.shape[1:], k, s, pads)]
+        sizes = [pool_out(n, ki, si, pi, p["ceil_mode"])
+                 for n, ki, si, pi in zip(x.shape[1:], k, s, pads)]
         if min(sizes) < 1:
             raise ShapeError(f"kernel_size={p['kernel_size']} is larger than the (padded) "
                              f"input {x}", "in")
@@ -69,7 +82,8 @@ class _Pool(LayerSpec):
         e = Explanation()
         for i, axis in enumerate(_AXES[self.dims]):
             n, out = ins[0].shape[1 + i], outs[0].shape[1 + i]
-            e.shape.append(f"{axis}_out = floor(({n} + 2·{pads[i]} - {k[i]})/{s[i]}) + 1 = {out}")
+            rnd = "ceil" if p["ceil_mode"] else "floor"
+            e.shape.append(f"{axis}_out = {rnd}(({n} + 2·{pads[i]} - {k[i]})/{s[i]}) + 1 = {out}")
         e.shape.append(f"channels unchanged = {ins[0].shape[0]}")
         e.params.append("params = 0 (pooling has no weights)")
         return e
@@ -77,7 +91,8 @@ class _Pool(LayerSpec):
     def module(self, p, ins):
         k = self._kernel(p)
         return call(f"nn.{self.kind}Pool{self.dims}d", [k],
-                    [("stride", self._stride(p), k), ("padding", p["padding"], 0)])
+                    [("stride", self._stride(p), k), ("padding", p["padding"], 0),
+                     ("ceil_mode", p["ceil_mode"], False)])
 
 
 @register
@@ -125,6 +140,7 @@ class AvgPool2d(_Pool):
 class _Adaptive(LayerSpec):
     category = "Pooling"
     dims = 2
+    kind = "Avg"
 
     def infer(self, p, ins):
         _require(self, ins[0], self.dims)
@@ -141,7 +157,8 @@ class _Adaptive(LayerSpec):
         return e
 
     def module(self, p, ins):
-        return call(f"nn.AdaptiveAvgPool{self.dims}d", [expand(p["output_size"], self.dims)])
+        return call(f"nn.Adaptive{self.kind}Pool{self.dims}d",
+                    [expand(p["output_size"], self.dims)])
 
 
 @register
@@ -164,6 +181,28 @@ class AdaptiveAvgPool2d(_Adaptive):
     formula = "y[c, i, j] = mean of x[c] over window (i, j) of an out_H × out_W grid"
     params = (Param("output_size", "ints", 1, "Output height and width: one int or two.",
                     min=1, max=100_000, length=2),)
+
+
+@register
+class AdaptiveMaxPool1d(_Adaptive):
+    id = "pool.AdaptiveMaxPool1d"
+    name = "AdaptiveMaxPool1d"
+    dims = 1
+    kind = "Max"
+    doc = "Maximum of a (C, L) sequence over a fixed number of windows, whatever L is."
+    formula = "y[c, i] = max of x[c, floor(i·L/out) : ceil((i+1)·L/out)]"
+    params = AdaptiveAvgPool1d.params
+
+
+@register
+class AdaptiveMaxPool2d(_Adaptive):
+    id = "pool.AdaptiveMaxPool2d"
+    name = "AdaptiveMaxPool2d"
+    dims = 2
+    kind = "Max"
+    doc = "Maximum of a (C, H, W) image over a fixed grid of windows, whatever H and W are."
+    formula = "y[c, i, j] = max of x[c] over window (i, j) of an out_H × out_W grid"
+    params = AdaptiveAvgPool2d.params
 
 
 class _Global(LayerSpec):
