@@ -14,6 +14,7 @@ import copy
 import json
 from collections import defaultdict
 
+from ..blockcode import inner_attrs
 from ..blockedit import apply_plan, plan_make_block
 from ..blocks import RESERVED_TYPES, BlockType, make_arg
 from ..graph import BLOCK_PREFIX, Graph, python_name
@@ -47,10 +48,11 @@ def fold_blocks(graph: Graph, origins: dict[str, Origin], module, leaf_paths: se
     if not paths:
         return graph
     flat_weights = dict(graph.weights)
-    weight_paths = {nid: (origins[nid].scope if origins[nid].scope in leaf_paths else "")
-                    for nid in graph.nodes if nid in origins}
     made: dict[str, str] = {}  # module path -> instance node id (in the top graph)
     classes: dict[str, str] = {}  # temporary type name -> source class name
+    temp_of: dict[str, str] = {}  # module path -> its temporary type name
+    inner_name: dict[str, str] = {}  # node or instance id -> its name in its block
+    container: dict[str, str] = {}  # node or instance id -> module path of its block
     for k, path in enumerate(sorted(paths, key=lambda p: (-p.count("."), p))):
         members = [nid for nid, o in owner.items() if o == path and nid in graph.nodes]
         members += [iid for p, iid in made.items() if _parent(p) == path]
@@ -68,7 +70,10 @@ def fold_blocks(graph: Graph, origins: dict[str, Origin], module, leaf_paths: se
             if node.name != name:  # a module called twice (a shared ReLU): relu, relu1
                 taken = {n.name for i, n in body.nodes.items() if i != nid}
                 body.rename(nid, name if name not in taken else body.unique_name(name))
+        for nid in members:
+            inner_name[nid], container[nid] = body.nodes[nid].name, path
         made[path] = plan.instance_id
+        temp_of[path] = temp
         graph.rename(plan.instance_id, path.replace(".", "_"))
         cls = type(module.get_submodule(path)).__name__
         if not cls.isidentifier() or cls in RESERVED_TYPES or cls.startswith("_") or \
@@ -79,37 +84,54 @@ def fold_blocks(graph: Graph, origins: dict[str, Origin], module, leaf_paths: se
     for path, iid in made.items():
         if not _parent(path):
             graph.rename(iid, _local(path))
-    _share_types(graph, classes, made)
-    _weights(graph, made, flat_weights, weight_paths)
+    renamed = _share_types(graph, classes, made)
+    _weights(graph, flat_weights, made, {p: renamed[t] for p, t in temp_of.items()},
+             inner_name, container)
     return graph
 
 
-def _weights(graph: Graph, made: dict[str, str], flat: dict, leaf: dict[str, str]) -> None:
-    """Instance weights keyed by the source's module paths below the instance."""
+def _weights(graph: Graph, flat: dict, made: dict[str, str], type_of: dict[str, str],
+             inner_name: dict[str, str], container: dict[str, str]) -> None:
+    """Each folded node's tensors move to its top-level instance, keyed by the attribute path
+    the generated classes give it ('layer1.0.conv1.weight' when the names are the source's)."""
+    attrs = {name: {bt.graph.nodes[i].name: a for i, a in inner_attrs(bt.graph).items()}
+             for name, bt in graph.blocks.items()}
     graph.weights = {nid: w for nid, w in flat.items() if nid in graph.nodes}
-    for path, iid in made.items():
-        if iid not in graph.nodes:
+    for nid, tensors in flat.items():
+        if nid in graph.nodes:
             continue
-        prefix = path + "."
-        graph.weights[iid] = {f"{leaf[nid][len(prefix):]}.{k}": v
-                              for nid, tensors in flat.items()
-                              if leaf.get(nid, "").startswith(prefix)
-                              for k, v in tensors.items()}
+        parts, cur = [], nid
+        while container.get(cur):
+            path = container[cur]
+            parts.append(attrs[type_of[path]][inner_name[cur]])
+            cur = made[path]
+        prefix = ".".join(reversed(parts))
+        graph.weights.setdefault(cur, {}).update(
+            {f"{prefix}.{k}": v for k, v in tensors.items()})
 
 
 # -- one block type per class and structure, differing params as arguments -------------------
 
 def _structure(btype: BlockType, renamed: dict[str, str]) -> str:
+    """The type's layers, wiring and param names, and the values of params that cannot
+    become arguments (a Reshape's shape, a None): types that differ there stay apart."""
     body = btype.graph.to_dict()
     nodes = [{"type": _final(n["type"], renamed), "name": n["name"],
-              "params": sorted(n["params"])} for n in body["nodes"]]
+              "params": sorted(n["params"]),
+              "fixed": sorted((k, repr(v)) for k, v in n["params"].items()
+                              if _kind([_scalar(v)]) is None
+                              and n["type"] not in ("io.Input", "io.Output"))}
+             for n in body["nodes"]]
     names = {n["id"]: n["name"] for n in body["nodes"]}
     edges = sorted((names[e["src"]], e["src_port"], names[e["dst"]], e["dst_port"])
                    for e in body["edges"])
     return json.dumps([nodes, edges], sort_keys=True)
 
 
-def _share_types(graph: Graph, classes: dict[str, str], made: dict[str, str]) -> None:
+def _share_types(graph: Graph, classes: dict[str, str], made: dict[str, str]) \
+        -> dict[str, str]:
+    """Merge same-class, same-structure types (differing scalar params become arguments);
+    returns temporary type name -> final type name."""
     order = [t for t in graph.blocks]  # made bottom-up: inner types first
     renamed: dict[str, str] = {}
     used_names: set[str] = set()
@@ -136,6 +158,7 @@ def _share_types(graph: Graph, classes: dict[str, str], made: dict[str, str]) ->
             n.type = _final(n.type, renamed)
     for bt in final.values():
         graph.add_block_type(bt)
+    return renamed
 
 
 def _final(layer_type: str, renamed: dict[str, str]) -> str:
@@ -182,6 +205,8 @@ def _merged(name: str, types: list[BlockType], users: list[list], graph: Graph) 
     columns: dict[tuple[str, str], list] = {}
     by_name = [{n.name: n for n in t.graph.nodes.values()} for t in types]
     for nid, node in body.nodes.items():
+        if node.spec.role != "layer":  # a block's Input takes its shape from the instance
+            continue
         for pname in node.params:
             values = [nodes[node.name].params.get(pname) for nodes in by_name]
             if any(v != values[0] for v in values):

@@ -22,6 +22,7 @@ from typing import Any
 from ..graph import Graph
 from ..layers import get_spec
 from ..validate import validate
+from .simplify import simplify
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,12 @@ class GraphBuilder:
 
     # the end -----------------------------------------------------------------------------
     def finish(self) -> Graph:
-        """Validate, check every expected shape, lay out; returns the graph."""
+        """Simplify (simplify.py), validate, check every expected shape, lay out; returns
+        the graph."""
         g = self.graph
         if not g.outputs():
             raise ImportModelError("the model returns no tensor")
+        simplify(g, self._forget)
         report = validate(g)
         if not report.ok:
             issue = report.errors[0]
@@ -168,6 +171,11 @@ class GraphBuilder:
                                        f"{shape}", self.origins.get(nid))
         layout(g)
         return g
+
+
+    def _forget(self, node_id: str) -> None:
+        self.origins.pop(node_id, None)
+        self._expected.pop(node_id, None)
 
 
 def _array(value: Any):

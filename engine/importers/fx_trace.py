@@ -42,6 +42,7 @@ def _tracer_class():
 
         def __init__(self):
             super().__init__()
+            self.proxy_buffer_attributes = True  # `self.pe[:, :x.size(1)]` on a buffer
             self._skip = _skipped_dirs()
             self._studio_scope = ""
 
@@ -52,6 +53,13 @@ def _tracer_class():
                 return super().call_module(m, forward, args, kwargs)
             finally:
                 self._studio_scope = outer
+
+        def is_leaf_module(self, m, qualname):
+            # a module Studio maps is a leaf; a subclass that overrides forward is traced
+            # through; other torch.nn modules are leaves (reported by name)
+            from .fx_modules import handler_for
+
+            return handler_for(m) is not None or super().is_leaf_module(m, qualname)
 
         def create_node(self, *args, **kwargs):
             node = super().create_node(*args, **kwargs)
@@ -83,9 +91,9 @@ def defaulted_arguments(module, n_inputs: int) -> dict:
 
 
 def trace(module, n_inputs: int):
-    """The fx.GraphModule of `module` traced in eval mode (its mode is restored after)."""
-    from torch import fx
-
+    """The fx.Graph of `module` traced in eval mode (its mode is restored after). Its
+    get_attr and call_module targets are paths in `module` itself (no GraphModule is built:
+    a submodule named `code` or `graph` would clash with GraphModule's own attributes)."""
     concrete = defaulted_arguments(module, n_inputs)
     modes = {m: m.training for m in module.modules()}
     module.eval()
@@ -100,4 +108,4 @@ def trace(module, n_inputs: int):
     finally:
         for m, training in modes.items():
             m.train(training)
-    return fx.GraphModule(tracer.root, graph, type(module).__name__)
+    return graph

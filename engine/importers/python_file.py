@@ -2,12 +2,15 @@
 command and the app's File > Import PyTorch model… both take.
 
 Loading the file runs it (that is what importing a model class means); the class is created
-without arguments and traced with torch.fx on example inputs of the given shapes. Nothing is
+without arguments (under torch's seed 0, so a freshly initialised model imports with the
+same weights every time) and traced with torch.fx on example inputs of the given shapes. Nothing is
 unpickled.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -34,12 +37,18 @@ def load_class(path: str | Path, name: str):
         raise ValueError("give the name of the nn.Module class")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    spec = importlib.util.spec_from_file_location(f"studio_import_{path.stem}", path)
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    mod_name = f"studio_import_{re.sub(r'[^0-9a-zA-Z_]', '_', path.stem)}_{digest}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(spec)
+    # registered like any imported module: dataclasses (with `from __future__ import
+    # annotations`), pickling and inspect.getsource look the module up by name
+    sys.modules[mod_name] = module
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 (the user's file may raise anything)
+        sys.modules.pop(mod_name, None)
         raise ValueError(f"{path}: running the file failed: {type(exc).__name__}: {exc}") \
             from None
     finally:
@@ -69,6 +78,7 @@ def import_python_class(path: str | Path, class_name: str, shapes: list[tuple[in
     if bad:
         raise ValueError(f"input dtype {bad[0]!r}: expected float or long")
     cls = load_class(path, class_name)
+    torch.manual_seed(0)  # a freshly initialised model gets the same weights each time
     try:
         module = cls()
     except Exception as exc:  # noqa: BLE001 (the user's constructor may raise anything)
@@ -76,7 +86,6 @@ def import_python_class(path: str | Path, class_name: str, shapes: list[tuple[in
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"{class_name} is not an nn.Module")
     module.eval()
-    torch.manual_seed(0)
     examples = [torch.randn(s) if d == "float" else torch.zeros(s, dtype=torch.long)
                 for s, d in zip(shapes, dtypes)]
     graph = import_module(module, examples[0] if len(examples) == 1 else tuple(examples))

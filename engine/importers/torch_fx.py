@@ -2,296 +2,359 @@
 
     graph = import_module(model, torch.randn(1, 3, 32, 32))
 
-The module is traced with torch.fx, every traced operation is mapped onto a registry spec
-(modules, functions and tensor methods, see fx_rules) and handed to the GraphBuilder with the
-module's weights. An operation without a Studio layer is an `ImportModelError` naming the fx
-node, the operation and the line of the user's source that called it, never a silent drop.
+The module is traced with torch.fx (fx_trace) and run twice on the example input (fx_record).
+Every traced op that depends on the input's values becomes Studio nodes through its handler
+(fx_modules, fx_functions, fx_shapes, fx_recurrent), which call the helpers of `FxImporter`
+below; everything else (sizes, shape checks, tensors made from parameters alone) is folded
+to constants, as a Studio graph is static. An op without a Studio layer is an
+`ImportModelError` naming the fx node, the op and the line of the user's source that called
+it, never a silent drop.
 """
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass
-
 from .builder import GraphBuilder, ImportModelError, Origin, Wire
-from .fx_rules import (
-    META_METHODS,
-    METHODS,
-    Mapped,
-    Unsupported,
-    describe_target,
-    function_handlers,
-    fx_nodes,
-    init_functional_names,
-    module_handlers,
-    module_label,
-)
+from .fx_functions import function_handler, method_handler
+from .fx_modules import Unsupported, handler_for
+from .fx_names import describe_node
+from .fx_record import BATCHES, TensorMeta, record
+from .fx_recurrent import Recurrent, StateItem, materialize
 from .fx_trace import trace
+from .fx_values import SKIP, AttentionOut, Items, Skip, Tensor
 
 
-@dataclass(frozen=True)
-class MetaValue:
-    """A non-tensor value (a shape, a size): only reshapes may consume it."""
+class FxImporter:
+    """Walks the traced graph once; handlers call the helpers below."""
 
-
-@dataclass(frozen=True)
-class AttentionValue:
-    """The (output, weights) tuple of nn.MultiheadAttention."""
-
-    wire: Wire
-
-
-@dataclass
-class RecurrentValue:
-    """The (output, state) tuple of an RNN/LSTM/GRU; the node's output mode is decided by
-    which part the model uses."""
-
-    wire: Wire
-    kind: str
-    bidirectional: bool
-    part: tuple = ()  # () the whole tuple, (1,) the state, (1, 0) an LSTM's h
-
-
-# -- shapes from one real forward -----------------------------------------------------------
-
-class _Shapes:
-    """Output shapes of the traced nodes (from torch.fx ShapeProp on the example input)."""
-
-    def __init__(self, gm, inputs):
-        import torch
-        from torch.fx.passes.shape_prop import ShapeProp
-
-        modes = {m: m.training for m in gm.modules()}
-        gm.eval()
-        try:
-            with torch.no_grad():
-                ShapeProp(gm).propagate(*inputs)
-        except Exception as exc:  # noqa: BLE001 (user code may raise anything)
-            raise ImportModelError(f"running the traced model on the example input failed: "
-                                   f"{type(exc).__name__}: {exc}") from None
-        finally:
-            for m, training in modes.items():
-                m.train(training)
-
-    @staticmethod
-    def is_tensor(node) -> bool:
-        from torch import fx
-        return isinstance(node, fx.Node) and "tensor_meta" in node.meta and \
-            hasattr(node.meta["tensor_meta"], "shape")
-
-    @staticmethod
-    def shape(node) -> tuple[int, ...]:
-        return tuple(node.meta["tensor_meta"].shape)
-
-
-# -- the importer ----------------------------------------------------------------------------
-
-class _Importer:
     def __init__(self, module, inputs: tuple, input_names: list[str] | None):
-        init_functional_names()
-        self.module = module
         self.inputs = inputs
         self.input_names = input_names
-        self.gm = trace(module, len(inputs))
-        self.shapes = _Shapes(self.gm, inputs)
+        self.root = module
+        self.graph = trace(module, len(inputs))
+        self.rec = record(module, self.graph, inputs)
         self.builder = GraphBuilder()
-        self.values: dict = {}
-        self.module_nodes: dict[int, str] = {}  # id(submodule with weights) -> node name
-        self.modules = module_handlers()
-        self.functions = function_handlers()
-        self.recurrent_modes: dict[str, str] = {}
+        self.env: dict = {}
+        self.live = self._live_nodes()
+        self.module_users: dict[int, str] = {}       # id(module with weights) -> node name
+        self._cache: dict = {}                       # shared Permute/Parameter/Slice nodes
 
+    def run(self, blocks: bool = True):
+        for node in self.graph.nodes:
+            if node in self.live:
+                self.env[node] = self._dispatch(node)
+            else:
+                self._check_unused(node)
+        graph = self.builder.finish()
+        if blocks:
+            from .blocks import fold_blocks
+            leaves = {n.target for n in self.graph.nodes if n.op == "call_module"}
+            graph = fold_blocks(graph, self.builder.origins, self.root, leaves)
+        return graph
+
+    # walking ------------------------------------------------------------------------------
+    def _live_nodes(self) -> set:
+        out = next(n for n in reversed(self.graph.nodes) if n.op == "output")
+        live, stack = set(), [out]
+        while stack:
+            n = stack.pop()
+            if n not in live:
+                live.add(n)
+                stack.extend(n.all_input_nodes)
+        return live
+
+    def is_live(self, node) -> bool:
+        return node in self.live
+
+    def _check_unused(self, node) -> None:
+        name = node.target if node.op == "call_method" else ""
+        if isinstance(name, str) and name.endswith("_") and not name.endswith("__") and \
+                self.rec[node].data:
+            raise self.error(node, "an in-place update whose result is not used: write "
+                             "x = x.op(...) so the traced graph sees it")
+
+    def _dispatch(self, node):
+        if node.op == "placeholder":
+            return self._placeholder(node)
+        if node.op == "output":
+            return self._output(node)
+        if not self.rec[node].data:
+            return SKIP  # a constant: read from the record where it is used
+        try:
+            if node.op == "call_module":
+                module = self.module(node)
+                handler = handler_for(module)
+                if handler is None:
+                    raise Unsupported("no Studio layer for it")
+                return handler(self, node, module)
+            handler = function_handler(node.target) if node.op == "call_function" else \
+                method_handler(node.target)
+            if handler is None:
+                raise Unsupported("no Studio layer for it")
+            return handler(self, node)
+        except Unsupported as exc:
+            raise self.error(node, str(exc)) from None
+
+    def _placeholder(self, node):
+        i = len(self.builder.graph.inputs())
+        if i >= len(self.inputs):  # an argument left at its default (`mask=None`)
+            return SKIP
+        x = self.inputs[i]
+        if x.dim() < 2:
+            raise ImportModelError(f"example input {i + 1} ('{node.name}') has shape "
+                                   f"{tuple(x.shape)}: give a batch dimension first")
+        dtype = "float" if x.is_floating_point() else "long"
+        name = self.input_names[i] if self.input_names else node.name
+        return Tensor(self.builder.input(name, tuple(x.shape[1:]), dtype))
+
+    def _output(self, node) -> Skip:
+        outs = node.args[0]
+        outs = list(outs.values()) if isinstance(outs, dict) else \
+            list(outs) if isinstance(outs, (tuple, list)) else [outs]
+        for i, out in enumerate(outs):
+            try:
+                wire = self.tensor(out, node)
+            except ImportModelError:
+                raise ImportModelError(f"output {i + 1} of the model is not a tensor Studio "
+                                       "can represent") from None
+            self.builder.output(wire, "output" if len(outs) == 1 else f"output{i + 1}")
+        return SKIP
+
+    # helpers for handlers -------------------------------------------------------------------
     def origin(self, node) -> Origin:
-        return Origin(node.name, self.describe(node), node.meta.get("studio_location", ""),
-                      node.meta.get("studio_scope", ""))
+        return Origin(node.name, describe_node(node, self.root),
+                      node.meta.get("studio_location", ""), node.meta.get("studio_scope", ""))
 
     def error(self, node, why: str) -> ImportModelError:
         return ImportModelError(why, self.origin(node))
 
-    def describe(self, node) -> str:
-        if node.op == "call_module":
-            return module_label(self.gm.get_submodule(node.target))
-        return describe_target(node)
+    def module(self, node):
+        return self.root.get_submodule(node.target)
 
-    def run(self, blocks: bool = True):
-        for node in self.gm.graph.nodes:
-            handler = getattr(self, f"_op_{node.op}")
-            handler(node)
-        graph = self.builder.finish()
-        if blocks:
-            from .blocks import fold_blocks
-            leaves = {n.target for n in self.gm.graph.nodes if n.op == "call_module"}
-            graph = fold_blocks(graph, self.builder.origins, self.module, leaves)
-        return graph
+    @staticmethod
+    def arg(node, i: int, name: str, default=None):
+        """Argument `i` (or keyword `name`) of a call."""
+        if len(node.args) > i:
+            return node.args[i]
+        return node.kwargs.get(name, default)
 
-    # ops --------------------------------------------------------------------------------
-    def _op_placeholder(self, node) -> None:
-        i = len(self.builder.graph.inputs())
-        if i >= len(self.inputs):  # an argument left at its default (`mask=None`)
-            return self._meta(node)
-        x = self.inputs[i]
-        if x.dim() < 2:
-            raise ImportModelError(f"example input {i + 1} for '{node.name}' has shape "
-                                   f"{tuple(x.shape)}: give a batch dimension first")
-        dtype = "float" if x.is_floating_point() else "long"
-        name = self.input_names[i] if self.input_names else node.name
-        self.values[node] = self.builder.input(name, tuple(x.shape[1:]), dtype)
+    def is_const(self, x) -> bool:
+        """True if `x` does not depend on the input's values (a literal, a size, a tensor
+        computed from parameters)."""
+        from torch import fx
 
-    def _op_get_attr(self, node) -> None:
-        raise self.error(node, "a tensor attribute used directly in forward has no Studio "
-                         "layer (wrap it in a module such as nn.Linear)")
+        if isinstance(x, fx.Node):
+            return not self.rec[x].data
+        if isinstance(x, (tuple, list)):
+            return all(self.is_const(v) for v in x)
+        if isinstance(x, slice):
+            return all(self.is_const(v) for v in (x.start, x.stop, x.step))
+        return True
 
-    def _op_output(self, node) -> None:
-        outs = node.args[0]
-        outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
-        for i, out in enumerate(outs):
-            value = self.values.get(out)
-            if not isinstance(value, Wire):
-                raise ImportModelError(f"output {i + 1} of the model is not a tensor Studio "
-                                       "can represent")
-            self.builder.output(value, "output" if len(outs) == 1 else f"output{i + 1}")
+    def runs(self, x) -> tuple:
+        """The value of a constant argument in the two recorded runs (batch 2 and 3)."""
+        from torch import fx
 
-    def _op_call_module(self, node) -> None:
-        module = self.gm.get_submodule(node.target)
-        handler = self.modules.get(type(module))
-        if handler is None:
-            raise self.error(node, "no Studio layer for it")
-        try:
-            spec, params = handler(module)
-        except Unsupported as exc:
-            raise self.error(node, f"Studio's layer does not support {exc}") from None
-        has_state = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
-        if has_state and id(module) in self.module_nodes:
-            raise self.error(node, f"the module is also used by node "
-                             f"'{self.module_nodes[id(module)]}'; Studio nodes cannot share "
-                             "weights")
-        self.module_nodes[id(module)] = node.name
-        if spec == "attn.MultiheadSelfAttention":
-            self._check_self_attention(node)
-        elif len(node.args) > 1 or node.kwargs:
-            raise self.error(node, "Studio's layer takes one input (no extra arguments)")
-        self._add(node, Mapped(spec, params, [node.args[0]], module=module))
-        if spec == "attn.MultiheadSelfAttention":
-            self.values[node] = AttentionValue(self.values[node])
-        if spec.startswith("rnn."):
-            wire = self.values[node]
-            self.values[node] = RecurrentValue(wire, spec, module.bidirectional)
-            self.recurrent_modes[wire.node] = ""
+        if isinstance(x, fx.Node):
+            return self.rec[x].runs
+        if isinstance(x, (tuple, list)):
+            pairs = [self.runs(v) for v in x]
+            return tuple(type(x)(p[i] for p in pairs) for i in range(2))
+        if isinstance(x, slice):
+            a, b, c = (self.runs(v) for v in (x.start, x.stop, x.step))
+            return slice(a[0], b[0], c[0]), slice(a[1], b[1], c[1])
+        return x, x
 
-    def _op_call_function(self, node) -> None:
-        if node.target is getattr:
-            return self._meta(node)
-        if node.target is operator.getitem:
-            return self._getitem(node)
-        if getattr(node.target, "__name__", "") == "_assert_is_none":  # fx's check of a default
-            return self._meta(node)
-        handler = self.functions.get(node.target)
-        self._call(node, handler)
+    def const(self, x, node, what: str = "this argument"):
+        """The Python value of a constant argument; Unsupported if it is a tensor of the
+        model's data or depends on the batch size."""
+        if not self.is_const(x):
+            raise Unsupported(f"{what} is computed from the input; Studio needs a constant")
+        first, second = self.runs(x)
+        if not _same(first, second):
+            raise Unsupported(f"{what} depends on the batch size ({first} vs {second} for "
+                              f"batches {BATCHES[0]} and {BATCHES[1]})")
+        return first
 
-    def _op_call_method(self, node) -> None:
-        if node.target in META_METHODS:
-            return self._meta(node)
-        self._call(node, METHODS.get(node.target))
+    def const_or_none(self, x):
+        """The value of a constant argument, or True for a tensor of the model's data (so
+        `if ctx.const_or_none(mask)` reads 'a mask was passed')."""
+        if not self.is_const(x):
+            return True
+        return self.runs(x)[0]
 
-    def _check_self_attention(self, node) -> None:
-        args = list(node.args) + [node.kwargs.get(k) for k in ("query", "key", "value")
-                                  if k in node.kwargs]
-        extra = {k: v for k, v in node.kwargs.items()
-                 if k not in ("need_weights", "query", "key", "value") and v is not None}
-        if len(args) != 3 or len({id(a) for a in args}) != 1 or extra:
-            raise self.error(node, "Studio's MultiheadSelfAttention is self-attention "
-                             "(query = key = value) without masks")
+    def is_zero_state(self, x) -> bool:
+        """None, or constant tensors of zeros (an RNN's explicit initial state)."""
+        import torch
 
-    # helpers ----------------------------------------------------------------------------
-    def _call(self, node, handler) -> None:
-        if handler is None:
-            raise self.error(node, "no Studio layer for it")
-        for arg in fx_nodes([*node.args, *node.kwargs.values()]):
-            if isinstance(self.values.get(arg), (RecurrentValue, AttentionValue)):
-                raise self.error(node, "uses a layer's output tuple directly")
-        try:
-            mapped = handler(node, self.shapes)
-        except Unsupported as exc:
-            raise self.error(node, f"Studio's layer does not support {exc}") from None
-        self._add(node, mapped)
+        if x is None:
+            return True
+        if not self.is_const(x):
+            return False
+        runs = self.runs(x)
+        flat = [v for r in runs for v in (r if isinstance(r, (tuple, list)) else (r,))]
+        return all(v is None or (isinstance(v, torch.Tensor) and not v.any()) for v in flat)
 
-    def _meta(self, node) -> None:
-        self.values[node] = MetaValue()
-
-    def _tensor(self, node, arg) -> Wire:
-        value = self.values.get(arg)
-        if not isinstance(value, Wire):
-            raise self.error(node, f"its input '{getattr(arg, 'name', arg)}' is not a tensor "
-                             "Studio can represent")
+    def meta(self, x) -> TensorMeta:
+        """Shape and dtype (batch included, first run) of a tensor of the model's data."""
+        value = self.rec[x].first
+        if not isinstance(value, TensorMeta):
+            raise Unsupported(f"'{x.name}' is not a single tensor")
         return value
 
-    def _add(self, node, mapped: Mapped) -> None:
-        if mapped.alias is not None:
-            self.values[node] = self._tensor(node, mapped.alias)
-            return
-        sources = [self._tensor(node, a) for a in mapped.inputs]
-        weights = mapped.module.state_dict() if mapped.module is not None else None
-        shape = self.shapes.shape(node)[1:] if self.shapes.is_tensor(node) else None
-        self.values[node] = self.builder.add(mapped.spec, mapped.params, sources,
-                                             self.origin(node), weights=weights, shape=shape)
+    def sample_shape(self, x) -> tuple[int, ...] | None:
+        """The per-sample shape of `x` if it is a batch-first tensor in both runs."""
+        a, b = self.rec[x].runs
+        if isinstance(a, TensorMeta) and isinstance(b, TensorMeta) and a.shape[:1] == \
+                (BATCHES[0],) and b.shape[:1] == (BATCHES[1],) and a.shape[1:] == b.shape[1:]:
+            return a.shape[1:]
+        return None
 
-    def _getitem(self, node) -> None:
-        src, index = node.args
-        value = self.values.get(src)
-        if not node.users:  # tuple unpacking makes items nobody uses (`out, _ = lstm(x)`)
-            return self._meta(node)
-        if isinstance(value, MetaValue):
-            return self._meta(node)
-        if isinstance(value, RecurrentValue):
-            return self._recurrent_item(node, value, index)
-        if isinstance(value, AttentionValue):
-            if index != 0:
-                raise self.error(node, "Studio's attention node does not output the "
-                                 "attention weights")
-            self.values[node] = value.wire
-            return None
-        if isinstance(value, Wire) and value.node in self.recurrent_modes and \
-                index == (slice(None), -1) and len(src.users) == 1:
-            self._set_mode(node, value, "last")
-            self.values[node] = value
-            self._record_shape(node, value)
-            return
-        raise self.error(node, "indexing/slicing tensors has no Studio layer")
+    def tval(self, x, node) -> Tensor:
+        """The Tensor value of an argument (any axis order)."""
+        value = self.env.get(x)
+        if isinstance(value, Tensor):
+            return value
+        if isinstance(value, StateItem):
+            return materialize(self, node, value)
+        if isinstance(value, (Recurrent, AttentionOut, Items)):
+            raise Unsupported(f"uses '{x.name}', a tuple of tensors, as one tensor")
+        name = getattr(x, "name", repr(x))
+        raise Unsupported(f"its input '{name}' is not a tensor Studio can represent")
 
-    def _recurrent_item(self, node, value: RecurrentValue, index) -> None:
-        part = (*value.part, index)
-        if part == (0,):
-            self._set_mode(node, value.wire, "sequence")
-            self.values[node] = value.wire
-            self._record_shape(node, value.wire)
-        elif part in ((1,),) or (value.kind == "rnn.LSTM" and part == (1, 0)):
-            self.values[node] = RecurrentValue(value.wire, value.kind, value.bidirectional,
-                                               part)
-        elif value.kind == "rnn.LSTM" and part == (1, 1):
-            raise self.error(node, "Studio's LSTM node does not output the cell state")
-        elif part[-1] == -1 and part[:-1] in ((1,), (1, 0)) and \
-                (value.kind == "rnn.LSTM") == (part[:-1] == (1, 0)):
-            if value.bidirectional:
-                raise self.error(node, "use the output sequence of a bidirectional layer; "
-                                 "Studio's 'hidden' output joins both directions")
-            self._set_mode(node, value.wire, "hidden")
-            self.values[node] = value.wire
-            self._record_shape(node, value.wire)
+    def tensor(self, x, node) -> Wire:
+        """A batch-first wire for an argument (a Permute is added if the model moved axes)."""
+        t = self.tval(x, node)
+        if t.perm is None:
+            return t.wire
+        if t.perm[0] != 0:
+            raise Unsupported(f"uses '{x.name}', whose batch axis was moved to axis "
+                              f"{t.perm.index(0)}; Studio keeps the batch first")
+        key = ("permute", t.wire, t.perm)
+        if key not in self._cache:
+            src = self.builder.graph.nodes[t.wire.node].name
+            self._cache[key] = self.builder.add(
+                "core.Permute", {"dims": list(t.perm[1:])}, [t.wire], self.origin(x),
+                name=f"{src}_permute")
+        return self._cache[key]
+
+    def tensor_of(self, wire: Wire) -> Tensor:
+        return Tensor(wire)
+
+    def add(self, node, spec: str, params: dict, inputs: list, *, weights=None, module=None,
+            trainable: bool = True, shape: bool = True, name: str | None = None) -> Tensor:
+        """A node of `spec` on `inputs` (fx arguments or wires) for fx `node`. `module`:
+        the submodule the weights come from (a module used twice is refused). `shape`:
+        check Studio's inferred shape against the one the model produced."""
+        if module is not None and (weights or any(True for _ in module.parameters())):
+            user = self.module_users.setdefault(id(module), node.name)
+            if user != node.name:
+                raise Unsupported(f"the module is also used by node '{user}'; Studio "
+                                  "nodes cannot share weights")
+        wires = [w if isinstance(w, Wire) else self.tensor(w, node) for w in inputs]
+        expected = self.sample_shape(node) if shape else None
+        return Tensor(self.builder.add(spec, params, wires, self.origin(node), weights=weights,
+                                       shape=expected, trainable=trainable, name=name))
+
+    def slice_of(self, node, wire: Wire, index: str, name: str) -> Tensor:
+        key = ("slice", wire, index)
+        if key not in self._cache:
+            self._cache[key] = self.builder.add("core.Slice", {"index": index}, [wire],
+                                                self.origin(node), name=name)
+        return Tensor(self._cache[key])
+
+    def const_tensor(self, x, node, like: Tensor, rank: int) -> Wire:
+        """A constant tensor (a parameter, a buffer, or made from them) combined with a
+        tensor of `rank` axes: a Parameter node whose batch comes from `like`."""
+        import torch
+
+        a, b = self.runs(x)
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+            raise Unsupported(f"'{getattr(x, 'name', x)}' is not a tensor")
+        if a.shape == b.shape and torch.equal(a, b):
+            if a.dim() > rank:
+                raise Unsupported(f"a constant of shape {tuple(a.shape)} has more axes than "
+                                  f"the tensor it is combined with ({rank})")
+            value = a.reshape((1,) * (rank - a.dim()) + tuple(a.shape))
+            if value.shape[0] != 1:
+                raise Unsupported(f"a constant of shape {tuple(a.shape)} would broadcast "
+                                  "over the batch axis")
+            value = value[0]
+        elif a.shape[:1] == (BATCHES[0],) and b.shape[:1] == (BATCHES[1],) and \
+                a.shape[1:] == b.shape[1:] and bool((a == a[:1]).all()) and \
+                torch.equal(a[0], b[0]):
+            value = a[0]  # expanded to the batch: the same for every sample
         else:
-            raise self.error(node, f"this part {part} of a recurrent layer's output has no "
-                             "Studio equivalent")
+            raise Unsupported(f"a constant tensor whose shape depends on the batch "
+                              f"({tuple(a.shape)} vs {tuple(b.shape)})")
+        if value.dim() == 0 or 0 in value.shape:
+            raise Unsupported("a constant with no sample axes")
+        learnable = self.rec[x].param if hasattr(x, "name") else False
+        sliced = self._sliced_parameter(x, node, like, rank)
+        if sliced is not None:
+            return sliced
+        key = ("const", x, tuple(value.shape))
+        if key not in self._cache:
+            self._cache[key] = self.builder.add(
+                "core.Parameter", {"shape": list(value.shape), "learnable": learnable},
+                [like.wire], self.origin(x), weights={"weight": value},
+                name=_const_name(x))
+        return self._cache[key]
 
-    def _set_mode(self, node, wire: Wire, mode: str) -> None:
-        current = self.recurrent_modes.get(wire.node, "")
-        if current and current != mode and not (current == "sequence" and mode == "last"):
-            name = self.builder.graph.nodes[wire.node].name
-            raise self.error(node, f"the model uses both the {current} and the {mode} output "
-                             f"of '{name}'; a Studio node outputs one")
-        self.recurrent_modes[wire.node] = mode
-        self.builder.set_param(wire, "output", mode)
+    def _sliced_parameter(self, x, node, like: Tensor, rank: int) -> Wire | None:
+        """`self.pos_embed[:, 1:]`: the whole parameter as a node and a Slice of it, so the
+        parameter count stays the model's."""
+        import operator
 
-    def _record_shape(self, node, wire: Wire) -> None:
-        if self.shapes.is_tensor(node):
-            self.builder.expect_shape(wire, self.shapes.shape(node)[1:])
+        if getattr(x, "op", "") != "call_function" or x.target is not operator.getitem:
+            return None
+        src, index = x.args
+        if getattr(src, "op", "") != "get_attr" or not self.rec[src].param:
+            return None
+        items = list(index) if isinstance(index, tuple) else [index]
+        items = [self.const(i, node, "the index") for i in items]
+        if not all(isinstance(i, slice) or i is Ellipsis for i in items) or \
+                self.rec[src].first.dim() != rank:
+            return None
+        whole = Tensor(self.const_tensor(src, node, like, rank))
+        from .fx_shapes import take
+        return take(self, x, src, items, whole).wire
+
+    def implicit_softmax_dim(self, node, x) -> int:
+        """softmax without dim: torch's legacy choice (1 unless the input has 0, 1 or 3
+        axes)."""
+        rank = len(self.meta(x).shape)
+        if rank in (0, 1, 3):
+            raise Unsupported("softmax without dim on this input runs over the batch axis; "
+                              "pass dim=...")
+        return 1
+
+    def reshape(self, node, x) -> Tensor:
+        from .fx_shapes import reshape_to_output
+        return reshape_to_output(self, node, x)
+
+
+def _same(a, b) -> bool:
+    import torch
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and \
+            a.shape == b.shape and bool(torch.equal(a, b))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _const_name(x) -> str:
+    """A constant's node name: the parameter it is made from ('cls_token', 'pos_embed')."""
+    seen, stack = set(), [x]
+    while stack:
+        n = stack.pop()
+        if n in seen or not hasattr(n, "op"):
+            continue
+        seen.add(n)
+        if n.op == "get_attr":
+            return n.target.replace(".", "_")
+        stack.extend(n.all_input_nodes)
+    return getattr(x, "name", "constant")
 
 
 def import_module(module, example_input, input_names: list[str] | None = None,
@@ -305,4 +368,4 @@ def import_module(module, example_input, input_names: list[str] | None = None,
     compiled model's state_dict keys equal the module's."""
     inputs = tuple(example_input) if isinstance(example_input, (tuple, list)) else \
         (example_input,)
-    return _Importer(module, inputs, input_names).run(blocks)
+    return FxImporter(module, inputs, input_names).run(blocks)

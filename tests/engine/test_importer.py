@@ -78,14 +78,14 @@ class TwoBranch(nn.Module):
         return self.head(torch.cat([self.left(x), self.right(x)], dim=1))
 
 
-class WithSine(nn.Module):
+class WithCumsum(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(4, 4)
 
     def forward(self, x):
-        x_sin = torch.sin(self.fc(x))
-        return x_sin
+        total = torch.cumsum(self.fc(x), 1)
+        return total
 
 
 class _Named(nn.Module):
@@ -155,11 +155,11 @@ def test_two_branch_concat_round_trip_and_layout():
 
 def test_unsupported_op_names_the_node_and_the_op():
     with pytest.raises(ImportModelError) as err:
-        import_module(WithSine(), torch.randn(2, 4))
-    lines, first = inspect.getsourcelines(WithSine.forward)
-    line = first + next(i for i, text in enumerate(lines) if "torch.sin" in text)
-    assert str(err.value) == (f"cannot import node 'sin' (torch.sin, test_importer.py:{line}): "
-                              "no Studio layer for it")
+        import_module(WithCumsum(), torch.randn(2, 4))
+    lines, first = inspect.getsourcelines(WithCumsum.forward)
+    line = first + next(i for i, text in enumerate(lines) if "torch.cumsum" in text)
+    assert str(err.value) == (f"cannot import node 'cumsum' (torch.cumsum, "
+                              f"test_importer.py:{line}): no Studio layer for it")
     assert err.value.origin.location == f"test_importer.py:{line}"
 
 
@@ -279,7 +279,7 @@ def test_cli_import(tmp_path, capsys):
 
         class Bad(nn.Module):
             def forward(self, x):
-                return torch.sin(x)
+                return torch.cumsum(x, 1)
     '''))
     out = tmp_path / "net.nnproj"
     assert cli_main(["import", f"{src}:Net", "--input-shape", "1,3,32,32", "-o", str(out)]) == 0
@@ -289,7 +289,7 @@ def test_cli_import(tmp_path, capsys):
     assert project.graph.weights and out.with_suffix(".safetensors").exists()
     assert cli_main(["import", f"{src}:Bad", "--input-shape", "1,3", "-o",
                      str(tmp_path / "bad.nnproj")]) == 1
-    assert "(torch.sin, models.py:16): no Studio layer for it" in capsys.readouterr().err
+    assert "(torch.cumsum, models.py:16): no Studio layer for it" in capsys.readouterr().err
     assert not (tmp_path / "bad.nnproj").exists()
     assert cli_main(["import", f"{src}:Missing", "--input-shape", "1,3", "-o",
                      str(tmp_path / "m.nnproj")]) == 1
