@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 
 from . import fx_shapes
-from .fx_modules import (Unsupported, batchnorm_params, ints, pool_params, require,
+from .fx_modules import (Unsupported, batchnorm_params, ints, pad_params, pool_params, require,
                          upsample_params)
 from .fx_values import Items
 
@@ -125,6 +125,14 @@ def _hardtanh(ctx, node):
 def _dropout(ctx, node):
     p = ctx.const(ctx.arg(node, 1, "p", 0.5), node)
     return ctx.add(node, "core.Dropout", {"p": float(p)}, [node.args[0]])
+
+
+def _pad(ctx, node):
+    x = node.args[0]
+    c = [ctx.const(ctx.arg(node, i, k, d), node, k) for i, (k, d) in enumerate(
+        (("pad", None), ("mode", "constant"), ("value", None)), start=1)]
+    require(len(c[0]) // 2 < len(ctx.meta(x).shape), "pads the batch axis")
+    return ctx.add(node, "core.Pad", pad_params(c[0], c[1], c[2]), [x])
 
 
 def _max_pool(spec: str):
@@ -371,7 +379,8 @@ def _functions() -> dict:
         F.softmax: _act("act.Softmax", **_DIM), torch.softmax: _act("act.Softmax", **_DIM),
         F.log_softmax: _act("act.LogSoftmax", **_DIM),
         torch.log_softmax: _act("act.LogSoftmax", **_DIM),
-        F.dropout: _dropout, F.dropout1d: _dropout, F.dropout2d: _dropout,
+        F.selu: _act("act.SELU"), torch.selu: _act("act.SELU"), F.softsign: _act("act.Softsign"),
+        F.pad: _pad, F.dropout: _dropout, F.dropout1d: _dropout, F.dropout2d: _dropout,
         F.max_pool1d: _max_pool("pool.MaxPool1d"), F.max_pool2d: _max_pool("pool.MaxPool2d"),
         F.avg_pool1d: _avg_pool("pool.AvgPool1d"), F.avg_pool2d: _avg_pool("pool.AvgPool2d"),
         F.adaptive_avg_pool1d: _adaptive("pool.AdaptiveAvgPool1d"),

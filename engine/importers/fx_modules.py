@@ -162,6 +162,23 @@ def _dropout(m):
     return "core.Dropout", {"p": float(m.p)}
 
 
+def pad_params(pad, mode: str, value) -> dict:
+    """Studio's Pad params from F.pad's (last axis first) pairs."""
+    pad = [int(p) for p in pad]
+    require(len(pad) % 2 == 0, f"pads {pad} are not (before, after) pairs")
+    require(mode in ("constant", "reflect", "replicate", "circular"), f"pad mode {mode!r}")
+    require(all(p >= 0 for p in pad), "negative padding (cropping) has no Studio layer")
+    pairs = [pad[i:i + 2] for i in range(0, len(pad), 2)][::-1]
+    return {"pads": [p for pair in pairs for p in pair], "mode": mode,
+            "value": float(value or 0.0)}
+
+
+def _pad(mode: str):
+    def params(m):
+        return "core.Pad", pad_params(m.padding, mode, getattr(m, "value", 0.0))
+    return params
+
+
 def _softmax(spec: str):
     def params(m):
         return spec, {"dim": m.dim}
@@ -194,6 +211,15 @@ def _table() -> dict:
         nn.LeakyReLU: _simple("act.LeakyReLU", negative_slope="negative_slope"),
         nn.ELU: _simple("act.ELU", alpha="alpha"), nn.Softplus: _softplus,
         nn.Softmax: _softmax("act.Softmax"), nn.LogSoftmax: _softmax("act.LogSoftmax"),
+        nn.SELU: _simple("act.SELU"), nn.Softsign: _simple("act.Softsign"),
+        nn.ConstantPad1d: _pad("constant"), nn.ConstantPad2d: _pad("constant"),
+        nn.ConstantPad3d: _pad("constant"), nn.ZeroPad1d: _pad("constant"),
+        nn.ZeroPad2d: _pad("constant"), nn.ZeroPad3d: _pad("constant"),
+        nn.ReflectionPad1d: _pad("reflect"), nn.ReflectionPad2d: _pad("reflect"),
+        nn.ReflectionPad3d: _pad("reflect"), nn.ReplicationPad1d: _pad("replicate"),
+        nn.ReplicationPad2d: _pad("replicate"), nn.ReplicationPad3d: _pad("replicate"),
+        nn.CircularPad1d: _pad("circular"), nn.CircularPad2d: _pad("circular"),
+        nn.CircularPad3d: _pad("circular"),
     }
 
 

@@ -374,8 +374,24 @@ class _Zoo1d(nn.Module):
         return F.softplus(self.fc(F.silu(h[-1])), beta=2.0)
 
 
+class _Padded(nn.Module):
+    """Padding modules (F.pad's last-axis-first order) and the activations ONNX/Keras need."""
+    def __init__(self):
+        super().__init__()
+        self.zero = nn.ZeroPad2d((1, 2, 0, 3))
+        self.reflect = nn.ReflectionPad2d(1)
+        self.const = nn.ConstantPad1d((2, 0), -1.5)
+        self.selu, self.softsign = nn.SELU(), nn.Softsign()
+
+    def forward(self, x):
+        x = self.reflect(self.selu(self.zero(x)))
+        x = F.pad(x, (0, 1, 1, 0), mode="replicate")
+        return self.softsign(self.const(x.flatten(2)))
+
+
 @pytest.mark.parametrize(("module", "shape"), [(_Zoo2d(), (3, 3, 6, 6)),
-                                               (_Zoo1d(), (3, 4, 10))])
+                                               (_Zoo1d(), (3, 4, 10)),
+                                               (_Padded(), (3, 2, 4, 5))])
 def test_layer_zoo_round_trips(module, shape):
     with torch.no_grad():  # give the batch norms real statistics
         module.train()
