@@ -3,6 +3,8 @@ registered layer's generated code give the same graph (up to names and layout) a
 outputs, through `engine.import_module` and through `studio import`."""
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import pytest
 import torch
@@ -81,12 +83,18 @@ def _same_outputs(model, graph: engine.Graph) -> None:
         assert torch.equal(w, o), float((w - o).abs().max())
 
 
+def _model_class(script) -> str:
+    """The model class the script trains (named after the project: DigitsCnn)."""
+    return re.search(r"model = (\w+)\(\)\.to\(device\)", script.read_text()).group(1)
+
+
 @pytest.mark.parametrize("name", list(example_paths()))
 def test_every_example_script_imports_back(name, tmp_path):
     project = engine.load_project(example_paths()[name])
     script = export_project(project, "python", tmp_path / f"{name}.py")
+    target = f"{script}:{_model_class(script)}"
     torch.manual_seed(0)  # as `studio import` does, so both get the same weights
-    model = load_class(script, "Model")()
+    model = load_class(script, _model_class(script))()
     xs = _examples_for(project.graph, batch=2)
     graph = import_module(model.eval(), xs[0] if len(xs) == 1 else tuple(xs))
     assert_same_graph(graph, project.graph)
@@ -97,7 +105,7 @@ def test_every_example_script_imports_back(name, tmp_path):
         shapes += ["--input-shape", ",".join(map(str, [2, *n.params["shape"]])),
                    "--input-dtype", n.params["dtype"]]
     out = tmp_path / "back.nnproj"
-    assert cli_main(["import", f"{script}:Model", *shapes, "-o", str(out)]) == 0
+    assert cli_main(["import", target, *shapes, "-o", str(out)]) == 0
     back = engine.load_project(out)
     assert_same_graph(back.graph, project.graph)
     _same_outputs(model, back.graph)

@@ -16,25 +16,7 @@ from engine.export.script import export_script
 from engine.importers import ImportModelError
 from engine.importers.python_file import load_class
 
-# what the torch.fx importer cannot map yet (each raises ImportModelError naming the op)
-IMPORTER_GAPS = {
-    "attention_classifier": "PositionalEncoding slices its table by a traced length",
-    "autoencoder": "a layer named 'code' is shadowed by torch.fx GraphModule.code",
-    "gru_bidirectional": "the last step of a bidirectional GRU's output",
-    "ksparse_autoencoder": "Tensor.topk",
-    "rbm": "the RBM's weight used directly in forward",
-    "text_cnn": "Tensor.amax",
-}
-
-
-def _cases():
-    for name in example_paths():
-        marks = [pytest.mark.xfail(raises=ImportModelError, strict=False,
-                                   reason=IMPORTER_GAPS[name])] if name in IMPORTER_GAPS else []
-        yield pytest.param(name, marks=marks)
-
-
-@pytest.mark.parametrize("name", list(_cases()))
+@pytest.mark.parametrize("name", list(example_paths()))
 def test_the_scripts_model_imports_back(name, tmp_path, capsys):
     project = engine.load_project(copy_example(name, tmp_path / f"{name}.nnproj"))
     script = export_script(project, tmp_path / f"{name}.py")
