@@ -81,13 +81,14 @@ def pool_params(kind: str, kernel, stride, padding, ceil_mode, dilation=1,
     require(ints(dilation) == 1, f"Studio's pooling has no dilation "
             f"(dilation={dilation})")
     require(not return_indices, "Studio's pooling does not return indices")
-    require(count_include_pad or kind == "max", "Studio's average pooling counts the "
-            "padding (count_include_pad=False)")
     require(divisor_override is None, "Studio's average pooling has no divisor_override")
     k = ints(kernel)
     stride = 0 if stride in (None, [], ()) else ints(stride)
-    return {"kernel_size": k, "stride": 0 if stride == k else stride,
-            "padding": ints(padding), "ceil_mode": bool(ceil_mode)}
+    params = {"kernel_size": k, "stride": 0 if stride == k else stride,
+              "padding": ints(padding), "ceil_mode": bool(ceil_mode)}
+    if kind == "avg":
+        params["count_include_pad"] = bool(count_include_pad)
+    return params
 
 
 def _pool(spec: str, kind: str):

@@ -51,6 +51,12 @@ class _Pool(LayerSpec):
                   "window is pooled too (floor otherwise)."),
         )
 
+    @classmethod
+    def _avg_params(cls, dims: int) -> tuple[Param, ...]:
+        return cls._params(dims) + (
+            Param("count_include_pad", "bool", True, "Divide by the whole window, padding "
+                  "included (off: by the input cells the window covers)."),)
+
     def _kernel(self, p):
         return expand(p["kernel_size"], self.dims)
 
@@ -92,7 +98,8 @@ class _Pool(LayerSpec):
         k = self._kernel(p)
         return call(f"nn.{self.kind}Pool{self.dims}d", [k],
                     [("stride", self._stride(p), k), ("padding", p["padding"], 0),
-                     ("ceil_mode", p["ceil_mode"], False)])
+                     ("ceil_mode", p["ceil_mode"], False),
+                     ("count_include_pad", p.get("count_include_pad", True), True)])
 
 
 @register
@@ -123,7 +130,7 @@ class AvgPool1d(_Pool):
     dims = 1
     doc = "Mean over each window of a (C, L) sequence."
     formula = "y[c, i] = (1/k)·Σ_{0≤j<k} x[c, s·i + j − p]"
-    params = _Pool._params(1)
+    params = _Pool._avg_params(1)
 
 
 @register
@@ -134,7 +141,7 @@ class AvgPool2d(_Pool):
     dims = 2
     doc = "Mean over each window of a (C, H, W) image."
     formula = "y[c, i, j] = (1/(kH·kW))·Σ_{a,b} x[c, s·i + a − p, s·j + b − p]"
-    params = _Pool._params(2)
+    params = _Pool._avg_params(2)
 
 
 class _Adaptive(LayerSpec):

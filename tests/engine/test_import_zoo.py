@@ -11,6 +11,7 @@ from engine.importers import ImportModelError, import_module
 
 from .import_zoo import convnets as C
 from .import_zoo import modern as M
+from .import_zoo import more as X
 from .import_zoo import text as T
 from .import_zoo.check import check_import
 
@@ -47,6 +48,14 @@ MODELS = {
     "bigru_sequence_and_state": (T.BiGRUBoth, (7,), "long"),
     "lstm_zero_state": (T.LSTMZeroState, (7, 3), "float"),
     "lstm_seq_first": (T.SeqFirstLSTM, (7,), "long"),
+    "alexnet": (X.AlexNet, (3, 95, 95), "float"),
+    "efficientnet_v2": (X.EfficientNetV2, IMAGE, "float"),
+    "timm_resnet_d": (X.ResNetD, IMAGE, "float"),
+    "timm_efficientnet": (X.TimmEfficientNet, IMAGE, "float"),
+    "deit_distilled": (X.DistilledViT, (3, 16, 16), "float"),
+    "fasttext": (X.FastText, (9,), "long"),
+    "attention_lstm": (X.AttentionLSTM, (7,), "long"),
+    "char_cnn": (X.CharCNN, (20,), "long"),
     "transformer_classifier": (T.TransformerClassifier, (9,), "long"),
     "sinusoidal_transformer": (T.SinusoidalTransformer, (9,), "long"),
 }
