@@ -6,10 +6,11 @@ import sys
 from ..project import Project, ProjectError, load_project
 
 
-def open_project(path: str) -> Project | None:
-    """Load a project or print the ProjectError and return None."""
+def open_project(path: str, weights: bool = True) -> Project | None:
+    """Load a project (without its weights file when `weights` is False) or print the
+    ProjectError and return None."""
     try:
-        return load_project(path)
+        return load_project(path, weights=weights)
     except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
