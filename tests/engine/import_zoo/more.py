@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .convnets import ConvNormAct, StochasticDepth
-from .modern import BatchNormAct2d, Block, DropPath, PatchEmbed
+from .modern import BatchNormAct2d, Block, DropPath, PatchEmbed, SqueezeExcite
 
 
 # -- AlexNet --------------------------------------------------------------------------------------
@@ -164,21 +164,9 @@ class ResNetD(nn.Module):
 
 # -- timm EfficientNet blocks ---------------------------------------------------------------------
 
-class SqueezeExciteTimm(nn.Module):
-    def __init__(self, in_chs, rd_ratio=0.25, act_layer=nn.ReLU, gate_layer=nn.Sigmoid):
-        super().__init__()
-        rd = max(1, int(in_chs * rd_ratio))
-        self.conv_reduce = nn.Conv2d(in_chs, rd, 1, bias=True)
-        self.act1 = act_layer(inplace=True)
-        self.conv_expand = nn.Conv2d(rd, in_chs, 1, bias=True)
-        self.gate = gate_layer()
-
-    def forward(self, x):
-        x_se = x.mean((2, 3), keepdim=True)
-        x_se = self.conv_reduce(x_se)
-        x_se = self.act1(x_se)
-        x_se = self.conv_expand(x_se)
-        return x * self.gate(x_se)
+def se_timm(rd_ratio: float):
+    """timm's SqueezeExcite with reduced channels from a ratio of the block's channels."""
+    return lambda c: SqueezeExcite(c, max(1, int(c * rd_ratio)), act_layer=nn.SiLU)
 
 
 class DepthwiseSeparableConv(nn.Module):
@@ -246,12 +234,12 @@ class SelectAdaptivePool2d(nn.Module):
 class TimmEfficientNet(nn.Module):
     def __init__(self, num_classes=10):
         super().__init__()
-        se = lambda c: SqueezeExciteTimm(c, rd_ratio=0.25 / 4, act_layer=nn.SiLU)  # noqa: E731
+        se = se_timm(0.25 / 4)
         self.conv_stem = nn.Conv2d(3, 16, 3, 2, 1, bias=False)
         self.bn1 = BatchNormAct2d(16, act_layer=nn.SiLU)
         self.blocks = nn.Sequential(
-            nn.Sequential(DepthwiseSeparableConv(16, 16, se_layer=lambda c: SqueezeExciteTimm(
-                c, rd_ratio=0.25, act_layer=nn.SiLU), drop_path_rate=0.05)),
+            nn.Sequential(DepthwiseSeparableConv(16, 16, se_layer=se_timm(0.25),
+                                                 drop_path_rate=0.05)),
             nn.Sequential(InvertedResidualTimm(16, 24, 2, se_layer=se),
                           InvertedResidualTimm(24, 24, 1, se_layer=se, drop_path_rate=0.1)),
         )
