@@ -7,6 +7,7 @@ error raised in the model is blamed on its node whatever the node is called.
 """
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 import unicodedata
@@ -37,6 +38,8 @@ class Namespace:
 
     def create(self, base: str) -> str:
         base = python_name(base)
+        if base.startswith("__"):
+            base = "n" + base
         name, i = base, 1
         while name in self._used:
             name = f"{base}_{i}"
@@ -60,7 +63,35 @@ class GeneratedCode:
     filename: str = ""  # set by compile_source: the name tracebacks show for `source`
 
 
-_RESERVED = {"self", "torch", "nn", "F", "forward", "training", "Model", "super", "__init__"}
+# Every attribute of an nn.Module instance (torch 2.x; a test keeps it complete): a layer
+# stored under one of these names would shadow it or be shadowed (`self.train` is the method,
+# not the layer; `self._modules = ...` breaks the module), both in the app and in the exported
+# script. Names starting with "__" are never used (Python would mangle them in the class body).
+MODULE_ATTRIBUTES = frozenset({
+    "T_destination", "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers", "_call_impl",
+    "_compiled_call_impl", "_forward_hooks", "_forward_hooks_always_called",
+    "_forward_hooks_with_kwargs", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+    "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name", "_is_full_backward_hook",
+    "_load_from_state_dict", "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks",
+    "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
+    "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
+    "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict",
+    "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version",
+    "_wrapped_call_impl", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float",
+    "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
+    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules",
+    "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
+    "training", "type", "xpu", "zero_grad",
+    "studio_code",  # set on compiled models by engine.compile
+})
+_RESERVED = {"self", "torch", "nn", "F", "forward", "training", "Model", "super", "__init__",
+             *MODULE_ATTRIBUTES, *dir(builtins)}
 
 
 def generate(graph: Graph, report: Report | None = None, class_name: str = "Model",

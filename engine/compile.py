@@ -48,14 +48,11 @@ def compile_graph(graph: Graph, report: Report | None = None, class_name: str = 
 def node_state(model) -> dict[str, dict[str, Any]]:
     """The model's tensors grouped by node id: {node_id: {'weight': t, 'bias': t}}."""
     code: GeneratedCode = model.studio_code
-    state = model.state_dict()
-    out: dict[str, dict[str, Any]] = {}
-    for nid, attr in code.attrs.items():
-        prefix = attr + "."
-        tensors = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if tensors:
-            out[nid] = tensors
-    return out
+    by_attr: dict[str, dict[str, Any]] = {}
+    for key, value in model.state_dict().items():  # one pass: linear in the node count
+        attr, _, name = key.partition(".")
+        by_attr.setdefault(attr, {})[name] = value
+    return {nid: by_attr[attr] for nid, attr in code.attrs.items() if attr in by_attr}
 
 
 def apply_weights(model, weights: dict[str, dict[str, Any]], strict: bool = False) -> list[str]:

@@ -9,18 +9,25 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from .atomic import atomic_write, fsync_dir, remove_stale_temps  # noqa: F401 (re-exported)
 from .graph import Graph, GraphError, check_name
+from .guard.files import NotRegularFile, TooLarge, read_regular
+from .guard.paths import BadPath, OutsideProject, resolve_user_path
+from .guard.text import quote
 from .layers import ParamError, RegistryError
 
 FORMAT_VERSION = 2
 SUFFIX = ".nnproj"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
+MAX_DEPTH = 64            # nesting of JSON values (a setting nested 900 deep is no setting)
+LEGACY = type("Legacy", (), {"__repr__": lambda self: "LEGACY"})()  # see Project.weights_record
 
 
 class ProjectError(Exception):
@@ -46,6 +53,12 @@ class Project:
     meta: dict = field(default_factory=dict)
     path: Path | None = None
     sweep: dict = field(default_factory=dict)  # searched settings (engine.sweep.space)
+    #: runtime only, never saved: the user confirmed that this project may read data outside
+    #: its folder (the GUI asks once per project; the CLI's --allow-outside-data)
+    allow_outside_data: bool = field(default=False, compare=False)
+    #: the file's "weights" record: {"sha256": ...} (the weights file that belongs to it),
+    #: None (no weights), or LEGACY (a file from before pairs: any weights file beside it)
+    weights_record: Any = field(default=None, compare=False, repr=False)
 
     @property
     def folder(self) -> Path:
@@ -59,25 +72,29 @@ class Project:
         p = path or self.path
         return p.with_suffix(".safetensors") if p else None
 
+    def own_files(self) -> list[tuple[Path, str]]:
+        """(path, description) of the files that belong to this project: no other command
+        may write its output over them."""
+        if self.path is None:
+            return []
+        weights = self.weights_path()
+        return [(self.path, "the project file"), (weights, "the project's weights"),
+                (previous_weights_path(weights), "the project's previous weights"),
+                (pending_weights_path(weights), "the project's weights being saved")]
+
     def runs_dir(self) -> Path:
         return self.folder / f"{self.path.stem if self.path else 'untitled'}.runs"
 
-    def resolve_data_path(self, rel: str) -> Path:
-        """A data path from the project file, resolved against the project folder. Relative
-        paths may not climb out of the folder (a hostile file cannot point at ../../secret)."""
+    def resolve_data_path(self, rel: str, key: str = "path") -> Path:
+        """A data path from the project file as a real path (`~`, `..` and symlinks
+        resolved). Its real location must be inside the project folder unless the user
+        confirmed reading outside it (`allow_outside_data`): a hostile file cannot point at
+        ../../secret or /etc/passwd. Raises ProjectError naming dataset.<key>."""
         try:
-            p = Path(rel).expanduser()
-            if p.is_absolute():
-                return p
-            base = self.folder.resolve()
-            full = (base / p).resolve()
-        except (TypeError, ValueError, OSError, RuntimeError) as exc:  # NUL byte, symlink loop
-            raise ProjectError(f"data path {rel!r} is not a usable path ({exc})", self.path,
-                               "dataset.path") from None
-        if base != full and base not in full.parents:
-            raise ProjectError(f"data path {rel!r} leaves the project folder", self.path,
-                               "dataset.path")
-        return full
+            return resolve_user_path(rel, self.folder, allow_outside=self.allow_outside_data,
+                                     key="data path")
+        except (BadPath, OutsideProject) as exc:
+            raise ProjectError(str(exc), self.path, f"dataset.{key}") from None
 
     def relative_data_path(self, path: str | os.PathLike) -> str:
         """How to store `path` in the file: relative to the project folder when inside it."""
@@ -143,8 +160,7 @@ def _expect(value: Any, kind: type | tuple, where: str, path) -> Any:
 
 
 def _short(value: Any) -> str:
-    s = repr(value)
-    return s if len(s) <= 40 else s[:37] + "..."
+    return quote(value, 40)
 
 
 def _records(data: dict, path) -> dict:
@@ -153,6 +169,12 @@ def _records(data: dict, path) -> dict:
     _expect(data["format_version"], int, "format_version", path)
     for key in ("meta", "dataset", "training", "view", "sweep"):
         _expect(data.setdefault(key, {}), dict, key, path)
+        _check_depth(data[key], key, path)
+    record = data.get("weights", LEGACY)
+    if record is not None and record is not LEGACY and not (
+            isinstance(record, dict) and isinstance(record.get("sha256"), str)
+            and len(record["sha256"]) == 64):
+        raise ProjectError("expected null or {\"sha256\": <64 hex digits>}", path, "weights")
     graph = _expect(data.get("graph"), dict, "graph", path)
     total = _graph_records(graph, "graph", path)
     blocks = _expect(graph.setdefault("blocks", {}), dict, "graph.blocks", path)
@@ -185,6 +207,7 @@ def _graph_records(graph: dict, where: str, path) -> int:
                 raise ProjectError("missing field", path, f"{w}.{key}")
             _expect(nd[key], str, f"{w}.{key}", path)
         _expect(nd.setdefault("params", {}), dict, f"{w}.params", path)
+        _check_depth(nd["params"], f"{w}.params", path, 2)
         _expect(nd.setdefault("trainable", True), bool, f"{w}.trainable", path)
         pos = _expect(nd.setdefault("pos", [0.0, 0.0]), list, f"{w}.pos", path)
         if len(pos) != 2:
@@ -203,6 +226,25 @@ def _graph_records(graph: dict, where: str, path) -> int:
                 raise ProjectError("missing field", path, f"{w}.{key}")
             _expect(ed[key], str, f"{w}.{key}", path)
     return len(nodes)
+
+
+def _check_depth(value: Any, where: str, path, depth: int = 1) -> None:
+    """Refuse values nested deeper than MAX_DEPTH (a setting 900 levels deep would break
+    every later step that walks it)."""
+    stack = [(value, where, depth)]
+    while stack:
+        v, w, d = stack.pop()
+        if d > MAX_DEPTH:
+            raise ProjectError(f"nested more than {MAX_DEPTH} levels deep", path, w)
+        if isinstance(v, dict):
+            stack.extend((x, f"{w}.{_key(k)}", d + 1) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, f"{w}[{i}]", d + 1) for i, x in enumerate(v))
+
+
+def _key(k: Any) -> str:
+    text = str(k)
+    return text if len(text) <= 40 and text.isprintable() else quote(text, 40)
 
 
 # -- stage 3: migrate -----------------------------------------------------------------------
@@ -300,7 +342,8 @@ def project_from_dict(data: Any, path=None) -> Project:
         raise ProjectError(f"could not read the project ({type(exc).__name__}: {exc})",
                            path) from None
     return Project(graph, data["dataset"], data["training"], data["view"], data["meta"],
-                   Path(path) if path else None, data["sweep"])
+                   Path(path) if path else None, data["sweep"],
+                   weights_record=data.get("weights", LEGACY))
 
 
 def loads_project(text: str, path=None) -> Project:
@@ -308,14 +351,13 @@ def loads_project(text: str, path=None) -> Project:
 
 
 def load_project(path: str | os.PathLike, weights: bool = True) -> Project:
-    """Read a `.nnproj` file (and its weights beside it, if any). Raises ProjectError."""
+    """Read a `.nnproj` file (and the weights file that belongs to it, if any). Only a
+    regular file of at most MAX_FILE_BYTES is read. Raises ProjectError."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProjectError(f"the file is {size // 2**20} MB; project files are at most "
-                               f"{MAX_FILE_BYTES // 2**20} MB", path)
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_FILE_BYTES, "it")
+    except (NotRegularFile, TooLarge) as exc:
+        raise ProjectError(f"cannot read the file: {exc}", path) from None
     except OSError as exc:
         raise ProjectError(f"cannot read the file: {exc.strerror or exc}", path) from None
     try:
@@ -324,138 +366,97 @@ def load_project(path: str | os.PathLike, weights: bool = True) -> Project:
         raise ProjectError(f"not a text file (invalid UTF-8 at byte {exc.start})", path) \
             from None
     project = loads_project(text, path)
-    wpath = project.weights_path()
-    if weights and wpath and wpath.exists():
-        project.graph.weights = load_weights(wpath, project.graph)
+    if weights:
+        project.graph.weights = paired_weights(project)
     return project
 
 
-def dumps_project(project: Project) -> str:
-    return json.dumps(project.to_dict(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+def dumps_project(project: Project, weights_record: Any = "own", path=None) -> str:
+    """The project as JSON text (sorted keys). `weights_record` is written as the "weights"
+    field ({"sha256": ...} or None; by default the project's own record, left out for
+    LEGACY). Raises ProjectError
+    naming the field when a value cannot be saved and read back (NaN, infinity, text that is
+    not valid Unicode, a value nested too deeply, an object JSON cannot hold)."""
+    data = project.to_dict()
+    if isinstance(weights_record, str):
+        weights_record = project.weights_record
+    if weights_record is not LEGACY:
+        data["weights"] = weights_record
+    check_saveable(data, path or project.path)
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _create_temp(path: Path) -> tuple[int, Path]:
-    """A new temp file beside `path`, with the permissions the saved file should end up with:
-    the old file's mode, or the umask's default (mkstemp's 0600 would make projects private)."""
-    for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)
-        except FileExistsError:
-            continue
-        try:
-            if hasattr(os, "fchmod") and path.exists():
-                os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
-        except OSError:
-            pass
-        return fd, tmp
-    raise FileExistsError(f"cannot create a temporary file beside {path}")
+def check_saveable(data: Any, path=None, where: str = "") -> None:
+    """Refuse (ProjectError naming the field) any value that cannot be written to a project
+    file and read back the same: non-finite numbers, huge integers, lone surrogates, non-text
+    keys, non-JSON types, nesting deeper than MAX_DEPTH."""
+    stack = [(data, where, 0)]
+    while stack:
+        v, w, d = stack.pop()
+        if d > MAX_DEPTH:
+            raise ProjectError(f"nested more than {MAX_DEPTH} levels deep", path, w or None)
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise ProjectError(f"the key {quote(k)} is not text", path, w or None)
+                _check_text(k, f"{w}.{_key(k)}" if w else _key(k), path)
+                stack.append((x, f"{w}.{_key(k)}" if w else _key(k), d + 1))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, f"{w}[{i}]", d + 1) for i, x in enumerate(v))
+        elif isinstance(v, str):
+            _check_text(v, w, path)
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                raise ProjectError(f"{v} cannot be saved: use a finite number", path, w)
+        elif isinstance(v, int) and not isinstance(v, bool):
+            if v.bit_length() > _MAX_INT_BITS:  # json cannot write (or read) it
+                raise ProjectError(f"{quote(v)} is too large to save", path, w)
+        elif v is not None and not isinstance(v, bool):
+            raise ProjectError(f"a {type(v).__name__} cannot be saved in a project file",
+                               path, w)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` so that the file is always the old or the new content, never
-    half: temp file in the same folder, fsync, rename over, fsync the folder."""
-    path = Path(path)
-    fd, tmp = _create_temp(path)
+_MAX_INT_BITS = int((sys.get_int_max_str_digits() or 4300) * 3.32)
+
+
+def _check_text(text: str, where: str, path) -> None:
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(folder: str | os.PathLike) -> None:
-    """Make a rename inside `folder` durable (a no-op where the filesystem cannot)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # some filesystems cannot fsync a directory
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ProjectError(f"the text {quote(text, 40)} is not valid Unicode (character "
+                           f"{exc.start} is a lone surrogate) and cannot be saved", path,
+                           where) from None
 
 
 def save_project(project: Project, path: str | os.PathLike | None = None) -> Path:
-    """Save atomically as JSON (sorted keys); weights, if any, beside it as safetensors."""
+    """Save the project file (JSON, sorted keys) and its weights, if any, as a pair: a kill
+    at any moment leaves the old pair or the new one (see engine.weights_file). Every value
+    is checked before anything is written. Raises ProjectError."""
     path = Path(path or project.path or "")
     if not path.name:
         raise ProjectError("no file name given to save the project to")
     if path.suffix != SUFFIX:
         path = path.with_suffix(SUFFIX)
     try:
-        atomic_write(path, dumps_project(project).encode("utf-8"))
-        if project.graph.weights:
-            save_weights(project.weights_path(path), project.graph.weights)
+        record = save_pair(project, path, lambda record: dumps_project(project, record, path))
     except OSError as exc:
         raise ProjectError(f"cannot save: {exc.strerror or exc}", path) from None
-    for saved in (path, project.weights_path(path)):
+    wpath = project.weights_path(path)
+    for saved in (path, wpath, pending_weights_path(wpath)):
         remove_stale_temps(saved)
     project.path = path
+    project.weights_record = record
     return path
 
 
-def remove_stale_temps(path: Path, older_than: float = 60.0) -> list[Path]:
-    """Delete atomic_write temp files of `path` (`.NAME.XXXXXXXX.tmp`) left by a killed save
-    at least `older_than` seconds ago (a younger one may belong to a save in progress).
-    Best effort: returns the files removed."""
-    import glob
-    import re
-    import time
-
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp")
-    removed = []
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        try:
-            st = tmp.lstat()
-            if pattern.fullmatch(tmp.name) and stat.S_ISREG(st.st_mode) and \
-                    time.time() - st.st_mtime >= older_than:
-                tmp.unlink()
-                removed.append(tmp)
-        except OSError:
-            pass
-    return removed
+# at the end: these modules use ProjectError and Project defined above
+from .weights_file import (  # noqa: F401 (load_weights, save_weights: re-exported)
+    load_weights,
+    paired_weights,
+    pending_weights_path,
+    previous_weights_path,
+    save_pair,
+    save_weights,
+)
 
 
-# -- weights ----------------------------------------------------------------------------------
-
-def save_weights(path: str | os.PathLike, weights: dict[str, dict[str, Any]]) -> None:
-    """Per-node tensors to safetensors, keys 'node_id/tensor', written atomically."""
-    import numpy as np
-    from safetensors.numpy import save
-
-    flat = {}
-    for nid, tensors in weights.items():
-        for key, t in tensors.items():
-            arr = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-            flat[f"{nid}/{key}"] = np.ascontiguousarray(arr).reshape(np.shape(arr))  # keep 0-d
-    atomic_write(path, save(flat, metadata={"format": "studio-node-weights"}))
-
-
-def load_weights(path: str | os.PathLike, graph: Graph | None = None) -> dict:
-    """Read per-node tensors (numpy arrays) from a safetensors file. Raises ProjectError."""
-    from safetensors.numpy import load
-
-    try:
-        flat = load(Path(path).read_bytes())
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise ProjectError(f"the weights file is not valid safetensors ({exc})", path) \
-            from None
-    out: dict[str, dict[str, Any]] = {}
-    for key, arr in flat.items():
-        nid, _, name = key.partition("/")
-        if not name:
-            raise ProjectError(f"unexpected tensor name {key!r}", path)
-        if graph is not None and nid not in graph.nodes:
-            continue
-        out.setdefault(nid, {})[name] = arr
-    return out

@@ -26,7 +26,7 @@ class BlockError(ShapeError):
 @dataclass(frozen=True)
 class Issue:
     """One problem. kind: cycle | unconnected | port | shape | unreachable | dangling |
-    no_input | no_output | internal. severity: error | warning."""
+    no_input | no_output | internal | size. severity: error | warning."""
 
     kind: str
     message: str
@@ -131,7 +131,10 @@ class Validator:
             self._full()
         elif self._pending:
             self._partial(self._pending)
+        else:
+            return self.report
         self._pending = set()
+        _check_size(self.report)
         return self.report
 
     # full pass ---------------------------------------------------------------------------
@@ -311,6 +314,29 @@ def effective_params(node: Node, args: dict | None) -> dict:
             raise ParamError(f"{name} = {expr} = {value!r}: {exc}") from None
     spec.check_params(params)
     return params
+
+
+def _check_size(r: Report) -> None:
+    """A model whose weights do not fit in this computer's memory is an error (training or
+    exporting it would try to allocate them); one that fits but not with its training state
+    (gradients, optimizer moments) is a warning."""
+    from .guard.memory import BYTES_PER_PARAM, TRAINING_COPIES, gb, machine_memory_bytes
+
+    r.graph_issues = [i for i in r.graph_issues if i.kind != "size"]
+    total = r.total_params
+    memory = machine_memory_bytes()
+    if not memory or total * BYTES_PER_PARAM * TRAINING_COPIES <= memory:
+        return
+    weights = total * BYTES_PER_PARAM
+    if weights > memory:
+        r.graph_issues.append(Issue("size", f"the model has {total:,} parameters: its weights "
+                                    f"alone need {gb(weights)}, more than this computer's "
+                                    f"memory ({gb(memory)})"))
+    else:
+        r.graph_issues.append(Issue("size", f"the model has {total:,} parameters: training "
+                                    f"needs about {gb(weights * TRAINING_COPIES)} (weights, "
+                                    f"gradients, optimizer state), more than this computer's "
+                                    f"memory ({gb(memory)})", severity="warning"))
 
 
 def validate(graph: Graph) -> Report:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 
@@ -30,6 +31,11 @@ def build_parser(extra=None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, extra=None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in a name must still print
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser(extra)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -40,3 +46,12 @@ def main(argv: list[str] | None = None, extra=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last line of defence: one sentence, never a traceback
+        if os.environ.get("STUDIO_DEBUG"):
+            raise
+        from .common import error
+
+        where = getattr(args, "file", None) or getattr(args, "target", None)
+        what = "not enough memory" if isinstance(exc, MemoryError) else \
+            f"{type(exc).__name__}: {exc}"
+        return error(f"{where}: {what}" if where else what)

@@ -1,19 +1,47 @@
-"""Helpers shared by CLI commands."""
+"""Helpers shared by CLI commands: opening a project, printing one-line errors, the flags of
+the overwrite and outside-data policies."""
 from __future__ import annotations
 
 import sys
 
+from ..guard.text import clip_message
 from ..project import Project, ProjectError, load_project
 
+ALLOW_OUTSIDE_HELP = ("read data files outside the project folder (a project file can name "
+                      "any path: allow this only for projects you trust)")
+FORCE_HELP = "replace the output file if it exists"
 
-def open_project(path: str, weights: bool = True) -> Project | None:
+
+def error(message) -> int:
+    """Print `error: <message>` as one line of at most ~2,000 characters; returns 1."""
+    print(f"error: {clip_message(message)}", file=sys.stderr)
+    return 1
+
+
+def open_project(path: str, allow_outside: bool = False, weights: bool = True
+                 ) -> Project | None:
     """Load a project (without its weights file when `weights` is False) or print the
-    ProjectError and return None."""
+    ProjectError and return None. `allow_outside`: the user confirmed
+    (--allow-outside-data) that its data may lie outside the project folder; the outside
+    paths are then printed."""
     try:
-        return load_project(path, weights=weights)
+        project = load_project(path, weights=weights)
     except ProjectError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        error(exc)
         return None
+    project.allow_outside_data = allow_outside
+    if allow_outside:
+        show_outside_data(project)
+    return project
+
+
+def show_outside_data(project: Project) -> None:
+    """Say which data files outside the project folder will be read."""
+    from ..data.files import outside_paths
+
+    for path in outside_paths(project.dataset, project.folder):
+        print(f"reading data outside the project folder: {clip_message(str(path), 300)}",
+              file=sys.stderr)
 
 
 def table(rows: list[list[str]], header: list[str], right: set[int] = frozenset()) -> str:

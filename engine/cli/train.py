@@ -148,7 +148,7 @@ def run(args) -> int:
     project = open_project(args.file)
     if project is None:
         return 1
-    from ..project import ProjectError, save_weights
+    from ..project import ProjectError, save_project
     from ..train.config import ConfigError
     from ..train.run_folder import find_run
     from ..train.trainer import Trainer
@@ -175,10 +175,10 @@ def run(args) -> int:
             print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in test.items()
                                        if isinstance(v, (int, float))), flush=True)
         if trainer.rank == 0 and not args.no_save:
-            path = project.weights_path()
+            project.graph.weights = trainer.node_state()
             try:
-                save_weights(path, trainer.node_state())
-                print(f"saved weights to {path}", file=sys.stderr)
+                save_project(project)  # project and weights as a pair
+                print(f"saved weights to {project.weights_path()}", file=sys.stderr)
             except (OSError, ProjectError) as exc:
                 print(f"error: cannot save the weights: {exc}", file=sys.stderr)
                 return 1

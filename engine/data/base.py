@@ -14,6 +14,15 @@ class DataError(ValueError):
     """A dataset could not be loaded; the message names the file, column or sample."""
 
 
+class OutsideData(DataError):
+    """A data path leads outside the project folder and the user has not confirmed reading
+    there. `path` is the real location (what the app asks about)."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = path
+
+
 @dataclass
 class Split:
     x: np.ndarray                  # (n, *sample_shape); float32, or int64 token ids

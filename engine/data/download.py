@@ -1,10 +1,14 @@
 """MNIST, Fashion-MNIST and CIFAR-10: downloaded once into a cache folder, checksum verified.
 
-The cache folder is the dataset option "cache_dir", else $STUDIO_DATA_DIR, else
-~/.cache/studio/datasets; each dataset gets a sub-folder. Files are written to a temporary
-name and renamed only after their MD5 matches the published one, so a cut connection never
-leaves a half file behind. "mirror" (a base URL) replaces the built-in download locations.
-CIFAR-10 is read from its binary archive (never the pickled "python" version).
+The cache folder is the user's: $STUDIO_DATA_DIR, else $XDG_CACHE_HOME/studio/datasets (by
+default ~/.cache/studio/datasets); each dataset gets a sub-folder. A project file may name a
+sub-folder of it ("cache_dir"), never a folder elsewhere. Files are written to a temporary
+`.part` name and renamed only after their MD5 matches the published one, so a cut connection
+never leaves a half file behind (a killed download's `.part` file is removed by the next one).
+A download stops at the file's known size. "mirror" (an http(s) base URL) replaces the
+built-in download locations; $STUDIO_DATA_MIRROR, set by the user, overrides both and may be
+any URL (e.g. file:// for a local copy). CIFAR-10 is read from its binary archive (never the
+pickled "python" version).
 """
 from __future__ import annotations
 
@@ -13,19 +17,35 @@ import os
 import socket
 import tarfile
 import tempfile
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from ..guard.text import quote
 from .base import DataError, RawData, Target
 from .files import idx_raw, memory_budget
 from .idx import check_budget, parse_cifar_batch
 
 CACHE_ENV = "STUDIO_DATA_DIR"
+MIRROR_ENV = "STUDIO_DATA_MIRROR"
 CHUNK = 1 << 20
 DEFAULT_TIMEOUT = 15.0
+MAX_TIMEOUT = 600.0
+DEFAULT_MAX_BYTES = 256 * 2**20   # a file of unknown size may not be larger
+STALE_PART_S = 120.0              # a .part file untouched this long belongs to a killed download
+
+# the published sizes of the files (a download never takes more)
+SIZES = {"mnist": {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+                   "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
+         "fashion_mnist": {"train-images-idx3-ubyte.gz": 26421880,
+                           "train-labels-idx1-ubyte.gz": 29515,
+                           "t10k-images-idx3-ubyte.gz": 4422102,
+                           "t10k-labels-idx1-ubyte.gz": 5148},
+         "cifar10": {"cifar-10-binary.tar.gz": 170052171}}
 
 _MNIST_FILES = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
                 "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
@@ -56,11 +76,64 @@ RESOURCES: dict[str, dict] = {
 }
 
 
+def user_cache_dir() -> Path:
+    """The user's dataset cache: $STUDIO_DATA_DIR, else $XDG_CACHE_HOME/studio/datasets
+    (~/.cache/studio/datasets)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "studio" / "datasets"
+
+
 def cache_dir(config: dict | None = None) -> Path:
-    """Where downloaded datasets are kept."""
-    chosen = (config or {}).get("cache_dir") or os.environ.get(CACHE_ENV)
-    return Path(chosen).expanduser() if chosen else \
-        Path.home() / ".cache" / "studio" / "datasets"
+    """Where downloaded datasets are kept: the user's cache folder, or the sub-folder of it
+    the dataset option "cache_dir" names (a project file cannot make Studio create folders
+    anywhere else). Raises DataError."""
+    base = user_cache_dir()
+    sub = (config or {}).get("cache_dir")
+    if sub in (None, ""):
+        return base
+    if not isinstance(sub, str) or "\x00" in sub or len(sub) > 200:
+        raise DataError(f"dataset option 'cache_dir' must be a folder name, found "
+                        f"{quote(sub)}")
+    real_base = Path(os.path.realpath(base))
+    full = Path(os.path.realpath(real_base / sub))
+    if Path(sub).is_absolute() or sub.startswith("~") or not (
+            full == real_base or real_base in full.parents):
+        raise DataError(f"dataset option 'cache_dir' {quote(sub)} leaves the cache folder "
+                        f"{base}: a project may only name a sub-folder of it (set "
+                        f"${CACHE_ENV} to move the cache)")
+    return full
+
+
+def mirrors(name: str, config: dict) -> list[str]:
+    """Base URLs to try: the user's $STUDIO_DATA_MIRROR, else the dataset option "mirror"
+    (http or https only: a project file cannot make Studio read local files), else the
+    built-in ones."""
+    user = os.environ.get(MIRROR_ENV)
+    mirror = user or config.get("mirror")
+    if not mirror:
+        return list(RESOURCES[name]["mirrors"])
+    if not isinstance(mirror, str) or len(mirror) > 2000:
+        raise DataError(f"dataset option 'mirror' must be an http(s) URL, found "
+                        f"{quote(mirror)}")
+    if not user:
+        parts = urllib.parse.urlsplit(mirror)
+        if parts.scheme not in ("http", "https") or not parts.netloc or \
+                any(c in mirror for c in "\x00\r\n "):
+            raise DataError(f"dataset option 'mirror' must be an http:// or https:// URL, "
+                            f"found {quote(mirror)} (set ${MIRROR_ENV} for a local copy)")
+    return [mirror if mirror.endswith("/") else mirror + "/"]
+
+
+def _timeout(config: dict) -> float:
+    value = config.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 < value <= MAX_TIMEOUT:
+        raise DataError(f"dataset option 'timeout' must be a number of seconds in "
+                        f"(0, {MAX_TIMEOUT:g}], found {quote(value)}")
+    return float(value)
 
 
 def load_download(name: str, config: dict) -> RawData:
@@ -88,15 +161,15 @@ def fetch(name: str, config: dict | None = None) -> dict[str, Path]:
     config = config or {}
     res = RESOURCES[name]
     folder = cache_dir(config) / name
-    mirror = config.get("mirror")
-    mirrors = [mirror if mirror.endswith("/") else mirror + "/"] if mirror else res["mirrors"]
-    timeout = float(config.get("timeout", DEFAULT_TIMEOUT))
+    bases = mirrors(name, config)
+    timeout = _timeout(config)
     paths = {}
     for fname, md5 in res["files"].items():
         path = folder / fname
         if not (path.is_file() and file_md5(path) == md5):
-            _download_any(res["title"], [m + fname for m in mirrors], path, md5, timeout,
-                          folder, list(res["files"]))
+            size = SIZES.get(name, {}).get(fname, DEFAULT_MAX_BYTES)
+            _download_any(res["title"], [m + fname for m in bases], path, md5, timeout,
+                          folder, list(res["files"]), size)
         paths[fname] = path
     return paths
 
@@ -109,11 +182,11 @@ def file_md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download_any(title, urls, path, md5, timeout, folder, names) -> None:
+def _download_any(title, urls, path, md5, timeout, folder, names, max_bytes) -> None:
     first = None
     for url in urls:
         try:
-            download_file(url, path, md5, timeout, title)
+            download_file(url, path, md5, timeout, title, max_bytes)
             return
         except DataError as exc:
             first = first or exc
@@ -125,16 +198,28 @@ def _download_any(title, urls, path, md5, timeout, folder, names) -> None:
 
 
 def download_file(url: str, path: Path, md5: str | None, timeout: float = DEFAULT_TIMEOUT,
-                  what: str | None = None) -> None:
-    """Download `url` to `path` atomically (temporary file, then rename) and check its MD5.
-    Raises DataError ("could not download ... from <url>: <reason>.")."""
+                  what: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Download `url` to `path` atomically (temporary file, then rename) and check its MD5;
+    at most `max_bytes` are read. Raises DataError ("could not download ... from <url>:
+    <reason>.")."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     digest = hashlib.md5(usedforsecurity=False)
     what = what or path.name
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            declared = resp.headers.get("Content-Length") if resp.headers else None
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise DataError(f"could not download {what} from {url}: the server offers "
+                                f"{int(declared):,} bytes, more than the {max_bytes:,} the "
+                                "file has.")
+            got = 0
             for block in iter(lambda: resp.read(CHUNK), b""):
+                got += len(block)
+                if got > max_bytes:
+                    raise DataError(f"could not download {what} from {url}: it sent more "
+                                    f"than the {max_bytes:,} bytes the file has.")
                 digest.update(block)
                 out.write(block)
         if md5 is not None and digest.hexdigest() != md5:
@@ -150,6 +235,22 @@ def download_file(url: str, path: Path, md5: str | None, timeout: float = DEFAUL
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale_parts(folder: Path, older_than: float = STALE_PART_S) -> None:
+    """Delete `.part` files of downloads killed earlier (not touched for `older_than` s; a
+    younger one may belong to a download in progress). Best effort."""
+    try:
+        parts = list(folder.glob("*.part"))
+    except OSError:
+        return
+    for part in parts:
+        try:
+            st = part.lstat()
+            if time.time() - st.st_mtime >= older_than:
+                part.unlink()
+        except OSError:
+            pass
 
 
 def _reason(exc: Exception) -> str:

@@ -7,37 +7,77 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .base import DEFAULT_MEMORY_BUDGET_MB, DataError, RawData, Target
-from .idx import check_budget, file_size, read_idx
+from ..guard.files import (
+    NotRegularFile,
+    TooLarge,
+    npy_bytes,
+    npy_header,
+    open_regular,
+    zip_declared_bytes,
+)
+from ..guard.paths import BadPath, OutsideProject, resolve_user_path
+from ..guard.text import quote
+from .base import DEFAULT_MEMORY_BUDGET_MB, DataError, OutsideData, RawData, Target
+from .idx import check_budget, read_idx
 from .prep import label_encode, windows
 
 CSV_MEMORY_FACTOR = 10     # parsed CSV cells take roughly 10x the file's bytes while loading
 MAX_AUTO_CLASSES = 20      # a numeric CSV target with at most this many integer values is a label
+MAX_CLASSES = 100_000      # class indices beyond this are no labels (names would fill memory)
 
 
-def load_file_source(source: str, config: dict, project_folder: Path | None) -> RawData:
-    """Dispatch to the loader of a file source ('csv', 'npy', 'npz', 'idx', 'image_folder')."""
-    path = resolve_path(config.get("path"), project_folder, "path", source == "image_folder")
+PATH_KEYS = ("path", "y_path", "labels_path", "test_path", "test_labels_path")
+
+
+def load_file_source(source: str, config: dict, project_folder: Path | None,
+                     allow_outside: bool = False) -> RawData:
+    """Dispatch to the loader of a file source ('csv', 'npy', 'npz', 'idx', 'image_folder').
+    Paths resolve against `project_folder` and must stay inside it unless `allow_outside`
+    (the user confirmed reading data outside the project folder)."""
+    folder = source == "image_folder"
+    path = resolve_path(config.get("path"), project_folder, "path", folder, allow_outside)
     budget = memory_budget(config)
     if source in ("csv", "npy", "npz"):
         if source == "csv":
             raw = load_csv(path, config, budget)
         elif source == "npy":
             y_rel = config.get("y_path")
-            y_path = resolve_path(y_rel, project_folder, "y_path") if y_rel else None
+            y_path = resolve_path(y_rel, project_folder, "y_path", False, allow_outside) \
+                if y_rel else None
             raw = load_npy(path, y_path, config, budget)
         else:
             raw = load_npz(path, config, budget)
         return series_windows(raw, config, budget) if config.get("window") else raw
     if source == "idx":
-        return load_idx_files(path, config, project_folder, budget)
+        return load_idx_files(path, config, project_folder, budget, allow_outside)
     from .images import load_image_folder
-    return load_image_folder(path, config, budget)
+    return load_image_folder(path, config, budget, project_folder, allow_outside)
+
+
+def outside_paths(config: dict, project_folder: Path | None) -> list[Path]:
+    """The real paths of a file dataset's paths that lie outside the project folder (what
+    the user is asked to confirm, and what is shown when reading them)."""
+    out = []
+    for key in PATH_KEYS if config.get("source") in _FILE_SOURCES else ():
+        rel = config.get(key)
+        if not isinstance(rel, str) or not rel.strip():
+            continue
+        try:
+            resolve_user_path(rel, project_folder, key=key)
+        except OutsideProject as exc:
+            out.append(exc.path)
+        except BadPath:
+            pass
+    return out
+
+
+_FILE_SOURCES = ("csv", "npy", "npz", "idx", "image_folder")
 
 
 def memory_budget(config: dict) -> float:
@@ -49,26 +89,39 @@ def memory_budget(config: dict) -> float:
 
 
 def resolve_path(rel, project_folder: Path | None, key: str = "path",
-                 folder: bool = False) -> Path:
-    """Resolve a data path like Project.resolve_data_path: relative to the project folder,
-    never climbing out of it. Raises DataError when it is missing or escapes."""
-    from engine.project import Project, ProjectError
-
+                 folder: bool = False, allow_outside: bool = False) -> Path:
+    """The real path of dataset option `key` (see engine.guard.paths): relative to the
+    project folder, and inside it unless `allow_outside`. Raises DataError when it is no
+    path or missing, OutsideData when it leads outside the folder."""
     if not isinstance(rel, str) or not rel.strip():
         raise DataError(f"dataset option {key!r} must name a "
-                        f"{'folder' if folder else 'file'}, found {rel!r}")
-    project = Project(path=Path(project_folder) / "project.nnproj") if project_folder \
-        else Project()
+                        f"{'folder' if folder else 'file'}, found {quote(rel)}")
     try:
-        path = project.resolve_data_path(rel)
-    except ProjectError:
-        raise DataError(f"data path {rel!r} leaves the project folder; put the data inside "
-                        "it or use an absolute path") from None
+        path = resolve_user_path(rel, project_folder, allow_outside=allow_outside,
+                                 key=f"dataset option {key!r}")
+    except OutsideProject as exc:
+        raise OutsideData(str(exc), exc.path) from None
+    except BadPath as exc:
+        raise DataError(str(exc)) from None
     if folder and not path.is_dir():
-        raise DataError(f"data folder {rel!r} not found (looked for {path})")
-    if not folder and not path.is_file():
-        raise DataError(f"data file {rel!r} not found (looked for {path})")
+        raise DataError(f"data folder {quote(rel)} not found (looked for {quote(str(path))})")
+    if not folder and not path.exists():
+        raise DataError(f"data file {quote(rel)} not found (looked for {quote(str(path))})")
     return path
+
+
+def open_data(path: Path, what: str, max_bytes: float | None = None):
+    """A data file opened for reading: only a regular file (a FIFO or a device is refused,
+    never waited on) of at most `max_bytes`. Raises DataError naming the file."""
+    try:
+        return open_regular(path, max_bytes, what)
+    except NotRegularFile as exc:
+        raise DataError(f"{exc}; expected a data file") from None
+    except TooLarge as exc:
+        raise DataError(f"{exc} by the memory budget; raise the dataset option "
+                        "'memory_budget_mb' or use less data") from None
+    except OSError as exc:
+        raise DataError(f"{what} could not be read: {exc.strerror or exc}") from None
 
 
 def infer_target(values: np.ndarray, task: str | None, integers_are_labels: bool) -> Target:
@@ -116,11 +169,10 @@ def load_csv(path: Path, config: dict, budget: float) -> RawData:
     """Columns chosen by "features" (default: all but the targets) and "target" (default:
     the last column) or "targets". Headers are required unless "header": false (then the
     columns are named "0", "1", ...). Rows are counted as lines in the file (header = 1)."""
-    check_budget(file_size(path) * CSV_MEMORY_FACTOR, budget, path.name)
-    header, rows = _read_rows(path, config)
+    header, rows = _read_rows(path, config, budget)
     target_cols = _csv_targets(header, config)
     if config.get("text_column") is not None:
-        return _csv_text(path, header, rows, target_cols, config)
+        return _csv_text(path, header, rows, target_cols, config, budget)
     feature_cols = _csv_columns(header, config.get("features"), path.name, "features") \
         if config.get("features") is not None else \
         [i for i in range(len(header)) if i not in target_cols]
@@ -138,7 +190,7 @@ def load_csv(path: Path, config: dict, budget: float) -> RawData:
     return RawData(x, targets, default_target=default, description=desc)
 
 
-def _csv_text(path: Path, header, rows, target_cols, config: dict) -> RawData:
+def _csv_text(path: Path, header, rows, target_cols, config: dict, budget: float) -> RawData:
     """A text column tokenized to ids (n, max_len) with a vocabulary of the file's words:
     options text_column, max_len (32), vocab_size (10000, with padding and unknown),
     min_count (1)."""
@@ -149,6 +201,8 @@ def _csv_text(path: Path, header, rows, target_cols, config: dict) -> RawData:
         raise DataError(f"{path.name}: the text column {header[col]!r} is also the target; "
                         "set 'target' to the label column")
     max_len = _positive(config, "max_len", 32)
+    check_budget(len(rows) * max_len * 8, budget,
+                 f"{path.name}: {len(rows)} texts of max_len {max_len} token ids")
     texts = [cells[col] for _, cells in rows]
     vocab = Vocabulary.build(texts, _positive(config, "vocab_size", 10000),
                              _positive(config, "min_count", 1))
@@ -169,13 +223,22 @@ def _positive(config: dict, key: str, default: int) -> int:
     return v
 
 
-def _read_rows(path: Path, config: dict) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _read_rows(path: Path, config: dict, budget: float = DEFAULT_MEMORY_BUDGET_MB
+               ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    delimiter = config.get("delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or
+                                  delimiter in "\r\n\"" or delimiter.isalnum()):
+        raise DataError(f"dataset option 'delimiter' must be one character such as ',' or "
+                        f"';' (or 'auto'), found {quote(delimiter)}")
+    # parsed cells take roughly CSV_MEMORY_FACTOR times the file's bytes
+    with open_data(path, path.name, budget * 2**20 / CSV_MEMORY_FACTOR) as f:
+        data = f.read()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path.name} is not UTF-8 text (byte {exc.start} is invalid)") from None
-    delimiter = config.get("delimiter") or _sniff(text)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    del data
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter or _sniff(text))
     rows = []
     header = None
     try:
@@ -199,6 +262,8 @@ def _read_rows(path: Path, config: dict) -> tuple[list[str], list[tuple[int, lis
 
 
 def _sniff(text: str) -> str:
+    if text[:1] in ("\r", "\n") and not text.strip():
+        return ","
     try:
         return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
     except csv.Error:
@@ -217,8 +282,10 @@ def _csv_columns(header: list[str], wanted, fname: str, key: str) -> list[int]:
         elif isinstance(w, str) and w in header:
             cols.append(header.index(w))
         else:
-            raise DataError(f"{fname} has no column {w!r}; its columns are "
-                            f"{', '.join(repr(h) for h in header)}")
+            names = ", ".join(quote(h, 40) for h in header[:20])
+            more = f" and {len(header) - 20} more" if len(header) > 20 else ""
+            raise DataError(f"{fname} has no column {quote(w)}; its columns are "
+                            f"{names}{more}")
     return cols
 
 
@@ -271,35 +338,44 @@ def _csv_target(rows, col: int, name: str, fname: str, config: dict) -> Target:
 
 # -- numpy files ------------------------------------------------------------------------------
 
-def _numeric(arr_dtype: np.dtype, shape, what: str, budget: float, labels: bool = False):
+def _numeric(arr_dtype: np.dtype, shape, what: str, budget: float, labels: bool = False
+             ) -> int:
+    """Check a declared array (dtype, shape) before reading it; returns the bytes it will
+    take in memory: the array itself plus, for features, their float32 copy."""
     if arr_dtype.kind not in "biuf" and not (labels and arr_dtype.kind == "U"):
         raise DataError(f"{what} holds values of type {arr_dtype}; expected numbers")
-    check_budget(int(np.prod(shape, dtype=np.int64)) * 4, budget, what)
+    copy = not labels and arr_dtype != np.dtype("float32")
+    need = npy_bytes(shape, arr_dtype) + (npy_bytes(shape, np.dtype("f4")) if copy else 0)
+    check_budget(need, budget, what)
+    return need
 
 
 def _load_npy_file(path: Path, what: str, budget: float, labels: bool = False) -> np.ndarray:
-    _not_empty(path, what)
-    try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, EOFError) as exc:
-        raise DataError(f"{what} could not be read ({exc}); only plain numeric arrays are "
-                        "supported") from None
-    except OSError as exc:
-        raise DataError(f"{what} is not a NumPy .npy file ({exc})") from None
-    if not isinstance(arr, np.ndarray):
-        raise DataError(f"{what} is not a .npy array file")
-    _numeric(arr.dtype, arr.shape, what, budget, labels)
-    return np.array(arr)
+    """A plain numeric .npy array; its header's shape and dtype are checked against the
+    budget and the file's size before the data is read."""
+    with open_data(path, what) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            raise DataError(f"{what} is empty (0 bytes); expected a NumPy array file")
+        try:
+            shape, dtype = npy_header(f)
+        except (ValueError, EOFError, SyntaxError) as exc:
+            raise DataError(f"{what} is not a NumPy .npy file ({_first(exc)})") from None
+        _numeric(dtype, shape, what, budget, labels)
+        if npy_bytes(shape, dtype) > size - f.tell():
+            raise DataError(f"{what} is truncated: its header declares shape {shape} "
+                            f"({npy_bytes(shape, dtype):,} bytes), the file holds "
+                            f"{size - f.tell():,}")
+        f.seek(0)
+        try:
+            return np.load(f, allow_pickle=False)
+        except (ValueError, EOFError, OSError) as exc:
+            raise DataError(f"{what} could not be read ({_first(exc)}); only plain numeric "
+                            "arrays are supported") from None
 
 
-def _not_empty(path: Path, what: str) -> None:
-    """NumPy reports an empty file as a bare 'No data left in file': name the file."""
-    try:
-        empty = path.stat().st_size == 0
-    except OSError:
-        return  # np.load reports a missing or unreadable file itself
-    if empty:
-        raise DataError(f"{what} is empty (0 bytes); expected a NumPy array file")
+def _first(exc: BaseException) -> str:
+    return quote(str(exc).split("\n")[0], 200)[1:-1]
 
 
 def _features(arr: np.ndarray, what: str) -> np.ndarray:
@@ -328,58 +404,69 @@ def load_npy(path: Path, y_path: Path | None, config: dict, budget: float) -> Ra
 
 def load_npz(path: Path, config: dict, budget: float) -> RawData:
     """x from key "x_key" (default 'x'); the default target from "y_key" (default 'y');
-    every other array with one entry per sample is a target by its key name."""
+    every other array with one entry per sample is a target by its key name. The archive's
+    declared sizes (zip directory and each array's header) are checked against the budget,
+    all members together, before anything is unpacked."""
     x_key, y_key = config.get("x_key", "x"), config.get("y_key", "y")
-    _not_empty(path, path.name)
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path.name} is not a NumPy .npz file ({exc})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise DataError(f"{path.name} is a .npy file, not a .npz archive; use source 'npy'")
-    with npz:
-        keys = list(npz.files)
-        if x_key not in keys:
-            raise DataError(f"{path.name} has no array {x_key!r}; its arrays are "
-                            f"{', '.join(map(repr, keys)) or 'none'} (set 'x_key')")
-        arrays = {}
-        for key in keys:
-            dtype, shape = _npz_header(npz, key, path.name)
-            _numeric(dtype, shape, f"{path.name}[{key!r}]", budget, labels=key != x_key)
-            arrays[key] = _read_member(npz, key, path.name)
-    x = _features(arrays.pop(x_key), f"{path.name}[{x_key!r}]")
+    with open_data(path, path.name) as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            raise DataError(f"{path.name} is empty (0 bytes); expected a NumPy .npz archive")
+        try:
+            zf = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            if f.seek(0) == 0 and f.read(6) == b"\x93NUMPY":
+                raise DataError(f"{path.name} is a .npy file, not a .npz archive; use "
+                                "source 'npy'") from None
+            raise DataError(f"{path.name} is not a NumPy .npz file ({_first(exc)})") from None
+        with zf:
+            arrays, keys = _npz_arrays(zf, path.name, x_key, budget)
+    x = _features(arrays.pop(x_key), f"{path.name}[{quote(x_key)}]")
     if "y_key" in config and y_key not in arrays:
-        raise DataError(f"{path.name} has no array {y_key!r}; its arrays are "
-                        f"{', '.join(map(repr, keys))}")
+        raise DataError(f"{path.name} has no array {quote(y_key)}; its arrays are "
+                        f"{', '.join(map(quote, keys))}")
     targets = {}
     for key, arr in arrays.items():
         if arr.ndim >= 1 and len(arr) == len(x):
             targets[key] = infer_target(arr, config.get("task") if key == y_key else None,
                                         True)
         elif key == y_key:
-            _same_length(x, arr, f"{path.name}[{x_key!r}]", f"{path.name}[{y_key!r}]")
+            _same_length(x, arr, f"{path.name}[{quote(x_key)}]",
+                         f"{path.name}[{quote(y_key)}]")
     default = y_key if y_key in targets else "input"
     return RawData(x, targets, default_target=default,
                    description=f"{path.name}: {len(x)} samples of shape {x.shape[1:]}")
 
 
-def _npz_header(npz, key: str, fname: str):
-    try:
-        with npz.zip.open(key + ".npy") as f:
-            version = np.lib.format.read_magic(f)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                np.lib.format.read_array_header_2_0
-            shape, _, dtype = read(f)
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{fname}: array {key!r} could not be read ({exc})") from None
-    return dtype, shape
-
-
-def _read_member(npz, key: str, fname: str) -> np.ndarray:
-    try:
-        return np.asarray(npz[key])
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{fname}: array {key!r} could not be read ({exc})") from None
+def _npz_arrays(zf, fname: str, x_key: str, budget: float) -> tuple[dict, list[str]]:
+    """Read the .npy members of an open .npz archive after checking every declared size."""
+    members = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+    keys = list(members)
+    if x_key not in members:
+        raise DataError(f"{fname} has no array {quote(x_key)}; its arrays are "
+                        f"{', '.join(map(quote, keys[:20])) or 'none'} (set 'x_key')")
+    check_budget(zip_declared_bytes(zf), budget, f"{fname} (unpacked)")
+    total, headers = 0, {}
+    for key, info in members.items():
+        what = f"{fname}[{quote(key)}]"
+        try:
+            with zf.open(info) as member:
+                headers[key] = npy_header(member)
+        except (ValueError, EOFError, SyntaxError, OSError, zipfile.BadZipFile,
+                NotImplementedError) as exc:
+            raise DataError(f"{what} could not be read ({_first(exc)})") from None
+        total += _numeric(headers[key][1], headers[key][0], what, budget,
+                          labels=key != x_key)
+        check_budget(total, budget, f"{fname} (all its arrays together)")
+    arrays = {}
+    for key, info in members.items():
+        try:
+            with zf.open(info) as member:
+                arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+        except (ValueError, EOFError, OSError, zipfile.BadZipFile, NotImplementedError) \
+                as exc:
+            raise DataError(f"{fname}: array {quote(key)} could not be read "
+                            f"({_first(exc)})") from None
+    return arrays, keys
 
 
 def _same_length(x, y, xname: str, yname: str) -> None:
@@ -389,17 +476,17 @@ def _same_length(x, y, xname: str, yname: str) -> None:
 
 # -- IDX --------------------------------------------------------------------------------------
 
-def load_idx_files(path: Path, config: dict, project_folder, budget: float) -> RawData:
+def load_idx_files(path: Path, config: dict, project_folder, budget: float,
+                   allow_outside: bool = False) -> RawData:
     """Images from "path", labels from "labels_path"; an optional own test set from
     "test_path" and "test_labels_path"."""
-    labels = config.get("labels_path")
-    raw = idx_raw(path, resolve_path(labels, project_folder, "labels_path") if labels
-                  else None, budget)
+    def other(key: str) -> Path | None:
+        rel = config.get(key)
+        return resolve_path(rel, project_folder, key, False, allow_outside) if rel else None
+
+    raw = idx_raw(path, other("labels_path"), budget)
     if config.get("test_path"):
-        t_labels = config.get("test_labels_path")
-        raw.test = idx_raw(resolve_path(config["test_path"], project_folder, "test_path"),
-                           resolve_path(t_labels, project_folder, "test_labels_path")
-                           if t_labels else None, budget)
+        raw.test = idx_raw(other("test_path"), other("test_labels_path"), budget)
     return raw
 
 
@@ -417,10 +504,17 @@ def idx_raw(images: Path, labels: Path | None, budget: float,
             raise DataError(f"{labels.name} holds an array of shape {y.shape}; an IDX label "
                             "file is one-dimensional")
         _same_length(x, y, images.name, labels.name)
+        if y.dtype.kind == "f" and not (np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)):
+            bad = int(np.argmax(~np.isfinite(y) | (np.nan_to_num(np.mod(y, 1)) != 0)))
+            raise DataError(f"{labels.name}: the label of sample {bad} is {y[bad]}, not a "
+                            "class number")
         y = y.astype(np.int64)
         k = int(y.max()) + 1 if y.size else 0
         if y.size and y.min() < 0:
             raise DataError(f"{labels.name} has a negative label {int(y.min())}")
+        if k > MAX_CLASSES:
+            raise DataError(f"{labels.name} has label {k - 1}: that would be {k:,} classes, "
+                            f"more than the {MAX_CLASSES:,} Studio handles")
         if class_names and k > len(class_names):
             raise DataError(f"{labels.name} has label {k - 1}; this dataset has "
                             f"{len(class_names)} classes")

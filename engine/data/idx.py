@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..guard.files import NotRegularFile, open_regular
 from .base import DEFAULT_MEMORY_BUDGET_MB, DataError
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -22,9 +23,17 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _open(path: Path):
-    with open(path, "rb") as f:
-        head = f.read(2)
-    return gzip.open(path, "rb") if head == GZIP_MAGIC else open(path, "rb")
+    """The file's content stream (gunzipped when it starts with the gzip magic); only a
+    regular file is opened (a FIFO would block, a device never ends)."""
+    try:
+        f = open_regular(path, what=path.name)
+    except NotRegularFile as exc:
+        raise DataError(f"{exc}; expected an IDX file") from None
+    if f.read(2) == GZIP_MAGIC:
+        f.seek(0)
+        return gzip.GzipFile(fileobj=f, mode="rb")
+    f.seek(0)
+    return f
 
 
 def read_idx(path, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> np.ndarray:

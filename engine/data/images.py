@@ -7,13 +7,17 @@ DataSplits.warnings ("on_error": "skip").
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from .base import DataError, RawData, Target
+from ..guard.paths import OutsideProject, check_inside
+from ..guard.text import quote
+from .base import DataError, OutsideData, RawData, Target
 from .idx import check_budget
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
@@ -27,22 +31,40 @@ def _bad_image_errors():
             Image.DecompressionBombError)
 
 
-def list_images(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
-    """Class names (sorted sub-folder names) and (file, class index) pairs."""
+def list_images(root: Path, project_folder: Path | None = None,
+                allow_outside: bool = True) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Class names (sorted sub-folder names) and (file, class index) pairs. Every class
+    folder and image must really lie inside the project folder (a symlink to elsewhere is
+    refused like any other data path) unless `allow_outside`."""
+    def inside(path: Path) -> None:
+        rel = path.relative_to(root).as_posix()
+        try:
+            check_inside(path, project_folder, allow_outside=allow_outside,
+                         key=f"image folder {quote(root.name)}:", shown=rel)
+        except (OutsideProject, RuntimeError, OSError) as exc:
+            raise OutsideData(str(exc), getattr(exc, "path", None)) from None
+
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
-        raise DataError(f"image folder {root.name!r} has no sub-folders; put each class's "
-                        "images in a sub-folder named after the class")
-    files = [(p, ci) for ci, c in enumerate(classes) for p in sorted((root / c).iterdir())
-             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-             and not p.name.startswith(".")]
+        raise DataError(f"image folder {quote(root.name)} has no sub-folders; put each "
+                        "class's images in a sub-folder named after the class")
+    files = []
+    for ci, c in enumerate(classes):
+        inside(root / c)
+        for p in sorted((root / c).iterdir()):
+            if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and \
+                    (os.path.islink(p) or not p.is_dir()):
+                inside(p)
+                files.append((p, ci))
     if not files:
         raise DataError(f"image folder {root.name!r} has no images (looked for "
                         f"{', '.join(sorted(IMAGE_EXTENSIONS))} files in its sub-folders)")
     return classes, files
 
 
-def load_image_folder(root: Path, config: dict, budget: float) -> RawData:
+def load_image_folder(root: Path, config: dict, budget: float,
+                      project_folder: Path | None = None, allow_outside: bool = True
+                      ) -> RawData:
     """Options: image_size ([H, W], an int, or 'auto' = the most common size), color
     ('L' | 'RGB' | 'auto' = RGB when any image has colour), on_error ('error' | 'skip')."""
     from PIL import Image
@@ -51,8 +73,9 @@ def load_image_folder(root: Path, config: dict, budget: float) -> RawData:
     if on_error not in ("error", "skip"):
         raise DataError(f"dataset option 'on_error' must be 'error' or 'skip', found "
                         f"{on_error!r}")
-    classes, files = list_images(root)
+    classes, files = list_images(root, project_folder, allow_outside)
     warnings: list[str] = []
+    files = _regular_files(root, files, on_error, warnings)
     size, mode = _size(config), _mode(config)
     if size is None or mode is None:
         files, sizes, modes = _survey(root, files, on_error, warnings)
@@ -93,6 +116,23 @@ def _to_array(im, mode: str, size: tuple[int, int]) -> np.ndarray:
         im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
     a = np.asarray(im, dtype=np.float32)
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def _regular_files(root: Path, files, on_error: str, warnings: list[str]):
+    """Only regular files are opened: a FIFO would block forever, a device never ends."""
+    kept = []
+    for path, ci in files:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            _bad(root, path, exc, on_error, warnings)
+            continue
+        if not stat.S_ISREG(mode):
+            _bad(root, path, ValueError("it is not a regular file (a FIFO, device or "
+                                        "folder)"), on_error, warnings)
+            continue
+        kept.append((path, ci))
+    return kept
 
 
 def _survey(root, files, on_error, warnings):

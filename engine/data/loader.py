@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..guard.text import quote
 from .base import DataError, DataSplits, RawData, Split, Target
 from .catalogue import CATALOGUE, FILE_DEFAULTS, SOURCES
 from .prep import denormalize_inputs, fit_normalization, normalize_inputs, one_hot, split_indices
@@ -18,30 +19,31 @@ SOURCE_NAMES = ("bundled", "synthetic", "download", *SOURCES)
 
 
 def load_dataset(config: dict, project_folder: Path | None = None,
-                 input_shape: tuple | None = None, input_dtype: str | None = None
-                 ) -> DataSplits:
+                 input_shape: tuple | None = None, input_dtype: str | None = None,
+                 allow_outside: bool = False) -> DataSplits:
     """Load the dataset a project's "dataset" dict describes and split it.
 
     config: {"source", "name", "path", per-source options, "val_split" (0.2),
     "test_split" (0.1), "seed" (0), "normalize" ('minmax'|'standard'|'none'; default per
     dataset), "normalize_axis" ('feature'|'global'|'channel'), "target" / "targets",
     "task", "one_hot", "max_samples", "memory_budget_mb"}.
-    project_folder: relative "path"s resolve against it and may not leave it.
+    project_folder: relative "path"s resolve against it; real paths outside it are refused
+    (OutsideData) unless `allow_outside` (the user confirmed it).
     input_shape / input_dtype: the Input node's shape (without batch) and dtype; samples are
     reshaped to it, and a size mismatch raises DataError.
     Raises DataError with one clear sentence for every bad config, file or sample.
     """
     if not isinstance(config, dict):
         raise DataError(f"the dataset config must be an object, found {type(config).__name__}")
-    raw = load_raw(config, project_folder)
+    raw = load_raw(config, project_folder, allow_outside)
     return prepare(raw, config, input_shape, input_dtype)
 
 
-def preview(config: dict, n: int = 8, project_folder: Path | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+def preview(config: dict, n: int = 8, project_folder: Path | None = None,
+            allow_outside: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The first n training samples as stored in the source (not normalized) and their
     first target, for the GUI's dataset preview."""
-    splits = load_dataset(config, project_folder)
+    splits = load_dataset(config, project_folder, allow_outside=allow_outside)
     x = denormalize_inputs(splits.train.x[:n], splits.normalization)
     y = splits.train.y[0][:n] if splits.train.y else np.zeros((0,))
     return x, y
@@ -54,8 +56,16 @@ def dataset_label(config: dict) -> str:
 
 # -- source dispatch --------------------------------------------------------------------------
 
-def load_raw(config: dict, project_folder: Path | None = None) -> RawData:
-    """Load all samples of the configured source, unsplit."""
+def load_raw(config: dict, project_folder: Path | None = None,
+             allow_outside: bool = False) -> RawData:
+    """Load all samples of the configured source, unsplit; every input value and target is
+    checked to be finite (the error names the file and the sample)."""
+    raw = _load_source(config, project_folder, allow_outside)
+    check_finite(raw, dataset_label(config))
+    return raw
+
+
+def _load_source(config: dict, project_folder: Path | None, allow_outside: bool) -> RawData:
     source = config.get("source")
     name = config.get("name")
     if source is None and name in CATALOGUE:
@@ -70,9 +80,30 @@ def load_raw(config: dict, project_folder: Path | None = None) -> RawData:
         return load_download(name, config)
     if source in SOURCES:
         from .files import load_file_source
-        return load_file_source(source, config, project_folder)
+        return load_file_source(source, config, project_folder, allow_outside)
     raise DataError(f"unknown dataset source {source!r}; choose one of "
                     f"{', '.join(SOURCE_NAMES)}")
+
+
+def check_finite(raw: RawData, label: str, part: str = "") -> None:
+    """Refuse NaN or infinite inputs or targets, naming the file and the first bad sample
+    (a NaN input trains silently into NaN weights, later blamed on the learning rate)."""
+    parts = [("input", raw.x)] + [(f"target {name!r}", t.values)
+                                  for name, t in raw.targets.items()]
+    for what, arr in parts:
+        arr = np.asarray(arr)
+        if arr.dtype.kind != "f" or not len(arr):
+            continue
+        flat = arr.reshape(len(arr), -1)
+        step = max(1, (1 << 22) // max(1, flat.shape[1]))   # no full-size temporary
+        for start in range(0, len(flat), step):
+            ok = np.isfinite(flat[start:start + step]).all(axis=1)
+            if not ok.all():
+                bad = start + int(np.argmin(ok))
+                raise DataError(f"dataset {quote(label)}{part}: the {what} of sample {bad} "
+                                "contains NaN or infinite values")
+    if raw.test is not None:
+        check_finite(raw.test, label, " (its test set)")
 
 
 def _synthetic(name: str, config: dict) -> RawData:
@@ -243,7 +274,10 @@ def _convert(t: Target, config: dict, label: str) -> Target:
         raise DataError(f"unknown task {want!r}; choose classification, binary, regression, "
                         "multilabel or reconstruction")
     if config.get("one_hot") and t.task == "classification":
-        t = Target(one_hot(t.values, t.num_classes), "classification", t.num_classes,
+        budget = config.get("memory_budget_mb", 2048)
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+            budget = 2048
+        t = Target(one_hot(t.values, t.num_classes, budget), "classification", t.num_classes,
                    t.class_names)
     return t
 

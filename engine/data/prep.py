@@ -110,10 +110,17 @@ def _label_name(c) -> str:
     return str(c)
 
 
-def one_hot(labels, num_classes: int | None = None) -> np.ndarray:
-    """int class indices (n,) -> float32 one-hot rows (n, num_classes)."""
+def one_hot(labels, num_classes: int | None = None, budget_mb: float = 2048) -> np.ndarray:
+    """int class indices (n,) -> float32 one-hot rows (n, num_classes), refused when they
+    would need more than `budget_mb` megabytes."""
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     k = int(labels.max()) + 1 if num_classes is None else num_classes
+    need = labels.size * k * 4
+    if need > budget_mb * 2**20:
+        raise DataError(f"one-hot targets of {labels.size} samples x {k} classes need "
+                        f"{need / 2**20:,.0f} MB, more than the memory budget of "
+                        f"{budget_mb:,.0f} MB; use class indices (one_hot false) or raise "
+                        "'memory_budget_mb'")
     if labels.size and (labels.min() < 0 or labels.max() >= k):
         raise DataError(f"labels must lie in 0..{k - 1}, found {labels.min()}..{labels.max()}")
     out = np.zeros((labels.size, k), dtype=np.float32)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..guard.text import quote
+
 
 def node_modules(model, graph) -> dict:
     """{node_id: submodule} for every node that owns a submodule."""
@@ -32,25 +34,41 @@ def freeze(model, graph) -> list[str]:
     return frozen
 
 
-def penalty_terms(model, graph, reg: dict) -> list[tuple[str, float, list]]:
-    """[(kind 'l1'|'l2', coefficient, weight tensors)] by node name (weights, not biases:
-    like Keras' kernel_regularizer). Raises ValueError naming an unknown node."""
-    by_name = {node.name: nid for nid, node in graph.nodes.items()}
-    params = node_parameters(model, graph)
-    terms = []
+def regularized_nodes(graph, reg: dict) -> list[tuple[str, float, str]]:
+    """[(kind 'l1'|'l2', coefficient, node id)] of the non-zero penalties, set by node name.
+    Raises ValueError naming an unknown name, or one that several nodes share (the penalty
+    would land on whichever came last)."""
+    by_name: dict[str, list[str]] = {}
+    for nid, node in graph.nodes.items():
+        by_name.setdefault(node.name, []).append(nid)
+    out = []
     for kind in ("l1", "l2"):
         for name, coef in reg.get(kind, {}).items():
             if not coef:
                 continue
-            nid = by_name.get(name)
-            if nid is None:
-                raise ValueError(f"training.regularization.{kind}: no node named {name!r}")
-            if nid not in params:
-                raise ValueError(f"training.regularization.{kind}: node {name!r} has no "
-                                 "weights")
-            module = node_modules(model, graph)[nid]
-            weights = [p for n, p in module.named_parameters() if "bias" not in n]
-            terms.append((kind, float(coef), weights))
+            ids = by_name.get(name, [])
+            if not ids:
+                raise ValueError(f"training.regularization.{kind}: no node named {quote(name)}")
+            if len(ids) > 1:
+                raise ValueError(f"training.regularization.{kind}: {len(ids)} nodes are named "
+                                 f"{quote(name)}; rename all but one (penalties are set by "
+                                 "node name)")
+            out.append((kind, float(coef), ids[0]))
+    return out
+
+
+def penalty_terms(model, graph, reg: dict) -> list[tuple[str, float, list]]:
+    """[(kind 'l1'|'l2', coefficient, weight tensors)] by node name (weights, not biases:
+    like Keras' kernel_regularizer). Raises ValueError naming an unknown node."""
+    params = node_parameters(model, graph)
+    modules = node_modules(model, graph)
+    terms = []
+    for kind, coef, nid in regularized_nodes(graph, reg):
+        if nid not in params:
+            raise ValueError(f"training.regularization.{kind}: node "
+                             f"{quote(graph.nodes[nid].name)} has no weights")
+        weights = [p for n, p in modules[nid].named_parameters() if "bias" not in n]
+        terms.append((kind, coef, weights))
     return terms
 
 

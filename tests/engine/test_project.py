@@ -90,6 +90,7 @@ def test_weights_saved_beside_as_safetensors_and_loaded(tmp_path):
 
 def test_corrupt_weights_file_is_a_project_error(tmp_path):
     g, _ = digits_cnn()
+    g.weights = {next(iter(g.nodes)): {"weight": np.ones(3, np.float32)}}
     path = save_project(Project(g), tmp_path / "m.nnproj")
     (tmp_path / "m.safetensors").write_bytes(b"\x80\x04garbage-pickle")
     with pytest.raises(ProjectError, match="safetensors"):

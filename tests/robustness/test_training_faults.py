@@ -421,27 +421,41 @@ def png_bomb(path, side: int = 60_000):
 def test_special_files_and_bombs_in_an_image_folder(tmp_path):
     import os
 
+    from engine.data.base import OutsideData
     from engine.data.loader import load_dataset
     root = tmp_path / "images"
     image_folder(root)
-    os.mkfifo(root / "cats" / "fifo.png")            # opening it would block forever
-    os.symlink("/dev/zero", root / "dogs" / "zero.png")  # reading it would never end
     config = {"source": "image_folder", "path": "images", "image_size": [8, 8], "color": "L"}
-    data = load_dataset(config, tmp_path, (1, 8, 8), "float")
+    skip = {**config, "on_error": "skip"}
+    os.mkfifo(root / "cats" / "fifo.png")            # opening it would block forever
+    with pytest.raises(DataError, match=r"fifo.png.*not a regular file"):
+        load_dataset(config, tmp_path, (1, 8, 8), "float")
+    data = load_dataset(skip, tmp_path, (1, 8, 8), "float")
     assert len(data.train) + len(data.val) + len(data.test) == 16
+    assert any("fifo.png" in w for w in data.warnings)
+    os.remove(root / "cats" / "fifo.png")
+    os.symlink("/dev/zero", root / "dogs" / "zero.png")  # reading it would never end
+    for cfg in (config, skip):  # a link out of the project folder: refused, one rule for all
+        with pytest.raises(OutsideData, match=r"zero.png' leaves the project folder"):
+            load_dataset(cfg, tmp_path, (1, 8, 8), "float")
+    with pytest.raises(DataError, match=r"zero.png.*not a regular file"):
+        load_dataset(config, tmp_path, (1, 8, 8), "float", allow_outside=True)
+    os.remove(root / "dogs" / "zero.png")
     png_bomb(root / "dogs" / "bomb.png")
     with pytest.raises(DataError, match="bomb.png"):
         load_dataset(config, tmp_path, (1, 8, 8), "float")
-    data = load_dataset({**config, "on_error": "skip"}, tmp_path, (1, 8, 8), "float")
+    data = load_dataset(skip, tmp_path, (1, 8, 8), "float")
     assert any("bomb.png" in w for w in data.warnings)
 
 
 @pytest.mark.parametrize("source", ["csv", "npy", "npz", "idx"])
 def test_a_device_as_data_file_is_refused(tmp_path, source):
     from engine.data.loader import load_dataset
-    with pytest.raises(DataError, match="not found"):
-        load_dataset({"source": source, "path": "/dev/zero", "target": "label"}, tmp_path,
-                     (4,), "float")
+    config = {"source": source, "path": "/dev/zero", "target": "label"}
+    with pytest.raises(DataError, match="leaves the project folder"):
+        load_dataset(config, tmp_path, (4,), "float")
+    with pytest.raises(DataError, match="character device, not a regular file"):
+        load_dataset(config, tmp_path, (4,), "float", allow_outside=True)
 
 
 def test_killed_training_always_resumes_from_intact_checkpoints(tmp_path):

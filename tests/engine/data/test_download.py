@@ -26,11 +26,11 @@ def _closed_port() -> int:
     return port
 
 
-def test_offline_download_fails_fast_with_a_clear_message(tmp_path):
+def test_offline_download_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
     url = f"http://127.0.0.1:{_closed_port()}/"
+    monkeypatch.setenv(dl.CACHE_ENV, str(tmp_path))
     with pytest.raises(DataError) as info:
-        load_dataset({"source": "download", "name": "mnist", "mirror": url,
-                      "cache_dir": str(tmp_path)})
+        load_dataset({"source": "download", "name": "mnist", "mirror": url})
     msg = str(info.value)
     assert msg.startswith(f"could not download MNIST from {url}train-images-idx3-ubyte.gz: "
                           "no network connection")
@@ -73,7 +73,8 @@ def test_mnist_download_checksum_and_cache(server, tmp_path, monkeypatch):
     sums = {name: _md5((root / name).read_bytes()) for name in files}
     monkeypatch.setitem(dl.RESOURCES["mnist"], "files", sums)
     cache = tmp_path / "cache"
-    cfg = {"source": "download", "name": "mnist", "mirror": url, "cache_dir": str(cache)}
+    monkeypatch.setenv(dl.CACHE_ENV, str(cache))
+    cfg = {"source": "download", "name": "mnist", "mirror": url}
     s = load_dataset(cfg, input_shape=(1, 28, 28))
     assert len(s.test) == 10 and len(s.train) + len(s.val) == 40
     assert s.sample_shape == (1, 28, 28) and s.num_classes == [10]
@@ -120,8 +121,9 @@ def test_cifar_binary_batches(server, tmp_path, monkeypatch):
     np.testing.assert_array_equal(labels, batches["test_batch.bin"][1])
     monkeypatch.setitem(dl.RESOURCES["cifar10"], "files", {
         "cifar-10-binary.tar.gz": _md5((root / "cifar-10-binary.tar.gz").read_bytes())})
+    monkeypatch.setenv(dl.CACHE_ENV, str(tmp_path / "c"))
     s = load_dataset({"source": "download", "name": "cifar10", "mirror": url,
-                      "cache_dir": str(tmp_path / "c"), "normalize": "none", "val_split": 0.2})
+                      "normalize": "none", "val_split": 0.2})
     assert s.sample_shape == (3, 32, 32) and len(s.test) == 5 and len(s.train) == 8
     assert s.class_names[0][0] == "airplane"
     np.testing.assert_array_equal(s.test.x, batches["test_batch.bin"][0].astype(np.float32))

@@ -120,7 +120,7 @@ def test_npz_default_keys_and_length_mismatch(tmp_path):
 
 def test_npy_refuses_pickled_objects(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match="only plain numeric arrays"):
+    with pytest.raises(DataError, match="obj.npy holds values of type object; expected numbers"):
         load_dataset({"source": "npy", "path": "obj.npy"}, project_folder=tmp_path)
 
 

@@ -1,0 +1,157 @@
+"""Weights files beside a project: safetensors of per-node tensors, read with size checks,
+saved as a pair with the project file.
+
+The pair: the project file names the SHA-256 of its weights file ("weights": {"sha256": ...}).
+Saving writes the new weights to a pending file first, then the project file (atomically),
+then moves the pending file into place (the old weights become the previous version). A kill
+at any moment leaves a project file whose weights are on disk: in place, or still pending.
+Loading takes the file whose checksum the project names, so a reader always sees a matching
+pair; a weights file that matches neither is refused, never loaded into the wrong model.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write, fsync_dir
+from .guard.files import (
+    NotRegularFile,
+    TooLarge,
+    memory_budget_mb,
+    open_regular,
+    read_regular,
+    safetensors_declared_bytes,
+)
+from .project import LEGACY, Graph, Project, ProjectError
+
+
+def pending_weights_path(weights: Path) -> Path:
+    """Where a save puts the new weights until the project file names them."""
+    return weights.with_name(f".{weights.name}.pending")
+
+
+def previous_weights_path(weights: Path) -> Path:
+    """The weights a save replaced (`model.previous.safetensors`)."""
+    return weights.with_name(f"{weights.stem}.previous{weights.suffix}")
+
+
+def weights_bytes(weights: dict[str, dict[str, Any]]) -> bytes:
+    """Per-node tensors as safetensors bytes, keys 'node_id/tensor'."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    flat = {}
+    for nid, tensors in weights.items():
+        for key, t in tensors.items():
+            arr = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+            flat[f"{nid}/{key}"] = np.ascontiguousarray(arr).reshape(np.shape(arr))  # keep 0-d
+    return save(flat, metadata={"format": "studio-node-weights"})
+
+
+def save_weights(path: str | os.PathLike, weights: dict[str, dict[str, Any]]) -> None:
+    """Per-node tensors to a safetensors file, written atomically (a run's checkpoint; a
+    project's weights are saved with save_project, as a pair)."""
+    atomic_write(path, weights_bytes(weights))
+
+
+def read_weights_bytes(path: str | os.PathLike, what: str = "the weights file") -> bytes:
+    """The bytes of a weights file: a regular file within the memory budget. Raises
+    ProjectError naming the file."""
+    budget = memory_budget_mb() * 2**20
+    try:
+        return read_regular(path, budget, what)
+    except (NotRegularFile, TooLarge) as exc:
+        raise ProjectError(str(exc), path) from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read {what}: {exc.strerror or exc}", path) from None
+
+
+def decode_weights(data: bytes, path, graph: Graph | None = None) -> dict:
+    """Per-node numpy arrays from safetensors bytes (their declared sizes checked first)."""
+    from safetensors.numpy import load
+
+    try:
+        safetensors_declared_bytes(data[:8 + min(len(data), 100 * 2**20)], "the weights file")
+        flat = load(data)
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise ProjectError(f"the weights file is not valid safetensors ({exc})", path) \
+            from None
+    out: dict[str, dict[str, Any]] = {}
+    for key, arr in flat.items():
+        nid, _, name = key.partition("/")
+        if not name:
+            raise ProjectError(f"unexpected tensor name {key!r}"[:200], path)
+        if graph is not None and nid not in graph.nodes:
+            continue
+        out.setdefault(nid, {})[name] = arr
+    return out
+
+
+def load_weights(path: str | os.PathLike, graph: Graph | None = None) -> dict:
+    """Read per-node tensors (numpy arrays) from a safetensors file. Raises ProjectError."""
+    return decode_weights(read_weights_bytes(path), path, graph)
+
+
+def paired_weights(project: Project) -> dict:
+    """The weights that belong to `project` as loaded (see the module docstring)."""
+    wpath = project.weights_path()
+    record = project.weights_record
+    if wpath is None or record is None:
+        return {}
+    if record is LEGACY:  # a file saved before pairs: whatever weights file is beside it
+        return load_weights(wpath, project.graph) if os.path.lexists(wpath) else {}
+    pending = pending_weights_path(wpath)
+    found = [p for p in (wpath, pending) if os.path.lexists(p)]
+    for path in found:
+        data = read_weights_bytes(path)
+        if hashlib.sha256(data).hexdigest() == record["sha256"]:
+            return decode_weights(data, wpath, project.graph)
+    if not found:
+        return {}  # the project was copied without its weights: it opens untrained
+    if found[0] == wpath:
+        decode_weights(read_weights_bytes(wpath), wpath)  # a damaged file: say so
+    raise ProjectError("this weights file does not belong to the project (its checksum "
+                       "differs from the one the project file names: it was replaced "
+                       "outside Studio); move it away to open the project without weights",
+                       wpath)
+
+
+def save_pair(project: Project, path: Path, text_for) -> dict | None:
+    """Write the project file at `path` and its weights as a pair (see the module docstring).
+    `text_for(record)` gives the project file's text naming the weights record; it is made
+    before anything is written (it refuses unsaveable values). Returns the record."""
+    weights = project.graph.weights
+    if not weights:
+        atomic_write(path, text_for(None).encode("utf-8"))
+        return None
+    try:
+        blob = weights_bytes(weights)
+    except (ValueError, TypeError) as exc:
+        raise ProjectError(f"the weights cannot be saved ({exc})", path) from None
+    record = {"sha256": hashlib.sha256(blob).hexdigest()}
+    text = text_for(record).encode("utf-8")
+    wpath = project.weights_path(path)
+    pending = pending_weights_path(wpath)
+    atomic_write(pending, blob)                 # 1. the new weights, beside the old ones
+    atomic_write(path, text)                    # 2. the project file naming them
+    _keep_previous(wpath, record["sha256"])     # 3. old weights -> previous version
+    os.replace(pending, wpath)                  # 4. new weights in place
+    fsync_dir(wpath.parent)
+    return record
+
+
+def _keep_previous(wpath: Path, digest: str) -> None:
+    """Move the weights file being replaced to the previous version (unless identical)."""
+    try:
+        with open_regular(wpath) as f:
+            old = hashlib.sha256()
+            for block in iter(lambda: f.read(1 << 20), b""):
+                old.update(block)
+    except NotRegularFile:  # e.g. a FIFO planted there: replaced, nothing to keep
+        return
+    except FileNotFoundError:
+        return
+    if old.hexdigest() != digest:
+        os.replace(wpath, previous_weights_path(wpath))
