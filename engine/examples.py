@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -30,14 +29,12 @@ def describe(path: Path) -> str:
 
 
 def copy_example(name: str, dest: str | Path) -> Path:
-    """Copy an example project (and its weights, if any) to `dest`."""
-    src = example_path(name)
+    """Save a copy of an example project (and its weights, if any) as `dest`: saved as a
+    pair, so weights left beside an older file of that name are never taken for its own."""
+    from .project import load_project, save_project
+
     dest = Path(dest)
     if dest.suffix != ".nnproj":
         dest = dest.with_suffix(".nnproj")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    weights = src.with_suffix(".safetensors")
-    if weights.exists():
-        shutil.copyfile(weights, dest.with_suffix(".safetensors"))
-    return dest
+    return save_project(load_project(example_path(name)), dest)

@@ -136,7 +136,7 @@ MAX_COORD = 1e9  # the project loader refuses positions beyond this
 def check_name(name: str) -> str:
     """A node name is one line of text: no control characters or line breaks (names end up
     in comments of generated code, where a line break would start a line of code)."""
-    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")]
     if bad:
         raise GraphError(f"the name {name[:40]!r} contains a control character "
                          f"({bad[0]!r}); use one line of text")

@@ -10,16 +10,16 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from .atomic import atomic_write, fsync_dir, remove_stale_temps  # noqa: F401 (re-exported)
 from .graph import Graph, GraphError, check_name
 from .guard.files import NotRegularFile, TooLarge, read_regular
 from .guard.paths import BadPath, OutsideProject, resolve_user_path
-from .guard.text import quote
+from .guard.text import clip_message, quote
 from .layers import ParamError, RegistryError
 
 FORMAT_VERSION = 2
@@ -39,7 +39,7 @@ class ProjectError(Exception):
         self.field = field
         where = f"{self.path}: " if self.path else ""
         at = f"{field}: " if field else ""
-        super().__init__(f"{where}{at}{message}")
+        super().__init__(clip_message(f"{where}{at}{message}"))
 
 
 @dataclass
@@ -308,8 +308,8 @@ def _build_body(g: Graph, graph: dict, where: str, path) -> None:
     for i, nd in enumerate(graph.get("nodes", [])):
         w = f"{where}.nodes[{i}]"
         if not nd["id"] or nd["id"] in g.nodes:
-            why = f"duplicate node id {nd['id']!r}" if nd["id"] else "a node id cannot be empty"
-            raise ProjectError(f"{why} (node {nd['name']!r})", path, f"{w}.id")
+            why = f"duplicate node id {quote(nd['id'])}" if nd["id"] else "a node id cannot be empty"
+            raise ProjectError(f"{why} (node {quote(nd['name'])})", path, f"{w}.id")
         try:
             check_name(nd["name"])
         except GraphError as exc:
@@ -317,9 +317,9 @@ def _build_body(g: Graph, graph: dict, where: str, path) -> None:
         try:
             g.add_node_dict(nd)
         except RegistryError as exc:
-            raise ProjectError(f"{exc} (node {nd['name']!r})", path, f"{w}.type") from None
+            raise ProjectError(f"{exc} (node {quote(nd['name'])})", path, f"{w}.type") from None
         except (ParamError, GraphError) as exc:
-            raise ProjectError(f"node {nd['name']!r}: {exc}", path, f"{w}.params") from None
+            raise ProjectError(f"node {quote(nd['name'])}: {exc}", path, f"{w}.params") from None
     for i, ed in enumerate(graph.get("edges", [])):
         try:
             g.connect(ed["src"], ed["src_port"], ed["dst"], ed["dst_port"])

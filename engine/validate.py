@@ -12,6 +12,7 @@ import networkx as nx
 
 from .argexpr import ExprError, evaluate
 from .graph import BLOCK_PREFIX, Edge, Graph, GraphEvent, Node
+from .guard.text import quote
 from .layers import ParamError, ShapeError, TensorType
 
 
@@ -182,10 +183,10 @@ class Validator:
         for e in g.edges:
             if e.src_port not in self._ports[e.src][1]:
                 self._add(r, Issue("port", f"{label(g.nodes[e.src])} has no output "
-                                   f"{e.src_port!r} any more", e.src, e.src_port))
+                                   f"{quote(e.src_port)} any more", e.src, e.src_port))
             if e.dst_port not in self._ports[e.dst][0]:
                 self._add(r, Issue("port", f"{label(g.nodes[e.dst])} has no input "
-                                   f"{e.dst_port!r} any more: its wire is ignored",
+                                   f"{quote(e.dst_port)} any more: its wire is ignored",
                                    e.dst, e.dst_port))
 
     def _check_reachability(self, dg: nx.DiGraph, r: Report, blocked: set[str]) -> None:

@@ -24,6 +24,7 @@ from .guard.files import (
     read_regular,
     safetensors_declared_bytes,
 )
+from .guard.text import quote
 from .project import LEGACY, Graph, Project, ProjectError
 
 
@@ -82,7 +83,7 @@ def decode_weights(data: bytes, path, graph: Graph | None = None) -> dict:
     for key, arr in flat.items():
         nid, _, name = key.partition("/")
         if not name:
-            raise ProjectError(f"unexpected tensor name {key!r}"[:200], path)
+            raise ProjectError(f"unexpected tensor name {quote(key)}"[:200], path)
         if graph is not None and nid not in graph.nodes:
             continue
         out.setdefault(nid, {})[name] = arr
@@ -128,8 +129,9 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
         return None
     try:
         blob = weights_bytes(weights)
-    except (ValueError, TypeError) as exc:
-        raise ProjectError(f"the weights cannot be saved ({exc})", path) from None
+    except Exception as exc:  # noqa: BLE001 - numpy and safetensors refuse in their own types
+        raise ProjectError(f"the weights cannot be saved ({type(exc).__name__}: {exc})",
+                           path) from None
     record = {"sha256": hashlib.sha256(blob).hexdigest()}
     text = text_for(record).encode("utf-8")
     wpath = project.weights_path(path)

@@ -12,9 +12,13 @@ ALLOW_OUTSIDE_HELP = ("read data files outside the project folder (a project fil
 FORCE_HELP = "replace the output file if it exists"
 
 
-def error(message) -> int:
-    """Print `error: <message>` as one line of at most ~2,000 characters; returns 1."""
-    print(f"error: {clip_message(message)}", file=sys.stderr)
+def error(message, file: str | None = None) -> int:
+    """Print `error: [<file>: ]<message>` as one line of at most ~2,000 characters (the file
+    is named unless the message already does); returns 1."""
+    text = str(message)
+    if file and str(file) not in text:
+        text = f"{file}: {text}"
+    print(f"error: {clip_message(text)}", file=sys.stderr)
     return 1
 
 

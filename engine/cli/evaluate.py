@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-import sys
 
-from .common import open_project, table
+from ..guard.text import quote
+from .common import ALLOW_OUTSIDE_HELP, error, open_project, table
 
 
 def register(sub) -> None:
@@ -19,13 +19,15 @@ def register(sub) -> None:
                    help="metrics to compute instead of the project's (e.g. f1 "
                    "confusion_matrix)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--allow-outside-data", action="store_true", help=ALLOW_OUTSIDE_HELP)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    project = open_project(args.file)
+    project = open_project(args.file, args.allow_outside_data)
     if project is None:
         return 1
+    from ..project import ProjectError
     from ..train.config import ConfigError
     from ..train.faults import TrainError
     from ..train.trainer import Trainer
@@ -34,9 +36,11 @@ def run(args) -> int:
         trainer = Trainer(project, args.device, run_dir=False)
         info = trainer.load_checkpoint(args.run, args.checkpoint)
         metrics = trainer.evaluate(args.split, args.metrics)
-    except (ConfigError, TrainError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (ConfigError, TrainError, ValueError, ProjectError) as exc:  # CheckpointError too
+        return error(exc, args.file)
+    except OSError as exc:  # a missing run, an unreadable checkpoint file
+        return error(f"run {quote(args.run)}: {exc.strerror or exc}"
+                     if not isinstance(exc, FileNotFoundError) else exc, args.file)
     if args.json:
         print(json.dumps({"split": args.split, "epoch": info.get("epoch"), **metrics}))
         return 0

@@ -29,13 +29,20 @@ def run_list(args) -> int:
 
 
 def run_new(args) -> int:
+    from ..guard.overwrite import OverwriteError, check_output
+    from .common import error
+
     dest = Path(args.file)
-    if dest.exists() and not args.force:
-        print(f"error: {dest} exists (use --force to overwrite)", file=sys.stderr)
-        return 1
     if args.example and args.pretrained:
         print("error: choose --example or --pretrained, not both", file=sys.stderr)
         return 2
+    if dest.suffix != ".nnproj":
+        dest = dest.with_suffix(".nnproj")
+    try:
+        for out in (dest, dest.with_suffix(".safetensors")):
+            check_output(out, force=args.force, what="new project")
+    except OverwriteError as exc:
+        return error(exc)
     if args.pretrained:
         path = create(args, dest)
         if path is None:

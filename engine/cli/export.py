@@ -1,10 +1,9 @@
 """`studio export FILE --format python|onnx|torchscript|weights|bundle -o OUT [--run RUN]`."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from .common import open_project
+from .common import ALLOW_OUTSIDE_HELP, FORCE_HELP, error, open_project
 
 FORMATS = ("python", "onnx", "torchscript", "weights", "bundle")
 
@@ -19,7 +18,12 @@ def register(sub) -> None:
                    "dict as safetensors; bundle: one zip with the script, ONNX, weights, the "
                    "project and an HTML report")
     p.add_argument("-o", "--output", help="output file (default: the project name with the "
-                   "format's suffix, beside the project)")
+                   "format's suffix, beside the project; weights: NAME.state_dict.safetensors)."
+                   " An existing file is replaced only with --force; the project's own files "
+                   "never")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument("--allow-outside-data", action="store_true", help="python: "
+                   + ALLOW_OUTSIDE_HELP)
     p.add_argument("--run", help="use the weights of this training run (a run name in the "
                    "project's runs folder, a run folder or a .safetensors file) instead of the "
                    "project's saved weights")
@@ -32,16 +36,33 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from ..export import SUFFIXES, export_project
+def default_output(project_file: str, fmt: str) -> Path:
+    """Beside the project: NAME.py (a valid module name), NAME.onnx, NAME.pt, or
+    NAME.state_dict.safetensors (never NAME.safetensors: that is the project's own weights
+    file, in Studio's per-node format)."""
+    from ..export import SUFFIXES
 
-    project = open_project(args.file)
+    path = Path(project_file)
+    if fmt == "python":
+        return path.with_name(path.stem.replace("-", "_").replace(".", "_") + ".py")
+    if fmt == "weights":
+        return path.with_name(path.stem + ".state_dict.safetensors")
+    return path.with_suffix(SUFFIXES[fmt])
+
+
+def run(args) -> int:
+    from ..export import export_project
+    from ..guard.overwrite import OverwriteError, check_output
+
+    project = open_project(args.file, args.allow_outside_data)
     if project is None:
         return 1
-    out = Path(args.output) if args.output else Path(args.file).with_suffix(
-        SUFFIXES[args.format])
-    if args.format == "python" and not args.output:
-        out = out.with_name(out.stem.replace("-", "_") + ".py")
+    out = Path(args.output) if args.output else default_output(args.file, args.format)
+    try:
+        check_output(out, force=args.force, protected=project.own_files(),
+                     what=f"{args.format} export")
+    except OverwriteError as exc:
+        return error(exc)
     try:
         if args.format == "onnx":
             from ..export.common import project_weights
@@ -53,11 +74,9 @@ def run(args) -> int:
             result = export_project(project, args.format, out, run=args.run,
                                     overwrite=args.force or args.format != "bundle")
     except ValueError as exc:  # ExportError, CompileError, WeightsError, DataError, ConfigError
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 1
+        return error(f"{args.file}: {exc}")
     except OSError as exc:
-        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return error(f"cannot write {out}: {exc.strerror or exc}")
     print(f"wrote {out}")
     if args.format == "onnx" and result is not None:
         print(f"checked: onnx.checker ok; onnxruntime vs PyTorch max |diff| "

@@ -30,6 +30,11 @@ def register(sub) -> None:
                    help="start from these weights (.safetensors or a torch state dict)")
     p.add_argument("--no-save", action="store_true",
                    help="do not save the trained weights beside the project")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --log-json file")
+    p.add_argument("--allow-outside-data", action="store_true",
+                   help="read data files outside the project folder (a project file can name "
+                   "any path: allow this only for projects you trust)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -43,8 +48,19 @@ def _forwarded_args(args) -> list[str]:
                         ("--init-weights", args.init_weights)):
         if value is not None:
             out += [flag, str(value)]
-    out += [f for f, on in (("--no-save", args.no_save), ("--quiet", args.quiet)) if on]
+    out += [f for f, on in (("--no-save", args.no_save), ("--quiet", args.quiet),
+                            ("--force", args.force),
+                            ("--allow-outside-data", args.allow_outside_data)) if on]
     return out
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no usable CUDA
+        return 0
 
 
 def launch_distributed(args) -> int:
@@ -59,7 +75,9 @@ def launch_distributed(args) -> int:
 class Progress:
     """Progress bar on stderr (\\r updates on a TTY), one line per epoch on stdout."""
 
-    def __init__(self, quiet: bool = False, log_json: str | None = None, append=False):
+    def __init__(self, quiet: bool = False, log_json: str | None = None, append=False,
+                 file: str | None = None):
+        self.file = file
         self.tty = sys.stderr.isatty() and not quiet
         self.quiet = quiet
         # kept open for the whole run (one line per epoch), closed by close()
@@ -113,7 +131,9 @@ class Progress:
     def on_failed(self, ev: RunFailed) -> None:
         if self.tty:
             sys.stderr.write("\n")
-        print(f"error: {ev.message}", file=sys.stderr)
+        from .common import error
+
+        error(ev.message, self.file)
 
     def on_finished(self, ev: RunFinished) -> None:
         note = f", best epoch {ev.best_epoch}" if ev.best_epoch else ""
@@ -140,12 +160,46 @@ def _stop_on_ctrl_c(trainer):
     return lambda: signal.signal(signal.SIGINT, old)
 
 
+def check_log_json(path: str, append: bool, force: bool) -> str | None:
+    """Why --log-json PATH cannot be written (None when it can): a folder, a missing folder,
+    something that is not a regular file (a FIFO would block), or an existing file that would
+    be replaced without --force (a resumed run appends to it instead)."""
+    import stat
+
+    from ..guard.overwrite import OverwriteError, check_output
+    from ..guard.text import quote
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        return f"--log-json {quote(path)}: {exc.strerror or exc}"
+    if st is not None and not stat.S_ISDIR(st.st_mode) and not stat.S_ISREG(st.st_mode):
+        return f"--log-json {quote(path)} is not a regular file (a FIFO or a device)"
+    if append and st is not None and stat.S_ISREG(st.st_mode):
+        return None
+    try:
+        check_output(path, force=force, what="--log-json file")
+    except OverwriteError as exc:
+        return str(exc)
+    return None
+
+
 def run(args) -> int:
+    from .common import error, open_project
+
+    if args.nproc < 1 or args.nproc > max(1, os.cpu_count() or 1, _gpu_count()):
+        return error(f"--nproc {args.nproc}: choose 1 to {max(os.cpu_count() or 1, _gpu_count())}"
+                     " (one process per CPU core or GPU)")
+    rank0 = os.environ.get("RANK", "0") == "0"  # only rank 0 writes the log
+    if args.log_json and rank0 and (why := check_log_json(args.log_json, bool(args.resume),
+                                                          args.force)):
+        return error(why)
     if args.nproc > 1 and "LOCAL_RANK" not in os.environ:
         return launch_distributed(args)
-    from .common import open_project
 
-    project = open_project(args.file)
+    project = open_project(args.file, args.allow_outside_data)
     if project is None:
         return 1
     from ..project import ProjectError, save_project
@@ -154,8 +208,11 @@ def run(args) -> int:
     from ..train.trainer import Trainer
 
     rank = int(os.environ.get("RANK", "0"))
-    progress = Progress(args.quiet or rank != 0, args.log_json if rank == 0 else None,
-                        append=bool(args.resume))
+    try:
+        progress = Progress(args.quiet or rank != 0, args.log_json if rank == 0 else None,
+                            append=bool(args.resume), file=args.file)
+    except OSError as exc:
+        return error(f"cannot write --log-json {args.log_json}: {exc.strerror or exc}")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                  "seed": args.seed}
     try:
@@ -163,8 +220,8 @@ def run(args) -> int:
         trainer = Trainer(project, args.device or "auto", [progress], resume_from=resume,
                           init_weights=args.init_weights, **overrides)
     except (ConfigError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        progress.close()
+        return error(exc, args.file)
     restore = _stop_on_ctrl_c(trainer)
     try:
         result = trainer.fit()
@@ -180,8 +237,7 @@ def run(args) -> int:
                 save_project(project)  # project and weights as a pair
                 print(f"saved weights to {project.weights_path()}", file=sys.stderr)
             except (OSError, ProjectError) as exc:
-                print(f"error: cannot save the weights: {exc}", file=sys.stderr)
-                return 1
+                return error(f"cannot save the weights: {exc}", args.file)
         return 130 if result.status == "stopped" else 0
     finally:
         restore()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..validate import validate
-from .common import open_project
+from .common import error, open_project
 
 
 def register(sub) -> None:
@@ -19,10 +19,13 @@ def run(args) -> int:
         return 1
     report = validate(project.graph)
     for issue in report.issues:
-        stream = sys.stdout if issue.severity == "warning" else sys.stderr
-        print(f"{args.file}: {issue}", file=stream)
+        if issue.severity == "warning":
+            print(f"warning: {args.file}: {issue.message}")
+        else:
+            error(issue.message, args.file)
     if not report.ok:
-        print(f"{args.file}: {len(report.errors)} error(s)", file=sys.stderr)
+        if len(report.errors) > 1:
+            print(f"{args.file}: {len(report.errors)} errors", file=sys.stderr)
         return 1
     print(f"{args.file}: ok ({len(project.graph.nodes)} nodes, "
           f"{report.total_params:,} parameters)")

@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..guard.files import memory_budget_mb
+from ..guard.text import clip_message, quote
+
 
 class DataError(ValueError):
     """A dataset could not be loaded; the message names the file, column or sample."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(clip_message(message))
 
 
 class OutsideData(DataError):
@@ -60,7 +66,23 @@ class DataSplits:
 
 # -- additions used by the loaders ------------------------------------------------------------
 
-DEFAULT_MEMORY_BUDGET_MB = 2048
+def dataset_budget_mb(config: dict | None = None) -> float:
+    """The memory a dataset may take: its "memory_budget_mb" option, else the user's
+    $STUDIO_MEMORY_BUDGET_MB (2 GB by default); never more than this computer's memory (a
+    project file cannot switch the size checks off by naming a huge budget)."""
+    import os
+
+    value = (config or {}).get("memory_budget_mb")
+    if value is None:
+        value = memory_budget_mb()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise DataError(f"dataset option 'memory_budget_mb' must be a positive number, found "
+                        f"{quote(value)}")
+    try:
+        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (AttributeError, OSError, ValueError):
+        machine = 0
+    return float(min(value, machine) if machine else value)
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..guard.text import quote
 from .base import DataError, RawData, Target
 
 _LOADERS = {
@@ -20,7 +21,7 @@ def load_bundled(name: str, config: dict) -> RawData:
     digits also offers the binary targets 'ge5' (digit >= 5) and 'even' for multi-task nets.
     """
     if name not in _LOADERS:
-        raise DataError(f"unknown bundled dataset {name!r}; choose one of "
+        raise DataError(f"unknown bundled dataset {quote(name)}; choose one of "
                         f"{', '.join(_LOADERS)}")
     import sklearn.datasets as skd  # imported lazily: slow to import
 

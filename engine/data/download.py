@@ -27,7 +27,8 @@ import numpy as np
 
 from ..guard.text import quote
 from .base import DataError, RawData, Target
-from .files import idx_raw, memory_budget
+from .base import dataset_budget_mb
+from .files import idx_raw
 from .idx import check_budget, parse_cifar_batch
 
 CACHE_ENV = "STUDIO_DATA_DIR"
@@ -139,10 +140,10 @@ def _timeout(config: dict) -> float:
 def load_download(name: str, config: dict) -> RawData:
     """Download (once) and read mnist, fashion_mnist or cifar10 with their own test sets."""
     if name not in RESOURCES:
-        raise DataError(f"unknown downloadable dataset {name!r}; choose one of "
+        raise DataError(f"unknown downloadable dataset {quote(name)}; choose one of "
                         f"{', '.join(RESOURCES)}")
     paths = fetch(name, config)
-    budget = memory_budget(config)
+    budget = dataset_budget_mb(config)
     classes = RESOURCES[name]["classes"]
     if name == "cifar10":
         return _cifar_raw(paths["cifar-10-binary.tar.gz"], classes, budget)

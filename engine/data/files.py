@@ -23,7 +23,13 @@ from ..guard.files import (
 )
 from ..guard.paths import BadPath, OutsideProject, resolve_user_path
 from ..guard.text import quote
-from .base import DEFAULT_MEMORY_BUDGET_MB, DataError, OutsideData, RawData, Target
+from .base import (
+    DataError,
+    OutsideData,
+    RawData,
+    Target,
+    dataset_budget_mb,
+)
 from .idx import check_budget, read_idx
 from .prep import label_encode, windows
 
@@ -42,7 +48,7 @@ def load_file_source(source: str, config: dict, project_folder: Path | None,
     (the user confirmed reading data outside the project folder)."""
     folder = source == "image_folder"
     path = resolve_path(config.get("path"), project_folder, "path", folder, allow_outside)
-    budget = memory_budget(config)
+    budget = dataset_budget_mb(config)
     if source in ("csv", "npy", "npz"):
         if source == "csv":
             raw = load_csv(path, config, budget)
@@ -62,30 +68,27 @@ def load_file_source(source: str, config: dict, project_folder: Path | None,
 
 def outside_paths(config: dict, project_folder: Path | None) -> list[Path]:
     """The real paths of a file dataset's paths that lie outside the project folder (what
-    the user is asked to confirm, and what is shown when reading them)."""
+    the user is asked to confirm, and what is shown when reading them); for an image folder
+    inside the project, also the class folders and images that are links to elsewhere."""
     out = []
     for key in PATH_KEYS if config.get("source") in _FILE_SOURCES else ():
         rel = config.get(key)
         if not isinstance(rel, str) or not rel.strip():
             continue
         try:
-            resolve_user_path(rel, project_folder, key=key)
+            path = resolve_user_path(rel, project_folder, key=key)
         except OutsideProject as exc:
             out.append(exc.path)
+            continue
         except BadPath:
-            pass
+            continue
+        if config.get("source") == "image_folder" and key == "path" and path.is_dir():
+            from .images import linked_outside
+            out += linked_outside(path, project_folder)
     return out
 
 
 _FILE_SOURCES = ("csv", "npy", "npz", "idx", "image_folder")
-
-
-def memory_budget(config: dict) -> float:
-    v = config.get("memory_budget_mb", DEFAULT_MEMORY_BUDGET_MB)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-        raise DataError(f"dataset option 'memory_budget_mb' must be a positive number, found "
-                        f"{v!r}")
-    return float(v)
 
 
 def resolve_path(rel, project_folder: Path | None, key: str = "path",
@@ -94,11 +97,11 @@ def resolve_path(rel, project_folder: Path | None, key: str = "path",
     project folder, and inside it unless `allow_outside`. Raises DataError when it is no
     path or missing, OutsideData when it leads outside the folder."""
     if not isinstance(rel, str) or not rel.strip():
-        raise DataError(f"dataset option {key!r} must name a "
+        raise DataError(f"dataset option {quote(key)} must name a "
                         f"{'folder' if folder else 'file'}, found {quote(rel)}")
     try:
         path = resolve_user_path(rel, project_folder, allow_outside=allow_outside,
-                                 key=f"dataset option {key!r}")
+                                 key=f"dataset option {quote(key)}")
     except OutsideProject as exc:
         raise OutsideData(str(exc), exc.path) from None
     except BadPath as exc:
@@ -149,8 +152,8 @@ def series_windows(raw: RawData, config: dict, budget: float) -> RawData:
     horizon = config.get("horizon", 1)
     for key, v in (("window", length), ("horizon", horizon)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise DataError(f"dataset option {key!r} must be a whole number of steps (at least "
-                            f"1), found {v!r}")
+            raise DataError(f"dataset option {quote(key)} must be a whole number of steps (at least "
+                            f"1), found {quote(v)}")
     x = raw.x.reshape(len(raw.x), -1)
     check_budget(len(x) * length * x.shape[1] * 4, budget, f"windows of {length} steps")
     windows_x, next_x = windows(x, length, horizon)
@@ -170,7 +173,7 @@ def load_csv(path: Path, config: dict, budget: float) -> RawData:
     the last column) or "targets". Headers are required unless "header": false (then the
     columns are named "0", "1", ...). Rows are counted as lines in the file (header = 1)."""
     header, rows = _read_rows(path, config, budget)
-    target_cols = _csv_targets(header, config)
+    target_cols = _csv_targets(header, config, path.name)
     if config.get("text_column") is not None:
         return _csv_text(path, header, rows, target_cols, config, budget)
     feature_cols = _csv_columns(header, config.get("features"), path.name, "features") \
@@ -198,7 +201,7 @@ def _csv_text(path: Path, header, rows, target_cols, config: dict, budget: float
 
     (col,) = _csv_columns(header, [config["text_column"]], path.name, "text_column")
     if col in target_cols:
-        raise DataError(f"{path.name}: the text column {header[col]!r} is also the target; "
+        raise DataError(f"{path.name}: the text column {quote(header[col])} is also the target; "
                         "set 'target' to the label column")
     max_len = _positive(config, "max_len", 32)
     check_budget(len(rows) * max_len * 8, budget,
@@ -209,7 +212,7 @@ def _csv_text(path: Path, header, rows, target_cols, config: dict, budget: float
     x = vocab.encode_batch(texts, max_len)
     targets = {header[c]: _csv_target(rows, c, header[c], path.name, config)
                for c in target_cols}
-    desc = (f"{path.name}: {len(rows)} texts from column {header[col]!r}, {len(vocab)} words, "
+    desc = (f"{path.name}: {len(rows)} texts from column {quote(header[col])}, {len(vocab)} words, "
             f"max_len {max_len}")
     return RawData(x, targets, default_target=header[target_cols[0]], vocab=vocab.words,
                    description=desc)
@@ -218,12 +221,12 @@ def _csv_text(path: Path, header, rows, target_cols, config: dict, budget: float
 def _positive(config: dict, key: str, default: int) -> int:
     v = config.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise DataError(f"dataset option {key!r} must be a whole number of at least 1, found "
-                        f"{v!r}")
+        raise DataError(f"dataset option {quote(key)} must be a whole number of at least 1, found "
+                        f"{quote(v)}")
     return v
 
 
-def _read_rows(path: Path, config: dict, budget: float = DEFAULT_MEMORY_BUDGET_MB
+def _read_rows(path: Path, config: dict, budget: float
                ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     delimiter = config.get("delimiter")
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or
@@ -274,7 +277,7 @@ def _csv_columns(header: list[str], wanted, fname: str, key: str) -> list[int]:
     if isinstance(wanted, (str, int)):
         wanted = [wanted]
     if not isinstance(wanted, list):
-        raise DataError(f"dataset option {key!r} must be a list of column names")
+        raise DataError(f"dataset option {quote(key)} must be a list of column names")
     cols = []
     for w in wanted:
         if isinstance(w, int) and not isinstance(w, bool) and 0 <= w < len(header):
@@ -289,13 +292,13 @@ def _csv_columns(header: list[str], wanted, fname: str, key: str) -> list[int]:
     return cols
 
 
-def _csv_targets(header: list[str], config: dict) -> list[int]:
+def _csv_targets(header: list[str], config: dict, fname: str) -> list[int]:
     names = config.get("targets")
     if not isinstance(names, list):
         names = [config.get("target")]
     explicit = [n for n in names if n not in (None, "label", "input")]
     if explicit:
-        return _csv_columns(header, explicit, "the CSV file", "target")
+        return _csv_columns(header, explicit, fname, "target")
     if "input" in names and "label" not in names:
         return []                      # an autoencoder: every column is a feature
     return [len(header) - 1]
@@ -304,14 +307,14 @@ def _csv_targets(header: list[str], config: dict) -> list[int]:
 def _number(cell: str, fname: str, line: int, col: str) -> float:
     s = cell.strip()
     if not s:
-        raise DataError(f"{fname}, row {line}, column {col!r} is empty")
+        raise DataError(f"{fname}, row {line}, column {quote(col)} is empty")
     try:
         v = float(s)
     except ValueError:
-        raise DataError(f"{fname}, row {line}, column {col!r}: {_clip(s)!r} is not a "
+        raise DataError(f"{fname}, row {line}, column {quote(col)}: {quote(_clip(s))} is not a "
                         "number") from None
     if not math.isfinite(v):
-        raise DataError(f"{fname}, row {line}, column {col!r}: {_clip(s)!r} is not a finite "
+        raise DataError(f"{fname}, row {line}, column {quote(col)}: {quote(_clip(s))} is not a finite "
                         "number")
     return v
 
@@ -324,14 +327,14 @@ def _csv_target(rows, col: int, name: str, fname: str, config: dict) -> Target:
     cells = [cells[col].strip() for _, cells in rows]
     for (line, _), c in zip(rows, cells):
         if not c:
-            raise DataError(f"{fname}, row {line}, column {name!r} is empty")
+            raise DataError(f"{fname}, row {line}, column {quote(name)} is empty")
     try:
         values = np.array([float(c) for c in cells])
     except ValueError:        # text labels: label-encode them
         return infer_target(np.array(cells), "classification", True)
     if not np.all(np.isfinite(values)):
         line = rows[int(np.argmax(~np.isfinite(values)))][0]
-        raise DataError(f"{fname}, row {line}, column {name!r} is not a finite number")
+        raise DataError(f"{fname}, row {line}, column {quote(name)} is not a finite number")
     few = len(np.unique(values)) <= MAX_AUTO_CLASSES
     return infer_target(values, config.get("task"), few)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..guard.files import NotRegularFile, open_regular
-from .base import DEFAULT_MEMORY_BUDGET_MB, DataError
+from ..guard.files import NotRegularFile, memory_budget_mb, open_regular
+from .base import DataError
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODES = {np.dtype(v).newbyteorder("=").str[1:]: k for k, v in IDX_TYPES.items()}
@@ -36,7 +36,7 @@ def _open(path: Path):
     return f
 
 
-def read_idx(path, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> np.ndarray:
+def read_idx(path, budget_mb: float | None = None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or raw) into a numpy array in native byte order.
 
     Raises DataError naming the file when the magic number, type, sizes or length are wrong.
@@ -62,7 +62,7 @@ def read_idx(path, memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB) -> np.nda
             dtype = np.dtype(IDX_TYPES[code])
             count = int(np.prod(shape, dtype=np.int64))
             need = count * dtype.itemsize
-            check_budget(count * 4, memory_budget_mb, f"{name} ({' x '.join(map(str, shape))})")
+            check_budget(count * 4, budget_mb or memory_budget_mb(), f"{name} ({' x '.join(map(str, shape))})")
             data = f.read(need)
             if len(data) < need:
                 raise DataError(f"{name} is truncated: expected {need} bytes of data for shape "

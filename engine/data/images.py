@@ -57,9 +57,29 @@ def list_images(root: Path, project_folder: Path | None = None,
                 inside(p)
                 files.append((p, ci))
     if not files:
-        raise DataError(f"image folder {root.name!r} has no images (looked for "
+        raise DataError(f"image folder {quote(root.name)} has no images (looked for "
                         f"{', '.join(sorted(IMAGE_EXTENSIONS))} files in its sub-folders)")
     return classes, files
+
+
+def linked_outside(root: Path, project_folder: Path | None, limit: int = 100) -> list[Path]:
+    """Real paths of class folders and images under `root` that are links leading outside
+    the project folder (at most `limit`)."""
+    found: list[Path] = []
+    try:
+        classes = [d for d in sorted(root.iterdir()) if d.is_dir()]
+        for entry in classes + [p for d in classes for p in sorted(d.iterdir())]:
+            if len(found) >= limit:
+                break
+            try:
+                check_inside(entry, project_folder, allow_outside=False, key="", shown="")
+            except OutsideProject as exc:
+                found.append(exc.path)
+            except (RuntimeError, OSError):
+                pass
+    except OSError:
+        pass
+    return found
 
 
 def load_image_folder(root: Path, config: dict, budget: float,
@@ -72,7 +92,7 @@ def load_image_folder(root: Path, config: dict, budget: float,
     on_error = config.get("on_error", "error")
     if on_error not in ("error", "skip"):
         raise DataError(f"dataset option 'on_error' must be 'error' or 'skip', found "
-                        f"{on_error!r}")
+                        f"{quote(on_error)}")
     classes, files = list_images(root, project_folder, allow_outside)
     warnings: list[str] = []
     files = _regular_files(root, files, on_error, warnings)
@@ -83,7 +103,7 @@ def load_image_folder(root: Path, config: dict, budget: float,
         mode = mode or ("RGB" if any(m not in GREY_MODES for m in modes) else "L")
     channels = 3 if mode == "RGB" else 1
     check_budget(len(files) * channels * size[0] * size[1] * 4, budget,
-                 f"image folder {root.name!r} ({len(files)} images)")
+                 f"image folder {quote(root.name)} ({len(files)} images)")
     xs, ys = [], []
     for path, ci in files:
         try:
@@ -96,7 +116,7 @@ def load_image_folder(root: Path, config: dict, budget: float,
         xs.append(arr)
         ys.append(ci)
     if not xs:
-        raise DataError(f"image folder {root.name!r}: none of its images could be read")
+        raise DataError(f"image folder {quote(root.name)}: none of its images could be read")
     x = np.stack(xs)
     label = Target(np.array(ys, dtype=np.int64), "classification", len(classes), classes)
     desc = (f"{root.name}: {len(x)} images in {len(classes)} classes, {mode} "
@@ -150,7 +170,7 @@ def _survey(root, files, on_error, warnings):
             continue
         kept.append((path, ci))
     if not kept:
-        raise DataError(f"image folder {root.name!r}: none of its images could be read")
+        raise DataError(f"image folder {quote(root.name)}: none of its images could be read")
     return kept, sizes, modes
 
 
@@ -158,7 +178,7 @@ def _bad(root: Path, path: Path, exc: Exception, on_error: str, warnings: list[s
     rel = path.relative_to(root).as_posix()
     reason = str(exc).split("\n")[0] or type(exc).__name__
     if on_error == "error":
-        raise DataError(f"image {rel!r} in folder {root.name!r} could not be read: {reason} "
+        raise DataError(f"image {quote(rel)} in folder {quote(root.name)} could not be read: {reason} "
                         "(remove it, or set the dataset option 'on_error' to 'skip')")
     warnings.append(f"skipped {rel}: {reason}")
 
@@ -173,7 +193,7 @@ def _size(config: dict) -> tuple[int, int] | None:
             isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 4096 for d in v):
         return int(v[0]), int(v[1])
     raise DataError(f"dataset option 'image_size' must be [height, width] in pixels (1..4096) "
-                    f"or 'auto', found {v!r}")
+                    f"or 'auto', found {quote(v)}")
 
 
 def _mode(config: dict) -> str | None:
@@ -182,4 +202,4 @@ def _mode(config: dict) -> str | None:
         return None
     if v in ("L", "RGB"):
         return v
-    raise DataError(f"dataset option 'color' must be 'L', 'RGB' or 'auto', found {v!r}")
+    raise DataError(f"dataset option 'color' must be 'L', 'RGB' or 'auto', found {quote(v)}")

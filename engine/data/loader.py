@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..guard.text import quote
-from .base import DataError, DataSplits, RawData, Split, Target
+from .base import DataError, DataSplits, RawData, Split, Target, dataset_budget_mb
 from .catalogue import CATALOGUE, FILE_DEFAULTS, SOURCES
 from .prep import denormalize_inputs, fit_normalization, normalize_inputs, one_hot, split_indices
 
@@ -81,14 +81,14 @@ def _load_source(config: dict, project_folder: Path | None, allow_outside: bool)
     if source in SOURCES:
         from .files import load_file_source
         return load_file_source(source, config, project_folder, allow_outside)
-    raise DataError(f"unknown dataset source {source!r}; choose one of "
+    raise DataError(f"unknown dataset source {quote(source)}; choose one of "
                     f"{', '.join(SOURCE_NAMES)}")
 
 
 def check_finite(raw: RawData, label: str, part: str = "") -> None:
     """Refuse NaN or infinite inputs or targets, naming the file and the first bad sample
     (a NaN input trains silently into NaN weights, later blamed on the learning rate)."""
-    parts = [("input", raw.x)] + [(f"target {name!r}", t.values)
+    parts = [("input", raw.x)] + [(f"target {quote(name)}", t.values)
                                   for name, t in raw.targets.items()]
     for what, arr in parts:
         arr = np.asarray(arr)
@@ -108,10 +108,9 @@ def check_finite(raw: RawData, label: str, part: str = "") -> None:
 
 def _synthetic(name: str, config: dict) -> RawData:
     from . import synthetic
-    from .files import memory_budget
     from .idx import check_budget
 
-    check_budget(_synthetic_bytes(name, config), memory_budget(config),
+    check_budget(_synthetic_bytes(name, config), dataset_budget_mb(config),
                  f"the synthetic dataset '{name}' with these options")
     if name == "text":
         from .text import load_text
@@ -119,7 +118,7 @@ def _synthetic(name: str, config: dict) -> RawData:
     makers = {"xor": synthetic.make_xor, "spirals": synthetic.make_spirals,
               "sine": synthetic.make_sine, "ratings": synthetic.make_ratings}
     if name not in makers:
-        raise DataError(f"unknown synthetic dataset {name!r}; choose one of "
+        raise DataError(f"unknown synthetic dataset {quote(name)}; choose one of "
                         f"{', '.join([*makers, 'text'])}")
     return makers[name](config)
 
@@ -214,7 +213,7 @@ def _to_input(x: np.ndarray, label: str, input_shape, input_dtype) -> np.ndarray
     elif input_dtype == "float" and np.issubdtype(x.dtype, np.integer):
         x = x.astype(np.float32)
     elif input_dtype not in (None, "long", "float"):
-        raise DataError(f"input dtype must be 'float' or 'long', found {input_dtype!r}")
+        raise DataError(f"input dtype must be 'float' or 'long', found {quote(input_dtype)}")
     return x
 
 
@@ -246,7 +245,7 @@ def _target(raw: RawData, name: str, x: np.ndarray, label: str) -> Target:
         return Target(np.array(x, dtype=np.float32), "reconstruction")
     if name not in raw.targets:
         have = ", ".join(["input", *raw.targets])
-        raise DataError(f"dataset '{label}' has no target {name!r}; available: {have}")
+        raise DataError(f"dataset '{label}' has no target {quote(name)}; available: {have}")
     return raw.targets[name]
 
 
@@ -271,13 +270,11 @@ def _convert(t: Target, config: dict, label: str) -> Target:
         t = Target(values, "multilabel", values.shape[1], t.class_names)
     elif want not in ("classification", "binary", "regression", "multilabel",
                       "reconstruction"):
-        raise DataError(f"unknown task {want!r}; choose classification, binary, regression, "
+        raise DataError(f"unknown task {quote(want)}; choose classification, binary, regression, "
                         "multilabel or reconstruction")
     if config.get("one_hot") and t.task == "classification":
-        budget = config.get("memory_budget_mb", 2048)
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-            budget = 2048
-        t = Target(one_hot(t.values, t.num_classes, budget), "classification", t.num_classes,
+        t = Target(one_hot(t.values, t.num_classes, dataset_budget_mb(config)), "classification",
+                   t.num_classes,
                    t.class_names)
     return t
 
@@ -285,12 +282,12 @@ def _convert(t: Target, config: dict, label: str) -> Target:
 def _int(config: dict, key: str, default: int) -> int:
     v = config.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer():
-        raise DataError(f"dataset option {key!r} must be an integer, found {v!r}")
+        raise DataError(f"dataset option {quote(key)} must be an integer, found {quote(v)}")
     return int(v)
 
 
 def _frac(config: dict, key: str, default: float) -> float:
     v = config.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise DataError(f"dataset option {key!r} must be a fraction, found {v!r}")
+        raise DataError(f"dataset option {quote(key)} must be a fraction, found {quote(v)}")
     return float(v)

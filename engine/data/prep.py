@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..guard.text import quote
 from .base import DataError
 
 
@@ -41,10 +42,10 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
     if kind in (None, "none"):
         return None
     if kind not in ("minmax", "standard"):
-        raise DataError(f"normalize must be 'minmax', 'standard' or 'none', found {kind!r}")
+        raise DataError(f"normalize must be 'minmax', 'standard' or 'none', found {quote(kind)}")
     if axis not in ("feature", "global", "channel"):
         raise DataError(f"normalize_axis must be 'feature', 'global' or 'channel', found "
-                        f"{axis!r}")
+                        f"{quote(axis)}")
     x = np.asarray(x)
     if axis == "global":
         red = tuple(range(x.ndim))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..guard.text import quote
 from .base import DataError, RawData, Target
 
 
@@ -18,7 +19,7 @@ def _opt(config: dict, key: str, default, kind=float, low=None, high=None):
     if not ok or (low is not None and value < low) or (high is not None and value > high):
         bounds = f" between {low} and {high}" if high is not None else (
             f" of at least {low}" if low is not None else "")
-        raise DataError(f"dataset option {key!r} must be a number{bounds}, found {value!r}")
+        raise DataError(f"dataset option {quote(key)} must be a number{bounds}, found {quote(value)}")
     return kind(value)
 
 
@@ -86,7 +87,7 @@ def make_sine(config: dict) -> RawData:
         omega = rng.uniform(0.15, 0.75, size=(n, 1))
         amp = np.ones((n, 1))
     else:
-        raise DataError(f"sine task must be 'regression' or 'classification', found {task!r}")
+        raise DataError(f"sine task must be 'regression' or 'classification', found {quote(task)}")
     wave = amp * np.sin(omega * steps + phase) + rng.normal(0, noise, size=(n, length + 1))
     x = wave[:, :length, None].astype(np.float32)
     if task == "classification":

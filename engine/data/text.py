@@ -11,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..guard.text import quote
 from .base import DataError, RawData, Target
 
 PAD, UNK = "<pad>", "<unk>"
@@ -154,7 +155,7 @@ def load_text(config: dict) -> RawData:
     elif mode == "cbow":
         x, y = cbow_pairs(ids, window)
     else:
-        raise DataError(f"text mode must be 'classify', 'skipgram' or 'cbow', found {mode!r}")
+        raise DataError(f"text mode must be 'classify', 'skipgram' or 'cbow', found {quote(mode)}")
     target = Target(y, "classification", n_vocab, list(vocab.words))
     return RawData(x, {"label": target}, vocab=vocab.words,
                    description=f"Toy reviews as {mode} pairs: {len(x)} pairs, {n_vocab} "
@@ -165,6 +166,6 @@ def _int(config: dict, key: str, default: int, low: int) -> int:
     v = config.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer() \
             or v < low:
-        raise DataError(f"dataset option {key!r} must be an integer of at least {low}, "
-                        f"found {v!r}")
+        raise DataError(f"dataset option {quote(key)} must be an integer of at least {low}, "
+                        f"found {quote(v)}")
     return int(v)

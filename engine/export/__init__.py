@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..guard.text import quote
 from ..project import Project
 from .common import ExportError
 
@@ -27,7 +28,7 @@ def export_project(project: Project, fmt: str, out: str | Path, run: str | None 
     from .common import project_weights
 
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
+        raise ExportError(f"unknown export format {quote(fmt)} (choose from {', '.join(FORMATS)})")
     if fmt == "python":
         import os
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..compile import compile_graph
 from ..graph import Graph
+from ..guard.text import quote
 from ..project import Project, ProjectError, load_weights
 from ..train.run_folder import weights_file
 from ..validate import validate
@@ -27,10 +28,10 @@ def run_weights_path(project: Project, run: str) -> Path:
             found = weights_file(cand)  # a run folder: its best, else its last weights
             if found is not None:
                 return found
-            found = sorted(cand.rglob("*.safetensors"))  # any other folder of weights
+            found = sorted(cand.glob("*.safetensors"))[:1]  # its own files (never a tree)
             if found:
                 return found[0]
-    raise ExportError(f"run {run!r}: no weights (.safetensors) found in "
+    raise ExportError(f"run {quote(run)}: no weights (.safetensors) found in "
                       + " or ".join(str(c) for c in candidates))
 
 
@@ -62,6 +63,7 @@ def example_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> tuple:
     import torch
 
     report = validate(graph)
+    check_activation_memory(report, batch)
     gen = torch.Generator().manual_seed(seed)
     from ..codegen import generate
 
@@ -73,6 +75,19 @@ def example_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> tuple:
         else:
             out.append(torch.randn((batch, *t.shape), generator=gen))
     return tuple(out)
+
+
+def check_activation_memory(report, batch: int) -> None:
+    """Refuse to run the model on an example batch whose activations would not fit the
+    memory budget (an Input of shape [1e9] would allocate gigabytes first)."""
+    from ..guard.files import mb, memory_budget_mb
+
+    need = batch * 4 * sum(t.numel for types in report.out_types.values() for t in types)
+    budget = memory_budget_mb() * 2**20
+    if need > budget:
+        raise ExportError(f"running the model on an example batch of {batch} needs "
+                          f"{mb(need)} of activations, more than the memory budget of "
+                          f"{mb(budget)} ($STUDIO_MEMORY_BUDGET_MB)")
 
 
 def as_tuple(value) -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ from ..project import atomic_write
 from .common import ExportError, as_tuple, build_model, example_inputs
 
 OPSET = 18
+# onnxruntime (1.32 on Linux) otherwise writes a device id and a telemetry database into the
+# user's ~/.cache/Microsoft on the first session: Studio writes nothing it was not asked to
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 @dataclass

@@ -7,7 +7,6 @@ safetensors tensor tables) are checked by `check_declared` before anything is un
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import stat
@@ -58,7 +57,9 @@ def open_regular(path: str | os.PathLike, max_bytes: float | None = None,
     Never blocks on a FIFO (it is opened non-blocking and refused). Raises NotRegularFile,
     TooLarge, or OSError (missing, no permission)."""
     what = what or quote(str(path))
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # Windows has no FIFOs to block on
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0) |
+                 getattr(os, "O_BINARY", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -66,8 +67,8 @@ def open_regular(path: str | os.PathLike, max_bytes: float | None = None,
         if max_bytes is not None and st.st_size > max_bytes:
             raise TooLarge(f"{what} is {mb(st.st_size)}, more than the {mb(max_bytes)} "
                            "allowed")
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+        if nonblock:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from ..guard.text import quote
+
 
 class ParamError(ValueError):
     """A parameter value was refused; the message names the parameter and the received value."""
@@ -209,7 +211,7 @@ class LayerSpec:
         for q in self.params:
             if q.name == name:
                 return q
-        raise ParamError(f"{self.name} has no parameter '{name}'")
+        raise ParamError(f"{self.name} has no parameter {quote(name)}")
 
     def coerce_params(self, values: dict | None) -> dict:
         """Defaults overlaid with `values`, each coerced; unknown names are an error."""
@@ -218,7 +220,7 @@ class LayerSpec:
         for q in self.params:
             out[q.name] = q.coerce(values.pop(q.name)) if q.name in values else q.default
         if values:
-            raise ParamError(f"{self.name} has no parameter '{sorted(values)[0]}'")
+            raise ParamError(f"{self.name} has no parameter {quote(sorted(values)[0])}")
         self.check_params(out)
         return out
 
@@ -287,9 +289,9 @@ REGISTRY: dict[str, LayerSpec] = {}
 def register(cls: type[LayerSpec]) -> type[LayerSpec]:
     """Class decorator: register one instance of a LayerSpec subclass under its id."""
     if not cls.id or "." not in cls.id:
-        raise RegistryError(f"layer id must be namespaced like 'core.Linear', got {cls.id!r}")
+        raise RegistryError(f"layer id must be namespaced like 'core.Linear', got {quote(cls.id)}")
     if cls.id in REGISTRY:
-        raise RegistryError(f"layer id {cls.id!r} is already registered")
+        raise RegistryError(f"layer id {quote(cls.id)} is already registered")
     REGISTRY[cls.id] = cls()
     return cls
 
@@ -298,4 +300,4 @@ def get_spec(layer_id: str) -> LayerSpec:
     try:
         return REGISTRY[layer_id]
     except KeyError:
-        raise RegistryError(f"unknown layer type {layer_id!r}") from None
+        raise RegistryError(f"unknown layer type {quote(layer_id)}") from None

@@ -62,7 +62,10 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from typing import Any
+
+from ..guard.text import clip_message, quote
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau", "onecycle")
@@ -114,9 +117,28 @@ TASK_DEFAULTS = {
 }
 
 
+# Sane maxima (a setting beyond them is a typo or an attack, never a plan): key -> limit
+LIMITS: dict[str, float] = {
+    "epochs": 100_000, "batch_size": 2**24, "seed": 2**63 - 1, "top_k": 100_000,
+    "cd_k": 1_000, "event_interval": 3_600, "activation_interval": 3_600,
+    "device_data_limit_mb": 2**24, "num_workers": 64, "lr": 1e6, "weight_decay": 1_000.0,
+    "eps": 1.0, "rho": 1.0, "alpha": 1.0, "warmup_epochs": 100_000, "step_size": 1_000_000,
+    "gamma": 10.0, "min_lr": 1e6, "patience": 1_000_000, "max_lr": 1e6,
+    "div_factor": 1e12, "final_div_factor": 1e12, "min_delta": 1e12, "norm": 1e12,
+    "value": 1e12,
+}
+LIMIT_REASONS = {"epochs": "a run that long never ends", "cd_k": "each batch would run "
+                 "that many Gibbs steps", "lr": "larger steps only make the loss explode",
+                 "num_workers": "each worker is a process"}
+MAX_PENALTY = 1e6
+
+
 class ConfigError(ValueError):
     """A training setting is invalid; the message names the key, e.g.
     "training.optimizer.lr must be > 0, got -1"."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(clip_message(message))
 
 
 def _merge(defaults: dict, given: dict, where: str) -> dict:
@@ -127,7 +149,7 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
             raise ConfigError(f"{where}.{key} is not a known setting (known: {known})")
         if isinstance(defaults[key], dict) and key not in ("regularization",):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{key} must be an object, got {value!r}")
+                raise ConfigError(f"{where}.{key} must be an object, got {quote(value)}")
             out[key] = _merge(defaults[key], value, f"{where}.{key}")
         else:
             out[key] = copy.deepcopy(value)
@@ -135,7 +157,7 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
 
 
 def _number(cfg: dict, key: str, where: str, *, positive=False, minimum=None, integer=False,
-            optional=False) -> None:
+            optional=False, maximum=None) -> None:
     value = cfg[key]
     name = f"{where}.{key}"
     if value is None and optional:
@@ -143,19 +165,27 @@ def _number(cfg: dict, key: str, where: str, *, positive=False, minimum=None, in
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
         want = "an integer" if integer else "a number"
-        raise ConfigError(f"{name} must be {want}, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
+        raise ConfigError(f"{name} must be {want}, got {quote(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer too large for a float (10**400)
+        finite = False
+    if not finite:
+        raise ConfigError(f"{name} must be a finite number, got {quote(value)}")
     if positive and value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value!r}")
+        raise ConfigError(f"{name} must be > 0, got {quote(value)}")
     if minimum is not None and value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be >= {minimum}, got {quote(value)}")
+    limit = LIMITS.get(key) if maximum is None else maximum
+    if limit is not None and value > limit:
+        raise ConfigError(f"{name} must be at most {limit:,}, got {quote(value)}"
+                          + (f" ({LIMIT_REASONS[key]})" if key in LIMIT_REASONS else ""))
 
 
 def _choice(value: Any, choices: tuple, name: str) -> None:
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, "
-                          f"got {value!r}")
+                          f"got {quote(value)}")
 
 
 def resolve_config(training: dict | None, overrides: dict | None = None,
@@ -187,24 +217,25 @@ def validate_config(cfg: dict, where: str = "training") -> None:
     _number(cfg, "event_interval", where, minimum=0)
     _number(cfg, "activation_interval", where, minimum=0)
     _number(cfg, "device_data_limit_mb", where, minimum=0)
-    _number(cfg, "num_workers", where, integer=True, minimum=0)
+    _number(cfg, "num_workers", where, integer=True, minimum=0,
+            maximum=min(LIMITS["num_workers"], os.cpu_count() or 1))
     dev = cfg["device"]
     if not isinstance(dev, str) or not (dev in ("auto", "cpu", "cuda", "mps")
                                         or dev.startswith("cuda:")):
-        raise ConfigError(f"{where}.device must be auto, cpu, cuda or cuda:N, got {dev!r}")
+        raise ConfigError(f"{where}.device must be auto, cpu, cuda or cuda:N, got {quote(dev)}")
     _validate_optimizer(cfg["optimizer"], f"{where}.optimizer")
     _validate_schedule(cfg["schedule"], f"{where}.schedule")
     _validate_losses(cfg["loss"], f"{where}.loss")
     if cfg["metrics"] is not None:
         if not isinstance(cfg["metrics"], list):
-            raise ConfigError(f"{where}.metrics must be a list, got {cfg['metrics']!r}")
+            raise ConfigError(f"{where}.metrics must be a list, got {quote(cfg['metrics'])}")
         for i, m in enumerate(cfg["metrics"]):
             _choice(m, METRICS, f"{where}.metrics[{i}]")
     _validate_regularization(cfg["regularization"], f"{where}.regularization")
     es = cfg["early_stopping"]
     if es is not None:
         if not isinstance(es, dict):
-            raise ConfigError(f"{where}.early_stopping must be an object or null, got {es!r}")
+            raise ConfigError(f"{where}.early_stopping must be an object or null, got {quote(es)}")
         cfg["early_stopping"] = es = _merge(EARLY_STOPPING_DEFAULTS, es,
                                             f"{where}.early_stopping")
         if not isinstance(es["monitor"], str):
@@ -219,7 +250,7 @@ def validate_config(cfg: dict, where: str = "training") -> None:
     _choice(cfg["data_on_device"], ("auto", True, False), f"{where}.data_on_device")
     for key in ("channels_last", "deterministic", "tensorboard"):
         if not isinstance(cfg[key], bool):
-            raise ConfigError(f"{where}.{key} must be true or false, got {cfg[key]!r}")
+            raise ConfigError(f"{where}.{key} must be true or false, got {quote(cfg[key])}")
 
 
 def _validate_optimizer(opt: dict, where: str) -> None:
@@ -228,14 +259,14 @@ def _validate_optimizer(opt: dict, where: str) -> None:
     _number(opt, "weight_decay", where, minimum=0)
     _number(opt, "momentum", where, minimum=0, optional=True)
     if opt["momentum"] is not None and opt["momentum"] >= 1:
-        raise ConfigError(f"{where}.momentum must be < 1, got {opt['momentum']!r}")
+        raise ConfigError(f"{where}.momentum must be < 1, got {quote(opt['momentum'])}")
     _number(opt, "eps", where, positive=True)
     for key in ("rho", "alpha"):
         _number(opt, key, where, minimum=0)
     betas = opt["betas"]
     if (not isinstance(betas, (list, tuple)) or len(betas) != 2 or
             not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
-        raise ConfigError(f"{where}.betas must be two numbers in [0, 1), got {betas!r}")
+        raise ConfigError(f"{where}.betas must be two numbers in [0, 1), got {quote(betas)}")
 
 
 def _validate_schedule(s: dict, where: str) -> None:
@@ -246,12 +277,12 @@ def _validate_schedule(s: dict, where: str) -> None:
     _number(s, "min_lr", where, minimum=0)
     _number(s, "factor", where, positive=True)
     if s["factor"] >= 1:
-        raise ConfigError(f"{where}.factor must be < 1, got {s['factor']!r}")
+        raise ConfigError(f"{where}.factor must be < 1, got {quote(s['factor'])}")
     _number(s, "patience", where, integer=True, minimum=0)
     _number(s, "max_lr", where, positive=True, optional=True)
     _number(s, "pct_start", where, positive=True)
     if s["pct_start"] >= 1:
-        raise ConfigError(f"{where}.pct_start must be < 1, got {s['pct_start']!r}")
+        raise ConfigError(f"{where}.pct_start must be < 1, got {quote(s['pct_start'])}")
     _number(s, "div_factor", where, positive=True)
     _number(s, "final_div_factor", where, positive=True)
 
@@ -270,14 +301,14 @@ def _validate_losses(loss: Any, where: str) -> None:
 
 def _validate_regularization(reg: Any, where: str) -> None:
     if not isinstance(reg, dict):
-        raise ConfigError(f"{where} must be an object, got {reg!r}")
+        raise ConfigError(f"{where} must be an object, got {quote(reg)}")
     for kind, coefs in reg.items():
         if kind not in ("l1", "l2"):
             raise ConfigError(f"{where}.{kind} is not a known setting (known: l1, l2)")
         if not isinstance(coefs, dict):
             raise ConfigError(f"{where}.{kind} must map node names to coefficients")
         for name in coefs:
-            _number(coefs, name, f"{where}.{kind}", minimum=0)
+            _number(coefs, name, f"{where}.{kind}", minimum=0, maximum=MAX_PENALTY)
     reg.setdefault("l1", {})
     reg.setdefault("l2", {})
 

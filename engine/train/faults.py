@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import traceback
 
+from ..guard.text import clip_message
+
 
 class TrainError(RuntimeError):
     """A run failed. `kind` is 'nan' | 'data' | 'forward' | 'oom' | 'error'; `node_id` names
@@ -10,7 +12,7 @@ class TrainError(RuntimeError):
 
     def __init__(self, message: str, kind: str = "error", node_id: str | None = None,
                  global_step: int | None = None, tb: str = ""):
-        super().__init__(message)
+        super().__init__(clip_message(message))
         self.kind = kind
         self.node_id = node_id
         self.global_step = global_step

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..guard.text import quote
+
 CLASS_LOSSES = ("cross_entropy",)
 BINARY_LOSSES = ("bce_with_logits", "bce", "hinge", "multilabel_bce")
 REGRESSION_LOSSES = ("mse", "mae", "huber")
@@ -61,7 +63,7 @@ def loss_fn(name: str):
             signs = torch.where(target > 0, 1.0, -1.0).to(out.dtype)  # {0,1} or {-1,1} labels
             return torch.clamp(1 - signs * out, min=0).mean()
         return hinge
-    raise ValueError(f"unknown loss {name!r}")
+    raise ValueError(f"unknown loss {quote(name)}")
 
 
 def predictions(loss: str, out):

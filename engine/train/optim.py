@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from ..guard.text import quote
+
 
 def build_optimizer(params, opt: dict):
     """A torch optimizer for `params` from the config's "optimizer" section."""
@@ -37,7 +39,7 @@ def build_optimizer(params, opt: dict):
         return torch.optim.Adam(params, lr=lr, betas=betas, eps=opt["eps"], weight_decay=wd)
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, betas=betas, eps=opt["eps"], weight_decay=wd)
-    raise ValueError(f"training.optimizer.name: unknown optimizer {name!r}")
+    raise ValueError(f"training.optimizer.name: unknown optimizer {quote(name)}")
 
 
 class Schedule:

@@ -23,6 +23,7 @@ import json
 import re
 from pathlib import Path
 
+from ..guard.text import quote
 from .checkpoint import (  # noqa: F401  (re-exported: the run-folder API)
     CheckpointError,
     has_checkpoint,
@@ -79,7 +80,7 @@ def find_run(runs_dir: Path, run: str | Path) -> Path:
     for cand in (runs_dir / str(run), runs_dir / f"run-{run}"):
         if cand.is_dir():
             return cand
-    raise FileNotFoundError(f"no run {str(run)!r} in {runs_dir}")
+    raise FileNotFoundError(f"no run {quote(str(run))} in {runs_dir}")
 
 
 def weights_file(run_dir: Path) -> Path | None:

@@ -40,7 +40,8 @@ def _load_data(project, shape, dtype):
     from ..data import load_dataset
 
     try:
-        return load_dataset(project.dataset, project.folder, shape, dtype)
+        return load_dataset(project.dataset, project.folder, shape, dtype,
+                            project.allow_outside_data)
     except Exception as exc:
         import traceback
 

@@ -111,31 +111,68 @@ class InitReport:
 
 
 def read_state_file(path: str | Path) -> dict:
-    """A flat {name: tensor} dict from a .safetensors file or a torch.save state dict (loaded
-    with weights_only=True: nothing is unpickled beyond plain tensors)."""
+    """A flat {name: tensor} dict from a .safetensors file or a torch.save zip archive
+    (loaded with weights_only=True: nothing is unpickled beyond plain tensors). Only a regular
+    file within the memory budget is read, and the sizes it declares (safetensors header, zip
+    directory) are checked before anything is unpacked. Raises ValueError or
+    FileNotFoundError naming the file."""
+    import zipfile
+
     import torch
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"init weights: {path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load
+    from ..guard.files import (
+        NotRegularFile,
+        TooLarge,
+        check_declared,
+        memory_budget_mb,
+        open_regular,
+        safetensors_declared_bytes,
+        zip_declared_bytes,
+    )
 
-        try:
-            return load(path.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - safetensors has its own error types
-            raise ValueError(f"init weights: {path} is not a valid safetensors file ({exc})") \
-                from None
+    path = Path(path)
+    what = f"init weights {quote(str(path))}"
+    budget = memory_budget_mb() * 2**20
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - unpickling refusals come in many types
-        raise ValueError(f"init weights: {path} is not a weights-only state dict ({exc})") \
-            from None
+        f = open_regular(path, budget, what)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"init weights: {path} does not exist") from None
+    except (NotRegularFile, TooLarge) as exc:
+        raise ValueError(str(exc)) from None
+    with f:
+        head = f.read(8)
+        f.seek(0)
+        try:
+            if head.startswith(b"PK"):
+                with zipfile.ZipFile(f) as zf:
+                    check_declared(zip_declared_bytes(zf), budget, f"{what} (unpacked)")
+                f.seek(0)
+                state = torch.load(f, map_location="cpu", weights_only=True)
+            elif path.suffix == ".safetensors" or head[:1] not in (b"\x80", b""):
+                data = f.read()
+                check_declared(safetensors_declared_bytes(data, what), budget, what)
+                from safetensors.torch import load
+
+                return load(data)
+            else:
+                raise ValueError(f"{what} is an old-style torch.save file; save it again with "
+                                 "a current PyTorch (a zip archive) or as .safetensors")
+        except TooLarge as exc:
+            raise ValueError(str(exc)) from None
+        except ValueError as exc:
+            if str(exc).startswith(what):
+                raise
+            raise ValueError(f"{what} is not a weights-only state dict "
+                             f"({str(exc).splitlines()[0][:200]})") from None
+        except Exception as exc:  # noqa: BLE001 - safetensors/unpickling refusals vary
+            raise ValueError(f"{what} is not a valid weights-only state dict or safetensors "
+                             f"file ({str(exc).splitlines()[0][:200] if str(exc) else exc!r})"
+                             ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise ValueError(  # noqa: TRY004 - a bad file, reported like the others
-            f"init weights: {path} holds a {type(state).__name__}, not a state dict")
+            f"{what} holds a {type(state).__name__}, not a state dict")
     return {k: v for k, v in state.items() if torch.is_tensor(v)}
 
 
@@ -153,12 +190,15 @@ def load_init_weights(model, graph, path: str | Path) -> InitReport:
     for key, value in flat.items():
         target = _target_key(key, attrs, by_name)
         if target is None or target not in state:
-            report.skipped.append(f"{key!r} matches no layer")
+            report.skipped.append(f"{quote(key)} matches no layer")
             continue
         if tuple(value.shape) != tuple(state[target].shape):
-            report.skipped.append(f"{target!r} has shape {tuple(state[target].shape)} but the "
-                                  f"file's {key!r} is {tuple(value.shape)}")
+            report.skipped.append(f"{quote(target)} has shape {tuple(state[target].shape)} but the "
+                                  f"file's {quote(key)} is {tuple(value.shape)}")
             continue
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ValueError(f"init weights {quote(str(path))}: tensor {quote(key)} contains "
+                             "NaN or infinite values")
         update[target] = value.to(state[target].dtype)
         report.loaded.append(target)
     if not update:

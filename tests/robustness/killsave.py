@@ -131,6 +131,85 @@ def kill_weight_saves(folder: Path, kills: int, rnd: random.Random) -> KillStats
     return stats
 
 
+def make_pair_versions(folder: Path, nodes: int = 300) -> tuple[Path, Path]:
+    """Two projects of different widths, each saved with its own weights (a mixed pair would
+    not even load: the tensor shapes differ)."""
+    import numpy as np
+
+    from engine.compile import compile_graph, node_state
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, width in (("A", 8), ("B", 16)):
+        graph = big_chain(nodes, width)
+        graph.weights = {nid: {k: np.asarray(v.detach()) for k, v in t.items()}
+                         for nid, t in node_state(compile_graph(graph)).items()}
+        paths.append(save_project(Project(graph, meta={"name": name}),
+                                  folder / f"{name}.nnproj"))
+    return paths[0], paths[1]
+
+
+def _same_pair(got: Project, want: Project) -> bool:
+    import numpy as np
+    if got.to_dict() != want.to_dict():
+        return False
+    gw, ww = got.graph.weights, want.graph.weights
+    return gw.keys() == ww.keys() and all(
+        gw[n].keys() == ww[n].keys() and all(np.array_equal(gw[n][k], ww[n][k]) for k in ww[n])
+        for n in ww)
+
+
+def kill_pair_saves(folder: Path, kills: int, rnd: random.Random) -> KillStats:
+    """Kill save_project of projects with weights: the project file and its weights must
+    always load as a matching pair, the old one or the new one."""
+    a, b = make_pair_versions(folder / "pair-versions")
+    expected = [load_project(a), load_project(b)]
+    window = 3 * _save_seconds(a)
+    target_dir = folder / "pair"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = save_project(load_project(a), target_dir / "work.nnproj")
+    stats = KillStats("project+weights")
+    for _ in range(kills):
+        before = _temp_files(target_dir)
+        _run_and_kill(["pair", str(target), str(a), str(b)], rnd.uniform(0, window), folder)
+        stats.kills += 1
+        stats.during_write += bool(_temp_files(target_dir) - before)
+        try:
+            got = load_project(target)
+            if not any(_same_pair(got, want) for want in expected):
+                raise ProjectError("not a matching pair of the old or the new version", target)
+        except ProjectError as exc:
+            stats.corrupted += 1
+            stats.problems.append(str(exc)[:300])
+    return stats
+
+
+def kill_exports(folder: Path, kills: int, rnd: random.Random) -> KillStats:
+    """Kill the Python script export: the script is always one of the two complete texts."""
+    from engine.examples import copy_example
+    from engine.export.script import export_script, script_source
+
+    src = folder / "export-src"
+    a = copy_example("xor_mlp", src / "a.nnproj")
+    b = copy_example("digits_mlp", src / "b.nnproj")
+    target_dir = folder / "export"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / "model.py"
+    texts = [script_source(load_project(p), None, str(target)) for p in (a, b)]
+    start = time.perf_counter()
+    export_script(load_project(a), target)
+    window = 3 * (time.perf_counter() - start) + 0.5
+    stats = KillStats("export")
+    for _ in range(kills):
+        before = _temp_files(target_dir)
+        _run_and_kill(["export", str(target), str(a), str(b)], rnd.uniform(0, window), folder)
+        stats.kills += 1
+        stats.during_write += bool(_temp_files(target_dir) - before)
+        if target.read_text("utf-8") not in texts:
+            stats.corrupted += 1
+            stats.problems.append(f"{target}: neither the old nor the new script")
+    return stats
+
+
 def kill_autosaves(folder: Path, kills: int, rnd: random.Random,
                    project: Path) -> tuple[KillStats, Path | None, list[dict]]:
     """Kill the GUI's autosave loop; returns the stats, the recovery file and both states."""

@@ -4,6 +4,8 @@
     python save_child.py weights TARGET SEED_A SEED_B
     python save_child.py autosave HOME A.nnproj
     python save_child.py train PROJECT.nnproj RUN_DIR
+    python save_child.py pair TARGET A.nnproj B.nnproj      (projects with their weights)
+    python save_child.py export TARGET.py A.nnproj B.nnproj  (the Python script export)
 
 It prints "go" once the first save has started looping; the parent kills it with SIGKILL.
 """
@@ -31,6 +33,26 @@ def loop_project(target: str, a: str, b: str) -> None:
     while True:
         for p in versions:
             save_project(p, target)
+
+
+def loop_pair(target: str, a: str, b: str) -> None:
+    """save_project of two projects that each have their own weights, alternately."""
+    from engine.project import load_project, save_project
+    versions = [load_project(a), load_project(b)]
+    print("go", flush=True)
+    while True:
+        for p in versions:
+            save_project(p, target)
+
+
+def loop_export(target: str, a: str, b: str) -> None:
+    from engine.export.script import export_script
+    from engine.project import load_project
+    versions = [load_project(a), load_project(b)]
+    print("go", flush=True)
+    while True:
+        for p in versions:
+            export_script(p, target)
 
 
 def loop_weights(target: str, seed_a: str, seed_b: str) -> None:
@@ -88,7 +110,7 @@ def loop_train(project_path: str, run_dir: str) -> None:
             said.append(1)
             print("go", flush=True)
 
-    trainer = Trainer(load_project(project_path), "cpu", [on_event], epochs=10**6,
+    trainer = Trainer(load_project(project_path), "cpu", [on_event], epochs=100_000,
                       resume_from=resume, run_dir=None if resume else run)
     result = trainer.fit()
     print(f"failed: {result.error}", flush=True)
@@ -97,4 +119,4 @@ def loop_train(project_path: str, run_dir: str) -> None:
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
     {"project": loop_project, "weights": loop_weights, "autosave": loop_autosave,
-     "train": loop_train}[mode](*args)
+     "train": loop_train, "pair": loop_pair, "export": loop_export}[mode](*args)

@@ -12,7 +12,14 @@ import pytest
 from engine.examples import example_paths
 from engine.project import ProjectError, atomic_write, load_project, save_project
 
-from .killsave import kill_autosaves, kill_project_saves, kill_weight_saves, make_versions
+from .killsave import (
+    kill_autosaves,
+    kill_exports,
+    kill_pair_saves,
+    kill_project_saves,
+    kill_weight_saves,
+    make_versions,
+)
 
 KILLS = int(os.environ.get("ROBUSTNESS_KILLS", "4"))
 
@@ -37,6 +44,17 @@ def test_killed_project_saves_leave_old_or_new(tmp_path, versions):
 
 def test_killed_weight_saves_leave_old_or_new(tmp_path):
     stats = kill_weight_saves(tmp_path, max(2, KILLS * 2 // 3), random.Random(11))
+    assert stats.corrupted == 0, stats.problems
+
+
+def test_killed_saves_of_a_project_with_weights_leave_a_matching_pair(tmp_path):
+    stats = kill_pair_saves(tmp_path, KILLS, random.Random(13))
+    assert stats.kills == KILLS
+    assert stats.corrupted == 0, stats.problems
+
+
+def test_killed_exports_leave_the_old_or_the_new_script(tmp_path):
+    stats = kill_exports(tmp_path, max(2, KILLS // 2), random.Random(17))
     assert stats.corrupted == 0, stats.problems
 
 

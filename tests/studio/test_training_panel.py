@@ -114,7 +114,7 @@ def test_pause_and_resume(qtbot, make_panel):
 
 def test_nan_loss_shows_the_message(qtbot, make_panel):
     panel, doc, events = make_panel("digits_mlp", epochs=5,
-                                    optimizer={"name": "sgd", "lr": 1e12})
+                                    optimizer={"name": "sgd", "lr": 1e6})
     panel.start()
     _wait_done(qtbot, panel)
     failed = [e for e in events if e.kind == "failed"]

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.data import CATALOGUE, default_config
 
+from ..dialogs.outside_data import confirm_outside_data
 from ..images import as_image, to_pixmap
 from .background import BackgroundCall
 from .commands import SetProjectSettingCommand
@@ -32,12 +33,12 @@ NAMED_SOURCES = ("bundled", "synthetic", "download")
 FILE_SOURCES = ("csv", "npy", "npz", "image_folder", "idx")
 
 
-def load_preview(config: dict, folder, n: int = 8) -> dict:
+def load_preview(config: dict, folder, n: int = 8, allow_outside: bool = False) -> dict:
     """Load the dataset and describe it: sizes, shapes, classes and the first n samples."""
     from engine.data import load_dataset
     from engine.data.prep import denormalize_inputs
 
-    splits = load_dataset(config, folder)
+    splits = load_dataset(config, folder, allow_outside=allow_outside)
     x = splits.train.x[:n]
     norm = getattr(splits, "normalization", None)
     if norm is not None and x.dtype.kind == "f":
@@ -214,6 +215,7 @@ class DatasetPicker(QGroupBox):
     def _path_edited(self) -> None:
         text = self.path.text().strip()
         if text != self.dataset.get("path", ""):
+            self.document.project.allow_outside_data = True  # typed by the user
             self.commit("dataset", ("path",), text or None)
 
     def _browse(self) -> None:
@@ -224,6 +226,7 @@ class DatasetPicker(QGroupBox):
             path, _ = QFileDialog.getOpenFileName(self, "Data file",
                                                   str(self.document.project.folder))
         if path:
+            self.document.project.allow_outside_data = True  # the user chose the file
             self.path.setText(self.document.project.relative_data_path(path))
             self._path_edited()
 
@@ -235,10 +238,15 @@ class DatasetPicker(QGroupBox):
 
     # -- preview ------------------------------------------------------------------------------
     def load_preview(self) -> None:
+        project = self.document.project
+        if not confirm_outside_data(self, project):
+            self.info.setText("<span style='color:#c0392b'>Not loaded: the data lies outside "
+                              "the project folder and reading it was not allowed</span>")
+            return
         self.info.setText("Loading…")
         self.preview_button.setEnabled(False)
-        self._call = BackgroundCall(load_preview, copy.deepcopy(self.dataset),
-                                    self.document.project.folder)
+        self._call = BackgroundCall(load_preview, copy.deepcopy(self.dataset), project.folder,
+                                    8, project.allow_outside_data)
         self._call.succeeded.connect(self._show_preview)
         self._call.failed.connect(self._preview_failed)
         self._call.start()

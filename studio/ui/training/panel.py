@@ -23,6 +23,7 @@ from studio.worker import TrainingWorker
 from .dataset import DatasetPicker
 from .error_box import ErrorBox
 from .run_controls import RunControls
+from ..dialogs.outside_data import confirm_outside_data
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
 
@@ -34,7 +35,8 @@ def snapshot_project(project: Project) -> Project:
     """A copy the trainer thread can read while the user looks at (locked) settings."""
     graph = project.graph.copy()
     return Project(graph, copy.deepcopy(project.dataset), copy.deepcopy(project.training),
-                   copy.deepcopy(project.view), copy.deepcopy(project.meta), project.path)
+                   copy.deepcopy(project.view), copy.deepcopy(project.meta), project.path,
+                   allow_outside_data=project.allow_outside_data)
 
 
 class TrainingPanel(QWidget):
@@ -192,6 +194,10 @@ class TrainingPanel(QWidget):
         reason = check_training(self.document.project.training)
         if reason:
             self.show_error(reason)
+            return False
+        if not confirm_outside_data(self, self.document.project):
+            self.show_error("not started: the dataset lies outside the project folder and "
+                            "reading it was not allowed")
             return False
         project = snapshot_project(self.document.project)
         overrides = dict(self.overrides)

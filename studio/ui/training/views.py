@@ -126,6 +126,7 @@ class TrainingViews(QTabWidget):
             return False
         graph, weights = doc.graph.copy(), doc.graph.weights
         dataset, folder = copy.deepcopy(doc.project.dataset), doc.project.folder
+        allow = doc.project.allow_outside_data
         ids = [nid for nid, _ in layer_nodes(doc)]
         inputs = [n for n in graph.nodes.values() if n.spec.role == "input"]
         if not inputs:
@@ -135,7 +136,7 @@ class TrainingViews(QTabWidget):
 
         def work():
             from engine.data import load_dataset
-            splits = load_dataset(dataset, folder, shape, dtype)
+            splits = load_dataset(dataset, folder, shape, dtype, allow)
             return compute_insight(build_model(graph, weights), splits, ids)
 
         self.message.emit("Computing insight views from the saved weights…")
