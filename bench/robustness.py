@@ -1,8 +1,9 @@
-"""Long robustness runs: many hostile project files, many kills during saves, long random
-edit sequences. Prints counts (crashes and corrupted files must be 0) and writes
+"""Long robustness runs: the hostile cases of every family (tests/robustness/hostile), many
+hostile project files, many kills during saves, long random edit sequences, checkpoint costs at
+scale. Prints counts (failed cases, crashes and corrupted files must be 0) and writes
 bench/results/robustness.json.
 
-    python -m bench.robustness                      # defaults: 5,000 files, 90 kills
+    python -m bench.robustness                      # defaults: 5,000 files, 50 kills
     python -m bench.robustness --files 500 --kills 10 --editor 50   # a quick run
 """
 from __future__ import annotations
@@ -44,6 +45,48 @@ def run_fuzz(files: int, seed: int) -> dict:
             "by_mutation": dict(by_kind), "crash_examples": crashes[:10]}
 
 
+def run_hostile() -> tuple[list[dict], list[str]]:
+    """Every hostile case, judged like tests/robustness/test_hostile.py; counts by family."""
+    from tests.robustness.hostile import all_cases
+    from tests.robustness.hostile.runner import judge
+
+    rows: dict[int, dict] = {}
+    failures = []
+    with tempfile.TemporaryDirectory() as folder:
+        for i, case in enumerate(all_cases()):
+            row = rows.setdefault(case.family, {"family": case.family, "cases": 0, "held": 0,
+                                                "failed": 0, "slowest_s": 0.0,
+                                                "peak_mb": 0.0})
+            result, found = judge(case, Path(folder) / f"case{i}")
+            row["cases"] += 1
+            row["held" if not found else "failed"] += 1
+            row["slowest_s"] = max(row["slowest_s"], result.seconds)
+            row["peak_mb"] = max(row["peak_mb"], result.peak_mb)
+            if found:
+                failures.append(f"{case.id}: {'; '.join(found)}"[:600])
+    return [rows[k] for k in sorted(rows)], failures
+
+
+def run_checkpoint_costs(sizes: list[int]) -> list[dict]:
+    """Collecting and writing a checkpoint's state of a chain of n nodes (linear in n)."""
+    from engine import compile_graph
+    from engine.compile import node_state
+    from engine.train.checkpoint import save_checkpoint
+    from tests.robustness.graphs import big_chain
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            model = compile_graph(big_chain(n))
+            t0 = time.perf_counter()
+            state = node_state(model)
+            t1 = time.perf_counter()
+            save_checkpoint(Path(folder), f"n{n}", state, {"epoch": 1})
+            rows.append({"nodes": n, "collect_s": t1 - t0,
+                         "write_s": time.perf_counter() - t1})
+    return rows
+
+
 def run_kills(kills: int, seed: int) -> list[dict]:
     rnd = random.Random(seed)
     out = []
@@ -54,6 +97,8 @@ def run_kills(kills: int, seed: int) -> list[dict]:
         out.append(stats.as_dict())
         out.append(killsave.kill_weight_saves(folder, max(1, kills * 2 // 3), rnd).as_dict())
         out.append(killsave.kill_training(folder, max(1, kills // 5), rnd).as_dict())
+        out.append(killsave.kill_pair_saves(folder, max(1, kills // 2), rnd).as_dict())
+        out.append(killsave.kill_exports(folder, max(1, kills // 5), rnd).as_dict())
         try:
             auto, _rec, _states = killsave.kill_autosaves(folder, max(1, kills // 5), rnd,
                                                           versions[0])
@@ -132,9 +177,17 @@ def main(argv=None) -> int:
     ap.add_argument("--editor", type=int, default=300, help="random edit sequences per machine")
     ap.add_argument("--sizes", type=int, nargs="*", default=[5000, 20000, 100000],
                     help="node counts of the big-project load test")
+    ap.add_argument("--checkpoint-sizes", type=int, nargs="*", default=[2000, 20000],
+                    help="node counts of the checkpoint-cost test")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
+    t0 = time.perf_counter()
+    hostile, hostile_failures = run_hostile()
+    print(f"\nhostile cases by family ({time.perf_counter() - t0:.1f} s)")
+    print_table(hostile, ["family", "cases", "held", "failed", "slowest_s", "peak_mb"])
+    for line in hostile_failures:
+        print("  FAILED", line)
     t0 = time.perf_counter()
     fz = run_fuzz(args.files, args.seed)
     t1 = time.perf_counter()
@@ -154,6 +207,9 @@ def main(argv=None) -> int:
     scaling = run_scaling(args.sizes)
     print("\nbig projects: load and validate")
     print_table(scaling, ["nodes", "file_mb", "load_s", "validate_s"])
+    costs = run_checkpoint_costs(args.checkpoint_sizes)
+    print("\ncheckpoint state of big models: collect and write")
+    print_table(costs, ["nodes", "collect_s", "write_s"])
 
     editor = run_editor(args.editor)
     print("\nrandom edit sequences")
@@ -165,6 +221,8 @@ def main(argv=None) -> int:
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = {
+        "hostile_cases": sum(r["cases"] for r in hostile),
+        "hostile_failed": sum(r["failed"] for r in hostile),
         "files_tried": fz["files_tried"], "crashes": fz["crashes"],
         "kills_during_save": sum(r.get("kills", 0) for r in kills),
         "kills_during_write": sum(r.get("during_write", 0) for r in kills),
@@ -175,11 +233,12 @@ def main(argv=None) -> int:
     }
     print("\nsummary")
     print_table([summary], list(summary))
-    write_json("robustness", {"args": vars(args), "summary": summary, "fuzz": fz,
-                              "kills": kills, "scaling": scaling,
+    write_json("robustness", {"args": vars(args), "summary": summary, "hostile": hostile,
+                              "hostile_failures": hostile_failures, "fuzz": fz,
+                              "kills": kills, "scaling": scaling, "checkpoint_costs": costs,
                               "editor": editor})
     ok = summary["crashes"] == 0 and summary["corrupted_files"] == 0 and \
-        summary["invariant_failures"] == 0
+        summary["invariant_failures"] == 0 and summary["hostile_failed"] == 0
     return 0 if ok else 1
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .argexpr import SymFloat, SymInt, evaluate, strip, tag
-from .codegen import Namespace
+from .codegen import MODULE_ATTRIBUTES, Namespace
 from .graph import Graph, Node, python_name
 from .layers import TensorType
 from .layers.emit import call
@@ -44,7 +44,8 @@ class _Trace:
     attrs: dict[str, str] = field(default_factory=dict)
 
 
-_ATTR_RESERVED = {"self", "torch", "nn", "F", "forward", "training", "super", "__init__"}
+_ATTR_RESERVED = {"self", "torch", "nn", "F", "forward", "training", "super", "__init__",
+                  *MODULE_ATTRIBUTES}
 
 
 def inner_attrs(graph: Graph) -> dict[str, str]:

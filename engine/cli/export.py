@@ -29,8 +29,6 @@ def register(sub) -> None:
                    "project's saved weights")
     p.add_argument("--onnx-exporter", choices=("auto", "dynamo", "legacy"), default="auto",
                    help="onnx: torch's exporter to use (auto: dynamo, legacy as fallback)")
-    p.add_argument("--force", action="store_true",
-                   help="bundle: replace an existing zip")
     p.add_argument("--no-check", action="store_true",
                    help="onnx: skip the onnxruntime comparison with PyTorch")
     p.set_defaults(func=run)

@@ -181,10 +181,14 @@ def apply_best(project, args) -> int:
     from ..sweep.space import apply_values, space
     from ..sweep.study import default_storage, default_study_name, load_study
 
+    from ..guard.overwrite import OverwriteError, check_output
+    from .common import error
+
     out = Path(args.apply_best)
-    if out.exists() and not args.force:
-        print(f"error: {out} exists (use --force to overwrite it)", file=sys.stderr)
-        return 1
+    try:
+        check_output(out, force=args.force, what="--apply-best output")
+    except OverwriteError as exc:
+        return error(exc)
     study = load_study(args.storage or default_storage(project),
                        args.study or default_study_name(project))
     dims = space(project)

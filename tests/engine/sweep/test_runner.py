@@ -125,7 +125,7 @@ def test_cli_jobs_show_and_apply_best(tmp_path):
     assert best.training["optimizer"]["lr"] == pytest.approx(view.best.values[LR])
     assert best.graph.nodes["n2"].params["out_features"] == view.best.values[WIDTH]
     r = studio("sweep", project.path, "--apply-best", out)
-    assert r.returncode == 1 and "exists (use --force" in r.stderr
+    assert r.returncode == 1 and "already exists; add --force" in r.stderr
     assert studio("sweep", project.path, "--apply-best", out, "--force").returncode == 0
 
 
