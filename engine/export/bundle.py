@@ -13,6 +13,7 @@ unless `overwrite`.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -113,9 +114,11 @@ def export_bundle(project: Project, out: str | Path, run: str | None = None,
         checked += _runtime_check(project, model, data, exporter)
     except ExportError as exc:
         notes.append(f"No ONNX file: {exc}")
-    files[f"{name}.nnproj"] = dumps_project(_without_path(project)).encode("utf-8")
+    record = None   # the shipped project names the shipped weights (a checksum-matched pair)
     if weights:
         files[f"{name}.safetensors"] = _node_weights_bytes(weights)
+        record = {"sha256": hashlib.sha256(files[f"{name}.safetensors"]).hexdigest()}
+    files[f"{name}.nnproj"] = dumps_project(_without_path(project), record).encode("utf-8")
     report = gather(project, run_dir, weights)
     report.notes += notes
     report.files = sorted([*files, "README.txt", "report.html"])
