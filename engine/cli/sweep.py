@@ -176,12 +176,11 @@ def show(project, args) -> int:
 
 
 def apply_best(project, args) -> int:
+    from ..guard.overwrite import OverwriteError, check_output
     from ..project import save_project
     from ..sweep.results import records
     from ..sweep.space import apply_values, space
     from ..sweep.study import default_storage, default_study_name, load_study
-
-    from ..guard.overwrite import OverwriteError, check_output
     from .common import error
 
     out = Path(args.apply_best)

@@ -30,6 +30,9 @@ def register(sub) -> None:
                    help="start from these weights (.safetensors or a torch state dict)")
     p.add_argument("--no-save", action="store_true",
                    help="do not save the trained weights beside the project")
+    p.add_argument("--replace-weights", action="store_true",
+                   help="save the run's weights even when the project's saved weights do "
+                   "better on the validation data (by default those are kept)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --log-json file")
     p.add_argument("--allow-outside-data", action="store_true",
@@ -49,6 +52,7 @@ def _forwarded_args(args) -> list[str]:
         if value is not None:
             out += [flag, str(value)]
     out += [f for f, on in (("--no-save", args.no_save), ("--quiet", args.quiet),
+                            ("--replace-weights", args.replace_weights),
                             ("--force", args.force),
                             ("--allow-outside-data", args.allow_outside_data)) if on]
     return out
@@ -186,6 +190,57 @@ def check_log_json(path: str, append: bool, force: bool) -> str | None:
     return None
 
 
+def worse_than_saved(trainer, saved: dict) -> str | None:
+    """Why the weights the run ends with do worse than `saved` (the project's weights) on the
+    validation split (the training split without one), or None when they do at least as
+    well, or when `saved` belongs to another graph and cannot be compared."""
+    import math
+
+    from ..compile import apply_weights
+
+    split = "val" if trainer.state.val_data is not None and len(trainer.state.val_data) \
+        else "train"
+    new = {nid: {k: t.detach().clone() for k, t in tensors.items()}   # the model's own
+           for nid, tensors in trainer.node_state().items()}            # tensors change below
+    new_loss = trainer.evaluate(split, metrics=[])["loss"]
+    try:
+        if apply_weights(trainer.model, saved):
+            return None  # saved for nodes that are gone: not this model's weights
+        old_loss = trainer.evaluate(split, metrics=[])["loss"]
+    except Exception:  # noqa: BLE001 - weights that do not fit are not comparable
+        return None
+    finally:
+        apply_weights(trainer.model, new)
+    if not math.isfinite(old_loss) or (math.isfinite(new_loss) and new_loss <= old_loss):
+        return None
+    name = "validation" if split == "val" else "training"
+    return (f"this run ends with {name} loss {new_loss:.4g}, worse than theirs "
+            f"({old_loss:.4g})")
+
+
+def _save_weights(project, trainer, args) -> int:
+    """Save the run's weights with the project (the old ones become the previous version),
+    unless the project's own weights do better and --replace-weights is not given. An exit
+    code: 0, or 1 after printing the error."""
+    from ..project import ProjectError, save_project
+    from .common import error
+
+    saved = project.graph.weights
+    if saved and not args.replace_weights and (why := worse_than_saved(trainer, saved)):
+        where = f" are in {trainer.run_dir}" if trainer.run_dir else " were not saved"
+        print(f"note: kept the project's weights ({project.weights_path().name}): {why}; "
+              f"this run's weights{where} (--replace-weights saves them anyway)",
+              file=sys.stderr)
+        return 0
+    project.graph.weights = trainer.node_state()
+    try:
+        save_project(project)  # project and weights as a pair
+    except (OSError, ProjectError) as exc:
+        return error(f"cannot save the weights: {exc}", args.file)
+    print(f"saved weights to {project.weights_path()}", file=sys.stderr)
+    return 0
+
+
 def run(args) -> int:
     from .common import error, open_project
 
@@ -202,7 +257,6 @@ def run(args) -> int:
     project = open_project(args.file, args.allow_outside_data)
     if project is None:
         return 1
-    from ..project import ProjectError, save_project
     from ..train.config import ConfigError
     from ..train.run_folder import find_run
     from ..train.trainer import Trainer
@@ -231,13 +285,8 @@ def run(args) -> int:
             test = trainer.evaluate("test")
             print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in test.items()
                                        if isinstance(v, (int, float))), flush=True)
-        if trainer.rank == 0 and not args.no_save:
-            project.graph.weights = trainer.node_state()
-            try:
-                save_project(project)  # project and weights as a pair
-                print(f"saved weights to {project.weights_path()}", file=sys.stderr)
-            except (OSError, ProjectError) as exc:
-                return error(f"cannot save the weights: {exc}", args.file)
+        if trainer.rank == 0 and not args.no_save and _save_weights(project, trainer, args):
+            return 1
         return 130 if result.status == "stopped" else 0
     finally:
         restore()

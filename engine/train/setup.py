@@ -75,7 +75,12 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
     model = compile_graph(graph, report, load_weights=False)
     gen = torch.Generator().manual_seed(config["seed"])
     m = _build_model(model, graph, report, config, splits, device, world, init_weights)
-    d = _build_data(splits, config, device, in_type.dtype, m)
+    try:
+        d = _build_data(splits, config, device, in_type.dtype, m)
+    except TrainError as exc:
+        if exc.kind != "data" or exc.node_id is None:
+            raise
+        raise TrainError(f"{_data_file(project)}{exc}", exc.kind, exc.node_id) from exc
     o = _build_optimizer(model, graph, config, d)
     return TrainState(
         device=device, rank=rank, world=world, splits=splits, input_dtype=in_type.dtype,
@@ -172,6 +177,15 @@ def _build_model(model, graph, report, cfg, splits, device, world, init_weights)
                       for o in output_ids],
         metric_names=metrics_for(cfg, losses), rbm=rbm if "cd" in losses else None,
         autocast=autocast, scaler=scaler)
+
+
+def _data_file(project) -> str:
+    """"'labels.idx': " (the file the targets come from, when they come from a file) or ""."""
+    from ..guard.text import quote
+
+    dataset = project.dataset or {}
+    path = dataset.get("labels_path") or dataset.get("y_path") or dataset.get("path")
+    return f"{quote(str(path))}: " if isinstance(path, str) and path else ""
 
 
 def _targets(m: _Model, split, x_tensor):

@@ -25,7 +25,8 @@ from . import fuzz
 EXAMPLES = fuzz.examples()
 N = int(os.environ.get("ROBUSTNESS_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=N, deadline=None, suppress_health_check=list(HealthCheck))
-SECONDS = 5.0  # per file; real loads take milliseconds
+SECONDS = 30.0  # CPU seconds per file (not wall clock: the machine may be loaded); real
+                # loads take milliseconds, a quadratic or unbounded one takes far longer
 
 
 def assert_handled(raw: bytes) -> fuzz.Outcome:

@@ -29,6 +29,20 @@ def _loads_with_weights(folder: Path, result) -> str | None:
     return None
 
 
+def _train_worse(f: Path, lr: str) -> list[str]:
+    """A project with trained weights, trained again with a learning rate that ruins them."""
+    from .cases_training import _train
+    path = make.project(f, training={"epochs": 30, "optimizer": {"name": "sgd", "lr": 0.1}})
+    _train(path)
+    return ["train", str(path), "--lr", lr, "--epochs", "1"]
+
+
+def _kept_weights(folder: Path, result) -> str | None:
+    if "kept the project's weights" not in result.err:
+        return f"no note that the project's weights were kept: {result.err[-600:]!r}"
+    return None
+
+
 def family1() -> list[Case]:
     cases = [Case(1, "export-weights-default-output", lambda f: [
         "export", str(_project_with_weights(f)), "--format", "weights"], expect="ok",
@@ -65,6 +79,14 @@ def family1() -> list[Case]:
              words=("p.nnproj", "--force")),
         Case(1, "import-beside-foreign-weights", lambda f: _import(f, "q.nnproj"),
              words=("q.safetensors", "--force")),
+        Case(1, "train-worse-keeps-the-project-weights", lambda f: _train_worse(f, "30"),
+             expect="ok", outputs=("p.runs/*",), check=_kept_weights),
+        Case(1, "train-exploding-keeps-the-project-weights", lambda f: _train_worse(f, "1e8"),
+             words=("p.nnproj",), outputs=("p.runs/*",)),
+        Case(1, "train-worse-replace-weights", lambda f: [
+            *_train_worse(f, "30"), "--replace-weights"], expect="ok",
+            outputs=("p.runs/*", "p.nnproj", "p.safetensors", "p.previous.safetensors",
+                     ".p.*")),
         Case(1, "train-log-over-an-existing-file", lambda f: [
             "train", str(make.project(f)), "--log-json", str(_file(f / "log.jsonl")),
             "--no-save"], words=("log.jsonl", "--force")),

@@ -126,6 +126,57 @@ def _duplicate_l2(f: Path) -> list[str]:
         "regularization": {"l2": {"fc": 0.01}}}))]
 
 
+def _labels(f: Path, classes: int, out: int, loss: str) -> list[str]:
+    y = np.arange(30) % classes
+    np.savez(f / "d.npz", x=np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32),
+             y=y.astype(np.int64))
+    return ["train", str(make.project(f, dataset={"source": "npz", "path": "d.npz"},
+                                      graph=make.mlp(out=out), training={"loss": loss,
+                                                                         "metrics": []}))]
+
+
+def _torn_metrics_log(f: Path) -> list[str]:
+    """A run killed while appending to its logs: their last lines are torn."""
+    path = make.project(f)
+    _train(path)
+    run = f / "p.runs" / "run-1"
+    with open(run / "metrics.jsonl", "a", encoding="utf-8") as log:
+        log.write('{"epoch": 2, "loss": 0.')
+    with open(run / "metrics.csv", "a", encoding="utf-8") as log:
+        log.write("2,0.")
+    return ["train", str(path), "--resume", "last", "--epochs", "2", "--no-save"]
+
+
+def _resumed_logs_whole(folder: Path, result) -> str | None:
+    import csv
+    import json
+    run = folder / "p.runs" / "run-1"
+    try:
+        epochs = [json.loads(line)["epoch"]
+                  for line in (run / "metrics.jsonl").read_text("utf-8").splitlines()]
+        with open(run / "metrics.csv", encoding="utf-8", newline="") as log:
+            rows = list(csv.DictReader(log))
+    except Exception as exc:  # noqa: BLE001
+        return f"the resumed run's logs do not parse: {exc}"
+    if epochs != [1, 2] or [int(r["epoch"]) for r in rows] != [1, 2]:
+        return f"the resumed run's logs hold epochs {epochs} / {[r['epoch'] for r in rows]}"
+    return None
+
+
+def _train(path: Path) -> None:
+    """Train `path` (its run in p.runs/run-1) and save its weights, outside the case."""
+    from engine.project import load_project, save_project
+    from engine.train.trainer import Trainer
+    project = load_project(path)
+    trainer = Trainer(project, "cpu")
+    try:
+        assert trainer.fit().status == "completed"
+        project.graph.weights = trainer.node_state()
+        save_project(project)
+    finally:
+        trainer.close()
+
+
 def family11() -> list[Case]:
     return [
         Case(11, "idx-floats-with-nan", _idx_nan, words=("x.idx", "sample 3", "NaN")),
@@ -133,4 +184,12 @@ def family11() -> list[Case]:
         Case(11, "csv-infinite-feature", _csv_inf, words=("d.csv", "row 9")),
         Case(11, "nan-initial-weights", _nan_init_weights, words=("w.safetensors", "NaN")),
         Case(11, "duplicate-names-with-l2", _duplicate_l2, words=("2 nodes are named 'fc'",)),
+        Case(11, "class-index-beyond-the-output", lambda f: _labels(f, 5, 3, "cross_entropy"),
+             words=("d.npz", "Output 'y'", "3 units", "give the Output 5 units")),
+        Case(11, "three-classes-into-a-binary-output", lambda f: _labels(
+            f, 3, 1, "bce_with_logits"), words=("d.npz", "Output 'y'", "3 classes")),
+        Case(11, "three-classes-into-a-hinge-output", lambda f: _labels(f, 3, 1, "hinge"),
+             words=("d.npz", "3 classes")),
+        Case(11, "metrics-log-with-a-torn-line", _torn_metrics_log, expect="ok",
+             outputs=("p.runs/*",), check=_resumed_logs_whole),
     ]
