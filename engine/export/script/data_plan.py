@@ -48,6 +48,7 @@ class DataPlan:
     has_test: bool
     targets: list[TargetPlan] = field(default_factory=list)
     max_samples: int | None = None
+    allow_outside: bool = False         # the user confirmed data outside the project folder
 
     @property
     def own_test(self) -> bool:
@@ -62,7 +63,8 @@ class DataPlan:
 
 
 def data_plan(config: dict, project_folder: Path | None, folder: str,
-              input_shape: tuple[int, ...], input_dtype: str) -> DataPlan:
+              input_shape: tuple[int, ...], input_dtype: str,
+              allow_outside: bool = False) -> DataPlan:
     """Load the dataset as Studio does and record what the script has to repeat. Raises
     ExportError for a source the script cannot load, DataError for a bad dataset."""
     from ...data.catalogue import CATALOGUE
@@ -73,7 +75,7 @@ def data_plan(config: dict, project_folder: Path | None, folder: str,
         source = CATALOGUE[name].source
     _check_supported(source, name)
     try:
-        raw = load_raw(config, project_folder)
+        raw = load_raw(config, project_folder, allow_outside)
     except DataError:
         if source != "download":
             raise
@@ -88,7 +90,8 @@ def data_plan(config: dict, project_folder: Path | None, folder: str,
                     0.0 if own_test else _frac(config, "test_split", 0.1),
                     splits.val is not None, splits.test is not None,
                     max_samples=_int(config, "max_samples", 0)
-                    if config.get("max_samples") is not None else None)
+                    if config.get("max_samples") is not None else None,
+                    allow_outside=allow_outside)
     plan.targets = _targets(raw, config, splits.train.x[:1])
     return plan
 

@@ -99,7 +99,8 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
         raise ExportError(str(exc)) from None
     in_type = report.out_types[code.input_ids[0]][0]
     data = data_plan(project.dataset, project.folder if project.path else None,
-                     _data_folder(project, filename), tuple(in_type.shape), in_type.dtype)
+                     _data_folder(project, filename), tuple(in_type.shape), in_type.dtype,
+                     project.allow_outside_data)
     out_ids = list(code.output_ids)
     try:
         losses = losses_for(cfg, [t.final.task for t in data.targets], len(out_ids))

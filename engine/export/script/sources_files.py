@@ -56,7 +56,7 @@ def encode_target(var: str, target) -> list[str]:
 def csv_source(d: DataPlan) -> Source:
     from ...data.files import _csv_columns, _csv_targets, _read_rows, _sniff, resolve_path
 
-    path = resolve_path(d.config.get("path"), d.project_folder)
+    path = resolve_path(d.config.get("path"), d.project_folder, allow_outside=d.allow_outside)
     header, _ = _read_rows(path, d.config)
     delimiter = d.config.get("delimiter") or _sniff(path.read_text(encoding="utf-8-sig"))
     lines = block("""
@@ -144,7 +144,7 @@ def _loaded_ndim(d: DataPlan) -> int:
 
     from ...data.files import _npz_header, resolve_path
 
-    path = resolve_path(d.config.get("path"), d.project_folder)
+    path = resolve_path(d.config.get("path"), d.project_folder, allow_outside=d.allow_outside)
     if d.source == "npy":
         return np.load(path, mmap_mode="r", allow_pickle=False).ndim
     with np.load(path, allow_pickle=False) as npz:
@@ -200,7 +200,7 @@ def image_source(d: DataPlan) -> Source:
     from ...data.files import resolve_path
     from ...data.images import IMAGE_EXTENSIONS, _mode, _size, list_images
 
-    root = resolve_path(d.config.get("path"), d.project_folder, "path", True)
+    root = resolve_path(d.config.get("path"), d.project_folder, "path", True, d.allow_outside)
     mode, size = _mode(d.config), _size(d.config)
     c, h, w = d.raw.x.shape[1:]
     mode, size = mode or ("RGB" if c == 3 else "L"), size or (h, w)

@@ -43,6 +43,27 @@ def _kept_weights(folder: Path, result) -> str | None:
     return None
 
 
+def _untrained_weights(folder: Path) -> Path:
+    """A project whose saved weights are all zero (every class equally likely)."""
+    from engine.project import load_project, save_project
+    project = load_project(make.project(folder, weights=True))
+    project.graph.weights = {n: {k: np.zeros_like(v) for k, v in t.items()}
+                             for n, t in project.graph.weights.items()}
+    return save_project(project)
+
+
+def _replaced_weights(folder: Path, result) -> str | None:
+    """The run's weights were saved, the random ones they replaced kept as the previous."""
+    from engine.project import load_project, load_weights
+    saved = load_project(folder / "p.nnproj").graph.weights
+    previous = load_weights(folder / "p.previous.safetensors")
+    if "saved weights" not in result.err:
+        return f"the weights were not saved: {result.err[-400:]!r}"
+    if all(np.array_equal(saved[n][k], previous[n][k]) for n in previous for k in previous[n]):
+        return "the saved weights are the old ones"
+    return None
+
+
 def family1() -> list[Case]:
     cases = [Case(1, "export-weights-default-output", lambda f: [
         "export", str(_project_with_weights(f)), "--format", "weights"], expect="ok",
@@ -83,6 +104,10 @@ def family1() -> list[Case]:
              expect="ok", outputs=("p.runs/*",), check=_kept_weights),
         Case(1, "train-exploding-keeps-the-project-weights", lambda f: _train_worse(f, "1e8"),
              words=("p.nnproj",), outputs=("p.runs/*",)),
+        Case(1, "train-better-replaces-and-keeps-the-previous", lambda f: [
+            "train", str(_untrained_weights(f)), "--epochs", "3"], expect="ok",
+            outputs=("p.runs/*", "p.nnproj", "p.safetensors", "p.previous.safetensors",
+                     ".p.*"), check=_replaced_weights),
         Case(1, "train-worse-replace-weights", lambda f: [
             *_train_worse(f, "30"), "--replace-weights"], expect="ok",
             outputs=("p.runs/*", "p.nnproj", "p.safetensors", "p.previous.safetensors",
