@@ -54,10 +54,11 @@ def encode_target(var: str, target) -> list[str]:
 # -- CSV ------------------------------------------------------------------------------------------
 
 def csv_source(d: DataPlan) -> Source:
+    from ...data.base import dataset_budget_mb
     from ...data.files import _csv_columns, _csv_targets, _read_rows, _sniff, resolve_path
 
     path = resolve_path(d.config.get("path"), d.project_folder, allow_outside=d.allow_outside)
-    header, _ = _read_rows(path, d.config)
+    header, _ = _read_rows(path, d.config, dataset_budget_mb(d.config))
     delimiter = d.config.get("delimiter") or _sniff(path.read_text(encoding="utf-8-sig"))
     lines = block("""
         with open({path}, encoding="utf-8-sig") as f:
@@ -65,7 +66,7 @@ def csv_source(d: DataPlan) -> Source:
         """, path=path_code(d, "path"), delim=lit(delimiter))
     lines.append("header = [name.strip() for name in rows.pop(0)]" if d.config.get("header", True)
                  else "header = [str(i) for i in range(len(rows[0]))]")
-    cols = _csv_targets(header, d.config)
+    cols = _csv_targets(header, d.config, path.name)
     names = d.config.get("targets")
     given = [n for n in (names if isinstance(names, list) else [d.config.get("target")])
              if n not in (None, "label", "input")]
@@ -142,13 +143,15 @@ def _loaded_ndim(d: DataPlan) -> int:
     """The number of dimensions of the x array in the file (a 1-d file is one feature)."""
     import numpy as np
 
-    from ...data.files import _npz_header, resolve_path
+    from ...data.files import resolve_path
+    from ...guard.files import npy_header
 
     path = resolve_path(d.config.get("path"), d.project_folder, allow_outside=d.allow_outside)
     if d.source == "npy":
         return np.load(path, mmap_mode="r", allow_pickle=False).ndim
-    with np.load(path, allow_pickle=False) as npz:
-        return len(_npz_header(npz, d.config.get("x_key", "x"), path.name)[1])
+    with np.load(path, allow_pickle=False) as npz, \
+            npz.zip.open(d.config.get("x_key", "x") + ".npy") as member:
+        return len(npy_header(member)[0])
 
 
 def npz_source(d: DataPlan) -> Source:

@@ -319,7 +319,8 @@ def test_cifar10_from_the_download_cache(tmp_path, monkeypatch):
             tar.addfile(info, io.BytesIO(data))
     monkeypatch.setitem(download.RESOURCES, "cifar10", {
         **download.RESOURCES["cifar10"], "files": {archive.name: _md5(archive.read_bytes())}})
-    dataset = {"source": "download", "name": "cifar10", "cache_dir": str(cache)}
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path))  # a project's cache_dir lies in it
+    dataset = {"source": "download", "name": "cifar10", "cache_dir": "cache"}
     _compare(_project(tmp_path, dataset, (3, 32, 32), (("label", 10, None),)), tmp_path,
              monkeypatch)
 

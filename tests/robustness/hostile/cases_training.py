@@ -43,8 +43,23 @@ def _import_script(script: Path):
     return module
 
 
+def _model_class(module, n_layers: int):
+    """The script's model: the nn.Module class defined there with one Linear per layer."""
+    import torch
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, torch.nn.Module) and \
+                value.__module__ == module.__name__:
+            try:
+                if len(list(value().parameters())) == 2 * n_layers:
+                    return value
+            except TypeError:
+                continue
+    raise AssertionError("no model class in the exported script")
+
+
 def _exported_model_runs(f: Path, names: tuple[str, ...]):
-    path = make.project(f, graph=_named(names), dataset={"source": "synthetic", "name": "xor"})
+    path = make.project(f, graph=_named(names, out=1), dataset={"source": "synthetic",
+                                                                 "name": "xor"})
 
     def action():
         import torch
@@ -53,13 +68,13 @@ def _exported_model_runs(f: Path, names: tuple[str, ...]):
         from engine.project import load_project
         script = f / "model.py"
         script.write_text(script_source(load_project(path), None, str(script)))
-        model = _import_script(script).Model()
+        model = _model_class(_import_script(script), len(names))()
         model.train()
         model.to("cpu").float()
         params = list(model.parameters())
         assert len(params) == 2 * len(names), len(params)
         out = model(torch.randn(3, 2))
-        assert out.shape == (3, 2)
+        assert out.shape == (3, 1)
         model.load_state_dict(model.state_dict())
     return action
 
