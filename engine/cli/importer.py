@@ -23,7 +23,9 @@ def register(sub) -> None:
                    "needed for .py, optional for ONNX inputs with unknown sizes)")
     p.add_argument("--input-dtype", action="append", choices=("float", "long"),
                    help="dtype of each input (default float; long for token ids)")
-    p.add_argument("-o", "--output", required=True, help="the .nnproj file to write")
+    p.add_argument("-o", "--output", required=True, help="the .nnproj file to write (with "
+                   "its weights beside it); an existing project is replaced only with --force")
+    p.add_argument("--force", action="store_true", help="replace an existing project")
     p.set_defaults(func=run)
 
 
@@ -65,6 +67,15 @@ def run_file(args) -> int:
 
 
 def run(args) -> int:
+    from ..guard.overwrite import OverwriteError, check_output
+
+    target = Path(args.output).with_suffix(".nnproj")
+    try:
+        for out in (target, target.with_suffix(".safetensors")):
+            check_output(out, force=args.force, what="output")
+    except OverwriteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if _model_file(args.target):
         return run_file(args)
     if not args.input_shape:
