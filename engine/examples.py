@@ -1,8 +1,12 @@
 """Bundled example projects (resources/examples/*.nnproj)."""
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+
+from .data import default_config
+from .project import Project
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
@@ -38,3 +42,16 @@ def copy_example(name: str, dest: str | Path) -> Path:
         dest = dest.with_suffix(".nnproj")
     dest.parent.mkdir(parents=True, exist_ok=True)
     return save_project(load_project(example_path(name)), dest)
+
+
+#: the settings of a new, empty project: the iris flowers (4 measurements, 3 species) and a
+#: schedule that trains a small MLP on them to >= 90 % validation accuracy in a few seconds
+NEW_PROJECT_TRAINING = {"epochs": 50, "batch_size": 16, "optimizer": {"name": "adam",
+                                                                         "lr": 0.01}}
+
+
+def new_project(name: str | None = None) -> Project:
+    """An empty project with a dataset and training settings that work out of the box."""
+    return Project(dataset=default_config("iris"),
+                   training=copy.deepcopy(NEW_PROJECT_TRAINING),
+                   meta={"name": name} if name else {})

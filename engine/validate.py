@@ -6,7 +6,9 @@ re-infers only downstream of a parameter edit.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -25,9 +27,22 @@ class BlockError(ShapeError):
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A one-parameter repair of an issue: set `param` of node `node_id` to `value`
+    (a list value is stored as a tuple); `label` is what a button says ("set shape to (4,)")."""
+
+    node_id: str
+    param: str
+    value: Any
+    label: str
+
+
+@dataclass(frozen=True)
 class Issue:
     """One problem. kind: cycle | unconnected | port | shape | unreachable | dangling |
-    no_input | no_output | internal | size. severity: error | warning."""
+    no_input | no_output | internal | size | data (the model does not fit the dataset:
+    engine.fit). severity: error | warning. `fix`, when known, repairs it with one parameter
+    edit."""
 
     kind: str
     message: str
@@ -37,6 +52,7 @@ class Issue:
     nodes: tuple[str, ...] = ()  # all nodes involved (a cycle's members)
     path: str = ""   # for a problem inside a block instance: where, e.g. "[1]/conv2"
     cause: str = ""  # the message without the node's label (what a block path is joined to)
+    fix: Fix | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = f"[{self.port}] " if self.port else ""
@@ -93,18 +109,27 @@ def label(node: Node) -> str:
     return f"{node.spec.name} '{node.name}'"
 
 
+#: an extra check run after every validation: (graph, report) -> issues (engine.fit.DataFit)
+Check = Callable[[Graph, Report], list[Issue]]
+CHECK_KIND = "data"
+
+
 class Validator:
     """Keeps a Report in sync with a Graph. Structural edits redo everything; a param edit
-    re-infers only the edited node and its descendants."""
+    re-infers only the edited node and its descendants. `checks` run after each validation
+    that changed something (or after `recheck()`); their issues have kind "data"."""
 
     def __init__(self, graph: Graph, listen: bool = True,
-                 inputs: list[TensorType] | None = None, args: dict | None = None):
+                 inputs: list[TensorType] | None = None, args: dict | None = None,
+                 checks: Iterable[Check] = ()):
         """`inputs` and `args` validate the body of a block type as one instance sees it:
         the types arriving at its Input nodes (in order) and the block's argument values."""
         self.graph = graph
         self.inputs = inputs
         self.args = args if args is not None or graph.owner is None else \
             graph.owner.default_args()
+        self.checks = list(checks)
+        self._recheck = True
         self._dg: nx.DiGraph | None = None
         self._edge_in: dict[tuple[str, str], Edge] = {}
         self._ports: dict[str, tuple[list[str], list[str]]] = {}
@@ -126,17 +151,46 @@ class Validator:
             types = {BLOCK_PREFIX + t for t in self.graph.containers_of(ev.name)}
             self._pending.update(nid for nid, n in self.graph.nodes.items() if n.type in types)
 
+    def recheck(self) -> None:
+        """Run the checks again at the next `validate()` (what they look at changed)."""
+        self._recheck = True
+
     def validate(self) -> Report:
         """The up-to-date report (recomputed only as far as the edits since last time need)."""
+        changed = self._dirty or bool(self._pending) or self._recheck
         if self._dirty:
             self._full()
         elif self._pending:
             self._partial(self._pending)
-        else:
+        elif not changed:
             return self.report
         self._pending = set()
         _check_size(self.report)
+        self._recheck = False
+        self._run_checks()
         return self.report
+
+    def _run_checks(self) -> None:
+        r = self.report
+        for nid in [n for n, issues in r.node_issues.items()
+                    if any(i.kind == CHECK_KIND for i in issues)]:
+            kept = [i for i in r.node_issues[nid] if i.kind != CHECK_KIND]
+            if kept:
+                r.node_issues[nid] = kept
+            else:
+                del r.node_issues[nid]
+        r.graph_issues = [i for i in r.graph_issues if i.kind != CHECK_KIND]
+        for check in self.checks:
+            try:
+                issues = check(self.graph, r)
+            except Exception as exc:  # noqa: BLE001 - a failing check must not break editing
+                issues = [Issue(CHECK_KIND, f"checking the model against its data failed "
+                                f"({type(exc).__name__}: {exc})", severity="warning")]
+            for issue in issues:
+                if issue.node_id is None:
+                    r.graph_issues.append(issue)
+                else:
+                    self._add(r, issue)
 
     # full pass ---------------------------------------------------------------------------
     def _full(self) -> None:
@@ -340,6 +394,7 @@ def _check_size(r: Report) -> None:
                                     f"memory ({gb(memory)})", severity="warning"))
 
 
-def validate(graph: Graph) -> Report:
-    """Check structure and infer every node's output types. Never raises on a bad graph."""
-    return Validator(graph, listen=False).validate()
+def validate(graph: Graph, checks: Iterable[Check] = ()) -> Report:
+    """Check structure and infer every node's output types (then run `checks`, e.g. an
+    engine.fit.DataFit). Never raises on a bad graph."""
+    return Validator(graph, listen=False, checks=checks).validate()

@@ -1,11 +1,16 @@
 """The open document on the Qt side: a Project (graph + settings), its Validator, the undo
 stack, the file path, the modified flag and the autosave/recovery file.
 
+The validator also checks that the model fits the project's dataset (engine.fit): the dataset's
+profile is computed off the GUI thread whenever the dataset settings or the project folder
+change, and cached, so editing the graph never waits for data.
+
 Views never change the graph directly: they build a command (studio.commands) and call
 `Document.push`. A refused edit raises (GraphError/ParamError) and is not put on the stack.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -14,6 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from engine.examples import new_project
+from engine.fit import DataFit, profile_dataset, profile_key, suggest_input_shape
 from engine.graph import Graph, GraphEvent
 from engine.project import (
     Project,
@@ -23,9 +30,10 @@ from engine.project import (
     load_project,
     save_project,
 )
-from engine.validate import Report, Validator
+from engine.validate import Fix, Report, Validator
 
-from .commands import GraphCommand
+from .background import DaemonCall
+from .commands import GraphCommand, SetParamCommand
 from .scope import BlockScope
 
 AUTOSAVE_MS = 30_000
@@ -50,7 +58,9 @@ class Document(QObject):
     """Signals: changed() after any graph edit or replacement; validated(Report) after the
     report was brought up to date; path_changed(str); modified_changed(bool);
     graph_replaced(Graph) when a new project was opened or created (views re-subscribe);
-    selection_changed(list) when `selected_ids` is set through `set_selection`."""
+    selection_changed(list) when `selected_ids` is set through `set_selection`;
+    settings_changed(str) after an edit of the project's "training" or "dataset" section;
+    data_checked() when the dataset's profile arrived (the model was checked against it)."""
 
     changed = Signal()
     validated = Signal(object)
@@ -58,6 +68,8 @@ class Document(QObject):
     modified_changed = Signal(bool)
     graph_replaced = Signal(object)
     selection_changed = Signal(list)
+    settings_changed = Signal(str)
+    data_checked = Signal()
     error = Signal(str)  # a refused edit's message, for the status bar
     #: the canvas shows another graph: the model or, after `enter`, a block's body
     scope_changed = Signal(object)
@@ -83,8 +95,12 @@ class Document(QObject):
         self._report: Report | None = None
         self._autosave_due = False
         self._replaced_after_open = False
+        self.fit = DataFit()
+        self._profile_key: str | None = None
+        self._profile_call: DaemonCall | None = None
+        self.settings_changed.connect(self._on_settings_changed)
         self.project: Project = Project()
-        self._install(project or Project())
+        self._install(project or new_project())
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -154,6 +170,24 @@ class Document(QObject):
             return False
         return True
 
+    def apply_fix(self, fix: Fix) -> bool:
+        """Apply a validation issue's one-parameter fix as an undoable edit (False, with
+        `error` emitted, when it is refused)."""
+        value = list(fix.value) if isinstance(fix.value, tuple) else fix.value
+        if fix.node_id not in self.graph.nodes:
+            return False
+        command = SetParamCommand(self.graph, fix.node_id, fix.param, value)
+        command.setText(f"Fix: {fix.label}")
+        return self.try_push(command)
+
+    def layer_defaults(self, layer_type: str) -> dict:
+        """Params for a new node of `layer_type` beyond its spec's defaults: a new Input
+        takes the shape and dtype of the dataset's samples when they are known."""
+        profile = self.fit.profile
+        if layer_type != "io.Input" or profile is None or profile.error:
+            return {}
+        return {"shape": suggest_input_shape(profile, None), "dtype": profile.input_dtype}
+
     def set_selection(self, ids: list[str]) -> None:
         ids = [i for i in ids if i in self.edit_graph.nodes]
         if ids != self.selected_ids:
@@ -194,6 +228,50 @@ class Document(QObject):
             self.edit_validated.emit(self.edit_report())
             self.selection_changed.emit([])
 
+    # the model against its data ------------------------------------------------------------
+    @property
+    def data_pending(self) -> bool:
+        """True while the dataset's profile is being computed."""
+        return self._profile_call is not None
+
+    def _on_settings_changed(self, section: str) -> None:
+        if section == "dataset":
+            self.check_data()
+        elif section == "training":
+            loss = self.project.training.get("loss")
+            if loss != self.fit.loss:
+                self.fit.loss = copy.deepcopy(loss)
+                self._recheck()
+
+    def check_data(self) -> None:
+        """Profile the project's dataset off the GUI thread (cached) and re-check the model
+        against it when it arrives (`data_checked`)."""
+        config, folder = copy.deepcopy(self.project.dataset), self.project.folder
+        key = profile_key(config, folder)
+        if key == self._profile_key:
+            return
+        self._profile_key = key
+        if self.fit.profile is not None:
+            self.fit.profile = None
+            self._recheck()
+        call = DaemonCall(_profile, key, config, folder)
+        self._profile_call = call
+        call.succeeded.connect(self._profile_ready)   # queued: a slot of this GUI object
+        call.start()
+
+    def _profile_ready(self, result) -> None:
+        key, profile = result
+        if key != self._profile_key:
+            return  # the settings changed meanwhile: a newer profile is on its way
+        self._profile_call = None
+        self.fit.profile = profile
+        self._recheck()
+        self.data_checked.emit()
+
+    def _recheck(self) -> None:
+        self._validator.recheck()
+        self._after_edit()
+
     # files -------------------------------------------------------------------------------
     def _install(self, project: Project) -> None:
         if self._unsubscribe:
@@ -202,7 +280,9 @@ class Document(QObject):
             self._validator.close()
         old_path = self.project.path
         self.project = project
-        self._validator = Validator(project.graph)
+        self.fit.profile, self.fit.loss = None, copy.deepcopy(project.training.get("loss"))
+        self._profile_key = None
+        self._validator = Validator(project.graph, checks=[self.fit])
         self._unsubscribe = project.graph.subscribe(self._on_graph_event)
         self.scope.levels.clear()
         self.undo_stack.clear()
@@ -219,10 +299,12 @@ class Document(QObject):
         self.edit_validated.emit(self.edit_report())
         if project.path != old_path:
             self.path_changed.emit(str(project.path or ""))
+        self.check_data()
 
     def new(self) -> None:
-        """Replace the document with an empty, untitled project."""
-        self._install(Project())
+        """Replace the document with an empty, untitled project (engine.examples.new_project:
+        the iris dataset and settings that train a small network on it)."""
+        self._install(new_project())
 
     def adopt(self, project: Project) -> None:
         """Show `project` (e.g. an imported model) as a new, modified, untitled document."""
@@ -258,6 +340,7 @@ class Document(QObject):
             self.modified_changed.emit(False)
         if saved != old_path:
             self.path_changed.emit(str(saved))
+            self.check_data()  # relative data paths now resolve against the new folder
         return saved
 
     def to_json(self) -> str:
@@ -303,10 +386,17 @@ class Document(QObject):
         self._replaced_after_open = True
         self.modified_changed.emit(True)
 
-    def close(self) -> None:
-        """Clean close: stop the autosave and drop the recovery file."""
+    def close(self, timeout_ms: int = 30_000) -> None:
+        """Clean close: stop the autosave, drop the recovery file, let a running dataset
+        profile finish (a thread must not outlive the application)."""
         self.autosave_timer.stop()
         self.discard_recovery()
+        if self._profile_call is not None:
+            self._profile_call.wait(timeout_ms)
+
+
+def _profile(key: str, config: dict, folder: Path):
+    return key, profile_dataset(config, folder)   # never raises
 
 
 def _unlink(path: Path) -> None:

@@ -48,8 +48,9 @@ def run_new(args) -> int:
         if path is None:
             return 1
     elif args.example is None:
-        from ..project import Project, save_project
-        path = save_project(Project(meta={"name": dest.stem}), dest)
+        from ..examples import new_project
+        from ..project import save_project
+        path = save_project(new_project(dest.stem), dest)
     else:
         try:
             path = copy_example(args.example, dest)

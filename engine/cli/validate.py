@@ -1,14 +1,17 @@
-"""`studio validate FILE`: exit 0 if the graph is valid, else 1 with the errors."""
+"""`studio validate FILE`: exit 0 if the graph is valid and fits its dataset, else 1 with the
+errors."""
 from __future__ import annotations
 
 import sys
 
+from ..fit import DataFit, profile_dataset
 from ..validate import validate
 from .common import error, open_project
 
 
 def register(sub) -> None:
-    p = sub.add_parser("validate", help="check a project's graph (exit 1 on errors)")
+    p = sub.add_parser("validate", help="check a project's graph and that it fits the "
+                       "dataset (exit 1 on errors)")
     p.add_argument("file", help="a .nnproj project file")
     p.set_defaults(func=run)
 
@@ -17,7 +20,9 @@ def run(args) -> int:
     project = open_project(args.file)
     if project is None:
         return 1
-    report = validate(project.graph)
+    fit = DataFit(profile_dataset(project.dataset, project.folder),
+                  (project.training or {}).get("loss"))
+    report = validate(project.graph, checks=[fit])
     for issue in report.issues:
         if issue.severity == "warning":
             print(f"warning: {args.file}: {issue.message}")

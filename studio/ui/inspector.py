@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -170,6 +171,10 @@ class InspectorWidget(QScrollArea):
         self.issues_label.setTextFormat(Qt.TextFormat.RichText)
         col.addWidget(self.issues_header)
         col.addWidget(self.issues_label)
+        self.fix_buttons: list[QPushButton] = []
+        self.fix_row = QVBoxLayout()
+        self.fix_row.setContentsMargins(0, 2, 0, 2)
+        col.addLayout(self.fix_row)
 
         col.addWidget(_section("Explain"))
         self.formula = _label(mono=True)
@@ -326,6 +331,7 @@ class InspectorWidget(QScrollArea):
             f"<span style='{ERROR if i.severity == 'error' else WARNING}'>"
             f"{'✖' if i.severity == 'error' else '⚠'} {html.escape(i.message)}</span>"
             for i in issues))
+        self._show_fixes([i.fix for i in issues if i.fix is not None])
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
         self.formula.setText(_lines_html(spec.formula, "#8fb4e8" if dark else "#34598a"))
         self.formula.setVisible(bool(spec.formula))
@@ -333,6 +339,22 @@ class InspectorWidget(QScrollArea):
                                                       has_issues=bool(issues))))
         has_weights = count is None or count > 0
         self.node_form.setRowVisible(self.trainable, has_weights)
+
+    def _show_fixes(self, fixes: list) -> None:
+        """One button per fixable problem ("Fix: set out_features to 3")."""
+        if [b.fix for b in self.fix_buttons] == fixes:
+            return
+        for b in self.fix_buttons:
+            self.fix_row.removeWidget(b)
+            b.deleteLater()
+        self.fix_buttons = []
+        for fix in fixes:
+            button = QPushButton(f"Fix: {fix.label}")
+            button.setToolTip("Apply this change (Ctrl+Z undoes it)")
+            button.fix = fix
+            button.clicked.connect(lambda _c=False, f=fix: self.document.apply_fix(f))
+            self.fix_row.addWidget(button)
+            self.fix_buttons.append(button)
 
     def _upstream_types(self, node: Node, report: Report):
         """The types arriving at the node's inputs (known even when the node itself failed),

@@ -366,12 +366,13 @@ class GraphView(QGraphicsView):
             return self.block_editor.add_from_library(layer[len(LIBRARY_PREFIX):],
                                                       QPointF(*top_left))
         edge = self._edge_under(QRectF(scene_pos.x() - 6, scene_pos.y() - 6, 12, 12))
+        params = self.document.layer_defaults(layer)
         try:
             if edge is not None:
-                cmd = insert_on_wire_command(graph, edge.edge, layer, top_left)
+                cmd = insert_on_wire_command(graph, edge.edge, layer, top_left, params=params)
                 nid = cmd.node_id
             else:
-                cmd = AddNodeCommand(graph, layer, {}, top_left)
+                cmd = AddNodeCommand(graph, layer, params, top_left)
                 nid = cmd.node_id
         except (KeyError, ValueError) as exc:
             self.status_message.emit(f"Cannot add {layer!r}: {str(exc).strip(chr(39))}")

@@ -1,15 +1,16 @@
 """The problems list: every validation issue with a severity icon; double-click jumps to the
-node (`node_activated(node_id)`; the main window selects and centres it)."""
+node (`node_activated(node_id)`; the main window selects and centres it); a problem with a
+known repair has a button that applies it (one undoable edit)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QStyle, QTreeView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPushButton, QStyle,
+                               QTreeView, QVBoxLayout, QWidget)
 
 from engine.validate import Issue, Report
 
 SEVERITY_ORDER = {"error": 0, "warning": 1}
-HEADERS = ("Problem", "Node", "Kind")
+HEADERS = ("Problem", "Node", "Kind", "Fix")
 NO_PROBLEMS = "No problems: the model is valid."
 
 
@@ -54,7 +55,7 @@ class ProblemsModel(QAbstractTableModel):
             return None
         issue, where = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (issue.message, where, issue.kind)[col]
+            return (issue.message, where, issue.kind, "")[col]
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return self.icons.get(issue.severity, self.icons["warning"])
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
@@ -95,8 +96,10 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setColumnWidth(1, 140)
         self.tree.setColumnWidth(2, 90)
+        self.fix_buttons: list[QPushButton] = []
         self.tree.activated.connect(self._activated)
         self.status = QLabel()
         self.status.setStyleSheet("color: #808890;")
@@ -124,12 +127,24 @@ class ProblemsPanel(QWidget):
         self._shown = shown
         self.issues = issues
         self.model.set_rows(rows)
+        self._add_fix_buttons(issues)
         errors = sum(i.severity == "error" for i in issues)
         warnings = len(issues) - errors
         self.status.setText(f"{errors} error{'s' * (errors != 1)}, "
                             f"{warnings} warning{'s' * (warnings != 1)} · "
                             "double-click a problem to show its node")
         self.count_changed.emit(errors, warnings)
+
+    def _add_fix_buttons(self, issues: list[Issue]) -> None:
+        self.fix_buttons = []
+        for row, issue in enumerate(issues):
+            if issue.fix is None:
+                continue
+            button = QPushButton(issue.fix.label)
+            button.setToolTip("Apply this change (Ctrl+Z undoes it)")
+            button.clicked.connect(lambda _c=False, f=issue.fix: self.document.apply_fix(f))
+            self.tree.setIndexWidget(self.model.index(row, 3), button)
+            self.fix_buttons.append(button)
 
     def row_texts(self) -> list[str]:
         """The first column of every shown row."""

@@ -1,6 +1,7 @@
 """Dataset picker: bundled / synthetic / downloadable by name, or a file; split and
 normalization; a preview of a few samples with their shapes; and a button that sets the Input
-node's shape from the data (an undoable SetParamCommand)."""
+node's shape from the data (one undoable edit; it uses the dataset profile the document keeps,
+so it works without a preview)."""
 from __future__ import annotations
 
 import copy
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.data import CATALOGUE, default_config
+from engine.fit import suggest_input_shape
+from studio.background import BackgroundCall
+from studio.commands import MacroCommand, SetParamCommand
 
 from ..dialogs.outside_data import confirm_outside_data
 from ..images import as_image, to_pixmap
-from .background import BackgroundCall
 from .commands import SetProjectSettingCommand
 from .fields import ChoiceBinding, FloatBinding, IntBinding
 
@@ -106,7 +109,6 @@ class DatasetPicker(QGroupBox):
         self.preview_button = QPushButton("Preview")
         self.preview_button.clicked.connect(self.load_preview)
         self.shape_button = QPushButton("Set Input shape from data")
-        self.shape_button.setEnabled(False)
         self.shape_button.clicked.connect(self.apply_input_shape)
         buttons = QHBoxLayout()
         buttons.addWidget(self.preview_button)
@@ -118,6 +120,10 @@ class DatasetPicker(QGroupBox):
         lay.addLayout(buttons)
         lay.addWidget(self.info)
         lay.addLayout(self.samples)
+        for name in ("data_checked", "changed"):
+            signal = getattr(document, name, None)
+            if signal is not None:
+                signal.connect(self._update_shape_button)
         self.refresh()
 
     @property
@@ -147,6 +153,25 @@ class DatasetPicker(QGroupBox):
         info = CATALOGUE.get(ds.get("name", "")) if named else None
         if info and self.preview_data is None:
             self.info.setText(f"{info.description}; samples of shape {info.sample_shape}")
+        self._update_shape_button()
+
+    def _update_shape_button(self, *_) -> None:
+        """Enabled when the data's sample shape is known; the tooltip says why not."""
+        node, profile = self.input_node(), self.profile()
+        if node is None:
+            why = "Add an Input node first."
+        elif getattr(self.document, "data_pending", False) or (
+                profile is None and self.dataset):
+            why = "Reading the dataset…"
+        elif profile is None:
+            why = "Choose a dataset first."
+        elif profile.error:
+            why = f"The dataset cannot be read: {profile.error}"
+        else:
+            why = ""
+        self.shape_button.setEnabled(not why)
+        self.shape_button.setToolTip(why or f"Set the shape of Input '{node.name}' to one "
+                                     f"sample of the data: {tuple(self.suggested_shape())}")
 
     # -- edits --------------------------------------------------------------------------------
     def commit(self, section: str, path: tuple, value) -> bool:
@@ -159,9 +184,19 @@ class DatasetPicker(QGroupBox):
         if reason:
             self.refuse(reason)
             return False
-        self.document.undo_stack.push(SetProjectSettingCommand(
-            self.document, "dataset", path, value, f"Set dataset.{'.'.join(path)}"))
+        if not self._push(SetProjectSettingCommand(self.document, "dataset", path, value,
+                                                   f"Set dataset.{'.'.join(path)}")):
+            return False
         self._changed()
+        return True
+
+    def _push(self, command) -> bool:
+        """Push through the document (which refuses edits while a run is active)."""
+        try:
+            self.document.push(command)
+        except (ValueError, KeyError) as exc:
+            self.refuse(str(exc).strip("'\""))
+            return False
         return True
 
     def check(self, ds: dict) -> str | None:
@@ -188,9 +223,8 @@ class DatasetPicker(QGroupBox):
         if reason:
             self.refuse(reason)
             return
-        self.document.undo_stack.push(SetProjectSettingCommand(self.document, "dataset", (),
-                                                               new, text))
-        self._changed()
+        if self._push(SetProjectSettingCommand(self.document, "dataset", (), new, text)):
+            self._changed()
 
     def _keep_split(self, new: dict) -> dict:
         for key in ("val_split", "test_split", "seed"):
@@ -232,7 +266,6 @@ class DatasetPicker(QGroupBox):
 
     def _changed(self) -> None:
         self.preview_data = None
-        self.shape_button.setEnabled(False)
         self._clear_samples()
         self.refresh()
 
@@ -290,7 +323,6 @@ class DatasetPicker(QGroupBox):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.samples.addWidget(cell, 0 if i < 4 else 2, i % 4)
             self.samples.addWidget(caption, 1 if i < 4 else 3, i % 4)
-        self.shape_button.setEnabled(self.input_node() is not None)
         self.preview_ready.emit(data)
 
     # -- input shape --------------------------------------------------------------------------
@@ -298,37 +330,34 @@ class DatasetPicker(QGroupBox):
         ins = [n for n in self.document.graph.nodes.values() if n.spec.role == "input"]
         return ins[0] if ins else None
 
+    def profile(self):
+        """The document's profile of the dataset (engine.fit), or None while unknown."""
+        fit = getattr(self.document, "fit", None)
+        return fit.profile if fit is not None else None
+
     def suggested_shape(self) -> list[int] | None:
         """The data's sample shape, as (C,H,W) when the Input is image-shaped."""
-        if not self.preview_data:
+        profile, node = self.profile(), self.input_node()
+        if profile is None or profile.error:
             return None
-        shape = list(self.preview_data["shape"])
-        node = self.input_node()
-        img = self.preview_data.get("image_shape")
-        current = list(node.params.get("shape", [])) if node else []
-        if img and len(current) == 3 and int(np.prod(img)) == int(np.prod(shape)):
-            return list(img)
-        return shape
+        return suggest_input_shape(profile, node.params.get("shape") if node else None)
 
     def apply_input_shape(self) -> None:
-        from studio.commands import SetParamCommand
-        node, shape = self.input_node(), self.suggested_shape()
+        """Set the Input's shape (and dtype) to the data's, as one undoable edit."""
+        node, shape, profile = self.input_node(), self.suggested_shape(), self.profile()
         if node is None or shape is None:
             return
-        if getattr(self.document, "locked", False):
-            self.refuse("a run is active: stop it to change the model")
+        graph = self.document.graph
+        macro = MacroCommand(graph, "Set Input shape from data")
+        if list(node.params.get("shape", [])) != shape:
+            macro.add(SetParamCommand(graph, node.id, "shape", shape))
+        dtype = "long" if node.params.get("dtype") == "long" and profile.integral else \
+            profile.input_dtype
+        if node.params.get("dtype") != dtype:
+            macro.add(SetParamCommand(graph, node.id, "dtype", dtype))
+        if not macro.children:
+            self.info.setText(f"Input '{node.name}' already has shape {tuple(shape)}, like "
+                              "the data.")
             return
-        if list(node.params.get("shape", [])) == shape:
-            self.info.setText(self.info.text() + f"<br>Input {node.name!r} already has "
-                              f"shape {tuple(shape)}")
-            return
-        try:
-            self.document.push(SetParamCommand(self.document.graph, node.id, "shape", shape))
-            if node.params.get("dtype") != self.preview_data["dtype"]:
-                self.document.push(SetParamCommand(self.document.graph, node.id, "dtype",
-                                                   self.preview_data["dtype"]))
-        except (ValueError, KeyError) as exc:
-            self.refuse(str(exc))
-            return
-        self.info.setText(self.info.text() + f"<br>Input {node.name!r} set to shape "
-                          f"{tuple(shape)}")
+        if self._push(macro):
+            self.info.setText(f"Input '{node.name}' set to shape {tuple(shape)} ({dtype}).")

@@ -1,0 +1,87 @@
+"""Run one function off the GUI thread and deliver its result (or error) as a Qt signal."""
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+_alive: set[BackgroundCall] = set()   # keep running threads referenced until they end
+
+
+class BackgroundCall(QThread):
+    """`BackgroundCall(fn, *args).start()`; `succeeded(result)` or `failed(message, tb)`
+    arrive on the GUI thread."""
+
+    succeeded = Signal(object)
+    failed = Signal(str, str)
+
+    def __init__(self, fn: Callable[..., Any], *args, **kwargs):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.finished.connect(lambda: _alive.discard(self))
+
+    def start(self, *a) -> None:
+        _alive.add(self)
+        super().start(*a)
+
+    def run(self) -> None:
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.failed.emit(f"{type(exc).__name__}: {exc}" if str(exc) else
+                             type(exc).__name__, traceback.format_exc())
+            return
+        self.succeeded.emit(result)
+
+
+class DaemonCall(QObject):
+    """Like BackgroundCall, on a daemon Python thread: for work the application may quit
+    without waiting for (a QThread still running at exit aborts the process).
+    `DaemonCall(fn, *args).start()`; `succeeded(result)` / `failed(message, tb)` are emitted
+    on the GUI thread, where the call object is also released."""
+
+    succeeded = Signal(object)
+    failed = Signal(str, str)
+    _done = Signal(bool, object)
+
+    def __init__(self, fn: Callable[..., Any], *args, **kwargs):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.thread: threading.Thread | None = None
+        self._done.connect(self._finish)   # queued: this object lives on the GUI thread
+
+    def start(self) -> None:
+        _alive_daemons.add(self)
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name=getattr(self.fn, "__name__", "call"))
+        self.thread.start()
+
+    def wait(self, timeout_ms: int) -> bool:
+        if self.thread is not None:
+            self.thread.join(timeout_ms / 1000)
+        return self.thread is None or not self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            result = (True, self.fn(*self.args, **self.kwargs))
+        except Exception as exc:  # noqa: BLE001 - delivered to the GUI, never a crash
+            result = (False, (f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        try:
+            self._done.emit(*result)
+        except RuntimeError:  # the application is quitting
+            pass
+
+    def _finish(self, ok: bool, payload) -> None:
+        try:
+            if ok:
+                self.succeeded.emit(payload)
+            else:
+                self.failed.emit(*payload)
+        finally:
+            _alive_daemons.discard(self)
+
+
+_alive_daemons: set[DaemonCall] = set()
