@@ -44,7 +44,7 @@ def test_iris_with_a_ten_unit_head_is_fixed_by_one_click_and_trains(win, qtbot):
     win.act["new"].trigger()
     doc = win.document
     assert doc.project.dataset["name"] == "iris" and not doc.graph.nodes
-    qtbot.waitUntil(lambda: doc.fit.profile is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: doc.fit.profile is not None, timeout=90_000)
     ids = build_mlp(win)
     assert doc.graph.nodes[ids[0]].params["shape"] == [4]   # a new Input fits the data
     doc.graph.set_param(ids[0], "shape", [1, 8, 8])   # as if added before the data: 64 values
@@ -89,7 +89,7 @@ def test_iris_with_a_ten_unit_head_is_fixed_by_one_click_and_trains(win, qtbot):
 def test_changing_the_dataset_rechecks_the_model(win, qtbot):
     doc = win.document
     build_mlp(win)
-    qtbot.waitUntil(lambda: not doc.data_pending, timeout=30_000)
+    qtbot.waitUntil(lambda: not doc.data_pending, timeout=90_000)
     for issue in [i for i in doc.report().errors if i.fix]:
         doc.apply_fix(issue.fix)
     assert doc.report().ok
@@ -97,7 +97,7 @@ def test_changing_the_dataset_rechecks_the_model(win, qtbot):
     picker.name.setCurrentIndex(picker.name.findData("wine"))
     picker.name.activated.emit(picker.name.currentIndex())
     qtbot.waitUntil(lambda: not doc.data_pending and doc.fit.profile is not None,
-                    timeout=30_000)
+                    timeout=90_000)
     messages = [i.message for i in doc.report().errors]
     assert any("(4,) = 4 values" in m and "(13,) = 13 values" in m for m in messages)
     # the Input's shape follows the data with one click, without a preview

@@ -23,7 +23,7 @@ from studio.ui.insight.reconstructions import ReconstructionView
 from studio.ui.plots.curves import LiveCurves
 from studio.ui.runs import RunsPanel
 
-from .background import BackgroundCall
+from studio.background import BackgroundCall
 
 
 def layer_nodes(document) -> list[tuple[str, str]]:
