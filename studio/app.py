@@ -94,6 +94,8 @@ def render_window(window, size: tuple[int, int]):
     window.show()
     for _ in range(3):
         QApplication.processEvents()
+    window.fit_docks_to_window()
+    QApplication.processEvents()
     window.apply_saved_view()
     QApplication.processEvents()
     return window.grab()

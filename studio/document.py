@@ -386,13 +386,15 @@ class Document(QObject):
         self._replaced_after_open = True
         self.modified_changed.emit(True)
 
-    def close(self, timeout_ms: int = 30_000) -> None:
-        """Clean close: stop the autosave, drop the recovery file, let a running dataset
-        profile finish (a thread must not outlive the application)."""
+    def close(self) -> None:
+        """Clean close: stop the autosave, drop the recovery file, ignore a dataset profile
+        still on its way (its views may be gone)."""
         self.autosave_timer.stop()
         self.discard_recovery()
         if self._profile_call is not None:
-            self._profile_call.wait(timeout_ms)
+            self._profile_call.succeeded.disconnect(self._profile_ready)
+            self._profile_call = None
+        self._profile_key = "closed"
 
 
 def _profile(key: str, config: dict, folder: Path):

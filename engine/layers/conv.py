@@ -92,10 +92,25 @@ class _ConvBase(LayerSpec):
             raise ShapeError("padding='same' needs an odd effective kernel size here", "in")
         spatial = self._spatial(p, ins[0])
         if any(n < 1 for n in spatial):
-            k = p["kernel_size"]
-            raise ShapeError(f"kernel_size={k} is larger than the padded input {ins[0]}: "
-                             f"output size would be {spatial}", "in")
+            raise ShapeError(self._too_large(p, ins[0], spatial), "in")
         return [TensorType((o, *spatial))]
+
+    def _too_large(self, p, x: TensorType, spatial: list[int]) -> str:
+        """'kernel_size=11 does not fit: expected a (padded) input of at least 11×11,
+        received N×1×8×8 (10×10 with padding 1); output size would be 0×0'."""
+        k = p["kernel_size"]
+        if self.transposed:
+            return f"kernel_size={k} is larger than the padded input {x}: output size " \
+                   f"would be {spatial}"
+        span = [di * (ki - 1) + 1 for ki, di in zip(expand(k, self.dims),
+                                                    expand(p["dilation"], self.dims))]
+        pads = self._pads(p)
+        padded = [n + 2 * pi for n, pi in zip(x.shape[1:], pads)]
+        size = lambda v: "×".join(str(max(int(i), 0)) for i in v)  # noqa: E731
+        pad = p["padding"] if isinstance(p["padding"], (int, str)) else size(pads)
+        return (f"kernel_size={k} does not fit: expected a (padded) input of at least "
+                f"{size(span)}, received {x} ({size(padded)} with padding {pad}); output "
+                f"size would be {size(spatial)}")
 
     def param_count(self, p, ins):
         c = ins[0].shape[0]

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._update_title()
         self._had_saved_layout = isinstance(self.settings.value("window/state"), QByteArray)
+        self._shown_once = False
         self._default_geometry()
         self.restore_layout()
         self._lazy_panels = lazy_panels
@@ -198,6 +199,17 @@ class MainWindow(QMainWindow):
         self.resize(max(w, 900), max(h, 600))
         self.move(area.x() + (area.width() - self.width()) // 2,
                   area.y() + (area.height() - self.height()) // 2)
+
+    def fit_docks_to_window(self) -> None:
+        """Default dock sizes for the window's size: the side panels and the bottom tabs take
+        a share of it, so the canvas keeps most of a small window (a saved layout wins)."""
+        w, h = self.width(), self.height()
+        clamp = lambda v, lo, hi: int(max(lo, min(hi, v)))  # noqa: E731
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]],
+                         [clamp(0.16 * w, 170, 240), clamp(0.25 * w, 300, 380)],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["summary"]], [clamp(0.3 * h, 190, 320)],
+                         Qt.Orientation.Vertical)
 
     def ensure_training_room(self, key: str = "training") -> None:
         """Grow the bottom dock to at least TRAINING_SHARE of the window height."""
@@ -426,7 +438,7 @@ class MainWindow(QMainWindow):
             if not all(math.isfinite(v) and abs(v) < 1e9 for v in (x, y, z)) or z <= 0:
                 raise ValueError("view out of range")
         except (TypeError, ValueError, OverflowError):  # e.g. float(10**400)
-            self.view.frame_readable(0.6)
+            self.view.frame_readable()
             return
         self.view.set_zoom(z)
         self.view.centerOn(x, y)
@@ -624,6 +636,10 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if not self._had_saved_layout and not self._shown_once:
+            self._shown_once = True
+            self.fit_docks_to_window()
+            QTimer.singleShot(0, self.fit_docks_to_window)  # once the layout is realised
         if self._lazy_panels and not self._panels_loaded:
             # after the first paint: the window is on screen before the heavy panels load
             QTimer.singleShot(30, self.load_panels)

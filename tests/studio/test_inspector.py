@@ -106,7 +106,7 @@ def test_per_axis_kernel_and_shape_problem_shown(qtbot, doc, insp):
     qtbot.keyClick(k.per_axis, Qt.Key.Key_Return)
     assert conv2.params["kernel_size"] == [3, 9]
     assert not insp.issues_label.isHidden()
-    assert "larger than the padded input" in insp.issues_label.text()
+    assert "does not fit: expected a (padded) input" in insp.issues_label.text()
     assert insp.out_label.text() == "?"
     assert insp.in_label.text() == "N×16×4×4"  # still known: it comes from upstream
     assert "do not fit the input N×16×4×4" in insp.explain.text()

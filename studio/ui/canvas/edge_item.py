@@ -12,12 +12,52 @@ from .port_item import PortItem
 from .shape_label import ShapeLabelItem
 
 
+STUB = 28.0        # how far a backward wire runs out of a port before it turns
+NODE_CLEAR = 60.0  # a backward wire between ports on one level passes this far below them
+
+
 def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
-    """A horizontal-tangent cubic from a (output) to b (input)."""
+    """From a (output) to b (input): a horizontal-tangent cubic when b is to the right of a;
+    else a wire that leaves a to the right, runs back between the two levels (or below them)
+    and enters b from the left, never further out than STUB: a graph laid out in rows keeps
+    its wires inside its frame instead of looping out of view and back."""
+    if b.x() - a.x() >= 2 * STUB:
+        path = QPainterPath(a)
+        dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
+        path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+        return path
+    return _backward_path(a, b)
+
+
+def _backward_path(a: QPointF, b: QPointF) -> QPainterPath:
+    if abs(b.y() - a.y()) >= 2 * NODE_CLEAR:
+        mid = (a.y() + b.y()) / 2
+    else:
+        mid = max(a.y(), b.y()) + NODE_CLEAR
+    right, left = a.x() + STUB, b.x() - STUB
+    corners = [QPointF(right, a.y()), QPointF(right, mid), QPointF(left, mid),
+               QPointF(left, b.y())]
     path = QPainterPath(a)
-    dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    points = [a, *corners, b]
+    for prev, corner, nxt in zip(points, points[1:], points[2:]):
+        r = min(12.0, _dist(prev, corner) / 2, _dist(corner, nxt) / 2)
+        path.lineTo(_toward(corner, prev, r))
+        path.quadTo(corner, _toward(corner, nxt, r))
+    path.lineTo(b)
     return path
+
+
+def _dist(p: QPointF, q: QPointF) -> float:
+    return abs(p.x() - q.x()) + abs(p.y() - q.y())  # the segments are axis-aligned
+
+
+def _toward(corner: QPointF, other: QPointF, r: float) -> QPointF:
+    d = _dist(corner, other)
+    if d == 0:
+        return QPointF(corner)
+    t = r / d
+    return QPointF(corner.x() + (other.x() - corner.x()) * t,
+                   corner.y() + (other.y() - corner.y()) * t)
 
 
 class EdgeItem(QGraphicsPathItem):

@@ -12,12 +12,15 @@ from ..theme import canvas_colors, category_color
 from .badge_item import BadgeItem
 from .port_item import PortItem
 
-WIDTH = 112.0
+WIDTH = 120.0
 HEADER = 22.0
-ROW = 15.0
+ROW = 16.0
 MAX_PARAM_ROWS = 2
 PORT_Y = HEADER + 20.0
 PORT_STEP = 18.0
+TITLE_PX, NAME_PX, PARAM_PX = 11, 12, 11   # text sizes in scene pixels
+#: the smallest zoom at which every text on a node is >= 9 screen pixels (the opening zoom)
+READABLE_ZOOM = 9 / min(TITLE_PX, NAME_PX, PARAM_PX)
 
 
 def format_value(value) -> str:
@@ -147,18 +150,18 @@ class NodeItem(QGraphicsItem):
         if lod < 0.35:
             return
         painter.setPen(QColor("#ffffff"))
-        painter.setFont(_font(11, True))
+        painter.setFont(_font(TITLE_PX, True))
         title = self.node.spec.name + (f" ×{repeat}" if repeat > 1 else "") + \
             ("" if self.node.trainable else "  ❄")
         painter.drawText(QRectF(9, 0, WIDTH - 24, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         painter.setPen(QColor(c.node_text))
-        painter.setFont(_font(11, True))
+        painter.setFont(_font(NAME_PX, True))
         y = HEADER + 5
         metrics = painter.fontMetrics()
         name = metrics.elidedText(self.node.name, Qt.TextElideMode.ElideRight, int(WIDTH - 20))
         painter.drawText(QRectF(10, y, WIDTH - 20, ROW + 2), Qt.AlignmentFlag.AlignLeft, name)
-        painter.setFont(_font(10))
+        painter.setFont(_font(PARAM_PX))
         painter.setPen(QColor(c.node_subtext))
         metrics = painter.fontMetrics()
         for i, line in enumerate(self._lines):

@@ -10,7 +10,7 @@ from ..theme import canvas_colors
 
 def label_font() -> QFont:
     font = QFont()
-    font.setPixelSize(10)
+    font.setPixelSize(11)
     return font
 
 
@@ -31,7 +31,7 @@ class ShapeLabelItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._text, self.bad = text, bad
         w = QFontMetricsF(label_font()).horizontalAdvance(text) + 8 if text else 0
-        self._rect = QRectF(-w / 2, -8, w, 15)
+        self._rect = QRectF(-w / 2, -9, w, 16)
         self.setVisible(bool(text))
         self.update()
 

@@ -15,7 +15,7 @@ from ...commands import (
 )
 from .edge_item import EdgeItem
 from .minimap import MiniMap
-from .node_item import WIDTH, NodeItem
+from .node_item import READABLE_ZOOM, WIDTH, NodeItem
 from .port_item import PortItem
 from .scene import GraphScene
 from .wire_drag import WireDrag
@@ -53,7 +53,6 @@ class GraphView(QGraphicsView):
         self._hover_edge: EdgeItem | None = None
         self.minimap = MiniMap(self)
         self.minimap_enabled = True
-        self._place_minimap()
         self.horizontalScrollBar().valueChanged.connect(self.update_minimap_visibility)
         self.verticalScrollBar().valueChanged.connect(self.update_minimap_visibility)
         scene.changed.connect(self.update_minimap_visibility)
@@ -98,8 +97,9 @@ class GraphView(QGraphicsView):
     def frame_all(self) -> None:
         self.frame(self.graph_scene.nodes_rect())
 
-    def frame_readable(self, min_zoom: float = 0.75) -> None:
-        """Frame all if the text stays readable; otherwise show the inputs' end at min_zoom."""
+    def frame_readable(self, min_zoom: float = READABLE_ZOOM) -> None:
+        """Frame all if the text stays readable (>= 9 px: see node_item.READABLE_ZOOM);
+        otherwise show the inputs' end at min_zoom."""
         rect = self.graph_scene.nodes_rect()
         self.frame(rect)
         if rect.isEmpty() or self.zoom() >= min_zoom:
@@ -113,29 +113,53 @@ class GraphView(QGraphicsView):
         self.frame(self.graph_scene.nodes_rect(ids) if ids else self.graph_scene.nodes_rect())
 
     # mini-map placement ------------------------------------------------------------------------
-    def _place_minimap(self) -> None:
-        m = 10
-        vp = self.viewport().geometry()
-        self.minimap.move(vp.right() - self.minimap.width() - m,
-                          vp.bottom() - self.minimap.height() - m)
+    MINIMAP_MARGIN = 10
+    #: below this viewport size the mini-map is off: it would cover too much of the canvas
+    MINIMAP_MIN_VIEW = (520, 340)
 
     def set_minimap_enabled(self, on: bool) -> None:
         self.minimap_enabled = on
         self.update_minimap_visibility()
 
     def update_minimap_visibility(self, *_args) -> None:
-        """The mini-map shows only when part of the graph is out of view."""
+        """The mini-map shows only when part of the graph is out of view, and only in a
+        corner of the canvas where it covers no node (else it stays hidden)."""
         try:
-            visible = self.mapToScene(self.viewport().rect()).boundingRect()
+            vp = self.viewport().rect()
+            visible = self.mapToScene(vp).boundingRect()
             nodes = self.graph_scene.nodes_rect()
+            small = vp.width() < self.MINIMAP_MIN_VIEW[0] or \
+                vp.height() < self.MINIMAP_MIN_VIEW[1]
+            wanted = self.minimap_enabled and not small and not nodes.isEmpty() \
+                and not visible.contains(nodes)
+            corner = self._free_corner() if wanted else None
         except RuntimeError:  # scroll signals fired while Qt tears the scene down
             return
-        self.minimap.setVisible(self.minimap_enabled and not nodes.isEmpty()
-                                and not visible.contains(nodes))
+        if corner is not None:
+            self.minimap.move(self.viewport().mapTo(self, corner))
+        self.minimap.setVisible(corner is not None)
+
+    def minimap_rect_in_viewport(self) -> QRectF:
+        """Where the mini-map is, in viewport coordinates (for tests and screenshots)."""
+        top_left = self.viewport().mapFrom(self, self.minimap.pos())
+        return QRectF(top_left.x(), top_left.y(), self.minimap.width(), self.minimap.height())
+
+    def _free_corner(self) -> QPoint | None:
+        """The top-left of the first corner (bottom-right, bottom-left, top-right, top-left)
+        where the mini-map would cover no node."""
+        vp, m = self.viewport().rect(), self.MINIMAP_MARGIN
+        w, h = self.minimap.width(), self.minimap.height()
+        xs = (vp.right() - w - m, vp.left() + m)
+        ys = (vp.bottom() - h - m, vp.top() + m)
+        for y in ys:
+            for x in xs:
+                area = self.mapToScene(QRectF(x, y, w, h).toAlignedRect()).boundingRect()
+                if not any(isinstance(item, NodeItem) for item in self.graph_scene.items(area)):
+                    return QPoint(x, y)
+        return None
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._place_minimap()
         self.minimap.refit()
         self.update_minimap_visibility()
 
