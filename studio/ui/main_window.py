@@ -80,8 +80,8 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AnimatedDocks)
         self.scene = GraphScene(self.document, self)
-        self.live = LiveOverlay(self.scene)
         self.view = GraphView(self.scene, self)
+        self.live = LiveOverlay(self.scene, self.view)
         self.editor = CanvasEditor(self.view)
         self.blocks = BlockEditor(self.view)
         self.setCentralWidget(canvas_with_breadcrumb(self.view, Breadcrumb(
@@ -615,11 +615,10 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         apply_theme(QApplication.instance(), name)
         self.settings.setValue("theme", name)
-        self.scene.update()
+        self.scene.restyle()
+        self.live.redraw()
         self.view.viewport().update()
         self.view.minimap.update()
-        for item in self.scene.nodes.values():
-            item.update()
 
     # layout persistence ---------------------------------------------------------------------------
     def restore_layout(self) -> None:

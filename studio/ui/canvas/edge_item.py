@@ -70,6 +70,8 @@ class EdgeItem(QGraphicsPathItem):
         self.bad = False
         self.hovered = False
         self.heat: QColor | None = None  # gradient-norm tint while/after training
+        self.norm: float | None = None
+        self.source_name = ""
         self.label = ShapeLabelItem(self)
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -92,10 +94,17 @@ class EdgeItem(QGraphicsPathItem):
         if text == self.label.text() and bad == self.bad:
             return
         self.label.set_text(text, bad)
-        self.label.setToolTip(f"{self.edge.src_port} → {self.edge.dst_port}: {text}")
         if bad != self.bad:
             self.bad = bad
             self._apply_pen()
+        self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        tip = f"{self.edge.src_port} → {self.edge.dst_port}: {self.label.text()}"
+        if self.norm is not None:
+            tip += f"\ngradient norm of '{self.source_name}': {self.norm:.3g}"
+        self.label.setToolTip(tip)
+        self.setToolTip(tip)
 
     def set_hovered(self, on: bool) -> None:
         """Highlight while a node is dragged over this wire (drop to insert)."""
@@ -103,11 +112,22 @@ class EdgeItem(QGraphicsPathItem):
             self.hovered = on
             self._apply_pen()
 
-    def set_heat(self, color: QColor | None) -> None:
-        """Tint the wire (the gradient norm of its source node); None restores the colour."""
+    def set_heat(self, color: QColor | None, norm: float | None = None,
+                 source_name: str = "") -> None:
+        """Tint the wire by the gradient norm of its source node (shown in the tooltip);
+        None restores the colour."""
+        if norm != self.norm or source_name != self.source_name:
+            self.norm, self.source_name = (norm, source_name) if color is not None else \
+                (None, "")
+            self._update_tooltip()
         if color != self.heat:
             self.heat = color
             self._apply_pen()
+
+    def restyle(self) -> None:
+        """Take the current theme's colours."""
+        self._apply_pen()
+        self.label.update()
 
     def _apply_pen(self) -> None:
         c = canvas_colors()

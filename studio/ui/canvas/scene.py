@@ -170,6 +170,14 @@ class GraphScene(QGraphicsScene):
             warnings = [i.message for i in issues if i.severity != "error"]
             item.set_issues(errors or warnings, "error" if errors else "warning")
 
+    def restyle(self) -> None:
+        """Redraw every item in the current theme's colours (after a theme switch)."""
+        for item in self.edges.values():
+            item.restyle()
+        for item in self.nodes.values():
+            item.update()
+        self.update()
+
     # moves and selection ------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem) -> None:
         self._all_rect = None
