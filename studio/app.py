@@ -52,13 +52,13 @@ def open_start_document(window, path: str | None) -> None:
 
     if path:
         if not window.open_file(path, ask_unsaved=False):
-            window.show_message(f"Could not open {path}")
+            window.log_event(f"Could not open {path}")
         window.offer_recovery(window.document.path or path)
         return
     try:
         window.document.open_example(example_path("digits_cnn"))
     except Exception as exc:  # noqa: BLE001 (a broken install still starts, empty)
-        window.show_message(f"Could not open the default example: {exc}")
+        window.log_event(f"Could not open the default example: {exc}")
     window.offer_recovery(None)
 
 

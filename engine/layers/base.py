@@ -95,10 +95,17 @@ class Param:
         return f"{self.name} must be {why}. Received: {self.name}={shown}"
 
     def _check_range(self, value: float) -> None:
-        if self.min is not None and value < self.min:
-            raise ParamError(self._refuse(value, f">= {self.min}"))
-        if self.max is not None and value > self.max:
-            raise ParamError(self._refuse(value, f"<= {self.max}"))
+        low = self.min is not None and value < self.min
+        if low or (self.max is not None and value > self.max):
+            raise ParamError(self._refuse(value, self.describe_range()))
+
+    def describe_range(self) -> str:
+        """'between 0 and 1', '>= 1' or '<= 10' ('' without bounds)."""
+        if self.min is not None and self.max is not None:
+            return f"between {self.min:g} and {self.max:g}"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        return f"<= {self.max:g}" if self.max is not None else ""
 
 
 def _int(p: Param, v: Any) -> int:
@@ -226,6 +233,16 @@ class LayerSpec:
 
     def check_params(self, p: dict) -> None:
         """Cross-parameter checks; raise ParamError."""
+
+    def shown_params(self, p: dict) -> dict:
+        """The params as a node card shows them: the effective value where a stored value
+        stands for another (a pooling stride of 0 means "= kernel_size")."""
+        return p
+
+    @property
+    def can_learn(self) -> bool:
+        """True if nodes of this type can have weights (it counts parameters)."""
+        return type(self).param_count is not LayerSpec.param_count
 
     # shapes and counts -----------------------------------------------------------------
     def infer(self, p: dict, ins: list[TensorType]) -> list[TensorType]:

@@ -63,6 +63,10 @@ class _Pool(LayerSpec):
     def _stride(self, p):
         return tuple(s or k for s, k in zip(expand(p["stride"], self.dims), self._kernel(p)))
 
+    def shown_params(self, p):
+        stride = self._stride(p)
+        return {**p, "stride": stride[0] if len(set(stride)) == 1 else list(stride)}
+
     def check_params(self, p):
         for k, pad in zip(self._kernel(p), expand(p["padding"], self.dims)):
             if pad > k // 2:

@@ -337,7 +337,7 @@ class InspectorWidget(QScrollArea):
         self.formula.setVisible(bool(spec.formula))
         self.explain.setText(_lines_html(explain_text(spec, self._effective(node), ins, outs,
                                                       has_issues=bool(issues))))
-        has_weights = count is None or count > 0
+        has_weights = spec.can_learn if count is None else count > 0
         self.node_form.setRowVisible(self.trainable, has_weights)
 
     def _show_fixes(self, fixes: list) -> None:

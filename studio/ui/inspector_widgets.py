@@ -28,8 +28,43 @@ def _int_range(p: Param) -> tuple[int, int]:
     return max(lo, -INT_LIMIT), min(hi, INT_LIMIT)
 
 
+class _OutOfRange:
+    """Mixin for spin boxes: a typed number outside the range is not silently replaced by
+    the old value: committing it (Enter, focus out) emits `out_of_range(number)` first, so
+    the inspector can refuse it with the parameter's range and reason."""
+
+    def _parse(self, text: str):
+        raise NotImplementedError
+
+    def _check_typed(self) -> None:
+        try:
+            value = self._parse(self.lineEdit().text().strip())
+        except (ValueError, OverflowError):
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            return
+        if not self.minimum() <= value <= self.maximum():
+            self.out_of_range.emit(value)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._check_typed()
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        self._check_typed()
+        super().focusOutEvent(event)
+
+
+class IntSpinBox(_OutOfRange, QSpinBox):
+    out_of_range = Signal(object)
+
+    def _parse(self, text: str):
+        return int(text)
+
+
 def make_int_spin(p: Param) -> QSpinBox:
-    spin = QSpinBox()
+    spin = IntSpinBox()
     lo, hi = _int_range(p)
     spin.setRange(lo, hi)
     spin.setKeyboardTracking(False)
@@ -38,9 +73,14 @@ def make_int_spin(p: Param) -> QSpinBox:
     return spin
 
 
-class FloatSpinBox(QDoubleSpinBox):
+class FloatSpinBox(_OutOfRange, QDoubleSpinBox):
     """A double spin box that shows compact numbers (0.2, 1e-05) and accepts scientific
     notation, instead of a fixed number of decimals."""
+
+    out_of_range = Signal(object)
+
+    def _parse(self, text: str):
+        return float(text)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -82,7 +122,8 @@ class ParamEditor(QWidget):
         super().__init__(parent)
         self.param = param
         self._setting = False
-        self.setToolTip(param.help)
+        bounds = param.describe_range() if param.kind in ("int", "float", "ints") else ""
+        self.setToolTip(param.help + (f" ({bounds})" if bounds else ""))
 
     def set_value(self, value: Any) -> None:
         self._setting = True
@@ -122,6 +163,7 @@ class _SpinEditor(ParamEditor):
         spin.setRange(lo, hi)
         self._layout(spin)
         spin.valueChanged.connect(self._changed)
+        spin.out_of_range.connect(self._emit)
 
     def _changed(self, value) -> None:
         none = self.param.optional and value == self.spin.minimum()
@@ -261,6 +303,7 @@ class IntsEditor(ParamEditor):
         lay.setStretch(0, 1)
         lay.addStretch(0)
         self.single.valueChanged.connect(lambda v: self._emit(v))
+        self.single.out_of_range.connect(self._emit)
         self.per_axis.editingFinished.connect(self._commit_per_axis)
         self.mode.activated.connect(self._mode_chosen)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 import traceback
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
-from .theme import apply_theme, current_name
+from .theme import apply_theme, current_name, style_plots
 
 ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
 MAX_RECENT = 8
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
             training.running_changed.connect(
                 lambda on: on and self.ensure_training_room())
             training.running_changed.connect(lambda on: on and self.live.clear())
+            training.running_changed.connect(lambda on: self._log_run(training, on))
         if hasattr(training, "activations"):
             training.activations.connect(self.live.show_activation)
         if hasattr(training, "grad_norms"):
@@ -181,6 +183,7 @@ class MainWindow(QMainWindow):
         self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
         if "sweep" in self.docks:  # the sweep's table and charts want the same room
             self.docks["sweep"].visibilityChanged.connect(self._sweep_tab_shown)
+        style_plots(self)
         for name in ("start_training", "start", "train"):
             if callable(getattr(training, name, None)):
                 self.train_requested.connect(getattr(training, name))
@@ -396,9 +399,10 @@ class MainWindow(QMainWindow):
         doc.modified_changed.connect(lambda _m: self._update_title())
         doc.graph_replaced.connect(lambda _g: QTimer.singleShot(0, self.apply_saved_view))
         doc.validated.connect(self._show_validity)
-        doc.error.connect(self.show_message)
+        doc.error.connect(lambda text: self.log_event(f"Refused: {text}"))
         doc.selection_changed.connect(self.selection_changed.emit)
         self.view.status_message.connect(self.show_message)
+        self.view.refused.connect(lambda text: self.log_event(f"Refused: {text}"))
         self.editor.status_message.connect(self.show_message)
         self.blocks.status_message.connect(self.show_message)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
@@ -407,8 +411,21 @@ class MainWindow(QMainWindow):
 
     # status ------------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
+        """A passing hint in the status bar ("Connected", "Copied 2 nodes")."""
         self.statusBar().showMessage(text, 8000)
-        self.log.appendPlainText(text)
+
+    def log_event(self, text: str) -> None:
+        """Something that happened (a file saved, a run ended, an error): the status bar and
+        a time-stamped line in the Log tab."""
+        self.statusBar().showMessage(text, 8000)
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+
+    def _log_run(self, training, running: bool) -> None:
+        if running:
+            epochs = self.document.project.training.get("epochs", "?")
+            self.log_event(f"Training started: {self.document.name} ({epochs} epochs)")
+        else:
+            self.log_event(f"Training ended: {training.status.text()}")
 
     def _show_validity(self, report) -> None:
         n = len(self.document.graph.nodes)
@@ -466,12 +483,20 @@ class MainWindow(QMainWindow):
             self.show_message("Quick add is not available")
             return
         self._quick_add = popup
-        popup.chosen.connect(lambda layer: self.editor.add_layer_at_cursor(layer, scene_pos))
+        selected = self.scene.selected_ids()
+        popup.chosen.connect(lambda layer: self._quick_added(layer, scene_pos, selected))
         if hasattr(popup, "popup_at"):
             popup.popup_at(global_pos)
         else:
             popup.move(global_pos)
             popup.show()
+
+    def _quick_added(self, layer: str, scene_pos: QPointF, selected: list[str]) -> None:
+        """The chosen layer goes after the one selected node, wired to it; else at the
+        cursor."""
+        if len(selected) == 1 and self.editor.add_layer_after(layer, selected[0]):
+            return
+        self.editor.add_layer_at_cursor(layer, scene_pos)
 
     def _request_train(self) -> None:
         self.show_tab("training")
@@ -528,10 +553,10 @@ class MainWindow(QMainWindow):
             self.document.open(path)
         except ProjectError as exc:
             QMessageBox.critical(self, "Cannot open the project", str(exc))
-            self.show_message(f"Open failed: {exc}")
+            self.log_event(f"Open failed: {exc}")
             return False
         self._add_recent(str(Path(path).resolve()))
-        self.show_message(f"Opened {path}")
+        self.log_event(f"Opened {path}")
         return True
 
     def save(self) -> bool:
@@ -551,7 +576,7 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot save the project", str(exc))
             return False
         self._add_recent(str(saved.resolve()))
-        self.show_message(f"Saved {saved}")
+        self.log_event(f"Saved {saved}")
         return True
 
     def recent_files(self) -> list[str]:
@@ -592,7 +617,7 @@ class MainWindow(QMainWindow):
         except ProjectError as exc:
             QMessageBox.warning(self, "Cannot restore", str(exc))
             return False
-        self.show_message("Restored unsaved changes from the recovery file")
+        self.log_event("Restored unsaved changes from the recovery file")
         return True
 
     # dialogs ------------------------------------------------------------------------------------
@@ -617,6 +642,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("theme", name)
         self.scene.restyle()
         self.live.redraw()
+        style_plots(self)
         self.view.viewport().update()
         self.view.minimap.update()
 

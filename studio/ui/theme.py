@@ -85,3 +85,35 @@ def apply_theme(app: QApplication, name: str = "light") -> None:
     app.setPalette(_palette(name == "dark"))
     qss = STYLE_DIR / f"{name}.qss"
     app.setStyleSheet(qss.read_text("utf-8") if qss.exists() else "")
+
+
+PLOT_COLORS = {"light": ("#ffffff", "#3a4048"), "dark": ("#1c1f24", "#c8ced6")}
+
+
+def plot_colors() -> tuple[str, str]:
+    """(background, foreground) of the plots in the current theme."""
+    return PLOT_COLORS["dark" if current_name() == "dark" else "light"]
+
+
+def style_plots(root) -> None:
+    """Give every pyqtgraph view under `root` the current theme's background, axis and text
+    colours (plots made later take them from pyqtgraph's config, set here too)."""
+    import sys
+
+    if "pyqtgraph" not in sys.modules:
+        return  # no plot was made yet
+    import pyqtgraph as pg
+
+    background, foreground = plot_colors()
+    pg.setConfigOptions(background=background, foreground=foreground)
+    for view in root.findChildren(pg.GraphicsView):
+        view.setBackground(background)
+        scene = view.scene()
+        if scene is None:
+            continue
+        for item in scene.items():
+            if isinstance(item, pg.AxisItem):
+                item.setPen(foreground)
+                item.setTextPen(foreground)
+            elif isinstance(item, pg.LabelItem):
+                item.setText(item.text, color=foreground)

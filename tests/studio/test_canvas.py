@@ -184,6 +184,7 @@ def test_wire_that_closes_a_cycle_is_refused_with_a_message(make_window):
     doc.push(ConnectCommand(g, add, "out", fc, "in"))
     messages = []
     win.view.status_message.connect(messages.append)
+    win.view.refused.connect(messages.append)
     win.view.set_zoom(1.0)
     win.view.centerOn(350, 40)
     count = doc.undo_stack.count()
@@ -336,6 +337,7 @@ def test_locked_document_refuses_edits_and_moves_snap_back(make_window):
     doc.locked = True
     messages = []
     win.view.status_message.connect(messages.append)
+    win.view.refused.connect(messages.append)
     win.view.set_zoom(1.0)
     start = node_point(win, "n3")
     old = g.nodes["n3"].pos

@@ -2,10 +2,14 @@
 copy/cut/paste, rename, align, auto-layout, add from the quick-add popup."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPointF, Signal
+from PySide6.QtCore import QObject, QPointF, QSizeF, Signal
 from PySide6.QtWidgets import QInputDialog
 
+from engine.layers import get_spec
+
 from ...commands import (
+    AddNodeCommand,
+    ConnectCommand,
     DisconnectCommand,
     MacroCommand,
     RemoveNodesCommand,
@@ -16,6 +20,8 @@ from ...commands import (
     paste_command,
 )
 from .clipboard import copy_nodes, paste_nodes
+from .node_item import DEFAULT_HEIGHT, WIDTH
+from .placement import beside
 from .view import GraphView
 
 
@@ -113,3 +119,26 @@ class CanvasEditor(QObject):
 
     def add_layer_at_cursor(self, layer: str, scene_pos: QPointF | None = None) -> str | None:
         return self.view.add_layer(layer, scene_pos or self.view.cursor_scene_pos())
+
+    def add_layer_after(self, layer: str, node_id: str) -> str | None:
+        """Add `layer` to the right of node `node_id`, wired from its first output (one undo
+        step), and select it; None (nothing added) when either side has no port for it."""
+        graph = self.document.graph
+        node, item = graph.nodes.get(node_id), self.scene.nodes.get(node_id)
+        if node is None or item is None or not node.output_ports():
+            return None
+        params = self.document.layer_defaults(layer)
+        rects = self.view.node_rects()
+        pos = beside(rects, rects[node_id], QSizeF(WIDTH, DEFAULT_HEIGHT),
+                     DEFAULT_HEIGHT + 60)
+        add = AddNodeCommand(graph, layer, params, (pos.x(), pos.y()))
+        ins = get_spec(layer).input_ports(add.params)
+        if not ins:
+            return None
+        macro = MacroCommand(graph, f"Add {get_spec(layer).name} after {node.name}",
+                             [add, ConnectCommand(graph, node_id, node.output_ports()[0],
+                                                  add.node_id, ins[0])])
+        if not self._push(macro):
+            return None
+        self.scene.select_ids([add.node_id])
+        return add.node_id

@@ -21,6 +21,7 @@ PORT_STEP = 18.0
 TITLE_PX, NAME_PX, PARAM_PX = 11, 12, 11   # text sizes in scene pixels
 #: the smallest zoom at which every text on a node is >= 9 screen pixels (the opening zoom)
 READABLE_ZOOM = 9 / min(TITLE_PX, NAME_PX, PARAM_PX)
+DEFAULT_HEIGHT = HEADER + 8 + (MAX_PARAM_ROWS + 1) * ROW + 6   # a node with one in/out port
 
 
 def format_value(value) -> str:
@@ -32,14 +33,16 @@ def format_value(value) -> str:
 
 
 def key_params(node: Node) -> list[str]:
-    """Up to two 'name value' lines summarising the node (bool flags are skipped)."""
+    """Up to two 'name value' lines summarising the node (bool flags are skipped; values as
+    the layer uses them, e.g. a pooling stride of 0 shows as the kernel size)."""
     out = []
+    shown = node.spec.shown_params(node.params)
     for q in node.spec.params:
         if q.kind == "bool" or (node.is_block and q.name == "repeat"):
             continue
         bound = node.exprs.get(q.name)  # inside a block: set by the block's arguments
         out.append(f"{q.name} = {bound}" if bound else
-                   f"{q.name} {format_value(node.params.get(q.name))}")
+                   f"{q.name} {format_value(shown.get(q.name))}")
         if len(out) == MAX_PARAM_ROWS:
             break
     return out
@@ -91,7 +94,7 @@ class NodeItem(QGraphicsItem):
         ins, outs = node.input_ports(), node.output_ports()
         rows = max(MAX_PARAM_ROWS + 1, len(self._lines) + 1, len(ins), len(outs))
         self.prepareGeometryChange()
-        self._height = HEADER + 8 + rows * ROW + 6
+        self._height = DEFAULT_HEIGHT + (rows - MAX_PARAM_ROWS - 1) * ROW
         self._sync_ports(self.in_ports, ins, False)
         self._sync_ports(self.out_ports, outs, True)
         tip = [f"<b>{node.name}</b> — {node.spec.name}", node.spec.doc]
@@ -151,8 +154,9 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(QColor("#ffffff"))
         painter.setFont(_font(TITLE_PX, True))
+        frozen = not self.node.trainable and self.node.spec.can_learn
         title = self.node.spec.name + (f" ×{repeat}" if repeat > 1 else "") + \
-            ("" if self.node.trainable else "  ❄")
+            ("  ❄" if frozen else "")
         painter.drawText(QRectF(9, 0, WIDTH - 24, HEADER),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
         painter.setPen(QColor(c.node_text))

@@ -2,8 +2,8 @@
 the palette, drop-on-wire insertion and the quick-add trigger."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import QGraphicsView
 
 from ...commands import (
@@ -13,9 +13,11 @@ from ...commands import (
     MoveNodesCommand,
     insert_on_wire_command,
 )
+from ..theme import canvas_colors
 from .edge_item import EdgeItem
 from .minimap import MiniMap
-from .node_item import READABLE_ZOOM, WIDTH, NodeItem
+from .node_item import DEFAULT_HEIGHT, READABLE_ZOOM, WIDTH, NodeItem
+from .placement import make_room
 from .port_item import PortItem
 from .scene import GraphScene
 from .wire_drag import WireDrag
@@ -27,10 +29,12 @@ LIBRARY_PREFIX = "library:"  # a palette entry of the block library: "library:<n
 
 
 class GraphView(QGraphicsView):
-    """Signals: status_message(str) (refusals, hints); quick_add_requested(QPoint global,
-    QPointF scene) on Tab or a double-click on empty canvas; zoom_changed(float)."""
+    """Signals: status_message(str) (passing hints); refused(str) (an edit was refused, with
+    the reason); quick_add_requested(QPoint global, QPointF scene) on Tab or a double-click
+    on empty canvas; zoom_changed(float)."""
 
     status_message = Signal(str)
+    refused = Signal(str)
     quick_add_requested = Signal(QPoint, QPointF)
     zoom_changed = Signal(float)
 
@@ -56,6 +60,8 @@ class GraphView(QGraphicsView):
         self.horizontalScrollBar().valueChanged.connect(self.update_minimap_visibility)
         self.verticalScrollBar().valueChanged.connect(self.update_minimap_visibility)
         scene.changed.connect(self.update_minimap_visibility)
+        self._was_empty = not scene.nodes
+        scene.document.changed.connect(self._repaint_if_emptiness_changed)
 
     @property
     def document(self):
@@ -111,6 +117,31 @@ class GraphView(QGraphicsView):
     def frame_selection(self) -> None:
         ids = self.graph_scene.selected_ids()
         self.frame(self.graph_scene.nodes_rect(ids) if ids else self.graph_scene.nodes_rect())
+
+    # the empty canvas ---------------------------------------------------------------------------
+    EMPTY_HINT = ("Drag a layer from the Layers panel onto the canvas,\n"
+                  "or press Tab (or double-click here) to add one by name.\n"
+                  "File › New from Example (Ctrl+Shift+N) opens a ready-made network.")
+
+    def _repaint_if_emptiness_changed(self) -> None:
+        empty = not self.graph_scene.nodes
+        if empty != self._was_empty:
+            self._was_empty = empty
+            self.viewport().update()   # show or remove the hint
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawForeground(painter, rect)
+        if self.graph_scene.nodes:
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels: the hint stays centred and readable
+        font = painter.font()
+        font.setPixelSize(14)
+        painter.setFont(font)
+        painter.setPen(QColor(canvas_colors().node_subtext))
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
+                         self.EMPTY_HINT)
+        painter.restore()
 
     # mini-map placement ------------------------------------------------------------------------
     MINIMAP_MARGIN = 10
@@ -246,7 +277,7 @@ class GraphView(QGraphicsView):
             if message == "wire removed":
                 self.status_message.emit("Wire removed")
             elif message:
-                self.status_message.emit(f"Not connected: {message}")
+                self.refused.emit(f"not connected: {message}")
             elif connected:
                 self.status_message.emit("Connected")
             event.accept()
@@ -293,18 +324,30 @@ class GraphView(QGraphicsView):
         try:
             self.graph_scene.commit_moves()
         except ValueError as exc:
-            self.status_message.emit(str(exc))
+            self.refused.emit(str(exc))
+
+    def node_rects(self) -> dict[str, QRectF]:
+        return {nid: item.sceneBoundingRect() for nid, item in self.graph_scene.nodes.items()}
+
+    def _room_on(self, edge, top_left: QPointF, size: QSizeF, exclude: str | None = None):
+        """Where a node put into `edge` goes, and the moves that make room for it."""
+        pos, moves = make_room(self.document.graph, self.node_rects(),
+                               QRectF(top_left, size), edge, exclude)
+        if self.graph_scene.snap_to_grid:
+            pos = QPointF(round(pos.x() / 20) * 20, round(pos.y() / 20) * 20)
+        return (pos.x(), pos.y()), moves
 
     def _insert_existing(self, node: NodeItem, edge_item: EdgeItem) -> None:
         graph = self.document.edit_graph
         nid = node.node_id
-        new = (node.pos().x(), node.pos().y())
+        new, moves = self._room_on(edge_item.edge, node.pos(), node.body_rect().size(), nid)
         macro = MacroCommand(graph, "Insert on wire")
-        macro.add(MoveNodesCommand(graph, {nid: (graph.nodes[nid].pos, new)}))
+        moves[nid] = (graph.nodes[nid].pos, new)
+        macro.add(MoveNodesCommand(graph, moves))
         try:
             inner = insert_on_wire_command(graph, edge_item.edge, node_id=nid)
         except ValueError as exc:
-            self.status_message.emit(str(exc))
+            self.refused.emit(str(exc))
             self._commit_moves()
             return
         macro.children.extend(inner.children)
@@ -406,13 +449,17 @@ class GraphView(QGraphicsView):
         params = self.document.layer_defaults(layer)
         try:
             if edge is not None:
+                top_left, moves = self._room_on(edge.edge, QPointF(*top_left),
+                                                QSizeF(WIDTH, DEFAULT_HEIGHT))
                 cmd = insert_on_wire_command(graph, edge.edge, layer, top_left, params=params)
+                if moves:
+                    cmd.add(MoveNodesCommand(graph, moves))
                 nid = cmd.node_id
             else:
                 cmd = AddNodeCommand(graph, layer, params, top_left)
                 nid = cmd.node_id
         except (KeyError, ValueError) as exc:
-            self.status_message.emit(f"Cannot add {layer!r}: {str(exc).strip(chr(39))}")
+            self.refused.emit(f"cannot add {layer!r}: {str(exc).strip(chr(39))}")
             return None
         if not self.document.try_push(cmd):
             return None

@@ -115,7 +115,7 @@ class ExportDialog(QDialog):
                                 if not isinstance(exc, ValueError) else str(exc))
             return
         QApplication.restoreOverrideCursor()
-        self.window_.show_message(f"Exported {FORMAT_LABELS[self.fmt()]} to {out}")
+        self.window_.log_event(f"Exported {FORMAT_LABELS[self.fmt()]} to {out}")
         self.accept()
 
 

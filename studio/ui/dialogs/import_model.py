@@ -128,7 +128,7 @@ class ImportDialog(QDialog):
             return
         self.window_.document.adopt(project)
         g = project.graph
-        self.window_.show_message(f"Imported {project.meta['name']}: {len(g.nodes)} nodes, "
+        self.window_.log_event(f"Imported {project.meta['name']}: {len(g.nodes)} nodes, "
                                   f"{len(g.edges)} edges (unsaved)")
         self.accept()
 

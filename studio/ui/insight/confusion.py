@@ -1,9 +1,14 @@
-"""Confusion matrix: rows are the true class, columns the predicted one; counts in cells."""
+"""Confusion matrix: rows are the true class, columns the predicted one; counts in cells. The
+matrix fills its view and the counts are sized to their cells (hidden when a cell is too small
+to hold them legibly)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+MIN_TEXT_PX, MAX_TEXT_PX = 7, 16
 
 
 class ConfusionView(QWidget):
@@ -12,7 +17,6 @@ class ConfusionView(QWidget):
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.plot = self.view.addPlot()
-        self.plot.setAspectLocked(True)
         self.plot.invertY(True)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
@@ -28,6 +32,8 @@ class ConfusionView(QWidget):
         lay.addWidget(self.view, 1)
         lay.addWidget(self.info)
         self.matrix: np.ndarray | None = None
+        self.text_px = 0
+        self.plot.getViewBox().sigResized.connect(lambda *_: self.fit_texts())
 
     def set_matrix(self, cm: np.ndarray, class_names: list[str] | None = None) -> None:
         self.matrix = np.asarray(cm)
@@ -52,7 +58,8 @@ class ConfusionView(QWidget):
         ticks = [[(k + 0.5, names[k]) for k in range(n)]]
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
-        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0)
+        self.fit_texts()
         total, right = int(cm.sum()), int(np.trace(cm))
         off = cm.copy()
         np.fill_diagonal(off, 0)
@@ -61,3 +68,23 @@ class ConfusionView(QWidget):
                 f"({int(off[i, j])}×)" if off.max() > 0 else ""
         self.info.setText(f"{total} validation samples, {right} correct "
                           f"({100 * right / max(total, 1):.1f}%){worst}")
+
+    def cell_size(self) -> tuple[float, float]:
+        """A cell's width and height on screen, in pixels."""
+        n = 0 if self.matrix is None else len(self.matrix)
+        box = self.plot.getViewBox().sceneBoundingRect()
+        return (box.width() / n, box.height() / n) if n else (0.0, 0.0)
+
+    def fit_texts(self) -> None:
+        """Size the counts to the cells: as large as fits, hidden below MIN_TEXT_PX."""
+        if not self.texts:
+            return
+        w, h = self.cell_size()
+        digits = max(len(t.toPlainText()) for t in self.texts)
+        px = int(min(h * 0.55, w * 0.8 / (0.62 * digits), MAX_TEXT_PX))
+        self.text_px = px if px >= MIN_TEXT_PX else 0
+        font = QFont()
+        font.setPixelSize(max(px, 1))
+        for t in self.texts:
+            t.setFont(font)
+            t.setVisible(bool(self.text_px))

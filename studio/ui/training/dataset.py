@@ -124,6 +124,8 @@ class DatasetPicker(QGroupBox):
             signal = getattr(document, name, None)
             if signal is not None:
                 signal.connect(self._update_shape_button)
+        document.undo_stack.indexChanged.connect(self._clear_refusal)
+        self._refusal = False
         self.refresh()
 
     @property
@@ -151,7 +153,7 @@ class DatasetPicker(QGroupBox):
         for b in self.bindings:
             b.show(ds.get(b.path[0]))
         info = CATALOGUE.get(ds.get("name", "")) if named else None
-        if info and self.preview_data is None:
+        if info and self.preview_data is None and not self._refusal:
             self.info.setText(f"{info.description}; samples of shape {info.sample_shape}")
         self._update_shape_button()
 
@@ -215,8 +217,16 @@ class DatasetPicker(QGroupBox):
 
     def refuse(self, reason: str) -> None:
         self.info.setText(f"<span style='color:#c0392b'>Refused: {reason}</span>")
+        self._refusal = True
         self.refused.emit(reason)
         self.refresh()
+
+    def _clear_refusal(self, *_) -> None:
+        """An accepted edit or an undo: a refusal shown before is stale."""
+        if self._refusal:
+            self._refusal = False
+            self.info.clear()
+            self.refresh()
 
     def _replace(self, new: dict, text: str) -> None:
         reason = self.check(new)

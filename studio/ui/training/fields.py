@@ -21,6 +21,7 @@ class Binding:
         self.to_widget = to_widget or (lambda v: v)
         self.from_widget = from_widget or (lambda v: v)
         self.commit: Commit | None = None
+        self.on_refused: Callable[[Binding, str], None] | None = None
 
     # subclasses: _show(value), _read() -> value, connect edit signal to self._edited
     def show(self, value: Any) -> None:
@@ -41,6 +42,13 @@ class Binding:
 
     def refused(self, reason: str) -> None:
         self.widget.setToolTip(reason)
+        if self.on_refused is not None:
+            self.on_refused(self, reason)
+
+    def mark(self, refused: bool) -> None:
+        """Outline the editor in red while its last value is refused."""
+        self.widget.setStyleSheet("border: 1px solid #d0342c; border-radius: 2px;"
+                                  if refused else "")
 
 
 class IntBinding(Binding):

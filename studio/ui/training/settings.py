@@ -87,6 +87,10 @@ class TrainingSettings(QWidget):
         lay.addStretch(1)
         for b in self.bindings:
             b.commit = self.commit
+            b.on_refused = lambda binding, reason: self.show_refusal(reason, binding)
+        self._refused: Binding | None = None
+        document.undo_stack.indexChanged.connect(self._clear_refusal)
+        document.graph_replaced.connect(self._clear_refusal)
         from ..sweep.marks import attach_training_marks   # right-click: Search this setting…
 
         self.search_marks = attach_training_marks(self)
@@ -303,21 +307,39 @@ class TrainingSettings(QWidget):
         reason = check_training(trial) if section == "training" else None
         if reason is None and path == ("device",):
             reason = check_device(value)
+        binding = next((b for b in self.bindings if (b.section, b.path) == (section, path)),
+                       None)
         if reason is not None:
-            self.show_refusal(reason)
+            self.show_refusal(reason, binding)
             return False
-        self.message.clear()
         cmd = SetProjectSettingCommand(self.document, section, path, value,
                                        f"Set {'.'.join(path)}")
-        self.document.undo_stack.push(cmd)
+        try:
+            self.document.push(cmd)      # refused while a run is active
+        except ValueError as exc:
+            self.show_refusal(str(exc), binding)
+            return False
+        self._clear_refusal()
         self.refresh()
         self.committed.emit(section, path)
         return True
 
-    def show_refusal(self, reason: str) -> None:
+    def show_refusal(self, reason: str, binding: Binding | None = None) -> None:
+        """The reason under the form and the refused field outlined in red, until the next
+        accepted edit (or undo) makes them stale."""
+        self._clear_refusal()
         self.message.setText(f"Refused: {reason}")
+        if binding is not None:
+            binding.mark(True)
+            self._refused = binding
         self.refused.emit(reason)
         self.refresh()
+
+    def _clear_refusal(self, *_) -> None:
+        self.message.clear()
+        if self._refused is not None:
+            self._refused.mark(False)
+            self._refused = None
 
     def _metrics_edited(self, _item) -> None:
         chosen = [self.metrics.item(i).text() for i in range(self.metrics.count())
@@ -341,9 +363,6 @@ class TrainingSettings(QWidget):
 
     def _weight_edited(self, node_id: str, value: float) -> None:
         from studio.commands import SetParamCommand
-        if getattr(self.document, "locked", False):
-            self.show_refusal("a run is active: stop it to change the model")
-            return
         try:
             self.document.push(SetParamCommand(self.document.graph, node_id, "loss_weight",
                                                float(value)))
