@@ -227,15 +227,25 @@ class Graph:
         return [n for n in self.nodes.values() if n.spec.role == "output"]
 
     def unique_name(self, base: str) -> str:
+        """A free node name made from `base` (as a Python identifier: 'conv', 'conv1', ...)."""
+        return self.free_names([python_name(base)])[0]
+
+    def free_names(self, wanted: list[str]) -> list[str]:
+        """Names for new nodes, one per wanted name and distinct from every node's and each
+        other's (compared as Python identifiers): a free name is kept as given, a taken one
+        becomes the next free 'stem<N>'."""
         taken = {python_name(n.name) for n in self.nodes.values()}
-        base = python_name(base)
-        if base not in taken:
-            return base
-        stem = base.rstrip("0123456789") or base
-        for i in itertools.count(1):
-            if f"{stem}{i}" not in taken:
-                return f"{stem}{i}"
-        raise AssertionError  # unreachable
+        out = []
+        for name in wanted:
+            base = python_name(name)
+            cand = base
+            if cand in taken:
+                stem = base.rstrip("0123456789") or base
+                cand = next(f"{stem}{i}" for i in itertools.count(1)
+                            if f"{stem}{i}" not in taken)
+            taken.add(cand)
+            out.append(cand if cand != base else name)
+        return out
 
     def new_id(self) -> str:
         while True:
@@ -245,17 +255,27 @@ class Graph:
 
     def would_create_cycle(self, src: str, dst: str) -> bool:
         """True if an edge src -> dst closes a directed cycle."""
+        return bool(self.cycle_path(src, dst))
+
+    def cycle_path(self, src: str, dst: str) -> list[str]:
+        """The node ids dst -> ... -> src of the cycle an edge src -> dst would close (with
+        dst again at the end), or [] if it closes none."""
         if src == dst:
-            return True
-        seen, stack = set(), [dst]
+            return [src, src]
+        parent: dict[str, str | None] = {dst: None}
+        stack = [dst]
         while stack:
             cur = stack.pop()
             if cur == src:
-                return True
-            if cur not in seen:
-                seen.add(cur)
-                stack.extend(e.dst for e in self.edges if e.src == cur)
-        return False
+                path = [cur]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return path[::-1] + [dst]
+            for e in self.edges:
+                if e.src == cur and e.dst not in parent:
+                    parent[e.dst] = cur
+                    stack.append(e.dst)
+        return []
 
     # mutations -----------------------------------------------------------------------
     def add_node(self, layer_type: str, params: dict | None = None, name: str | None = None,
@@ -329,13 +349,20 @@ class Graph:
             del self._into[(edge.dst, edge.dst_port)]
         self._emit(GraphEvent("edge_removed", edge.dst, edge=edge))
 
+    def checked_param(self, node_id: str, name: str, value: Any) -> Any:
+        """`value` in the canonical form the node's spec keeps, after the spec's checks of it
+        and of its combination with the node's other params; ParamError names the reason."""
+        node = self.node(node_id)
+        canonical = node.spec.param(name).coerce(value)
+        node.spec.check_params({**node.params, name: canonical})
+        return canonical
+
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Change one param (coerced and checked by the spec; ParamError if refused)."""
         node = self.node(node_id)
         spec = node.spec
         new = dict(node.params)
-        new[name] = spec.param(name).coerce(value)
-        spec.check_params(new)
+        new[name] = self.checked_param(node_id, name, value)
         old = node.params.get(name)
         if old == new[name] and type(old) is type(new[name]):
             return

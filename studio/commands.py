@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.graph import Edge, Graph, GraphError, Node, python_name
+from engine.graph import Edge, Graph, GraphError, Node
 
 NODES_MIME = "application/x-studio-nodes"
 LAYER_MIME = "application/x-studio-layer"
@@ -149,23 +149,8 @@ class ConnectCommand(GraphCommand):
 
 
 def cycle_names(graph: Graph, src: str, dst: str) -> str:
-    """The names along the path dst -> ... -> src -> dst that an edge src->dst would close."""
-    parent: dict[str, str | None] = {dst: None}
-    stack = [dst]
-    while stack:
-        cur = stack.pop()
-        if cur == src:
-            break
-        for e in graph.out_edges(cur):
-            if e.dst not in parent:
-                parent[e.dst] = cur
-                stack.append(e.dst)
-    path, cur = [], src
-    while cur is not None and cur in parent:
-        path.append(graph.nodes[cur].name)
-        cur = parent[cur]
-    path.reverse()
-    return " → ".join(path + [graph.nodes[dst].name])
+    """'a → b → c → a': the names along the cycle an edge src -> dst would close."""
+    return " → ".join(graph.nodes[nid].name for nid in graph.cycle_path(src, dst))
 
 
 class DisconnectCommand(GraphCommand):
@@ -296,23 +281,6 @@ def nodes_to_clip(graph: Graph, node_ids: Iterable[str]) -> dict:
             "edges": [e.to_dict() for e in graph.edges if e.src in chosen and e.dst in chosen]}
 
 
-def _free_names(graph: Graph, wanted: list[str]) -> list[str]:
-    taken = {python_name(n.name) for n in graph.nodes.values()}
-    out = []
-    for name in wanted:
-        base = python_name(name)
-        cand = base
-        if cand in taken:
-            stem = base.rstrip("0123456789") or base
-            i = 1
-            while f"{stem}{i}" in taken:
-                i += 1
-            cand = f"{stem}{i}"
-        taken.add(cand)
-        out.append(cand if cand != base else name)
-    return out
-
-
 def paste_command(graph: Graph, clip: dict, offset: tuple[float, float] = (40.0, 40.0),
                   text: str = "Paste") -> MacroCommand:
     """Add copies of the clipboard nodes (new ids and names) and their internal wires.
@@ -321,7 +289,7 @@ def paste_command(graph: Graph, clip: dict, offset: tuple[float, float] = (40.0,
         raise GraphError("the clipboard does not hold Studio nodes")
     macro = MacroCommand(graph, text)
     nodes = clip["nodes"]
-    names = _free_names(graph, [str(nd.get("name", nd.get("type", "node"))) for nd in nodes])
+    names = graph.free_names([str(nd.get("name", nd.get("type", "node"))) for nd in nodes])
     mapping: dict[str, str] = {}
     reserved: set[str] = set()
     for nd, name in zip(nodes, names):

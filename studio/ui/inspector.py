@@ -94,6 +94,7 @@ class InspectorWidget(QScrollArea):
         self._timer.timeout.connect(self.refresh)
         document.edit_validated.connect(self._on_validated)
         document.changed.connect(self._timer.start)
+        document.undo_stack.indexChanged.connect(self._stale_refusals)
         if hasattr(document, "selection_changed"):
             document.selection_changed.connect(self._on_selection)
         if hasattr(document, "graph_replaced"):
@@ -144,6 +145,9 @@ class InspectorWidget(QScrollArea):
         self.name_error = _label(style=ERROR)
         node_form.addRow(self.name_error)
         node_form.addRow("trainable", self.trainable)
+        self.trainable_error = _label(style=ERROR)
+        node_form.addRow(self.trainable_error)
+        node_form.setRowVisible(self.trainable_error, False)
         self.node_form = node_form
         col.addLayout(node_form)
 
@@ -291,7 +295,7 @@ class InspectorWidget(QScrollArea):
             lab.setMinimumWidth(width)
             lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         indent = width + self.param_form.horizontalSpacing()
-        for err in [self.name_error, *self.errors.values()]:
+        for err in [self.name_error, self.trainable_error, *self.errors.values()]:
             err.setContentsMargins(indent, 0, 0, 2)
 
     def _show_values(self, node: Node) -> None:
@@ -303,7 +307,8 @@ class InspectorWidget(QScrollArea):
                 editor.set_value(params.get(name))
             bound = node.exprs.get(name)  # inside a block: set by the block's arguments
             editor.setEnabled(bound is None)
-            editor.setToolTip(f"= {bound}: set by the block's arguments" if bound else "")
+            editor.setToolTip(f"= {bound}: set by the block's arguments" if bound else
+                              editor.help_tip)
 
     def _effective(self, node: Node) -> dict:
         if not node.exprs:
@@ -376,11 +381,10 @@ class InspectorWidget(QScrollArea):
         node = self.node()
         if node is None:
             return False
-        spec = node.spec
+        graph = self.document.edit_graph
         try:
-            canonical = spec.param(name).coerce(value)
-            spec.check_params({**node.params, name: canonical})
-        except ParamError as exc:
+            canonical = graph.checked_param(node.id, name, value)   # the engine's checks
+        except (ParamError, GraphError) as exc:
             self._refuse(name, str(exc))
             return False
         self._set_error(name, None)
@@ -388,7 +392,7 @@ class InspectorWidget(QScrollArea):
         if old == canonical and type(old) is type(canonical):
             return True
         try:
-            self.document.push(SetParamCommand(self.document.edit_graph, node.id, name, canonical))
+            self.document.push(SetParamCommand(graph, node.id, name, canonical))
         except (ParamError, GraphError, ValueError) as exc:
             self._refuse(name, str(exc))
             return False
@@ -410,11 +414,18 @@ class InspectorWidget(QScrollArea):
         self.param_form.setRowVisible(err, bool(message))
         editor.show_error(message)
 
+    def _stale_refusals(self, _index: int) -> None:
+        """An edit went through (or was undone): the refusals shown are out of date."""
+        if self.node() is not None:
+            self._clear_errors()
+
     def _clear_errors(self) -> None:
         for name in list(self.errors):
             self._set_error(name, None)
         self.name_error.setText("")
         self.node_form.setRowVisible(self.name_error, False)
+        self.trainable_error.setText("")
+        self.node_form.setRowVisible(self.trainable_error, False)
 
     def error_text(self, name: str) -> str:
         """The refusal shown under a param's editor ('' when none)."""
@@ -438,9 +449,21 @@ class InspectorWidget(QScrollArea):
         self.node_form.setRowVisible(self.name_error, False)
 
     def _commit_trainable(self, checked: bool) -> None:
+        """Freeze or unfreeze, as an undoable edit; refused like any edit while a run is
+        active (the box goes back and the reason shows under it)."""
         node = self.node()
-        if node is not None and node.trainable != checked:
+        if node is None or node.trainable == checked:
+            return
+        try:
             self.document.push(SetTrainableCommand(self.document.edit_graph, node.id, checked))
+        except (GraphError, ValueError) as exc:
+            self.trainable.blockSignals(True)
+            self.trainable.setChecked(node.trainable)
+            self.trainable.blockSignals(False)
+            self.trainable_error.setText(str(exc))
+            self.node_form.setRowVisible(self.trainable_error, True)
+            return
+        self.node_form.setRowVisible(self.trainable_error, False)
 
 
 def _lines_html(text: str, color: str | None = None) -> str:

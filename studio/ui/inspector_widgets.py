@@ -123,7 +123,8 @@ class ParamEditor(QWidget):
         self.param = param
         self._setting = False
         bounds = param.describe_range() if param.kind in ("int", "float", "ints") else ""
-        self.setToolTip(param.help + (f" ({bounds})" if bounds else ""))
+        self.help_tip = param.help + (f" ({bounds})" if bounds else "")
+        self.setToolTip(self.help_tip)
 
     def set_value(self, value: Any) -> None:
         self._setting = True

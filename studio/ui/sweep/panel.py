@@ -31,7 +31,7 @@ from engine.sweep.space import SAMPLERS, SweepError, dimension, label_for
 from engine.sweep.space import settings as sweep_settings
 
 from ..plots.curves import LiveCurves
-from ..training.background import BackgroundCall
+from studio.background import BackgroundCall
 from .charts import ParallelCoordinates, ParetoView
 from .edits import apply_values_edit, searched, set_sweep_option
 from .marks import SearchMarks
