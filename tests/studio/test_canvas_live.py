@@ -84,9 +84,12 @@ def test_wires_take_the_colour_of_their_source_grad_norm(win, qtbot):
     assert "gradient norm of 'conv1': 0.0001" in out_of[conv1].toolTip()
     legend = win.live.legend
     assert not legend.isHidden() and (legend.lo, legend.hi) == (1e-4, 1.0)
+    # it sits in a strip above the canvas's viewport: it can never cover a node
+    assert legend.geometry().bottom() < win.view.viewport().geometry().top()
     win.live.clear()
     assert out_of[conv2].pen().color().name() == neutral and not win.live.thumbs
     assert "gradient" not in out_of[conv2].toolTip() and legend.isHidden()
+    assert win.view.viewportMargins().top() == 0
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

@@ -1,5 +1,6 @@
-"""The legend of the gradient-norm tint: a small colour bar in a corner of the canvas with the
-smallest and largest norm (log scale), shown while wires are tinted."""
+"""The legend of the gradient-norm tint: a colour bar with the smallest and largest norm (log
+scale) in a strip the canvas makes above its viewport while wires are tinted, so it never
+covers a node."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
@@ -14,14 +15,16 @@ def fmt_norm(value: float) -> str:
 
 
 class HeatLegend(QFrame):
-    """`show_range(lo, hi)` shows it (placed by the view where it covers no node)."""
+    """`show_range(lo, hi)` shows it above the canvas; `hide()` gives the room back."""
+
+    HEIGHT = 22
 
     def __init__(self, view):
         super().__init__(view)
         self.view = view
         self.lo = self.hi = 0.0
         self.setObjectName("heat_legend")
-        self.setFixedSize(200, 40)
+        self.setFixedSize(330, self.HEIGHT)
         self.setToolTip("Wire colour: the gradient norm of the layer feeding the wire, on a "
                         "log scale from the smallest (blue) to the largest (yellow) in the "
                         "model. Hover a wire for its number.")
@@ -29,10 +32,17 @@ class HeatLegend(QFrame):
 
     def show_range(self, lo: float, hi: float) -> None:
         self.lo, self.hi = lo, hi
-        self.view.place_overlay(self)
+        if self.isHidden():
+            self.view.setViewportMargins(0, self.HEIGHT, 0, 0)
+        vp = self.view.viewport().geometry()
+        self.move(vp.left() + 4, vp.top() - self.HEIGHT)
         self.show()
-        self.raise_()
         self.update()
+
+    def hide(self) -> None:
+        if not self.isHidden():
+            self.view.setViewportMargins(0, 0, 0, 0)
+        super().hide()
 
     def paintEvent(self, event) -> None:
         from .live_overlay import heat_color
@@ -40,26 +50,25 @@ class HeatLegend(QFrame):
         c = canvas_colors()
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        back = QColor(c.label_bg)
-        back.setAlpha(230)
-        p.setPen(QPen(QColor(c.node_border), 1))
-        p.setBrush(back)
-        p.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
         font = QFont()
-        font.setPixelSize(10)
+        font.setPixelSize(11)
         p.setFont(font)
         p.setPen(QColor(c.label_text))
-        p.drawText(QRectF(8, 2, self.width() - 16, 14), Qt.AlignmentFlag.AlignLeft,
-                   "gradient norm (log)")
-        bar = QRectF(8, 18, self.width() - 16, 8)
+        h = self.height()
+        title, lo, hi = "gradient norm (log):", fmt_norm(self.lo), fmt_norm(self.hi)
+        x = 2.0
+        for text, width in ((title, 118), (lo, 48)):
+            p.drawText(QRectF(x, 0, width, h), Qt.AlignmentFlag.AlignVCenter
+                       | Qt.AlignmentFlag.AlignRight, text)
+            x += width + 6
+        bar = QRectF(x, h / 2 - 5, 100, 10)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())
         for i in range(5):
             gradient.setColorAt(i / 4, heat_color(i / 4))
-        p.setPen(Qt.PenStyle.NoPen)
+        p.setPen(QPen(QColor(c.node_border), 1))
         p.setBrush(gradient)
-        p.drawRect(bar)
+        p.drawRoundedRect(bar, 3, 3)
         p.setPen(QColor(c.label_text))
-        small = QRectF(8, 26, self.width() - 16, 13)
-        p.drawText(small, Qt.AlignmentFlag.AlignLeft, fmt_norm(self.lo))
-        p.drawText(small, Qt.AlignmentFlag.AlignRight, fmt_norm(self.hi))
+        p.drawText(QRectF(bar.right() + 6, 0, 60, h), Qt.AlignmentFlag.AlignVCenter
+                   | Qt.AlignmentFlag.AlignLeft, hi)
         p.end()

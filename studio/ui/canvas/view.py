@@ -175,32 +175,20 @@ class GraphView(QGraphicsView):
         top_left = self.viewport().mapFrom(self, self.minimap.pos())
         return QRectF(top_left.x(), top_left.y(), self.minimap.width(), self.minimap.height())
 
-    def _free_corner(self, size=None, avoid=None) -> QPoint | None:
+    def _free_corner(self) -> QPoint | None:
         """The top-left of the first corner (bottom-right, bottom-left, top-right, top-left)
-        where a widget of `size` (the mini-map's) covers no node and not the `avoid` rect."""
+        where the mini-map covers no node."""
         vp, m = self.viewport().rect(), self.MINIMAP_MARGIN
-        w, h = (size.width(), size.height()) if size is not None else \
-            (self.minimap.width(), self.minimap.height())
+        w, h = self.minimap.width(), self.minimap.height()
         xs = (vp.right() - w - m, vp.left() + m)
         ys = (vp.bottom() - h - m, vp.top() + m)
         for y in ys:
             for x in xs:
                 box = QRectF(x, y, w, h)
-                if avoid is not None and box.intersects(avoid):
-                    continue
                 area = self.mapToScene(box.toAlignedRect()).boundingRect()
                 if not any(isinstance(item, NodeItem) for item in self.graph_scene.items(area)):
                     return QPoint(x, y)
         return None
-
-    def place_overlay(self, widget) -> None:
-        """Put a small overlay (the heat legend) in a corner free of nodes and of the
-        mini-map; the top-left corner when none is free."""
-        avoid = self.minimap_rect_in_viewport() if self.minimap.isVisible() else None
-        corner = self._free_corner(widget.size(), avoid)
-        if corner is None:
-            corner = QPoint(self.MINIMAP_MARGIN, self.MINIMAP_MARGIN)
-        widget.move(self.viewport().mapTo(self, corner))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
