@@ -242,6 +242,20 @@ class SetTrainableCommand(GraphCommand):
         self.graph.set_trainable(self.node_id, self.old)
 
 
+class SetWeightsCommand(GraphCommand):
+    """Replace the model's weights (a run's trained or a run folder's saved ones)."""
+
+    def __init__(self, graph: Graph, weights: dict, text: str):
+        super().__init__(graph, text)
+        self.old, self.new = graph.weights, weights
+
+    def _redo(self) -> None:
+        self.graph.weights = self.new
+
+    def _undo(self) -> None:
+        self.graph.weights = self.old
+
+
 class MacroCommand(GraphCommand):
     """A compound edit made of child commands, applied in order and undone in reverse.
     If a child is refused, the children already applied are undone and the error raised."""

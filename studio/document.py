@@ -33,8 +33,9 @@ from engine.project import (
 from engine.validate import Fix, Report, Validator
 
 from .background import DaemonCall
-from .commands import GraphCommand, SetParamCommand
+from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
 from .scope import BlockScope
+from .unsaved_runs import UnsavedRuns
 
 AUTOSAVE_MS = 30_000
 
@@ -180,6 +181,17 @@ class Document(QObject):
         command.setText(f"Fix: {fix.label}")
         return self.try_push(command)
 
+    def set_weights(self, weights: dict, text: str) -> bool:
+        """Trained or loaded weights become the model's as an undoable edit, so the document
+        is modified (closing asks to save them). False, with `error` emitted, if refused."""
+        return self.try_push(SetWeightsCommand(self.graph, weights, text))
+
+    def run_ended(self) -> None:
+        """A training run ended: an unsaved project keeps its folder until it is saved."""
+        self.unsaved_runs.ended()
+        if self.project.path:
+            self.unsaved_runs.move_to(self.project.runs_dir())
+
     def layer_defaults(self, layer_type: str) -> dict:
         """Params for a new node of `layer_type` beyond its spec's defaults: a new Input
         takes the shape and dtype of the dataset's samples when they are known."""
@@ -281,6 +293,7 @@ class Document(QObject):
         old_path = self.project.path
         self.project = project
         self.fit.profile, self.fit.loss = None, copy.deepcopy(project.training.get("loss"))
+        self.unsaved_runs = UnsavedRuns()
         self._profile_key = None
         self._validator = Validator(project.graph, checks=[self.fit])
         self._unsubscribe = project.graph.subscribe(self._on_graph_event)
@@ -333,6 +346,7 @@ class Document(QObject):
     def save_as(self, path: str | Path) -> Path:
         old_path, old_recovery = self.project.path, self.recovery_path()
         saved = save_project(self.project, path)
+        self.unsaved_runs.move_to(self.project.runs_dir())
         _unlink(old_recovery)
         self.undo_stack.setClean()
         was_replaced, self._replaced_after_open = self._replaced_after_open, False

@@ -504,7 +504,18 @@ class MainWindow(QMainWindow):
 
     # files --------------------------------------------------------------------------------------
     def confirm_discard(self) -> bool:
-        """Ask to save unsaved changes. True if the caller may go on."""
+        """Ask to stop an active training run, then to save unsaved changes (the run's
+        weights among them). True if the caller may go on."""
+        training = self.panels.get("training")
+        if callable(getattr(training, "is_running", None)) and training.is_running():
+            answer = QMessageBox.question(
+                self, "Training is running",
+                f"Stop the training run of '{self.document.name}'?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+            training.stop_and_wait()
         if not self.document.modified:
             return True
         answer = QMessageBox.question(

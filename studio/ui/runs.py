@@ -50,7 +50,6 @@ class RunsPanel(QWidget):
     def __init__(self, document, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
-        self.extra_dirs: list[Path] = []     # runs of an untitled project (temp folders)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Run", "Epochs", "Best epoch", "val_loss", "Metric"])
         self.tree.setRootIsDecorated(False)
@@ -84,7 +83,7 @@ class RunsPanel(QWidget):
     def run_dirs(self) -> list[Path]:
         runs = list_runs(self.document.project.runs_dir()) if self.document.project.path \
             else []
-        return runs + [d for d in self.extra_dirs if d.is_dir() and d not in runs]
+        return runs + [d for d in self.document.unsaved_runs.dirs() if d not in runs]
 
     def refresh(self) -> None:
         ticked = {self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
@@ -160,7 +159,10 @@ class RunsPanel(QWidget):
         except (ProjectError, OSError) as exc:
             self.message.setText(str(exc))
             return
-        self.document.graph.weights = weights
+        if not self.document.set_weights(weights, f"Use the weights of {run.name}"):
+            self.message.setText(self.document.LOCK_MESSAGE if self.document.locked else
+                                 f"Could not use the weights of {run.name}")
+            return
         self.message.setText(f"Loaded the weights of {run.name} ({path.name})")
         self.weights_loaded.emit(str(run))
 

@@ -5,9 +5,8 @@ empty canvas that says how to start, quick add that wires, a drop on a wire that
 and edits refused while a run is active without an uncaught error."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.examples import example_path
@@ -15,7 +14,7 @@ from studio.commands import AddNodeCommand, ConnectCommand
 from studio.document import Document
 from studio.ui.canvas.node_item import key_params
 from studio.ui.main_window import MainWindow
-from studio.ui.theme import apply_theme, plot_colors
+from studio.ui.theme import plot_colors
 
 from .helpers import dispose
 from .training_fakes import fake_factory

@@ -12,6 +12,8 @@ MIN_TEXT_PX, MAX_TEXT_PX = 7, 16
 
 
 class ConfusionView(QWidget):
+    EMPTY = "The confusion matrix appears when a classifier's run ends."
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.view = pg.GraphicsLayoutWidget()
@@ -26,7 +28,7 @@ class ConfusionView(QWidget):
         self.image.setColorMap(pg.colormap.get("CET-L12"))
         self.plot.addItem(self.image)
         self.texts: list[pg.TextItem] = []
-        self.info = QLabel("The confusion matrix appears when a classifier's run ends.")
+        self.info = QLabel(self.EMPTY)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view, 1)
@@ -34,6 +36,16 @@ class ConfusionView(QWidget):
         self.matrix: np.ndarray | None = None
         self.text_px = 0
         self.plot.getViewBox().sigResized.connect(lambda *_: self.fit_texts())
+
+    def clear(self) -> None:
+        """Back to empty (another project was opened)."""
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts, self.matrix, self.text_px = [], None, 0
+        self.image.clear()
+        self.plot.getAxis("bottom").setTicks(None)
+        self.plot.getAxis("left").setTicks(None)
+        self.info.setText(self.EMPTY)
 
     def set_matrix(self, cm: np.ndarray, class_names: list[str] | None = None) -> None:
         self.matrix = np.asarray(cm)

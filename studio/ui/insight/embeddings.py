@@ -17,6 +17,8 @@ from engine.insight import nearest_words
 
 
 class EmbeddingView(QWidget):
+    EMPTY = "Train a model with an Embedding layer on a text dataset."
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.layer = QComboBox()
@@ -25,7 +27,7 @@ class EmbeddingView(QWidget):
         self.word.returnPressed.connect(self.lookup)
         self.layer.activated.connect(lambda _i: self.lookup())
         self.result = QListWidget()
-        self.info = QLabel("Train a model with an Embedding layer on a text dataset.")
+        self.info = QLabel(self.EMPTY)
         top = QHBoxLayout()
         top.addWidget(QLabel("Embedding"))
         top.addWidget(self.layer)
@@ -37,6 +39,14 @@ class EmbeddingView(QWidget):
         lay.addWidget(self.info)
         self.vocab: list[str] | None = None
         self.tables: dict[str, np.ndarray] = {}
+
+    def clear(self) -> None:
+        """Back to empty (another project was opened)."""
+        self.vocab, self.tables = None, {}
+        self.layer.clear()
+        self.word.clear()
+        self.result.clear()
+        self.info.setText(self.EMPTY)
 
     def set_embeddings(self, tables: dict[str, tuple[str, np.ndarray]],
                        vocab: list[str] | None) -> None:

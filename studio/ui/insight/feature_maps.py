@@ -17,6 +17,7 @@ class FeatureMapView(QWidget):
     `layer_chosen(node_id)` asks the owner to watch that node."""
 
     layer_chosen = Signal(str)
+    EMPTY = "Pick a layer (or select a node on the canvas)."
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -29,7 +30,7 @@ class FeatureMapView(QWidget):
         self.sample = QSpinBox()
         self.sample.setPrefix("sample ")
         self.sample.valueChanged.connect(lambda _v: self.redraw())
-        self.info = QLabel("Pick a layer (or select a node on the canvas).")
+        self.info = QLabel(self.EMPTY)
         top = QHBoxLayout()
         top.addWidget(QLabel("Layer"))
         top.addWidget(self.layer, 1)
@@ -100,6 +101,13 @@ class FeatureMapView(QWidget):
             self.redraw()
         elif node_id == self.node_id:
             self._stale = True
+
+    def clear(self) -> None:
+        """Forget every activation and weight (another project was opened)."""
+        self.live, self.offline, self.weights = {}, {}, {}
+        self.node_id = None
+        self.layer.clear()
+        self._blank(self.EMPTY)
 
     def set_offline(self, activations: dict, weights: dict) -> None:
         self.offline = dict(activations)

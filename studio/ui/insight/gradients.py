@@ -47,6 +47,11 @@ class GradientView(QWidget):
         self.curves.clear()
         self.count = 0
 
+    def clear(self) -> None:
+        """No norms and no weight histograms (another project was opened)."""
+        self.reset({})
+        self.hist.clear()
+
     def add_norms(self, norms: dict) -> None:
         self.count += 1
         for nid, value in norms.items():

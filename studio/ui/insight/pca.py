@@ -12,17 +12,27 @@ PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
 
 
 class PCAView(QWidget):
+    EMPTY = ("Pick a layer: its activations are projected on two principal components "
+             "after the run.")
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="w")
         self.plot.addLegend(offset=(-5, 5))
-        self.info = QLabel("Pick a layer: its activations are projected on two principal "
-                           "components after the run.")
+        self.info = QLabel(self.EMPTY)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.info)
         self.points: np.ndarray | None = None
+
+    def clear(self) -> None:
+        """Back to empty (another project was opened)."""
+        self.plot.clear()
+        self.points = None
+        self.plot.setLabel("bottom", "")
+        self.plot.setLabel("left", "")
+        self.info.setText(self.EMPTY)
 
     def set_activations(self, name: str, acts: np.ndarray, labels: np.ndarray | None,
                         class_names: list[str] | None = None) -> None:

@@ -24,6 +24,10 @@ MAX_ROWS = 300
 
 
 class PredictionsView(QWidget):
+    EMPTY = "Predictions appear when a classifier's run ends."
+    OCCLUSION_HINT = ("Select an image to see which parts the prediction relies on "
+                      "(occlusion).")
+
     def __init__(self, parent: QWidget | None = None, image_shape=None):
         super().__init__(parent)
         self.image_shape = image_shape
@@ -34,7 +38,7 @@ class PredictionsView(QWidget):
         self.table.setIconSize(QSize(40, 40))
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.info = QLabel("Predictions appear when a classifier's run ends.")
+        self.info = QLabel(self.EMPTY)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.currentCellChanged.connect(lambda row, *_: self.show_occlusion(row))
         self.occlusion = pg.GraphicsLayoutWidget()
@@ -48,8 +52,7 @@ class PredictionsView(QWidget):
         self.occ_heat.setColorMap(pg.colormap.get("CET-L3"))
         self.occ_box.addItem(self.occ_image)
         self.occ_box.addItem(self.occ_heat)
-        self.occ_info = QLabel("Select an image to see which parts the prediction relies on "
-                               "(occlusion).")
+        self.occ_info = QLabel(self.OCCLUSION_HINT)
         self.occ_info.setWordWrap(True)
         self.occ_info.setFixedWidth(300)
         side = QVBoxLayout()
@@ -65,6 +68,15 @@ class PredictionsView(QWidget):
         self.order: np.ndarray = np.zeros(0, int)
         self.insight: Insight | None = None
         self.heat: np.ndarray | None = None
+
+    def clear(self) -> None:
+        """Back to empty (another project was opened)."""
+        self.table.setRowCount(0)
+        self.order, self.insight, self.heat = np.zeros(0, int), None, None
+        self.occ_image.clear()
+        self.occ_heat.clear()
+        self.info.setText(self.EMPTY)
+        self.occ_info.setText(self.OCCLUSION_HINT)
 
     def set_insight(self, ins: Insight) -> None:
         if ins.probs is None or ins.pred is None:

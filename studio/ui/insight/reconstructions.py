@@ -10,6 +10,8 @@ from .mosaic import mosaic, normalize_tiles
 
 
 class ReconstructionView(QWidget):
+    EMPTY = "Reconstructions appear for models whose target is their input."
+
     def __init__(self, parent: QWidget | None = None, image_shape=None):
         super().__init__(parent)
         self.image_shape = image_shape
@@ -19,12 +21,18 @@ class ReconstructionView(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("CET-L1"))
         self.box.addItem(self.image)
-        self.info = QLabel("Reconstructions appear for models whose target is their input.")
+        self.info = QLabel(self.EMPTY)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.info)
         self.shown = 0
+
+    def clear(self) -> None:
+        """Back to empty (another project was opened)."""
+        self.image.clear()
+        self.shown = 0
+        self.info.setText(self.EMPTY)
 
     def set_pairs(self, x: np.ndarray, out: np.ndarray, n: int = 10) -> None:
         n = min(n, len(x))

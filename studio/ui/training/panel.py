@@ -8,12 +8,11 @@ dataset.py and settings.py (the left-hand column)."""
 from __future__ import annotations
 
 import copy
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from engine.project import Project
@@ -63,6 +62,7 @@ class TrainingPanel(QWidget):
         self.worker: TrainingWorker | None = None
         self.last_worker: TrainingWorker | None = None
         self._run: RunStarted | None = None
+        self._run_of = None          # the project the active run belongs to
         self._build()
         self._connect_document()
         self.views.refresh_layers()
@@ -150,10 +150,13 @@ class TrainingPanel(QWidget):
                     pass
 
     def _document_replaced(self, *_):
-        self.views.refresh_layers()
+        """Another project: its own world. A run of the previous one is stopped (its
+        weights are not the new model's); nothing of it stays on show."""
+        self.stop_and_wait()
+        self.error.hide()
+        self.controls.reset()
+        self.views.reset()
         self._refresh_settings()
-        self.runs.refresh()
-        self.views.insight = None
         self.views.show_latest_run()
 
     def _refresh_settings(self, *_) -> None:
@@ -202,9 +205,7 @@ class TrainingPanel(QWidget):
         project = snapshot_project(self.document.project)
         overrides = dict(self.overrides)
         if project.path is None and "run_dir" not in overrides:
-            run_dir = Path(tempfile.mkdtemp(prefix="studio-run-"))
-            overrides["run_dir"] = str(run_dir)
-            self.runs.extra_dirs.append(run_dir)
+            overrides["run_dir"] = str(self.document.unsaved_runs.new())
         worker = TrainingWorker(project, device=project.training.get("device", "auto"),
                                 overrides=overrides, factory=self.trainer_factory,
                                 extra_callbacks=self.extra_callbacks, parent=self)
@@ -222,6 +223,7 @@ class TrainingPanel(QWidget):
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
         self.worker = worker
+        self._run_of = self.document.project
         names = {nid: n.name for nid, n in self.document.graph.nodes.items()}
         self.gradients.reset(names)
         self.curves.start_run(None)
@@ -245,6 +247,16 @@ class TrainingPanel(QWidget):
     def resume(self) -> None:
         if self.worker is not None:
             self.worker.resume()
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> None:
+        """Stop an active run and handle its end now (before another project is shown)."""
+        worker = self.worker
+        if worker is None:
+            return
+        worker.stop()
+        worker.wait(timeout_ms)
+        worker.drain()
+        QCoreApplication.sendPostedEvents(worker)   # its `done`, queued by the thread
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Stop an active run and wait for its thread (closing the window, tests)."""
@@ -313,11 +325,16 @@ class TrainingPanel(QWidget):
 
     def _on_done(self) -> None:
         worker, self.worker = self.worker, None
+        if worker is None:
+            return
         self.last_worker = worker
         self._set_running(False)
+        if self._run_of is not self.document.project:
+            return   # a run of the project shown before: nothing of it is this one's
+        self.document.run_ended()
         self.runs.refresh()
-        trainer = worker.trainer if worker else None
-        if worker is not None and worker.error is None and trainer is not None and \
+        trainer = worker.trainer
+        if worker.error is None and trainer is not None and \
                 getattr(trainer, "model", None) is not None:
             self._adopt_weights(trainer)
             self.views.compute_insight(trainer.model, trainer.splits)
@@ -328,9 +345,10 @@ class TrainingPanel(QWidget):
             state = trainer.node_state()
         except Exception:  # noqa: BLE001 - keep the old weights if the model is odd
             return
-        self.document.graph.weights = {
+        self.document.set_weights({
             nid: {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v))
-                  for k, v in tensors.items()} for nid, tensors in state.items()}
+                  for k, v in tensors.items()} for nid, tensors in state.items()},
+            "Use the trained weights")
 
     # -- errors ----------------------------------------------------------------------------------
     def show_error(self, message: str, node_id: str | None = None, details: str = "") -> None:

@@ -58,6 +58,12 @@ class RunControls(QWidget):
         self.pause_button.setEnabled(running and state != "paused")
         self.resume_button.setEnabled(running and state == "paused")
 
+    def reset(self) -> None:
+        """Idle and empty, as at start (another project was opened)."""
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.status.setText("Ready.")
+
     def show_state(self, state: str) -> None:
         """The worker's state during a run: 'running' | 'paused' | ..."""
         self.pause_button.setEnabled(state == "running")

@@ -55,6 +55,7 @@ class TrainingViews(QTabWidget):
         self._insight_call: BackgroundCall | None = None
         self._pca_key = None
         self._pca_call: BackgroundCall | None = None
+        self._calls: set[BackgroundCall] = set()   # insight computations still running
         self.curves = LiveCurves()
         self.feature_maps = FeatureMapView()
         self.confusion = ConfusionView()
@@ -86,8 +87,21 @@ class TrainingViews(QTabWidget):
 
     def wait(self, timeout_ms: int) -> None:
         """Wait for an insight computation still running (closing the window, tests)."""
-        if self._insight_call is not None:
-            self._insight_call.wait(timeout_ms)
+        for call in [*self._calls, self._pca_call]:
+            if call is not None:
+                call.wait(timeout_ms)
+
+    def reset(self) -> None:
+        """Show nothing of the previous project: no curves, insight, feature maps, gradients
+        or embeddings; an insight computation still on its way is dropped when it arrives."""
+        self.insight, self._insight_call, self._pca_key = None, None, None
+        self.curves.start_run(None)
+        self.curves.set_overlays([])
+        for view in (self.feature_maps, self.confusion, self.predictions,
+                     self.reconstructions, self.pca, self.gradients, self.embeddings):
+            view.clear()
+        self.runs.refresh()
+        self.refresh_layers()
 
     # -- earlier runs ----------------------------------------------------------------------------
     def show_latest_run(self) -> None:
@@ -152,14 +166,18 @@ class TrainingViews(QTabWidget):
     def _start_insight(self, fn) -> None:
         call = BackgroundCall(fn)
         self._insight_call = call
-        call.succeeded.connect(self._show_insight)
-        call.failed.connect(lambda msg, _tb: self.message.emit(
+        current = (lambda: call is self._insight_call)   # False after reset()
+        call.succeeded.connect(lambda ins: current() and self._show_insight(ins))
+        call.failed.connect(lambda msg, _tb: current() and self.message.emit(
             f"Insight views unavailable: {msg}"))
-        call.finished.connect(self._insight_ended)
+        call.finished.connect(lambda: self._insight_ended(call))
+        self._calls.add(call)
         call.start()
 
-    def _insight_ended(self) -> None:
-        self._insight_call = None
+    def _insight_ended(self, call) -> None:
+        self._calls.discard(call)
+        if call is self._insight_call:
+            self._insight_call = None
 
     def _show_insight(self, ins) -> None:
         self.insight = ins
@@ -197,7 +215,7 @@ class TrainingViews(QTabWidget):
         acts = ins.activations[nid]
         self.pca.info.setText(f"{name}: projecting…")
         call = BackgroundCall(pca_2d, acts)
-        call.succeeded.connect(lambda result: self.pca.show_projection(
+        call.succeeded.connect(lambda result: ins is self.insight and self.pca.show_projection(
             name, result, acts.shape, labels, ins.class_names))
         self._pca_call = call
         call.start()
