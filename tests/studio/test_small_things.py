@@ -285,3 +285,27 @@ def test_set_input_shape_button_says_why_it_is_greyed_out(make_win, qtbot):
     assert picker.shape_button.isEnabled() and "(4,)" in picker.shape_button.toolTip()
     qtbot.mouseClick(picker.shape_button, Qt.MouseButton.LeftButton)
     assert next(iter(doc.graph.nodes.values())).params["shape"] == [4]
+
+
+def test_a_refused_train_message_goes_when_its_cause_is_gone(make_win):
+    from studio.commands import SetParamCommand
+    from studio.ui.training.commands import SetProjectSettingCommand
+
+    win = make_win("digits_cnn")
+    doc, panel = win.document, win.panels["training"]
+    conv = next(nid for nid, n in doc.graph.nodes.items() if n.name == "conv1")
+    doc.push(SetParamCommand(doc.graph, conv, "kernel_size", 11))
+    assert not panel.start()
+    assert panel.error.isVisibleTo(panel) and "problem" in panel.status.text()
+    doc.push(SetParamCommand(doc.graph, conv, "kernel_size", 5))   # fits the 8×8 input
+    assert doc.report().ok
+    assert not panel.error.isVisibleTo(panel) and panel.status.text() == "Ready."
+    # the settings: refused while epochs is 0, gone on undo
+    doc.push(SetProjectSettingCommand(doc, "training", ("epochs",), 0))
+    assert not panel.start() and panel.error.isVisibleTo(panel)
+    doc.undo_stack.undo()
+    assert not panel.error.isVisibleTo(panel)
+    # a run's error is not a refusal: it stays until the next Train or project
+    panel.show_error("the loss became NaN at step 3", conv)
+    doc.push(SetParamCommand(doc.graph, conv, "kernel_size", 3))
+    assert panel.error.isVisibleTo(panel)

@@ -63,6 +63,7 @@ class TrainingPanel(QWidget):
         self.last_worker: TrainingWorker | None = None
         self._run: RunStarted | None = None
         self._run_of = None          # the project the active run belongs to
+        self._refused: str | None = None   # why Train was refused: 'model' | 'settings'
         self._build()
         self._connect_document()
         self.views.refresh_layers()
@@ -133,6 +134,7 @@ class TrainingPanel(QWidget):
         doc = self.document
         return [(doc.undo_stack.indexChanged, self._refresh_settings),
                 (doc.changed, self.views.refresh_layers),
+                (doc.validated, self._clear_stale_refusal),
                 (doc.graph_replaced, self._document_replaced),
                 (doc.selection_changed, self._selection_changed)]
 
@@ -153,6 +155,7 @@ class TrainingPanel(QWidget):
         """Another project: its own world. A run of the previous one is stopped (its
         weights are not the new model's); nothing of it stays on show."""
         self.stop_and_wait()
+        self._refused = None
         self.error.hide()
         self.controls.reset()
         self.views.reset()
@@ -162,6 +165,17 @@ class TrainingPanel(QWidget):
     def _refresh_settings(self, *_) -> None:
         self.settings.refresh()
         self.dataset.refresh()
+        self._clear_stale_refusal()
+
+    def _clear_stale_refusal(self, *_) -> None:
+        """A refused Train's message goes once its cause is gone (the model or the settings
+        were fixed)."""
+        fixed = {"model": lambda: self.document.report().ok,
+                 "settings": lambda: not check_training(self.document.project.training)}
+        if self._refused in fixed and fixed[self._refused]():
+            self._refused = None
+            self.error.hide()
+            self.status.setText("Ready.")
 
     def _selection_changed(self, ids: list) -> None:
         if len(ids) == 1:
@@ -193,10 +207,12 @@ class TrainingPanel(QWidget):
             first = report.errors[0]
             self.show_error(f"the model has {len(report.errors)} problem(s): {first.message}",
                             first.node_id)
+            self._refused = "model"
             return False
         reason = check_training(self.document.project.training)
         if reason:
             self.show_error(reason)
+            self._refused = "settings"
             return False
         if not confirm_outside_data(self, self.document.project):
             self.show_error("not started: the dataset lies outside the project folder and "
@@ -352,6 +368,7 @@ class TrainingPanel(QWidget):
 
     # -- errors ----------------------------------------------------------------------------------
     def show_error(self, message: str, node_id: str | None = None, details: str = "") -> None:
+        self._refused = None
         self.error.show_error(message, node_id, details)
         self.status.setText(message)
         if node_id:
