@@ -510,7 +510,8 @@ class MainWindow(QMainWindow):
         if callable(getattr(training, "is_running", None)) and training.is_running():
             answer = QMessageBox.question(
                 self, "Training is running",
-                f"Stop the training run of '{self.document.name}'?",
+                f"Stop the training run of '{self.document.name}'? What it has learned so "
+                f"far stays in the model (Ctrl+Z takes it back).",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel)
             if answer != QMessageBox.StandardButton.Yes:

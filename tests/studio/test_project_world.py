@@ -67,6 +67,7 @@ def test_opening_another_project_shows_nothing_of_the_previous_one(qtbot, win, t
     assert panel.confusion.matrix is not None and panel.predictions.table.rowCount() > 0
     assert _data_points(panel) > 0 and panel.runs.tree.topLevelItemCount() == 1
     assert panel.feature_maps.offline and panel.gradients.curves
+    assert "accuracy" in panel.curves.plots
     panel.show_error("the loss became NaN", "n2")
     assert panel.error.isVisibleTo(panel) and panel.error.node_button.isVisibleTo(panel.error)
 
@@ -76,6 +77,7 @@ def test_opening_another_project_shows_nothing_of_the_previous_one(qtbot, win, t
     assert panel.insight is None and panel.confusion.matrix is None
     assert not panel.confusion.texts and panel.predictions.table.rowCount() == 0
     assert _data_points(panel) == 0 and panel.runs.tree.topLevelItemCount() == 0
+    assert set(panel.curves.plots) == {"loss", "lr"}     # no empty plots of A's metrics
     assert not panel.feature_maps.offline and not panel.feature_maps.live
     assert not panel.gradients.curves and panel.pca.points is None
     assert panel.status.text() == "Ready." and panel.progress.format() == "idle"

@@ -294,6 +294,15 @@ class LiveCurves(QWidget):
                                     name=f"{label} {'val' if key.startswith('val_') else ''}")
                 p.overlays.append(curve)
 
+    def reset(self) -> None:
+        """Empty loss and learning-rate plots only (another project was opened: its metrics
+        and axis ranges are not this one's)."""
+        self.view.clear()
+        self.plots = {}
+        self.plot("loss")
+        self.plot("lr", "learning rate")
+        self.start_run(None)
+
     # -- interaction -------------------------------------------------------------------------
     def _log_toggled(self, on: bool) -> None:
         for name, p in self.plots.items():

@@ -95,8 +95,7 @@ class TrainingViews(QTabWidget):
         """Show nothing of the previous project: no curves, insight, feature maps, gradients
         or embeddings; an insight computation still on its way is dropped when it arrives."""
         self.insight, self._insight_call, self._pca_key = None, None, None
-        self.curves.start_run(None)
-        self.curves.set_overlays([])
+        self.curves.reset()
         for view in (self.feature_maps, self.confusion, self.predictions,
                      self.reconstructions, self.pca, self.gradients, self.embeddings):
             view.clear()
@@ -166,7 +165,10 @@ class TrainingViews(QTabWidget):
     def _start_insight(self, fn) -> None:
         call = BackgroundCall(fn)
         self._insight_call = call
-        current = (lambda: call is self._insight_call)   # False after reset()
+
+        def current() -> bool:    # False once reset() dropped it
+            return call is self._insight_call
+
         call.succeeded.connect(lambda ins: current() and self._show_insight(ins))
         call.failed.connect(lambda msg, _tb: current() and self.message.emit(
             f"Insight views unavailable: {msg}"))
