@@ -100,12 +100,20 @@ class Param:
             raise ParamError(self._refuse(value, self.describe_range()))
 
     def describe_range(self) -> str:
-        """'between 0 and 1', '>= 1' or '<= 10' ('' without bounds)."""
-        if self.min is not None and self.max is not None:
-            return f"between {self.min:g} and {self.max:g}"
-        if self.min is not None:
-            return f">= {self.min:g}"
-        return f"<= {self.max:g}" if self.max is not None else ""
+        """'between 0 and 1', '>= 1' or '<= 10' ('' without bounds); whole bounds written
+        out ('between 1 and 1,000,000', not 1e+06)."""
+        low, high = _bound(self.min), _bound(self.max)
+        if low and high:
+            return f"between {low} and {high}"
+        if low:
+            return f">= {low}"
+        return f"<= {high}" if high else ""
+
+
+def _bound(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _int(p: Param, v: Any) -> int:

@@ -169,7 +169,7 @@ def test_apply_refuses_values_the_model_cannot_take(win, qtbot):
     trial.values[WIDTH] = 0
     steps = win.document.undo_stack.count()
     assert not panel._apply(trial, "Apply")
-    assert "out_features must be >= 1" in panel.message.text()
+    assert "out_features must be between 1 and" in panel.message.text()
     assert win.document.undo_stack.count() == steps
     with pytest.raises(SweepError):
         from studio.ui.sweep.edits import apply_values_edit
