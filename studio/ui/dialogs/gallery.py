@@ -11,10 +11,10 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QPainter,
-    QPainterPath,
     QPalette,
     QPen,
     QPixmap,
+    QTransform,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -33,11 +33,13 @@ from PySide6.QtWidgets import (
 from engine.examples import describe, example_paths
 from engine.layers import REGISTRY
 
+from ..canvas.edge_item import wire_path
+from ..canvas.node_item import DEFAULT_HEIGHT, PORT_Y, WIDTH
 from ..palette import category_color
 from ..theme import canvas_colors
 
 THUMB = QSize(176, 92)
-NODE_W, NODE_H = 150.0, 60.0  # node size in scene units, as on the canvas
+NODE_W, NODE_H = WIDTH, DEFAULT_HEIGHT   # a node's size in scene units
 PATH_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 DESC_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -92,16 +94,16 @@ def draw_thumbnail(path: Path, size: QSize = THUMB) -> QPixmap:
 
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    # the wires as the canvas draws them (rows joined by wires that turn back between them),
+    # in scene units, then scaled into the thumbnail
+    to_thumb = QTransform(scale, 0, 0, scale, ox - bounds.left() * scale,
+                          oy - bounds.top() * scale)
     p.setPen(QPen(QColor(colors.wire), 1.2))
     for e in edges:
         if e.get("src") in pos and e.get("dst") in pos:
-            a, b = rect(e["src"]), rect(e["dst"])
-            start = QPointF(a.right(), a.center().y())
-            end = QPointF(b.left(), b.center().y())
-            dx = max(abs(end.x() - start.x()) / 2, 4.0)
-            curve = QPainterPath(start)
-            curve.cubicTo(start + QPointF(dx, 0), end - QPointF(dx, 0), end)
-            p.drawPath(curve)
+            (ax, ay), (bx, by) = pos[e["src"]], pos[e["dst"]]
+            path = wire_path(QPointF(ax + NODE_W, ay + PORT_Y), QPointF(bx, by + PORT_Y))
+            p.drawPath(to_thumb.map(path))
     for n in nodes:
         spec = REGISTRY.get(n.get("type"))
         color = category_color(spec.category if spec else "")
