@@ -54,3 +54,28 @@ def test_double_click_opens_and_cancel_rejects(qtbot):
     qtbot.addWidget(dlg2)
     QTimer.singleShot(0, dlg2.reject)
     assert dlg2.exec() == QDialog.DialogCode.Rejected
+
+
+def test_thumbnail_wires_turn_back_between_rows_like_the_canvas(qapp):
+    """digits_cnn is laid out in three rows: the wire from the end of a row to the start of
+    the next runs back horizontally between them (a long run of wire pixels on one line),
+    not as a diagonal across the picture."""
+    from studio.ui.theme import canvas_colors
+
+    image = draw_thumbnail(example_paths()["digits_cnn"]).toImage()
+    back = QColor(canvas_colors().background)
+
+    def is_wire(c: QColor) -> bool:   # grey and darker than the background (antialiased)
+        grey = max(c.red(), c.green(), c.blue()) - min(c.red(), c.green(), c.blue()) < 30
+        return grey and c.lightness() < back.lightness() - 25
+
+    def longest_run(y: int) -> int:
+        best = run = 0
+        for x in range(image.width()):
+            run = run + 1 if is_wire(image.pixelColor(x, y)) else 0
+            best = max(best, run)
+        return best
+
+    runs = [longest_run(y) for y in range(image.height())]
+    long_lines = [y for y, n in enumerate(runs) if n > 0.6 * image.width()]
+    assert long_lines, max(runs)
