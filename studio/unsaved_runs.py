@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from engine.train.checkpoint import new_run_dir
+from engine.train.run_folder import new_run_dir
 
 
 class UnsavedRuns:
