@@ -7,8 +7,7 @@ import pytest
 from engine.cli import main as cli_main
 from engine.data import default_config, load_dataset
 from engine.examples import example_path, new_project
-from engine.fit import (DataFit, check_fit, profile_dataset, profile_key,
-                        suggest_input_shape)
+from engine.fit import DataFit, profile_dataset, profile_key, suggest_input_shape
 from engine.graph import Graph
 from engine.project import Project, load_project, save_project
 from engine.validate import Validator, validate
