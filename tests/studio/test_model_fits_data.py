@@ -83,7 +83,7 @@ def test_iris_with_a_ten_unit_head_is_fixed_by_one_click_and_trains(win, qtbot):
     panel.run_finished.connect(finished.append)
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(finished) and panel.worker is None, timeout=120_000)
-    assert finished[0]["best"]["val_accuracy"] >= 0.9
+    assert finished[0].best["val_accuracy"] >= 0.9
 
 
 def test_changing_the_dataset_rechecks_the_model(win, qtbot):
