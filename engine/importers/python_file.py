@@ -10,23 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import re
 import sys
 from pathlib import Path
 
+from ..guard.files import check_declared, check_regular, memory_budget_mb
+from ..guard.text import quote
+
 DTYPES = ("float", "long")
+BYTES_PER_VALUE = 4  # an example input is float32 (or int64 ids: the budget is a bound)
 
 
 def parse_shape(text: str, label: str = "input shape") -> tuple[int, ...]:
-    """'1,3,32,32' (or '1x3x32x32') -> (1, 3, 32, 32); ValueError naming `label` otherwise."""
+    """'1,3,32,32' (or '1x3x32x32') -> (1, 3, 32, 32); ValueError naming `label` otherwise,
+    also when an example input of that shape would not fit in the memory budget."""
     parts = [p for p in text.replace("x", ",").replace(" ", "").split(",") if p]
     try:
         shape = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"{label} {text!r}: expected integers like 1,3,32,32") from None
+    except ValueError:  # also a number too long to convert
+        raise ValueError(f"{label} {quote(text)}: expected integers like 1,3,32,32") from None
     if len(shape) < 2 or any(d < 1 for d in shape):
-        raise ValueError(f"{label} {text!r}: give the batch and at least one more "
+        raise ValueError(f"{label} {quote(text)}: give the batch and at least one more "
                          "positive dimension")
+    check_declared(math.prod(shape) * BYTES_PER_VALUE, memory_budget_mb() * 2**20,
+                   f"an example input of {label} {quote(text)}")
     return shape
 
 
@@ -35,8 +43,10 @@ def load_class(path: str | Path, name: str):
     path = Path(path)
     if not name:
         raise ValueError("give the name of the nn.Module class")
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+    try:
+        check_regular(path, str(path))  # a FIFO would block the import forever
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
     mod_name = f"studio_import_{re.sub(r'[^0-9a-zA-Z_]', '_', path.stem)}_{digest}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
