@@ -180,6 +180,8 @@ class Validator:
             else:
                 del r.node_issues[nid]
         r.graph_issues = [i for i in r.graph_issues if i.kind != CHECK_KIND]
+        if any(i.kind == "size" and i.severity == "error" for i in r.graph_issues):
+            return   # a model too big for this computer: fitting its data is beside the point
         for check in self.checks:
             try:
                 issues = check(self.graph, r)
