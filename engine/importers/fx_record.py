@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .builder import ImportModelError
+from .fx_trace import eval_mode
 
 BATCHES = (2, 3)
 
@@ -97,21 +98,17 @@ def record(root, graph, inputs: tuple) -> dict:
 
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     real_inputs = {n.name for n in placeholders[:len(inputs)]}
-    modes = {m: m.training for m in root.modules()}
-    root.eval()
-    try:
-        for batch in BATCHES:
-            rec = Recorder(root, graph=graph)
-            rec.seen = {}
-            with torch.no_grad():
-                rec.run(*(example_batch(x, batch) for x in inputs))
-            runs.append(rec.seen)
-    except ImportModelError:
-        raise
-    except Exception as exc:  # noqa: BLE001 (user code may raise anything)
-        raise ImportModelError(f"running the traced model on the example input failed: "
-                               f"{type(exc).__name__}: {exc}") from None
-    finally:
-        for m, training in modes.items():
-            m.train(training)
+    with eval_mode(root):
+        try:
+            for batch in BATCHES:
+                rec = Recorder(root, graph=graph)
+                rec.seen = {}
+                with torch.no_grad():
+                    rec.run(*(example_batch(x, batch) for x in inputs))
+                runs.append(rec.seen)
+        except ImportModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (user code may raise anything)
+            raise ImportModelError(f"running the traced model on the example input failed: "
+                                   f"{type(exc).__name__}: {exc}") from None
     return {n: Record((runs[0][n], runs[1][n]), *flags[n]) for n in runs[0]}

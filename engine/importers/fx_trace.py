@@ -8,6 +8,7 @@ beyond the example inputs that have defaults (`forward(x, mask=None)`) are fixed
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import sys
@@ -95,17 +96,25 @@ def trace(module, n_inputs: int):
     get_attr and call_module targets are paths in `module` itself (no GraphModule is built:
     a submodule named `code` or `graph` would clash with GraphModule's own attributes)."""
     concrete = defaulted_arguments(module, n_inputs)
+    with eval_mode(module):
+        try:
+            tracer = _tracer_class()()
+            graph = tracer.trace(module, concrete_args=concrete or None)
+        except ImportModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (user code may raise anything)
+            raise ImportModelError(f"torch.fx cannot trace {type(module).__name__}: "
+                                   f"{type(exc).__name__}: {exc}") from None
+    return graph
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """`module` in eval mode for the block, every submodule's own mode restored after."""
     modes = {m: m.training for m in module.modules()}
     module.eval()
     try:
-        tracer = _tracer_class()()
-        graph = tracer.trace(module, concrete_args=concrete or None)
-    except ImportModelError:
-        raise
-    except Exception as exc:  # noqa: BLE001 (user code may raise anything)
-        raise ImportModelError(f"torch.fx cannot trace {type(module).__name__}: "
-                               f"{type(exc).__name__}: {exc}") from None
+        yield module
     finally:
         for m, training in modes.items():
             m.train(training)
-    return graph
