@@ -111,13 +111,15 @@ def _plain(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-class SymInt(int):
-    """An int whose repr is the expression it was computed from (e.g. 'planes * 4')."""
+class _Sym:
+    """A number whose repr is the expression it was computed from (e.g. 'planes * 4');
+    str() and formatting with a spec give the plain number."""
 
     expr: str
+    _number: type
 
-    def __new__(cls, value: int, expr: str):
-        obj = super().__new__(cls, value)
+    def __new__(cls, value, expr: str):
+        obj = cls._number.__new__(cls, value)
         obj.expr = expr
         return obj
 
@@ -125,30 +127,18 @@ class SymInt(int):
         return self.expr
 
     def __str__(self) -> str:
-        return int.__repr__(self)
+        return self._number.__repr__(self)
 
     def __format__(self, spec: str) -> str:
-        return self.expr if not spec else int(self).__format__(spec)
+        return self.expr if not spec else self._number(self).__format__(spec)
 
 
-class SymFloat(float):
-    """A float whose repr is the expression it was computed from."""
+class SymInt(_Sym, int):
+    _number = int
 
-    expr: str
 
-    def __new__(cls, value: float, expr: str):
-        obj = super().__new__(cls, value)
-        obj.expr = expr
-        return obj
-
-    def __repr__(self) -> str:
-        return self.expr
-
-    def __str__(self) -> str:
-        return float.__repr__(self)
-
-    def __format__(self, spec: str) -> str:
-        return self.expr if not spec else float(self).__format__(spec)
+class SymFloat(_Sym, float):
+    _number = float
 
 
 def tag(value: Any, expr: str) -> Any:
