@@ -64,7 +64,7 @@ class PretrainedNet:
 
 
 def _gallery() -> dict[str, PretrainedNet]:
-    from . import densenet, resnet, vgg
+    from . import densenet, efficientnet, mobilenet, resnet, vgg
 
     nets = [
         PretrainedNet("resnet18", "ResNet-18", "ResNet", "resnet18-f37072fd.pth", 11_689_512,
@@ -86,6 +86,19 @@ def _gallery() -> dict[str, PretrainedNet]:
                       7_978_856, 2.834, 74.434, 30.8, "4 dense blocks: each layer sees the "
                       "feature maps of all layers before it.", densenet.densenet121,
                       remap=densenet.remap_legacy_keys),
+        PretrainedNet("mobilenet_v2", "MobileNetV2", "MobileNet", "mobilenet_v2-b0353104.pth",
+                      3_504_872, 0.301, 71.878, 13.6, "17 inverted residual blocks with "
+                      "depthwise convolutions; small and fast, for phones and CPUs.",
+                      mobilenet.mobilenet_v2),
+        PretrainedNet("mobilenet_v3_small", "MobileNetV3-Small", "MobileNet",
+                      "mobilenet_v3_small-047dcff4.pth", 2_542_856, 0.057, 67.668, 9.8,
+                      "11 inverted residual blocks with squeeze-and-excitation and Hardswish; "
+                      "the lightest network here.", mobilenet.mobilenet_v3_small),
+        PretrainedNet("efficientnet_b0", "EfficientNet-B0", "EfficientNet",
+                      "efficientnet_b0_rwightman-7f5810bc.pth", 5_288_548, 0.386, 77.692, 20.5,
+                      "16 inverted residual blocks with squeeze-and-excitation and SiLU; the "
+                      "most accurate here for its size.", efficientnet.efficientnet_b0,
+                      Preprocess(interpolation="bicubic")),
     ]
     return {n.name: n for n in nets}
 

@@ -14,9 +14,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import reference_mobile
+
 # torchvision's model metadata ("num_params"), 1000 ImageNet classes
 PUBLISHED = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
-             "vgg11": 132_863_336, "vgg16": 138_357_544, "densenet121": 7_978_856}
+             "vgg11": 132_863_336, "vgg16": 138_357_544, "densenet121": 7_978_856,
+             "mobilenet_v2": 3_504_872, "mobilenet_v3_small": 2_542_856,
+             "efficientnet_b0": 5_288_548}
 
 
 # -- ResNet -----------------------------------------------------------------------------------
@@ -196,6 +200,7 @@ def make(name: str, num_classes: int = 1000) -> nn.Module:
         "vgg11": partial(VGG, VGG_CONFIGS["vgg11"]),
         "vgg16": partial(VGG, VGG_CONFIGS["vgg16"]),
         "densenet121": DenseNet,
+        **reference_mobile.BUILDERS,
     }
     return builders[name](num_classes=num_classes)
 

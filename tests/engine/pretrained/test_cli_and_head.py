@@ -14,7 +14,8 @@ from engine.transfer import TransferError, find_head, replace_head
 from . import reference
 
 HEAD_KEYS = {"resnet18": "fc", "resnet50": "fc", "vgg11": "classifier.6",
-             "densenet121": "classifier"}
+             "densenet121": "classifier", "mobilenet_v2": "classifier.1",
+             "mobilenet_v3_small": "classifier.3", "efficientnet_b0": "classifier.1"}
 
 
 @pytest.mark.parametrize("name", sorted(HEAD_KEYS))

@@ -36,14 +36,18 @@ def test_state_dict_keys_and_shapes_equal_torchvision(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_macs_close_to_published(name):
-    """Studio's own count of multiply-accumulates per image is within 2 % of torchvision's
-    published figure (which counts slightly different things, e.g. pooling)."""
+    """Studio's count of the convolutions' and linear layers' multiply-accumulates per image
+    (what torchvision's published figure counts) is within 1 % of it; the total (batch norm,
+    activations, pooling included) is at most 8 % more."""
     net = GALLERY[name]
-    macs = summarize(net.build(), inner=False).total_flops
-    assert macs == pytest.approx(net.gmacs * 1e9, rel=0.02)
+    summary = summarize(net.build(), inner=True)
+    macs = sum(r.flops for r in summary.rows if r.type in ("Conv2d", "Linear"))
+    assert macs == pytest.approx(net.gmacs * 1e9, rel=0.01)
+    assert macs < summary.total_flops < 1.08 * macs
 
 
-@pytest.mark.parametrize("name", ["resnet18", "densenet121"])
+@pytest.mark.parametrize("name", ["resnet18", "densenet121", "mobilenet_v2",
+                                  "mobilenet_v3_small", "efficientnet_b0"])
 def test_torchvision_state_dict_loads_and_outputs_match(name):
     torch.manual_seed(0)
     ref = reference.make(name).eval()
