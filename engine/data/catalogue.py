@@ -25,6 +25,13 @@ CATALOGUE: dict[str, DatasetInfo] = {info.name: info for info in (
     DatasetInfo("spirals", "synthetic", "Two spirals",
                 "two interleaved spirals, one per class", "binary", (2,), num_classes=2,
                 normalize="none", options={"samples": 400, "noise": 0.05, "turns": 1.5}),
+    DatasetInfo("circles", "synthetic", "Circles",
+                "a disc of one class inside a ring of the other", "binary", (2,),
+                num_classes=2, normalize="none",
+                options={"samples": 400, "noise": 0.05, "factor": 0.5}),
+    DatasetInfo("gaussians", "synthetic", "Two Gaussians",
+                "two round clouds of points, one per class", "binary", (2,), num_classes=2,
+                normalize="none", options={"samples": 400, "noise": 0.3, "distance": 2.0}),
     DatasetInfo("sine", "synthetic", "Noisy sine sequences",
                 "windows of noisy sine waves: predict the next value, or classify the "
                 "frequency", "regression", (20, 1), normalize="none",

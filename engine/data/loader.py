@@ -116,6 +116,7 @@ def _synthetic(name: str, config: dict) -> RawData:
         from .text import load_text
         return load_text(config)
     makers = {"xor": synthetic.make_xor, "spirals": synthetic.make_spirals,
+              "circles": synthetic.make_circles, "gaussians": synthetic.make_gaussians,
               "sine": synthetic.make_sine, "ratings": synthetic.make_ratings}
     if name not in makers:
         raise DataError(f"unknown synthetic dataset {quote(name)}; choose one of "

@@ -1,4 +1,5 @@
-"""Seeded synthetic datasets: XOR, two spirals, noisy sine sequences, movie ratings.
+"""Seeded synthetic datasets: XOR, two spirals, circles, two Gaussians, noisy sine sequences,
+movie ratings.
 
 Every generator takes the dataset config and draws from `np.random.default_rng(seed)`, so the
 same config always yields the same samples.
@@ -60,6 +61,50 @@ def make_spirals(config: dict) -> RawData:
     label = Target(cls.astype(np.float32)[:, None], "binary", 2, ["spiral A", "spiral B"])
     return RawData(x.astype(np.float32), {"label": label},
                    description=f"Two spirals: {n} points, {turns:g} turns, noise {noise}")
+
+
+def make_circles(config: dict) -> RawData:
+    """A disc of one class inside a ring of the other (no straight line separates them).
+
+    The inner class fills a disc of radius `factor`; the outer one a ring from radius
+    (1 + factor) / 2 + 0.1 to 1. Options: samples (400, split evenly), noise (0.05, standard
+    deviation added to both coordinates), factor (0.5).
+    """
+    n = _opt(config, "samples", 400, int, 2, 10_000_000)
+    noise = _opt(config, "noise", 0.05, float, 0, 10)
+    factor = _opt(config, "factor", 0.5, float, 0.05, 0.8)
+    rng = _rng(config)
+    cls = np.arange(n) % 2                          # 1: inside, 0: the ring
+    inner = factor * np.sqrt(rng.uniform(0, 1, size=n))  # uniform density over the disc
+    ring_lo = (1 + factor) / 2 + 0.1
+    outer = rng.uniform(ring_lo, 1.0, size=n)
+    radius = np.where(cls == 1, inner, outer)
+    angle = rng.uniform(0, 2 * np.pi, size=n)
+    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    x += rng.normal(0, noise, size=x.shape)
+    label = Target(cls.astype(np.float32)[:, None], "binary", 2, ["ring", "disc"])
+    return RawData(x.astype(np.float32), {"label": label},
+                   description=f"Circles: {n} points, a disc inside a ring (noise {noise})")
+
+
+def make_gaussians(config: dict) -> RawData:
+    """Two round Gaussian clouds, one per class, centred at (-d/2, -d/2) and (d/2, d/2).
+
+    A single straight line separates them unless the noise makes them overlap. Options:
+    samples (400, split evenly), noise (0.3, the clouds' standard deviation), distance
+    (2.0, between the centres along each axis).
+    """
+    n = _opt(config, "samples", 400, int, 2, 10_000_000)
+    noise = _opt(config, "noise", 0.3, float, 0, 10)
+    distance = _opt(config, "distance", 2.0, float, 0, 100)
+    rng = _rng(config)
+    cls = np.arange(n) % 2
+    centre = (cls[:, None] - 0.5) * distance
+    x = centre + rng.normal(0, noise, size=(n, 2))
+    label = Target(cls.astype(np.float32)[:, None], "binary", 2, ["cloud A", "cloud B"])
+    return RawData(x.astype(np.float32), {"label": label},
+                   description=f"Two Gaussians: {n} points, centres {distance:g} apart "
+                               f"(noise {noise})")
 
 
 def make_sine(config: dict) -> RawData:

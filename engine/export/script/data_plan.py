@@ -12,7 +12,7 @@ from ...data import DataError
 from ...data.base import RawData, Target
 from ..common import ExportError
 
-SYNTHETIC = ("xor", "spirals", "sine", "ratings", "text")
+SYNTHETIC = ("xor", "spirals", "circles", "gaussians", "sine", "ratings", "text")
 FILE_SOURCES = ("csv", "npy", "npz", "idx", "image_folder")
 
 

@@ -25,7 +25,9 @@ def source_code(d: DataPlan) -> Source:
     if d.source == "synthetic":
         if d.name == "text":
             return sources_web.toy_text(d)
-        return {"xor": xor, "spirals": spirals, "sine": sine, "ratings": ratings}[d.name](d)
+        makers = {"xor": xor, "spirals": spirals, "circles": circles, "gaussians": gaussians,
+                  "sine": sine, "ratings": ratings}
+        return makers[d.name](d)
     if d.source == "download":
         return sources_web.download(d)
     return sources_files.file_source(d)
@@ -92,6 +94,38 @@ def spirals(d: DataPlan) -> Source:
         {y} = arm.astype(np.float32)[:, None]
         """, n=n, noise=lit(noise), turns=lit(turns), y=y)]
     return Source(lines, f"two interleaved spirals of {n} points ({turns:g} turns)")
+
+
+def circles(d: DataPlan) -> Source:
+    n = opt(d, "samples", 400, int, 2, 10_000_000)
+    noise = opt(d, "noise", 0.05, float, 0, 10)
+    factor = opt(d, "factor", 0.5, float, 0.05, 0.8)
+    y = wanted(d).get("label", "y")
+    lines = [_rng(d), *block("""
+        disc = np.arange({n}) % 2  # 1: inside the disc, 0: on the ring
+        inner = {factor} * np.sqrt(rng.uniform(0, 1, size={n}))
+        outer = rng.uniform({ring}, 1.0, size={n})
+        radius = np.where(disc == 1, inner, outer)
+        angle = rng.uniform(0, 2 * np.pi, size={n})
+        x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+        x = (x + rng.normal(0, {noise}, size=x.shape)).astype(np.float32)
+        {y} = disc.astype(np.float32)[:, None]
+        """, n=n, factor=lit(factor), ring=lit((1 + factor) / 2 + 0.1), noise=lit(noise), y=y)]
+    return Source(lines, f"{n} points: a disc of radius {factor:g} inside a ring")
+
+
+def gaussians(d: DataPlan) -> Source:
+    n = opt(d, "samples", 400, int, 2, 10_000_000)
+    noise = opt(d, "noise", 0.3, float, 0, 10)
+    distance = opt(d, "distance", 2.0, float, 0, 100)
+    y = wanted(d).get("label", "y")
+    lines = [_rng(d), *block("""
+        cloud = np.arange({n}) % 2
+        centre = (cloud[:, None] - 0.5) * {distance}
+        x = (centre + rng.normal(0, {noise}, size=({n}, 2))).astype(np.float32)
+        {y} = cloud.astype(np.float32)[:, None]
+        """, n=n, distance=lit(distance), noise=lit(noise), y=y)]
+    return Source(lines, f"{n} points in two Gaussian clouds {distance:g} apart")
 
 
 def sine(d: DataPlan) -> Source:
