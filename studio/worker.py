@@ -13,7 +13,7 @@ The signals carry the engine's typed events (engine/train/events.py):
   activations(str, object) node_id, numpy array (first dim = sample); latest per node per tick
   snapshot(ActivationSnapshot)  the same, with the layer's filters
   checkpoint(CheckpointSaved)
-  paused(), resumed()
+  paused(), resumed()       (paused follows every Step too; `paused_step` is its global step)
   finished(RunFinished)
   failed(RunFailed)
   state_changed(str)       'idle' | 'starting' | 'running' | 'paused' | 'stopping'
@@ -170,6 +170,7 @@ class TrainingWorker(QObject):
         self.run_dir: str | None = None
         self.result: RunFinished | None = None
         self.error: RunFailed | None = None
+        self.paused_step: int | None = None   # the global step of the latest Paused event
 
     # -- control (GUI thread) ---------------------------------------------------------------
     def start(self) -> None:
@@ -198,6 +199,11 @@ class TrainingWorker(QObject):
     def resume(self) -> None:
         if self.state == "paused":
             self._send("resume")
+
+    def step(self) -> None:
+        """Train exactly one more batch, then pause (a starting run pauses after its first)."""
+        if self.state in ("starting", "running", "paused"):
+            self._send("step")
 
     def watch(self, node_ids: list[str]) -> None:
         """Ask the trainer for activation snapshots of these nodes (at its throttle rate)."""
@@ -228,6 +234,8 @@ class TrainingWorker(QObject):
             return False
         if names and names[-1] == "pause":
             trainer.pause()
+        for _ in range(names.count("step")):
+            trainer.step()
         return True
 
     def _send(self, name: str, *args) -> None:
@@ -293,6 +301,7 @@ class TrainingWorker(QObject):
         elif isinstance(ev, CheckpointSaved):
             self.checkpoint.emit(ev)
         elif isinstance(ev, Paused):
+            self.paused_step = ev.global_step
             self._set_state("paused")
             self.paused.emit()
         elif isinstance(ev, Resumed):

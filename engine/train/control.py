@@ -1,4 +1,5 @@
-"""Commands to a running fit() from other threads: stop, pause, resume, watch nodes."""
+"""Commands to a running fit() from other threads: stop, pause, resume, step (one batch, then
+pause again), watch nodes."""
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,7 @@ class RunControl:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._watched: list[str] = []
+        self._steps = 0               # batches allowed while paused (Step)
 
     def stop(self) -> None:
         self._stop.set()
@@ -22,8 +24,25 @@ class RunControl:
         self._pause.set()
 
     def resume(self) -> None:
+        with self._lock:
+            self._steps = 0
         self._pause.clear()
         self._wake.set()
+
+    def step(self) -> None:
+        """Pause (if running) and allow exactly one more batch; each call allows one more."""
+        with self._lock:
+            self._steps += 1
+        self._pause.set()
+        self._wake.set()
+
+    def take_step(self) -> bool:
+        """Use up one batch allowed by step(); False when none is allowed."""
+        with self._lock:
+            if self._steps <= 0:
+                return False
+            self._steps -= 1
+            return True
 
     @property
     def stopped(self) -> bool:
@@ -34,8 +53,8 @@ class RunControl:
         return self._pause.is_set()
 
     def wait_while_paused(self) -> bool:
-        """Block while paused; False if stopped meanwhile."""
-        while self._pause.is_set() and not self._stop.is_set():
+        """Block while paused and no step is allowed; False if stopped meanwhile."""
+        while self._pause.is_set() and not self._stop.is_set() and not self._steps:
             self._wake.wait(0.05)
             self._wake.clear()
         return not self._stop.is_set()

@@ -72,7 +72,7 @@ class TrainingLoop:
         step = 0
         s.net.train()
         while True:
-            if self.control.stopped or not self._maybe_pause():
+            if self.control.stopped:
                 return None
             try:
                 xb, ys = next(batches)
@@ -81,6 +81,8 @@ class TrainingLoop:
             except Exception as exc:
                 raise describe(exc, "data", self.graph, p.global_step + 1, epoch + 1,
                                cfg["batch_size"]) from exc
+            if not self._maybe_pause():   # after next(): a Step always gets a batch
+                return None
             lr = s.schedule.lr_at(epoch, p.global_step)
             if lr != p.current_lr:
                 for group in s.optimizer.param_groups:
@@ -125,7 +127,8 @@ class TrainingLoop:
         self.emit(Paused(self.progress.global_step))
         if not self.control.wait_while_paused():
             return False
-        self.emit(Resumed(self.progress.global_step))
+        if not self.control.take_step():   # a Step runs one batch, then pauses again
+            self.emit(Resumed(self.progress.global_step))
         return True
 
     def _batch_event(self, epoch: int, step: int, loss: float, seen: int, t0: float) -> None:

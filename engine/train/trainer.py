@@ -5,9 +5,9 @@
     metrics = trainer.evaluate("test")
     outputs = trainer.predict(x)
 
-Events go to the callbacks (events.py). `stop()`, `pause()`, `resume()` and `watch()` may be
-called from another thread; they take effect before the next batch. The training config and
-the determinism protocol are documented in config.py.
+Events go to the callbacks (events.py). `stop()`, `pause()`, `resume()`, `step()` and
+`watch()` may be called from another thread; they take effect before the next batch. The
+training config and the determinism protocol are documented in config.py.
 
 How a run is put together: setup.build() makes its TrainState (data, model, losses,
 optimizer: `trainer.state`), RunProgress holds where it is (`trainer.progress`, what the last
@@ -122,6 +122,11 @@ class Trainer:
     def resume(self) -> None:
         """Continue a paused run (not to be confused with resume_from=RUN)."""
         self.control.resume()
+
+    def step(self) -> None:
+        """Pause (if running) after exactly one more batch; each call allows one more. A
+        Paused event follows every step."""
+        self.control.step()
 
     def watch(self, node_ids) -> None:
         """Emit activation snapshots of these nodes on the fixed sample."""

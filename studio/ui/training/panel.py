@@ -92,6 +92,8 @@ class TrainingPanel(QWidget):
         self.train_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.pause)
         self.resume_button.clicked.connect(self.resume)
+        self.step_button = c.step_button
+        self.step_button.clicked.connect(self.step)
         self.stop_button.clicked.connect(self.stop)
         self.banner = QLabel("Training in progress: the graph is locked. Stop the run to edit "
                              "the model.")
@@ -235,6 +237,7 @@ class TrainingPanel(QWidget):
         worker.grad_norms.connect(self.grad_norms)
         worker.grad_norms.connect(self.gradients.add_norms)
         worker.state_changed.connect(self._on_state)
+        worker.paused.connect(self._on_paused)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
@@ -263,6 +266,14 @@ class TrainingPanel(QWidget):
     def resume(self) -> None:
         if self.worker is not None:
             self.worker.resume()
+
+    def step(self) -> bool:
+        """Train exactly one batch and pause; starts a run (paused after its first batch)
+        when none is active. False when a run could not start."""
+        if self.worker is None and not self.start():
+            return False
+        self.worker.step()
+        return True
 
     def stop_and_wait(self, timeout_ms: int = 60_000) -> None:
         """Stop an active run and handle its end now (before another project is shown)."""
@@ -321,6 +332,11 @@ class TrainingPanel(QWidget):
     def _on_state(self, state: str) -> None:
         if self.worker is not None:
             self.controls.show_state(state)
+
+    def _on_paused(self) -> None:
+        if self.worker is not None and self.worker.paused_step is not None:
+            self.controls.show_step(self.worker.paused_step,
+                                    self._run.steps_per_epoch if self._run else None)
 
     def _on_finished(self, ev: RunFinished) -> None:
         best = ev.best or {}

@@ -1,4 +1,4 @@
-"""Run controls: Train / Pause / Resume / Stop, the progress bar and the status line."""
+"""Run controls: Train / Pause / Resume / Step / Stop, the progress bar and the status line."""
 from __future__ import annotations
 
 import time
@@ -35,6 +35,10 @@ class RunControls(QWidget):
         self.train_button.setToolTip("Start training (Ctrl+Enter)")
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
+        self.step_button = QPushButton("Step")
+        self.step_button.setShortcut("F10")
+        self.step_button.setToolTip("Train on one batch, then pause (F10). Press again for "
+                                    "the next batch; Resume continues.")
         self.stop_button = QPushButton("■ Stop")
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)      # whole percents: fewer progress-bar repaints
@@ -42,7 +46,8 @@ class RunControls(QWidget):
         self.progress.setFormat("idle")
         self.status = QLabel("Ready.")
         row = QHBoxLayout()
-        for b in (self.train_button, self.pause_button, self.resume_button, self.stop_button):
+        for b in (self.train_button, self.pause_button, self.resume_button, self.step_button,
+                  self.stop_button):
             row.addWidget(b)
         row.addWidget(self.progress, 1)
         lay = QVBoxLayout(self)
@@ -57,6 +62,7 @@ class RunControls(QWidget):
         self.stop_button.setEnabled(running)
         self.pause_button.setEnabled(running and state != "paused")
         self.resume_button.setEnabled(running and state == "paused")
+        self.step_button.setEnabled(not running or state == "paused")
 
     def reset(self) -> None:
         """Idle and empty, as at start (another project was opened)."""
@@ -68,6 +74,7 @@ class RunControls(QWidget):
         """The worker's state during a run: 'running' | 'paused' | ..."""
         self.pause_button.setEnabled(state == "running")
         self.resume_button.setEnabled(state == "paused")
+        self.step_button.setEnabled(state == "paused")
         if state == "paused":
             self.progress.setFormat("paused — " + self.progress.format())
 
@@ -84,6 +91,15 @@ class RunControls(QWidget):
         self.progress.setFormat(
             f"epoch {batch.epoch}/{epochs} · step {batch.step}/{spe} · "
             f"{batch.samples_per_s:,.0f} samples/s · ETA {format_duration(batch.eta_s)}")
+
+    def show_step(self, global_step: int, steps_per_epoch: int | None) -> None:
+        """Paused after `global_step` batches (after a Step, or a Pause)."""
+        spe = steps_per_epoch or 0
+        where = f" (epoch {global_step // spe + 1}, batch {global_step % spe})" \
+            if spe and global_step % spe else (
+                f" (end of epoch {global_step // spe})" if spe and global_step else "")
+        self.status.setText(f"Paused after {global_step} batch(es){where}: Step trains the "
+                            "next one, Resume continues.")
 
     def show_end(self, how: str, full: bool) -> None:
         """The run ended `how` ('finished', 'stopped', 'failed', ...); `full` fills the bar."""
