@@ -1,17 +1,32 @@
-"""Training samples/s of the Trainer (what `studio train` runs) vs. a hand-written PyTorch loop.
+"""Training cost of the Trainer (what `studio train` runs) vs. a hand-written PyTorch loop.
 
-Same model (the example's compiled graph, same seed), same data (the example's training split,
-on the device), same batch size and shuffling; rounds alternate A (Trainer.fit) and B (the
-hand-written loop) so machine noise hits both alike. The Trainer does its usual per-epoch work
-(train metrics, events) but writes no run folder and has no validation split, so both sides do
-only training. Target: ratio A/B >= 0.97.
-Run: python -m bench.train_throughput [--example digits_cnn] [--rounds 6] [--epochs 3]
+Same model (the example's compiled graph, same seed), same data (the tensors the Trainer
+trains on, on the device), same batch size and shuffling. The Trainer does its usual work
+(train metrics, batch events with gradient norms, end-of-epoch rows) but has no validation
+split, so both sides do only training. Target: Trainer / hand-written >= 0.97.
+
+Three ways to measure, because on a shared machine wall clock alone cannot tell 3 %:
+  default         interleaved short rounds (the order alternates), wall clock AND process CPU
+                  time per sample; medians, min-max spread, and the best round of each side.
+  --instructions  instructions executed per sample, counted by valgrind's callgrind over the
+                  training epochs only (after a warm-up epoch): deterministic, load-free.
+  --load N        N busy-looping processes keep cores busy while the Trainer runs with torch's
+                  default thread count and with the count Studio chooses (engine.threads).
+Side "trainer_tb" (--tensorboard) trains with a run folder and TensorBoard logs on, the
+default of `studio train`, to show what logging costs.
+Run: python -m bench.train_throughput [--examples digits_cnn,digits_mlp,lstm_sequence]
+     [--rounds 8] [--epochs 2] [--instructions] [--load 1] [--tensorboard]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,11 +40,28 @@ from engine.examples import example_path
 from engine.project import load_project
 from engine.train.trainer import Trainer
 
+EXAMPLES = "digits_cnn,digits_mlp,lstm_sequence"
+LOSSES = {"cross_entropy": torch.nn.functional.cross_entropy,
+          "mse": torch.nn.functional.mse_loss}
 
-def load(example: str):
-    project = load_project(example_path(example), weights=False)
-    project.dataset.update({"val_split": 0.0, "test_split": 0.0})
-    return project
+
+class Case:
+    """One example, loaded once: its project (no validation/test split) and the tensors the
+    Trainer trains on."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.project = load_project(example_path(name), weights=False)
+        self.project.dataset.update({"val_split": 0.0, "test_split": 0.0})
+        self.project.path = None
+        self.loss = self.project.training.get("loss", "cross_entropy")
+        if self.loss not in LOSSES:
+            raise SystemExit(f"{name}: the hand-written loop covers {', '.join(LOSSES)}")
+        probe = Trainer(self.project, "cpu", run_dir=False, epochs=1)
+        probe.setup()
+        self.data = probe.splits
+        self.x, self.y = probe.state.train_data.x, probe.state.train_data.ys[0]
+        self.batch_size = probe.config["batch_size"]
 
 
 def clocks() -> tuple[float, float]:
@@ -41,94 +73,234 @@ def since(start) -> tuple[float, float]:
     return wall - start[0], cpu - start[1]
 
 
-def run_trainer(project, data, epochs: int) -> tuple[tuple[float, float], int]:
-    trainer = Trainer(project, "cpu", data=data, run_dir=False, epochs=epochs)
+def trainer_run(case: Case, epochs: int, run_dir=False):
+    trainer = Trainer(case.project, "cpu", data=case.data, run_dir=run_dir, epochs=epochs)
     trainer.setup()
-    t0 = clocks()
-    result = trainer.fit()
-    elapsed = since(t0)
+    return trainer
+
+
+def run_trainer(case: Case, epochs: int, measure=None, run_dir=False) -> int:
+    trainer = trainer_run(case, epochs, run_dir)
+    with measure or _nothing():
+        result = trainer.fit()
     assert result.status == "completed", result.error
-    return elapsed, len(trainer.state.train_data) * epochs
+    return len(case.x) * epochs
 
 
-def run_hand(project, data, epochs: int) -> tuple[tuple[float, float], int]:
+def run_trainer_tb(case: Case, epochs: int, measure=None) -> int:
+    """The Trainer as `studio train` runs it: a run folder with TensorBoard logs."""
+    folder = tempfile.mkdtemp(prefix="bench-tb-")
+    try:
+        return run_trainer(case, epochs, measure, run_dir=folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_hand(case: Case, epochs: int, measure=None) -> int:
     """The loop a PyTorch user writes: shuffle, slice, forward, loss, backward, step."""
-    cfg = project.training
+    cfg = case.project.training
     torch.manual_seed(cfg.get("seed", 0))
-    model = compile_graph(project.graph, load_weights=False)
+    model = compile_graph(case.project.graph, load_weights=False)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["optimizer"]["lr"])
-    x = torch.as_tensor(data.train.x).float()
-    y = torch.as_tensor(data.train.y[0]).long()
     gen = torch.Generator().manual_seed(cfg.get("seed", 0))
-    bs = cfg["batch_size"]
-    loss_fn = torch.nn.functional.cross_entropy
-    t0 = clocks()
-    model.train()
-    for _ in range(epochs):
-        total = 0.0
-        for idx in torch.randperm(len(x), generator=gen).split(bs):
-            loss = loss_fn(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-    return since(t0), len(x) * epochs
+    x, y, bs, loss_fn = case.x, case.y, case.batch_size, LOSSES[case.loss]
+    with measure or _nothing():
+        model.train()
+        for _ in range(epochs):
+            total = 0.0
+            for idx in torch.randperm(len(x), generator=gen).split(bs):
+                loss = loss_fn(model(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+    return len(x) * epochs
+
+
+SIDES = {"trainer": run_trainer, "hand": run_hand, "trainer_tb": run_trainer_tb}
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class Timed:
+    """Wall clock and process CPU time of the block."""
+
+    def __enter__(self):
+        self.start = clocks()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = since(self.start)
+        return False
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
+# -- interleaved rounds -------------------------------------------------------------------------
+def rounds(case: Case, sides: list[str], n_rounds: int, epochs: int) -> dict:
+    for side in sides:  # warm-up
+        SIDES[side](case, 1)
+    rows = []
+    for r in range(n_rounds):
+        order = sides[r % len(sides):] + sides[:r % len(sides)]  # rotate who goes first
+        row: dict = {"round": r + 1}
+        for side in order:
+            t = Timed()
+            n = SIDES[side](case, epochs, t)
+            row[f"{side}_wall_us"] = t.wall / n * 1e6
+            row[f"{side}_cpu_us"] = t.cpu / n * 1e6
+        for side in sides[1:]:
+            row[f"{side}/hand_wall"] = row["hand_wall_us"] / row[f"{side}_wall_us"]
+            row[f"{side}/hand_cpu"] = row["hand_cpu_us"] / row[f"{side}_cpu_us"]
+        rows.append(row)
+    print(f"\n{case.name}: {len(case.x)} samples, batch {case.batch_size}, {epochs} epochs "
+          f"per run, {torch.get_num_threads()} thread(s); microseconds per sample")
+    cols = ["round"] + [f"{s}_{k}_us" for s in sides for k in ("wall", "cpu")] + \
+        [f"{s}/hand_{k}" for s in sides[1:] for k in ("wall", "cpu")]
+    print_table(rows, cols)
+    summary: dict = {"rounds": rows}
+    for side in sides[1:]:
+        for k in ("wall", "cpu"):
+            ratios = [r[f"{side}/hand_{k}"] for r in rows]
+            best = min(r[f"hand_{k}_us"] for r in rows) / min(r[f"{side}_{k}_us"] for r in rows)
+            summary[f"{side}_ratio_{k}"] = {"median": statistics.median(ratios),
+                                            "min": min(ratios), "max": max(ratios),
+                                            "best_round_each": best}
+            print(f"  {side} / hand, {k:4s}: median [min-max] of rounds {spread(ratios)}, "
+                  f"best round each {best:.3f}")
+    return summary
+
+
+# -- instruction counts -------------------------------------------------------------------------
+class Callgrind:
+    """Counts instructions of the block when this process runs under
+    `valgrind --tool=callgrind --instr-atstart=no` (toggled with callgrind_control)."""
+
+    def _toggle(self, flag: str) -> None:
+        subprocess.run(["callgrind_control", "-i", flag, str(os.getpid())], check=True,
+                       capture_output=True)
+
+    def __enter__(self):
+        self._toggle("on")
+        return self
+
+    def __exit__(self, *exc):
+        self._toggle("off")
+        return False
+
+
+def child(side: str, example: str, epochs: int) -> None:
+    case = Case(example)
+    SIDES[side](case, 1)  # warm-up, not counted
+    n = SIDES[side](case, epochs, Callgrind())
+    print(f"SAMPLES {n}")
+
+
+def count_instructions(side: str, example: str, epochs: int) -> float:
+    """Instructions per training sample of `side` on `example`."""
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
+           sys.executable, "-m", "bench.train_throughput", "--child", side,
+           "--examples", example, "--epochs", str(epochs)]
+    done = subprocess.run(cmd, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    got = re.search(r"Collected : (\d+)", done.stderr)
+    samples = re.search(r"SAMPLES (\d+)", done.stdout)
+    if done.returncode or not got or not samples:
+        raise SystemExit(f"callgrind run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return int(got.group(1)) / int(samples.group(1))
+
+
+def instructions(examples: list[str], sides: list[str], epochs: int) -> dict:
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        raise SystemExit("--instructions needs valgrind (callgrind)")
+    rows = []
+    for ex in examples:
+        row: dict = {"example": ex}
+        for side in sides:
+            row[f"{side}_instr_per_sample"] = count_instructions(side, ex, epochs)
+        for side in sides[1:]:
+            row[f"{side}/hand"] = row["hand_instr_per_sample"] / row[f"{side}_instr_per_sample"]
+        rows.append(row)
+    print(f"\ninstructions per training sample (callgrind, {epochs} epochs after a warm-up, "
+          f"1 thread)")
+    print_table(rows, ["example"] + [f"{s}_instr_per_sample" for s in sides] +
+                [f"{s}/hand" for s in sides[1:]])
+    return {"instructions": rows}
+
+
+# -- other load on the machine ------------------------------------------------------------------
+def busy(n: int) -> list[subprocess.Popen]:
+    """`n` processes spinning a core each (another program on the user's machine)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def under_load(case: Case, load: int, n_rounds: int, epochs: int) -> dict:
+    from engine.threads import choose_threads
+
+    default = torch.get_num_threads()
+    procs = busy(load)
+    try:
+        time.sleep(0.5)
+        chosen = choose_threads()
+        rows = []
+        settings = [("default", default), ("chosen", chosen)]
+        for r in range(n_rounds):
+            row: dict = {"round": r + 1}
+            for name, threads in settings[r % 2:] + settings[:r % 2]:
+                torch.set_num_threads(threads)
+                t = Timed()
+                n = run_trainer(case, epochs, t)
+                row[f"{name}_samples_s"] = n / t.wall
+            rows.append(row)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        torch.set_num_threads(default)
+    print(f"\n{case.name} with {load} busy process(es): torch default {default} thread(s), "
+          f"chosen {chosen}; samples/s")
+    print_table(rows, ["round", "default_samples_s", "chosen_samples_s"])
+    med = {k: statistics.median(r[f"{k}_samples_s"] for r in rows) for k in ("default", "chosen")}
+    print(f"  median samples/s: default {med['default']:.0f}, chosen {med['chosen']:.0f} "
+          f"(x{med['chosen'] / med['default']:.2f})")
+    return {"load": load, "default_threads": default, "chosen_threads": chosen, "rounds": rows,
+            "median_default_samples_s": med["default"], "median_chosen_samples_s": med["chosen"]}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--example", default="digits_cnn")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--examples", default=EXAMPLES)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ap.add_argument("--instructions", action="store_true")
+    ap.add_argument("--tensorboard", action="store_true")
+    ap.add_argument("--load", type=int, default=0)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    examples = args.examples.split(",")
+    if args.child:
+        torch.set_num_threads(1)
+        return child(args.child, examples[0], args.epochs)
+    if args.load:
+        out = {ex: under_load(Case(ex), args.load, args.rounds, args.epochs) for ex in examples}
+        write_json(f"train_throughput_load{args.load}", out)
+        return
     torch.set_num_threads(args.threads)
-    project = load(args.example)
-    if project.training.get("loss", "cross_entropy") != "cross_entropy":
-        raise SystemExit("the hand-written loop covers cross-entropy classifiers")
-    from engine.data import load_dataset
-    from engine.validate import validate
-
-    report = validate(project.graph)
-    in_id = next(n for n in report.order if project.graph.nodes[n].spec.role == "input")
-    t = report.out_types[in_id][0]
-    data = load_dataset(project.dataset, project.folder, tuple(t.shape), t.dtype)
-    run_trainer(project, data, 1)  # warm-up both paths
-    run_hand(project, data, 1)
-    rows = []
-    for r in range(args.rounds):
-        runs = [("trainer", run_trainer), ("hand", run_hand)]
-        if r % 2:
-            runs.reverse()  # alternate which side goes first
-        got = {name: fn(project, data, args.epochs) for name, fn in runs}
-        (wa, ca), na = got["trainer"]
-        (wb, cb), nb = got["hand"]
-        rows.append({"round": r + 1, "trainer_samples_s": na / wa, "hand_samples_s": nb / wb,
-                     "ratio_wall": (na / wa) / (nb / wb),
-                     "ratio_cpu": (na / ca) / (nb / cb), "cpu_a": ca / na, "cpu_b": cb / nb})
-    print(f"{args.example}: {len(data.train)} training samples, batch "
-          f"{project.training['batch_size']}, {args.epochs} epochs per round, "
-          f"{args.threads} thread(s)\n")
-    print_table(rows, ["round", "trainer_samples_s", "hand_samples_s", "ratio_wall",
-                       "ratio_cpu"])
-    med = {k: statistics.median(r[k] for r in rows)
-           for k in ("trainer_samples_s", "hand_samples_s", "ratio_wall", "ratio_cpu")}
-    best = max(r["trainer_samples_s"] for r in rows) / max(r["hand_samples_s"] for r in rows)
-    best_cpu = min(r["cpu_b"] for r in rows) / min(r["cpu_a"] for r in rows)
-    print(f"\nratio Trainer / hand-written (target >= 0.97):\n"
-          f"  median of rounds, wall clock   {med['ratio_wall']:.3f}\n"
-          f"  median of rounds, CPU time     {med['ratio_cpu']:.3f}\n"
-          f"  best round each, wall clock    {best:.3f}\n"
-          f"  best round each, CPU time      {best_cpu:.3f}  (least sensitive to other load)")
-    write_json("train_throughput", {"example": args.example, "rounds": rows,
-                                    "median_ratio_wall": med["ratio_wall"],
-                                    "median_ratio_cpu": med["ratio_cpu"],
-                                    "best_of_rounds_ratio_wall": best,
-                                    "best_of_rounds_ratio_cpu": best_cpu,
-                                    "trainer_samples_s": med["trainer_samples_s"],
-                                    "hand_samples_s": med["hand_samples_s"],
-                                    "epochs": args.epochs, "threads": args.threads,
-                                    "batch_size": project.training["batch_size"]})
+    sides = ["hand", "trainer"] + (["trainer_tb"] if args.tensorboard else [])
+    if args.instructions:
+        write_json("train_throughput_instructions", instructions(examples, sides, args.epochs))
+        return
+    out = {ex: rounds(Case(ex), sides, args.rounds, args.epochs) for ex in examples}
+    write_json("train_throughput", {"threads": args.threads, "epochs": args.epochs, **out})
 
 
 if __name__ == "__main__":

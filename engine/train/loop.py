@@ -15,6 +15,7 @@ from .control import RunControl
 from .evaluation import cat, evaluate_data, metrics_of
 from .events import BatchEnded, EpochEnded, GradNorms, Paused, Resumed, Throttle, TrainEvent
 from .faults import TrainError, describe
+from .metrics import LossMeter
 from .recording import RunRecorder
 from .snapshots import snapshots
 from .state import RunProgress, TrainState
@@ -65,7 +66,7 @@ class TrainingLoop:
         outputs, targets, seconds)."""
         s, p, cfg = self.state, self.progress, self.config
         batches = s.train_data.batches(perm, cfg["batch_size"], s.rank, s.world)
-        loss_sum, seen, t0 = 0.0, 0, time.perf_counter()
+        meter, t0 = LossMeter(), time.perf_counter()
         keep = s.keep_train_outputs
         outs_acc: list[list] = [[] for _ in s.output_ids]
         tgts_acc: list[list] = [[] for _ in s.output_ids]
@@ -99,25 +100,33 @@ class TrainingLoop:
                                cfg["batch_size"], s.model.studio_code) from exc
             p.global_step += 1
             step += 1
-            n = len(xb)
-            loss_sum += loss_val * n
-            seen += n
+            meter.add(loss_val, len(xb), p.global_step)
             if keep:
                 for i, o in enumerate(outs):
                     outs_acc[i].append(o.detach())
                     tgts_acc[i].append(ys[i])
             if self.batch_throttle.ready():
-                self._batch_event(epoch, step, loss_sum / seen, seen, t0)
+                self._batch_event(epoch, step, self._synced(meter, epoch) / meter.seen,
+                                  meter.seen, t0)
             if self.control.watching and self.act_throttle.ready():
                 self._snapshot()
-        return loss_sum, seen, outs_acc, tgts_acc, time.perf_counter() - t0
+        loss_sum = self._synced(meter, epoch)
+        return loss_sum, meter.seen, outs_acc, tgts_acc, time.perf_counter() - t0
+
+    def _synced(self, meter: LossMeter, epoch: int) -> float:
+        """The epoch's loss sum so far (syncs the losses an accelerator step left there)."""
+        try:
+            return meter.sum()
+        except NonFiniteLoss as exc:
+            raise self._non_finite(exc, epoch) from exc
 
     def _non_finite(self, exc: NonFiniteLoss, epoch: int) -> TrainError:
         p = self.progress
         what = "NaN" if math.isnan(exc.value) else "infinite"
-        return TrainError(f"loss became {what} at step {p.global_step + 1} (epoch "
+        step = exc.step if exc.step is not None else p.global_step + 1
+        return TrainError(f"loss became {what} at step {step} (epoch "
                           f"{epoch + 1}): lower the learning rate (now {p.current_lr:g}) or "
-                          "check the data", "nan", None, p.global_step + 1,
+                          "check the data", "nan", None, step,
                           "".join(traceback.format_exception(exc)))
 
     def _maybe_pause(self) -> bool:

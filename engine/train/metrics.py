@@ -3,9 +3,12 @@
 Classification metrics (accuracy, top_k_accuracy, precision, recall, f1, confusion_matrix)
 apply to outputs trained with a classification loss; precision/recall/F1 are macro averages
 over classes (binary outputs: of the positive class). Regression metrics (mse, mae, rmse, r2;
-r2 averaged uniformly over output columns) apply to any float output.
+r2 averaged uniformly over output columns) apply to any float output. LossMeter keeps the
+running training loss of an epoch without a device sync per step.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -109,3 +112,42 @@ def _regression(name: str, out: np.ndarray, target: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res > 0, 0.0, 1.0))
     return float(r2.mean())
+
+
+class LossMeter:
+    """The running sample-weighted loss of an epoch, fed once per step.
+
+    A step's loss arrives as a float (already synced and checked: on the CPU a `.item()`
+    costs nothing) or as a detached 0-d tensor (on an accelerator, where `.item()` would stall
+    the device every step). Tensors are kept as they are and synced in one go by `sum()`,
+    which the loop calls once per batch event and at the end of the epoch; a
+    non-finite loss among them raises NonFiniteLoss naming its step. Either way the sum is
+    the same float64 arithmetic in the same order, so the reported losses are identical.
+    """
+
+    def __init__(self) -> None:
+        self._sum = 0.0
+        self.seen = 0
+        self._pending: list[tuple] = []   # (loss tensor, samples, global step)
+
+    def add(self, value, n: int, global_step: int) -> None:
+        self.seen += n
+        if isinstance(value, float):
+            self._sum += value * n
+        else:
+            self._pending.append((value, n, global_step))
+
+    def sum(self) -> float:
+        if self._pending:
+            import torch
+
+            values = torch.stack([v for v, _, _ in self._pending]).tolist()  # one sync
+            for value, (_, n, step) in zip(values, self._pending):
+                if not math.isfinite(value):
+                    self._pending = []
+                    from .steps import NonFiniteLoss
+
+                    raise NonFiniteLoss(value, step)
+                self._sum += value * n
+            self._pending = []
+        return self._sum

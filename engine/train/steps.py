@@ -1,8 +1,11 @@
 """One optimisation step on a batch: forward, loss, backward, clipping, optimizer step.
 
 `make_step(state, config)` returns the step function of a run: `step(xb, ys) -> (loss value,
-outputs)`, by backpropagation, or by contrastive divergence for an RBM. A step whose loss is
-not finite raises NonFiniteLoss before any weight changes.
+outputs)`, by backpropagation, or by contrastive divergence for an RBM. On the CPU the loss
+value is a float and a step whose loss is not finite raises NonFiniteLoss before any weight
+changes. On an accelerator it is the detached loss tensor: reading it would stall the device
+every step, so the loop's LossMeter (metrics.py) syncs and checks the losses once per batch
+event (NonFiniteLoss then names the step, a few steps late).
 """
 from __future__ import annotations
 
@@ -13,12 +16,29 @@ from functools import partial
 from .state import TrainState
 
 
-class NonFiniteLoss(ArithmeticError):
-    """The loss of a batch is NaN or infinite; `value` is it."""
+# device types whose step reads its loss at once (a sync there is free)
+SYNC_EACH_STEP = frozenset({"cpu"})
 
-    def __init__(self, value: float):
+
+class NonFiniteLoss(ArithmeticError):
+    """The loss of a batch is NaN or infinite; `value` is it, `step` its global step when
+    found after the fact (None: the step that raised it)."""
+
+    def __init__(self, value: float, step: int | None = None):
         super().__init__(f"loss {value}")
         self.value = value
+        self.step = step
+
+
+def loss_value(state: TrainState, loss):
+    """The step's loss for the loop: a checked float where a sync is free, else the detached
+    tensor (LossMeter checks it later)."""
+    if state.device.type not in SYNC_EACH_STEP:
+        return loss.detach()
+    value = loss.item()
+    if not math.isfinite(value):
+        raise NonFiniteLoss(value)
+    return value
 
 
 def make_step(state: TrainState, config: dict) -> Callable:
@@ -32,9 +52,7 @@ def backprop_step(state: TrainState, config: dict, xb, ys):
             loss, outs = forward_loss(state, xb, ys)
     else:
         loss, outs = forward_loss(state, xb, ys)
-    value = loss.item()
-    if not math.isfinite(value):
-        raise NonFiniteLoss(value)
+    value = loss_value(state, loss)
     optimizer = state.optimizer
     optimizer.zero_grad(set_to_none=True)
     if state.scaler is not None:
