@@ -28,6 +28,9 @@ Schema (every key is optional; the defaults are shown):
                                     # confusion_matrix | mse | mae | rmse | r2
       "top_k": 5,
       "regularization": {"l1": {}, "l2": {}},   # {node name: coefficient}, weights only
+      "lr_scales": {},              # {node name: factor}: its own learning rate (param group)
+      "fine_tune": null,            # or {"freeze_epochs": K}: all but the classifier frozen
+                                    # for K epochs (see finetune.py)
       "early_stopping": null,       # or {"monitor": "val_loss", "patience": 5,
                                     #     "min_delta": 0.0, "restore_best": true}
       "grad_clip": {"norm": null, "value": null},
@@ -89,6 +92,8 @@ DEFAULTS: dict[str, Any] = {
     "metrics": None,
     "top_k": 5,
     "regularization": {"l1": {}, "l2": {}},
+    "lr_scales": {},
+    "fine_tune": None,
     "early_stopping": None,
     "grad_clip": {"norm": None, "value": None},
     "cd_k": None,
@@ -147,7 +152,7 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
         if key not in defaults:
             known = ", ".join(sorted(defaults))
             raise ConfigError(f"{where}.{key} is not a known setting (known: {known})")
-        if isinstance(defaults[key], dict) and key not in ("regularization",):
+        if isinstance(defaults[key], dict) and key not in ("regularization", "lr_scales"):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}.{key} must be an object, got {quote(value)}")
             out[key] = _merge(defaults[key], value, f"{where}.{key}")
@@ -232,6 +237,9 @@ def validate_config(cfg: dict, where: str = "training") -> None:
         for i, m in enumerate(cfg["metrics"]):
             _choice(m, METRICS, f"{where}.metrics[{i}]")
     _validate_regularization(cfg["regularization"], f"{where}.regularization")
+    from . import finetune
+
+    finetune.validate(cfg, where)
     es = cfg["early_stopping"]
     if es is not None:
         if not isinstance(es, dict):

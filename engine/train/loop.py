@@ -16,6 +16,7 @@ from .evaluation import cat, evaluate_data, metrics_of
 from .events import BatchEnded, EpochEnded, GradNorms, Paused, Resumed, Throttle, TrainEvent
 from .faults import TrainError, describe
 from .metrics import LossMeter
+from .optim import set_lr
 from .recording import RunRecorder
 from .snapshots import snapshots
 from .state import RunProgress, TrainState
@@ -51,6 +52,8 @@ class TrainingLoop:
         for epoch in range(p.start_epoch, self.config["epochs"]):
             if self.control.stopped:
                 return "stopped"
+            if self.state.fine_tune is not None:
+                self.state.fine_tune.begin_epoch(epoch)
             perm = torch.randperm(len(self.state.train_data), generator=self.state.gen)
             stats = self.run_epoch(epoch, perm)
             if stats is None:
@@ -86,8 +89,7 @@ class TrainingLoop:
                 return None
             lr = s.schedule.lr_at(epoch, p.global_step)
             if lr != p.current_lr:
-                for group in s.optimizer.param_groups:
-                    group["lr"] = lr
+                set_lr(s.optimizer, lr)
                 p.current_lr = lr
             try:
                 loss_val, outs = self.step(xb, ys)

@@ -127,5 +127,6 @@ def _cos_anneal(start: float, end: float, pct: float) -> float:
 
 
 def set_lr(optimizer, lr: float) -> None:
+    """Every param group's rate: `lr` times the group's `lr_scale` (finetune.param_groups)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import run_folder
 from .faults import TrainError
+from .optim import set_lr
 from .state import RunProgress, TrainState
 
 
@@ -59,8 +60,7 @@ def load_resume(run_dir: Path, state: TrainState, config: dict) -> RunProgress:
         start_epoch=int(info["epoch"]), global_step=int(info["global_step"]),
         history=list(info.get("history", [])), best_row=info.get("best"),
         bad_epochs=int(info.get("bad_epochs", 0)))
-    for group in state.optimizer.param_groups:
-        group["lr"] = progress.current_lr
+    set_lr(state.optimizer, progress.current_lr)
     es = config["early_stopping"]
     if es and es["restore_best"] and run_folder.has_checkpoint(run_dir, "best"):
         best, _, _ = run_folder.load_checkpoint(run_dir, "best")

@@ -95,7 +95,8 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
         metric_names=m.metric_names, keep_train_outputs=d.keep_train_outputs, rbm=m.rbm,
         trainable_params=o.trainable_params, optimizer=o.optimizer, schedule=o.schedule,
         steps_per_epoch=o.steps_per_epoch, penalty_terms=o.penalty_terms,
-        clipping=_clipping(config), monitor=o.monitor, autocast=m.autocast, scaler=m.scaler)
+        clipping=_clipping(config), monitor=o.monitor, autocast=m.autocast, scaler=m.scaler,
+        fine_tune=o.fine_tune)
 
 
 def _clipping(config: dict) -> bool:
@@ -260,16 +261,18 @@ class _Optimization:
     steps_per_epoch: int
     penalty_terms: list
     monitor: str
+    fine_tune: object
 
 
 def _build_optimizer(model, graph, cfg, d: _Data) -> _Optimization:
+    from .finetune import fine_tune, param_groups
     from .optim import Schedule, build_optimizer
     from .weights import penalty_terms
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     if not trainable:
         raise TrainError("nothing to train: every layer is frozen (trainable: false)", "error")
-    optimizer = build_optimizer(trainable, cfg["optimizer"])
+    optimizer = build_optimizer(param_groups(model, graph, cfg), cfg["optimizer"])
     steps_per_epoch = math.ceil(len(d.train) / cfg["batch_size"])
     schedule = Schedule(cfg["schedule"], cfg["optimizer"]["lr"], cfg["epochs"],
                         steps_per_epoch)
@@ -279,4 +282,5 @@ def _build_optimizer(model, graph, cfg, d: _Data) -> _Optimization:
         raise ConfigError(str(exc)) from None
     es = cfg["early_stopping"]
     monitor = es["monitor"] if es else ("val_loss" if d.val is not None else "loss")
-    return _Optimization(trainable, optimizer, schedule, steps_per_epoch, terms, monitor)
+    return _Optimization(trainable, optimizer, schedule, steps_per_epoch, terms, monitor,
+                         fine_tune(model, graph, cfg))

@@ -57,6 +57,7 @@ class TrainState:
     monitor: str                     # the metric early stopping and 'best' follow
     autocast: Callable = contextlib.nullcontext  # mixed precision context (CUDA)
     scaler: Any | None = None        # GradScaler for fp16
+    fine_tune: Any | None = None     # finetune.FineTune: the backbone frozen for K epochs
 
     @property
     def amp(self) -> bool:
