@@ -80,10 +80,11 @@ class FineTune:
     """Freezes the backbone's trainable parameters until epoch `freeze_epochs` (counted from
     0), then lets them train (`begin_epoch` is called before each epoch)."""
 
-    def __init__(self, params: list, freeze_epochs: int, head: str):
+    def __init__(self, params: list, freeze_epochs: int, head: str, nodes: list[str]):
         self.params = params
         self.freeze_epochs = freeze_epochs
-        self.head = head
+        self.head = head     # the classifier's name
+        self.nodes = nodes   # the backbone: ids of the nodes whose parameters wait
 
     def begin_epoch(self, epoch: int) -> None:
         train = epoch >= self.freeze_epochs
@@ -106,12 +107,14 @@ def fine_tune(model, graph, cfg: dict) -> FineTune | None:
         head = find_head(graph)
     except TransferError as exc:
         raise ConfigError(f"training.fine_tune: {exc}") from None
-    backbone = [p for nid, ps in node_parameters(model, graph).items() if nid != head.top_id
-                for p in ps if p.requires_grad]
-    if not backbone:
+    nodes = {nid: [p for p in ps if p.requires_grad]
+             for nid, ps in node_parameters(model, graph).items() if nid != head.top_id}
+    nodes = {nid: ps for nid, ps in nodes.items() if ps}
+    if not nodes:
         raise ConfigError("training.fine_tune: the model has no trainable layer besides the "
                           "classifier, so there is nothing to unfreeze later")
-    return FineTune(backbone, ft["freeze_epochs"], graph.nodes[head.top_id].name)
+    return FineTune([p for ps in nodes.values() for p in ps], ft["freeze_epochs"],
+                    graph.nodes[head.top_id].name, list(nodes))
 
 
 __all__ = ["MAX_SCALE", "FineTune", "fine_tune", "param_groups", "validate"]

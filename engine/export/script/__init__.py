@@ -30,6 +30,7 @@ def script_source(project: Project, weights_hint: str | None = None,
     from .plan import build_plan
     from .recipes import recipe
     from .training import penalty_code, project_schedule
+    from .transfer import helpers as transfer_helpers
 
     plan = build_plan(project, filename, weights_hint)
     data_helpers, data_fn = load_data(plan)
@@ -37,6 +38,7 @@ def script_source(project: Project, weights_hint: str | None = None,
     blocks = [plan.model_source.rstrip("\n").split("\n"), *data_helpers, data_fn,
               *recipe(plan).helpers(plan), *metrics_code(plan),
               *([penalty_code(plan)] if plan.penalties else []), *sched.helpers,
+              *transfer_helpers(plan.transfer),
               evaluate_code(plan), train_code(plan), weights_code(plan), predict_code(plan),
               main_code(plan), ['if __name__ == "__main__":', "    main()"]]
     body = "\n\n\n".join("\n".join(b) for b in _unique(blocks)) + "\n"

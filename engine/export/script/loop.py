@@ -7,6 +7,7 @@ from .plan import Plan
 from .recipes import recipe
 from .text import block, function, indent, lit
 from .training import project_schedule
+from .transfer import backbone_code, epoch_code
 
 
 def _eval_batch_size(plan: Plan) -> int:
@@ -39,11 +40,12 @@ def train_code(plan: Plan) -> list[str]:
     bs, seed = cfg["batch_size"], cfg["seed"]
     setup = ['x, y = data["train"]' if r.uses_targets else 'x = data["train"][0]',
              *_frozen(plan)]
-    setup += r.optimizers(plan)
+    setup += r.optimizers(plan) + backbone_code(plan.transfer)
     if r.ddp:
         setup.append("net = nn.parallel.DistributedDataParallel(model) if world > 1 else model")
     setup.append(f"generator = torch.Generator().manual_seed({seed})  # Studio's batch order")
-    rate_setup, rate_epoch, rate_step, rate_tick = sched.lines(bs)
+    scaled = bool(plan.transfer.groups)
+    rate_setup, rate_epoch, rate_step, rate_tick = sched.lines(bs, scaled)
     setup += rate_setup + _early_setup(plan)
     keep = plan.metrics
     batch = [*r.batch(plan), *rate_step, *r.step(plan),
@@ -52,7 +54,7 @@ def train_code(plan: Plan) -> list[str]:
     if keep:
         batch += ["outs.append([o.detach() for o in out])" if plan.multi
                   else "outs.append(out.detach())", "ys.append(yb)"]
-    epoch = [*rate_epoch, "net.train()"
+    epoch = [*rate_epoch, *epoch_code(plan.transfer), "net.train()"
              if r.ddp else "model.train()",
              "total, seen, outs, ys = 0.0, 0, [], []" if keep else "total, seen = 0.0, 0",
              (f"for batch in torch.randperm(len(x), generator=generator).to(x.device)"
@@ -76,7 +78,9 @@ def train_code(plan: Plan) -> list[str]:
     if plan.data.has_val:
         epoch.append('row.update({f"val_{k}": v for k, v in evaluate(model, *data["val"])'
                      '.items()})')
-    epoch += ['row["lr"] = optimizer.param_groups[0]["lr"]', "log(row)", *sched.end,
+    lr = ("rate" if sched.rate else lit(cfg["optimizer"]["lr"])) if scaled \
+        else 'optimizer.param_groups[0]["lr"]'
+    epoch += [f'row["lr"] = {lr}', "log(row)", *sched.end,
               *_early_end(plan)]
     body = [*setup, "for epoch in range(epochs):", *indent(epoch), *_early_restore(plan)]
     return function("train(model, data, epochs, log, rank=0, world=1)", _train_doc(plan, sched),
@@ -93,6 +97,12 @@ def _train_doc(plan: Plan, sched) -> str:
         parts.append(f"contrastive divergence CD-{plan.rbm[1]}")
     if plan.frozen:
         parts.append(f"{', '.join(plan.frozen)} frozen")
+    t = plan.transfer
+    if t.groups:
+        parts.append("learning rate x " + ", ".join(
+            f"{s:g} for {', '.join(a)}" for s, a in t.groups))
+    if t.backbone:
+        parts.append(f"{t.head} trained alone for {t.freeze_epochs} epoch(s)")
     clip = cfg["grad_clip"]
     if clip["norm"] is not None or clip["value"] is not None:
         parts.append("gradients clipped")

@@ -14,6 +14,7 @@ from ...project import Project
 from ...validate import validate
 from ..common import ExportError
 from .data_plan import DataPlan, TargetPlan, data_plan
+from .transfer import TransferPlan, transfer_plan
 
 # names the script defines or uses as locals: project names must not shadow them
 RESERVED = {"x", "y", "xb", "yb", "out", "outs", "outputs", "target", "targets", "loss",
@@ -63,6 +64,7 @@ class Plan:
     penalties: list[tuple[str, float, list[str]]] = field(default_factory=list)
     rbm: tuple[str, int] | None = None  # (attribute, CD steps) when trained by CD-k
     monitor: str | None = None          # early stopping's metric
+    transfer: TransferPlan = field(default_factory=TransferPlan)  # lr per layer, fine-tuning
 
     @property
     def multi(self) -> bool:
@@ -132,6 +134,10 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
                    and any(True for _ in getattr(module, a).parameters())]
     if plan.frozen and all(not p.requires_grad for p in _frozen(module, plan.frozen)):
         raise ExportError("nothing to train: every layer is frozen (trainable: false)")
+    try:
+        plan.transfer = transfer_plan(module, graph, code.attrs, cfg)
+    except ConfigError as exc:
+        raise ExportError(str(exc)) from None
     plan.penalties = _penalties(cfg["regularization"], graph, module)
     if "cd" in losses:
         rbm = next((nid for nid in report.order if graph.nodes[nid].type == "rbm.RBM"), None)

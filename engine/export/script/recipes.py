@@ -7,6 +7,7 @@ from __future__ import annotations
 from .plan import Plan
 from .text import block
 from .training import loss_code, optimizer_code
+from .transfer import groups_code
 
 
 class Recipe:
@@ -26,6 +27,9 @@ class Recipe:
         return []
 
     def optimizers(self, plan: Plan) -> list[str]:
+        if plan.transfer.groups:
+            return [*groups_code(plan.transfer, plan.cfg["optimizer"]["lr"]),
+                    f"optimizer = {optimizer_code(plan.cfg['optimizer'], 'groups')}"]
         params = "[p for p in model.parameters() if p.requires_grad]" if plan.frozen \
             else "model.parameters()"
         return [f"optimizer = {optimizer_code(plan.cfg['optimizer'], params)}"]

@@ -63,9 +63,11 @@ class ScheduleCode:
     helpers: list[list[str]] = field(default_factory=list)
     doc: str = ""
 
-    def lines(self, batch_size: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    def lines(self, batch_size: int, scaled: bool = False
+              ) -> tuple[list[str], list[str], list[str], list[str]]:
         """The training loop's lines: (set-up, at each epoch's start, before each step, after
-        each step); `x`, `epoch`, `epochs` and `optimizer` are in scope."""
+        each step); `x`, `epoch`, `epochs` and `optimizer` are in scope. `scaled`: each param
+        group's rate is `rate` times its lr_scale (transfer.py)."""
         setup = []
         if "steps_per_epoch" in f"{self.rate} {self.warmup}":
             setup.append(f"steps_per_epoch = math.ceil(len(x) / {batch_size})")
@@ -76,10 +78,14 @@ class ScheduleCode:
         setup += self.setup
         if not self.rate:
             return setup, [], [], []
+        scale = ' * group["lr_scale"]' if scaled else ""
         if self.warmup:
             apply = [f"rate = {self.rate}", "if step < warmup:",
                      "    rate *= (step + 1) / warmup  # linear warm-up",
-                     "for group in optimizer.param_groups:", '    group["lr"] = rate']
+                     "for group in optimizer.param_groups:", f'    group["lr"] = rate{scale}']
+        elif scaled:
+            apply = [f"rate = {self.rate}", "for group in optimizer.param_groups:",
+                     f'    group["lr"] = rate{scale}']
         else:
             apply = ["for group in optimizer.param_groups:", f'    group["lr"] = {self.rate}']
         if self.per_step:

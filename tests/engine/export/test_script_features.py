@@ -28,6 +28,8 @@ MARKERS = {
     "regularization": ["def penalty(", "penalty(model)"],
     "frozen": ["requires_grad_(False)", "p.requires_grad"],
     "warmup": ["warmup"],
+    "lr_scales": ['"lr_scale"'],
+    "fine_tune": ["backbone = parameters_of(", "requires_grad_(epoch >= "],
     "schedule": ['group["lr"]'],
     "plateau": ["plateau_lr"],
     "onecycle": ["def one_cycle("],
@@ -65,6 +67,7 @@ def _uses(project: engine.Project) -> set[str]:
         uses.add("regularization")
     if any(not n.trainable for n in graph.nodes.values()):
         uses.add("frozen")
+    uses |= {k for k in ("lr_scales", "fine_tune") if cfg[k]}
     sched = cfg["schedule"]
     if sched["warmup_epochs"] and sched["name"] != "onecycle":
         uses.add("warmup")
@@ -196,6 +199,14 @@ FEATURES = {
     "l1-l2-frozen-hinge": lambda p: _xor(p, {"regularization": {"l1": {"hidden": 0.001},
                                                                 "l2": {"out": 0.01}},
                                              "loss": "hinge"}, frozen=["hidden"]),
+    "lr-scales-step-warmup": lambda p: _xor(p, {
+        "lr_scales": {"hidden": 0.1}, "optimizer": {"name": "momentum", "lr": 0.1},
+        "schedule": {"name": "step", "step_size": 1, "gamma": 0.5, "warmup_epochs": 1}}),
+    "fine-tune-scales": lambda p: _xor(p, {"fine_tune": {"freeze_epochs": 2},
+                                           "lr_scales": {"hidden": 0.25}}),
+    "fine-tune-cosine": lambda p: _xor(p, {"fine_tune": {"freeze_epochs": 1},
+                                           "optimizer": {"name": "adamw", "lr": 0.02},
+                                           "schedule": {"name": "cosine"}}),
     "multitask-weights": lambda p: _example("multitask_two_heads", p, {
         "metrics": ["accuracy", "f1"]}, {"digit": 0.5, "ge5": 2.0}),
     "rbm-l2-clip": lambda p: _example("rbm", p, {
