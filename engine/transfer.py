@@ -1,5 +1,6 @@
 """Transfer learning as edits: find a network's classifier ("head"), replace it for another
-class count.
+class count; the fine-tune preset (the backbone frozen for K epochs, then trained at a lower
+rate: training.fine_tune and training.lr_scales, see engine/train/finetune.py).
 
 The head is the last Linear layer before an Output node, looked for through layers without
 weights (Flatten, Dropout, activations) and into block instances (VGG's `classifier.6`).
@@ -134,5 +135,52 @@ def replace_head(graph: Graph, classes: int, output_id: str | None = None) -> He
     return plan
 
 
-__all__ = ["Head", "HeadPlan", "TransferError", "find_head",
-           "replace_head", "replace_head_plan"]
+def backbone_names(graph: Graph) -> list[str]:
+    """The names of the top-level nodes that learn, except the classifier's (in graph
+    order): what the fine-tune preset freezes first and then trains at a lower rate."""
+    from .validate import validate
+
+    head = find_head(graph).top_id
+    counts = validate(graph).param_counts
+    return [n.name for nid, n in graph.nodes.items()
+            if nid != head and n.trainable and counts.get(nid, 0) > 0]
+
+
+def fine_tune_preset(graph: Graph, training: dict, freeze_epochs: int = 2,
+                     backbone_scale: float = 0.1) -> dict:
+    """A copy of the training settings with the fine-tune preset: the classifier learns alone
+    for `freeze_epochs` epochs, then the backbone joins at `backbone_scale` times the rate.
+    TransferError when the model has no classifier or nothing else learns."""
+    import copy
+
+    if isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or \
+            not 1 <= freeze_epochs <= 100_000:
+        raise TransferError(f"the epochs with a frozen backbone must be a whole number from 1 "
+                            f"to 100,000, received {freeze_epochs!r}")
+    if not 0 < backbone_scale <= 1000:
+        raise TransferError(f"the backbone's learning-rate factor must be above 0 and at most "
+                            f"1000, received {backbone_scale!r}")
+    names = backbone_names(graph)
+    if not names:
+        raise TransferError("only the classifier learns, so there is no backbone to fine-tune")
+    out = copy.deepcopy(training)
+    scales = {k: v for k, v in (out.get("lr_scales") or {}).items() if k not in names}
+    if backbone_scale != 1:
+        scales.update({n: backbone_scale for n in names})
+    out["lr_scales"] = scales
+    out["fine_tune"] = {"freeze_epochs": freeze_epochs}
+    return out
+
+
+def without_fine_tune(training: dict) -> dict:
+    """A copy of the training settings with no fine-tune schedule and no rate factors."""
+    import copy
+
+    out = copy.deepcopy(training)
+    out.pop("fine_tune", None)
+    out.pop("lr_scales", None)
+    return out
+
+
+__all__ = ["Head", "HeadPlan", "TransferError", "backbone_names", "find_head",
+           "fine_tune_preset", "replace_head", "replace_head_plan", "without_fine_tune"]

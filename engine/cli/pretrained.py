@@ -26,6 +26,10 @@ def add_new_options(parser) -> None:
                         help="the architecture only, with random weights")
     parser.add_argument("--data", metavar="FOLDER", default=None,
                         help="an image folder (one sub-folder per class) to fine-tune on")
+    parser.add_argument("--freeze-epochs", metavar="K", type=int, default=None,
+                        help="fine-tune preset: train the new head alone for K epochs, then "
+                        "the backbone too at 0.1x the rate (default 2; 0: train everything "
+                        "from the start)")
 
 
 def run_list(args) -> int:
@@ -41,7 +45,8 @@ def run_list(args) -> int:
 def create(args, dest: Path) -> Path | None:
     """Write the project of `studio new --pretrained`; None (and a message) on failure."""
     from ..data.base import DataError
-    from ..pretrained import DOWNLOAD, PretrainedError, get, new_project, weights_dir
+    from ..pretrained import (DOWNLOAD, FREEZE_EPOCHS, PretrainedError, get, new_project,
+                              weights_dir)
     from ..project import ProjectError, save_project
     from ..transfer import TransferError
 
@@ -55,8 +60,9 @@ def create(args, dest: Path) -> Path | None:
         print(f"downloading the {net.title} weights ({net.file_mb:.0f} MB) from {net.url}",
               file=sys.stderr)
     try:
+        freeze = FREEZE_EPOCHS if args.freeze_epochs is None else args.freeze_epochs
         project = new_project(net.name, args.classes, weights, args.data,
-                              project_path=dest.resolve())
+                              project_path=dest.resolve(), freeze_epochs=freeze)
         project.meta["name"] = dest.stem
         return save_project(project, dest)
     except (PretrainedError, TransferError, DataError, ProjectError) as exc:

@@ -15,6 +15,7 @@ from .catalogue import GALLERY, Preprocess, PretrainedNet, get
 from .weights import PretrainedError, apply_state, fetch, read_state, weights_dir
 
 DOWNLOAD = "download"
+FREEZE_EPOCHS = 2   # the fine-tune preset of a new project: the head alone for 2 epochs
 
 
 def load_weights(net: PretrainedNet, graph, source: str | os.PathLike = DOWNLOAD,
@@ -51,13 +52,15 @@ def count_classes(folder: str | os.PathLike) -> int:
 
 def new_project(name: str, classes: int | None = None, weights: str | os.PathLike | None =
                 DOWNLOAD, data: str | os.PathLike | None = None,
-                project_path: Path | None = None):
+                project_path: Path | None = None, freeze_epochs: int = FREEZE_EPOCHS):
     """A project with gallery network `name`: its weights (downloaded, a local file, or None
     for random ones), the head replaced for `classes` (default: the class folders of the image
     folder `data`, else ImageNet's 1000) and the dataset settings; `data` is stored relative
-    to `project_path` when it lies inside its folder."""
+    to `project_path` when it lies inside its folder. With `freeze_epochs` (0: none) the
+    training uses the fine-tune preset: the head alone for that many epochs, then the
+    backbone at 0.1x the rate."""
     from ..project import Project
-    from ..transfer import replace_head
+    from ..transfer import fine_tune_preset, replace_head
 
     net = get(name)
     graph = net.build(1000)
@@ -77,9 +80,11 @@ def new_project(name: str, classes: int | None = None, weights: str | os.PathLik
     project.dataset = dataset_settings(net, folder)
     project.training = {"epochs": 6, "batch_size": 32, "optimizer": {"name": "adam",
                                                                       "lr": 1e-3}}
+    if freeze_epochs:
+        project.training = fine_tune_preset(graph, project.training, freeze_epochs)
     return project
 
 
-__all__ = ["DOWNLOAD", "GALLERY", "Preprocess", "PretrainedError", "PretrainedNet",
+__all__ = ["DOWNLOAD", "FREEZE_EPOCHS", "GALLERY", "Preprocess", "PretrainedError", "PretrainedNet",
            "count_classes", "dataset_settings", "get", "load_weights", "new_project",
            "weights_dir"]

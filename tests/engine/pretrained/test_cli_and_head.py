@@ -112,3 +112,62 @@ def test_studio_new_random_weights_and_classes(tmp_path):
     project = load_project(dest)
     assert not project.graph.weights and "weights" not in project.meta["pretrained"]
     assert expected_state(project.graph)["classifier.weight"] == (4, 1024)
+
+
+def _images(n=12, classes=3, size=32, seed=0):
+    from engine.data.base import DataSplits, Split
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3, size, size)).astype(np.float32)
+    y = (np.arange(n) % classes).astype(np.int64)
+    return DataSplits(Split(x, [y]), Split(x[:3], [y[:3]]), None, tasks=["classification"],
+                      num_classes=[classes], class_names=[None])
+
+
+@pytest.mark.parametrize("name, stem", [("resnet18", "conv1"), ("vgg11", None),
+                                        ("mobilenet_v3_small", None)])
+def test_replace_head_freeze_and_param_groups_reach_the_optimizer(name, stem):
+    """The head replaced for 3 classes, the stem frozen by the user, the fine-tune preset:
+    the optimizer holds the head at 1x and the rest of the backbone at 0.1x, the frozen
+    stem nowhere, and the backbone waits while the head trains."""
+    from engine.project import Project
+    from engine.train import Trainer
+    from engine.transfer import backbone_names, fine_tune_preset
+
+    graph = GALLERY[name].build(image_size=32)
+    replace_head(graph, 3)
+    if stem:
+        graph.set_trainable(graph.by_name(stem).id, False)
+    training = fine_tune_preset(graph, {"epochs": 1, "batch_size": 4}, freeze_epochs=1)
+    head = find_head(graph)
+    head_name = graph.nodes[head.top_id].name
+    assert stem not in backbone_names(graph) and head_name not in backbone_names(graph)
+    assert set(training["lr_scales"]) == set(backbone_names(graph))
+    trainer = Trainer(Project(graph=graph, training=training), "cpu", data=_images(),
+                      run_dir=False)
+    trainer.setup()
+    groups = trainer.state.optimizer.param_groups
+    assert [(g["nodes"], g["lr_scale"]) for g in groups] == \
+        [([head_name], 1.0), (backbone_names(graph), 0.1)]
+    assert [g["lr"] for g in groups] == pytest.approx([1e-3, 1e-4])
+    model = trainer.state.model
+    if stem:
+        stem_params = {id(p) for p in getattr(model, stem).parameters()}
+        assert stem_params and not stem_params & {id(p) for g in groups for p in g["params"]}
+        assert all(not p.requires_grad for p in getattr(model, stem).parameters())
+    assert trainer.state.fine_tune.head == head_name
+    assert {id(p) for p in getattr(model, head_name).parameters()} == \
+        {id(p) for p in groups[0]["params"]}
+
+
+def test_new_pretrained_project_uses_the_fine_tune_preset(tmp_path):
+    dest = tmp_path / "r.nnproj"
+    assert main(["new", "--pretrained", "resnet18", "--random-weights", "--classes", "4",
+                 "--freeze-epochs", "3", str(dest)]) == 0
+    training = load_project(dest).training
+    assert training["fine_tune"] == {"freeze_epochs": 3}
+    assert training["lr_scales"] == {n: 0.1 for n in ("conv1", "bn1", "layer1", "layer2",
+                                                      "layer3", "layer4")}
+    assert main(["new", "--pretrained", "resnet18", "--random-weights", "--freeze-epochs",
+                 "0", str(tmp_path / "plain.nnproj")]) == 0
+    assert "fine_tune" not in load_project(tmp_path / "plain.nnproj").training
