@@ -57,6 +57,19 @@ def build_model(graph: Graph, weights: dict | None = None):
     return model.eval()
 
 
+def bake_parametrizations(model):
+    """Replace each weight_norm / spectral_norm parametrization by the weight it gives now
+    (in eval mode: no power iteration), as deployment wants it: ONNX has no operator for
+    spectral norm's vdot, and the baked weight computes the same outputs."""
+    from torch.nn.utils import parametrize
+
+    for module in model.modules():
+        if parametrize.is_parametrized(module):
+            for name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+    return model
+
+
 def example_inputs(graph: Graph, batch: int = 2, seed: int = 0) -> tuple:
     """Random inputs, one per Input node in the model's argument order (ids are valid for any
     Embedding: token inputs are 0 or 1)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..codegen import generate
 from ..graph import Graph, python_name
 from ..project import atomic_write
-from .common import ExportError, as_tuple, build_model, example_inputs
+from .common import ExportError, as_tuple, bake_parametrizations, build_model, example_inputs
 
 OPSET = 18
 # onnxruntime (1.32 on Linux) otherwise writes a device id and a telemetry database into the
@@ -97,6 +97,7 @@ def onnx_bytes(graph: Graph, model, exporter: str = "auto") -> tuple[bytes, str]
     installed or fails). Raises ExportError when ONNX cannot express the model."""
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown ONNX exporter {exporter!r} (choose {', '.join(EXPORTERS)})")
+    bake_parametrizations(model)  # weight/spectral norm: the weight they give, as a constant
     try:
         import onnx  # noqa: F401
     except ImportError:

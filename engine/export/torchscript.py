@@ -7,14 +7,15 @@ from pathlib import Path
 
 from ..graph import Graph
 from ..project import atomic_write
-from .common import ExportError, build_model
+from .common import ExportError, bake_parametrizations, build_model
 
 
 def script_model(graph: Graph, weights: dict | None = None):
-    """A ScriptModule of the compiled graph (eval mode). Raises ExportError."""
+    """A ScriptModule of the compiled graph (eval mode; weight/spectral norm baked into the
+    weight: TorchScript cannot compile parametrizations). Raises ExportError."""
     import torch
 
-    model = build_model(graph, weights)
+    model = bake_parametrizations(build_model(graph, weights))
     try:
         return torch.jit.script(model)
     except Exception as exc:  # noqa: BLE001 (TorchScript raises many error types)

@@ -35,7 +35,27 @@ def ints(v):
 # -- (spec, params) from a module's configuration -----------------------------------------------
 
 def _linear(m):
-    return "core.Linear", {"out_features": m.out_features, "bias": m.bias is not None}
+    return "core.Linear", {"out_features": m.out_features, "bias": m.bias is not None,
+                           "weight_norm": weight_reparam(m, 0)}
+
+
+def weight_reparam(m, dim: int) -> str:
+    """'weight_norm' / 'spectral_norm' when the module's weight carries that one
+    torch.nn.utils.parametrizations parametrization with Studio's settings, else 'none'."""
+    chain = getattr(getattr(m, "parametrizations", None), "weight", None)
+    if chain is None:
+        return "none"
+    require(len(chain) == 1 and len(m.parametrizations) == 1,
+            "Studio re-expresses one weight parametrization (weight_norm or spectral_norm)")
+    kind = type(chain[0]).__name__
+    if kind == "_WeightNorm":
+        require(chain[0].dim == dim, f"Studio's weight_norm normalises along dim {dim}")
+        return "weight_norm"
+    require(kind == "_SpectralNorm", f"Studio has no weight parametrization {kind}")
+    p = chain[0]
+    require(p.n_power_iterations == 1 and p.eps == 1e-12 and p.dim == dim,
+            "Studio's spectral_norm runs one power iteration (eps 1e-12)")
+    return "spectral_norm"
 
 
 def _conv(spec: str):
@@ -45,6 +65,7 @@ def _conv(spec: str):
         p = {"out_channels": m.out_channels, "kernel_size": ints(m.kernel_size),
              "stride": ints(m.stride), "dilation": ints(m.dilation), "groups": m.groups,
              "bias": m.bias is not None,
+             "weight_norm": weight_reparam(m, 1 if spec == "conv.ConvTranspose2d" else 0),
              "padding": m.padding if isinstance(m.padding, str) else ints(m.padding)}
         if spec == "conv.ConvTranspose2d":
             p["output_padding"] = ints(m.output_padding)
@@ -365,6 +386,10 @@ def _studio_classes() -> dict:
         "LearnedTensor": ("core.Parameter", lambda m: learned(m)[1]),
         "PositionalEncoding": ("attn.PositionalEncoding", lambda m: pe(m)[1]),
         "DropPath": ("core.DropPath", lambda m: {"p": float(m.p), "mode": m.mode}),
+        "DropConnect": ("core.DropConnect", lambda m: {
+            "out_features": m.out_features, "p": float(m.p), "bias": m.bias is not None}),
+        "Noise": ("core.Noise", lambda m: {"kind": m.kind, "amount": float(m.amount)}),
+        "Sampling": ("gen.Sampling", lambda m: {"beta": float(m.beta)}),
         "ScaledDotProductAttention": ("attn.ScaledDotProductAttention", lambda m: {
             "dropout": float(m.dropout), "is_causal": bool(m.is_causal), "scale": m.scale}),
     }

@@ -12,7 +12,7 @@ from .base import (REGISTRY, Explanation, LayerSpec, Param, ParamError, Registry
                    ShapeError, TensorType, expand, get_spec, register)
 
 _BUILTIN = ("io", "core", "tensor", "conv", "pool", "norm", "activation", "recurrent",
-            "attention", "merge", "math", "sparsity", "rbm")
+            "attention", "merge", "math", "sparsity", "rbm", "regularize", "generative")
 
 for _name in _BUILTIN:
     import_module(f"{__name__}.{_name}")
@@ -30,13 +30,15 @@ def load_plugins() -> list[str]:
 
 
 CATEGORIES = ("Input/Output", "Core", "Convolution", "Pooling", "Normalization", "Activation",
-              "Recurrent", "Attention", "Merge", "Math", "Sparsity", "Energy-based")
+              "Recurrent", "Attention", "Merge", "Math", "Sparsity", "Energy-based",
+              "Generative")
 # each category's colour: node headers on the canvas, the palette, the HTML report's graph
 CATEGORY_COLORS = {
     "Input/Output": "#4c9a6a", "Core": "#4a78c2", "Convolution": "#c2694a",
     "Pooling": "#b58b2e", "Normalization": "#8a64c4", "Activation": "#3f9fae",
     "Recurrent": "#c24a7c", "Attention": "#d0803a", "Merge": "#6f7f8f", "Math": "#5f8f7a",
-    "Sparsity": "#7c9a3a", "Energy-based": "#a8563a", "Blocks": "#33658a",
+    "Sparsity": "#7c9a3a", "Energy-based": "#a8563a", "Generative": "#b0467a",
+    "Blocks": "#33658a",
 }
 
 

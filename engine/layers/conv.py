@@ -6,6 +6,7 @@ import math
 from .base import (Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, expand,
                    register)
 from .emit import ALWAYS, call
+from .reparam import WEIGHT_NORM, explain as reparam_explain, extra_params, wrap
 
 _AXES = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
@@ -42,6 +43,7 @@ class _ConvBase(LayerSpec):
             Param("groups", "int", 1, "Split channels into groups convolved separately.",
                   min=1, max=100_000),
             Param("bias", "bool", True, "Learn one bias per filter."),
+            WEIGHT_NORM,
         ]
         return tuple(ps)
 
@@ -115,7 +117,13 @@ class _ConvBase(LayerSpec):
     def param_count(self, p, ins):
         c = ins[0].shape[0]
         k = math.prod(expand(p["kernel_size"], self.dims))
-        return p["out_channels"] * (c // p["groups"]) * k + (p["out_channels"] if p["bias"] else 0)
+        o = p["out_channels"]
+        return o * (c // p["groups"]) * k + (o if p["bias"] else 0) + \
+            extra_params(p["weight_norm"], self._norm_units(p))
+
+    def _norm_units(self, p) -> int:
+        """Output units of the weight tensor: its dim 0 (transposed: dim 1, out/groups)."""
+        return p["out_channels"] // p["groups"] if self.transposed else p["out_channels"]
 
     def flops(self, p, ins, outs):
         c = ins[0].shape[0]
@@ -142,6 +150,7 @@ class _ConvBase(LayerSpec):
         b = f" + {o}" if p["bias"] else ""
         e.params.append(f"params = out·(in/groups)·kernel{' + out' if p['bias'] else ''} = "
                         f"{o}·({c}/{g})·{kk}{b} = {self.param_count(p, ins)}")
+        e.params += reparam_explain(p["weight_norm"], self._norm_units(p))
         return e
 
     def module(self, p, ins):
@@ -155,7 +164,8 @@ class _ConvBase(LayerSpec):
             kw.append(("output_padding", expand(p["output_padding"], n), 0))
         kw += [("dilation", expand(p["dilation"], n), 1), ("groups", p["groups"], 1),
                ("bias", p["bias"], True)]
-        return call(f"nn.{cls}", [ins[0].shape[0], p["out_channels"]], kw)
+        return wrap(call(f"nn.{cls}", [ins[0].shape[0], p["out_channels"]], kw),
+                    p["weight_norm"], 1 if self.transposed else 0)
 
 
 _CONV_FORMULA = "y[o] = b[o] + Σ_c Σ_k W[o, c, k] · x[c, s·i + d·k − p]"
@@ -204,4 +214,6 @@ class ConvTranspose2d(_ConvBase):
     def param_count(self, p, ins):
         c = ins[0].shape[0]
         k = math.prod(expand(p["kernel_size"], 2))
-        return c * (p["out_channels"] // p["groups"]) * k + (p["out_channels"] if p["bias"] else 0)
+        return c * (p["out_channels"] // p["groups"]) * k + \
+            (p["out_channels"] if p["bias"] else 0) + \
+            extra_params(p["weight_norm"], self._norm_units(p))

@@ -5,6 +5,7 @@ import math
 
 from .base import Explanation, LayerSpec, Param, ParamError, ShapeError, TensorType, register
 from .emit import call
+from .reparam import WEIGHT_NORM, explain as reparam_explain, extra_params, wrap
 
 
 @register
@@ -20,6 +21,7 @@ class Linear(LayerSpec):
         Param("every_position", "bool", False, "Apply to the last axis at every position of "
               "an input with more axes, such as a channels-last image (N, H, W, C). Off, such "
               "an input is refused: it usually means a Flatten is missing."),
+        WEIGHT_NORM,
     )
 
     def infer(self, p, ins):
@@ -33,8 +35,8 @@ class Linear(LayerSpec):
         return [TensorType((*x.shape[:-1], p["out_features"]))]
 
     def param_count(self, p, ins):
-        f = ins[0].shape[-1]
-        return f * p["out_features"] + (p["out_features"] if p["bias"] else 0)
+        f, o = ins[0].shape[-1], p["out_features"]
+        return f * o + (o if p["bias"] else 0) + extra_params(p["weight_norm"], o)
 
     def flops(self, p, ins, outs):
         return math.prod(ins[0].shape) * p["out_features"]
@@ -43,13 +45,15 @@ class Linear(LayerSpec):
         f, o = ins[0].shape[-1], p["out_features"]
         e = Explanation([f"output {outs[0]}: last dimension {f} → out_features = {o}"])
         b = f" + {o}" if p["bias"] else ""
-        e.params.append(f"params = in·out{' + out' if p['bias'] else ''} = {f}·{o}{b} = "
-                        f"{self.param_count(p, ins)}")
+        g = f" + {o}" if p["weight_norm"] == "weight_norm" else ""
+        e.params.append(f"params = in·out{' + out' if p['bias'] else ''}{' + out' if g else ''}"
+                        f" = {f}·{o}{b}{g} = {self.param_count(p, ins)}")
+        e.params += reparam_explain(p["weight_norm"], o)
         return e
 
     def module(self, p, ins):
-        return call("nn.Linear", [ins[0].shape[-1], p["out_features"]],
-                    [("bias", p["bias"], True)])
+        return wrap(call("nn.Linear", [ins[0].shape[-1], p["out_features"]],
+                         [("bias", p["bias"], True)]), p["weight_norm"])
 
 
 @register

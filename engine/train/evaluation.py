@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .metrics import compute as compute_metrics
 from .state import TrainState
+from .vae import kl_term
 
 
 def cat(parts):
@@ -71,6 +72,8 @@ def _eval_batch(state: TrainState, net, xb, ys):
     loss = 0.0
     for fn, w, out, y in zip(state.loss_fns, state.loss_weights, outs, ys):
         loss = loss + w * fn(out.float(), y)
+    if state.kl_modules:
+        loss = loss + kl_term(state.kl_modules)
     return loss, outs
 
 

@@ -58,6 +58,7 @@ class TrainState:
     autocast: Callable = contextlib.nullcontext  # mixed precision context (CUDA)
     scaler: Any | None = None        # GradScaler for fp16
     fine_tune: Any | None = None     # finetune.FineTune: the backbone frozen for K epochs
+    kl_modules: list = field(default_factory=list)  # a VAE's Sampling modules (vae.py)
 
     @property
     def amp(self) -> bool:

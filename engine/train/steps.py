@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 
 from .state import TrainState
+from .vae import kl_term
 
 
 # device types whose step reads its loss at once (a sync there is free)
@@ -84,6 +85,8 @@ def forward_loss(state: TrainState, xb, ys):
             term = fn(out, y)
             term = term if w == 1.0 else w * term
             loss = term if loss is None else loss + term
+    if state.kl_modules:
+        loss = loss + kl_term(state.kl_modules)
     if state.penalty_terms:
         loss = loss + state.penalty()
     return loss, outs

@@ -1,0 +1,75 @@
+"""Generative models: the VAE's Sampling layer (Kingma & Welling, 2014).
+
+Sampling takes the encoder's mean μ and log-variance log σ² and outputs a latent code z by the
+reparameterisation trick, z = μ + σ·ε with ε ~ N(0, I), so gradients reach μ and σ; when
+evaluating it outputs μ (deterministic). Each forward also stores its weighted KL divergence
+from the prior N(0, I),
+    kl = β · mean over the batch of  −½ Σ_j (1 + log σ_j² − μ_j² − σ_j²),
+which the trainer (and the exported script) adds to the loss: reconstruction + β·KL is the
+negative evidence lower bound (ELBO) when β = 1 and the reconstruction loss is summed.
+"""
+from __future__ import annotations
+
+from .base import Explanation, LayerSpec, Param, ShapeError, register
+
+SAMPLING_TYPE = "gen.Sampling"
+
+_SUPPORT = '''
+class Sampling(nn.Module):
+    """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) while training; mu when evaluating.
+    Stores self.kl = beta * batch mean of KL(N(mu, sigma²) || N(0, I)) (summed over the
+    latent units), the term the training loss adds."""
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+        self.kl = torch.zeros(())
+
+    def forward(self, mu, logvar):
+        kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+        self.kl = self.beta * kl.flatten(1).sum(1).mean()
+        if not self.training:
+            return mu
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+'''
+
+
+@register
+class Sampling(LayerSpec):
+    id = SAMPLING_TYPE
+    name = "Sampling"
+    category = "Generative"
+    doc = ("VAE latent sampling: z = μ + σ·ε from the encoder's mean and log-variance "
+           "(μ when evaluating); adds β·KL(q(z|x) ‖ N(0, I)) to the loss.")
+    formula = "z = μ + exp(½·log σ²)·ε,  ε ~ N(0, I);   KL = −½ Σ (1 + log σ² − μ² − σ²)"
+    support = _SUPPORT
+    params = (Param("beta", "float", 1.0, "Weight of the KL term added to the loss (β-VAE: "
+                    "larger β = smoother, more disentangled latent space, blurrier "
+                    "reconstructions; 0 = a plain noisy autoencoder).", min=0.0, max=1e6),)
+
+    def input_ports(self, p):
+        return ["mu", "logvar"]
+
+    def infer(self, p, ins):
+        mu, logvar = ins
+        self.require_float(mu, "mu")
+        self.require_float(logvar, "logvar")
+        if mu.rank == 0:
+            raise ShapeError(f"expected a latent mean (N, Z), received {mu}", "mu")
+        if logvar.shape != mu.shape:
+            raise ShapeError(f"mu is {mu} but logvar is {logvar}: give both encoder heads the "
+                             "same size", "logvar")
+        return [mu]
+
+    def explain(self, p, ins, outs):
+        z = ins[0].numel
+        return Explanation(
+            [f"output {outs[0]}: a {z}-number latent code sampled around μ (μ itself when "
+             "evaluating)"],
+            ["params = 0", f"adds {p['beta']:g}·KL to the loss"])
+
+    def forward(self, p, attr, args, outs):
+        return [f"{outs[0]} = self.{attr}({args[0]}, {args[1]})"]
+
+    def module(self, p, ins):
+        return f"Sampling(beta={p['beta']!r})" if p["beta"] != 1.0 else "Sampling()"
