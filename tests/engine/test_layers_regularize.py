@@ -58,7 +58,7 @@ def test_weight_and_spectral_norm_match_torch_parametrizations(layer_id, params,
 
 
 def test_weight_norm_learns_length_and_direction_separately():
-    model, layer = compiled("core.Linear", {"out_features": 3, "weight_norm": "weight_norm"},
+    model, _ = compiled("core.Linear", {"out_features": 3, "weight_norm": "weight_norm"},
                            (4,))
     names = {n for n, _ in model.named_parameters()}
     assert any(n.endswith("original0") for n in names)  # g
@@ -137,7 +137,7 @@ def test_sampling_kl_equals_the_closed_form_and_beta_weights_it():
 
 
 def test_sampling_draws_with_the_posterior_mean_and_variance_and_gives_mu_in_eval():
-    model, layer = sampling({}, 2)
+    model, _ = sampling({}, 2)
     torch.manual_seed(0)
     n = 200_000
     mu = torch.tensor([1.5, -2.0]).expand(n, 2)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...codegen import Namespace, generate
+from ...layers.generative import SAMPLING_TYPE
 from ...project import Project
 from ...validate import validate
 from ..common import ExportError
@@ -63,6 +64,7 @@ class Plan:
     frozen: list[str] = field(default_factory=list)       # attributes
     penalties: list[tuple[str, float, list[str]]] = field(default_factory=list)
     rbm: tuple[str, int] | None = None  # (attribute, CD steps) when trained by CD-k
+    kl: list[str] = field(default_factory=list)  # attributes of a VAE's Sampling nodes
     monitor: str | None = None          # early stopping's metric
     transfer: TransferPlan = field(default_factory=TransferPlan)  # lr per layer, fine-tuning
 
@@ -139,6 +141,7 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
     except ConfigError as exc:
         raise ExportError(str(exc)) from None
     plan.penalties = _penalties(cfg["regularization"], graph, module)
+    plan.kl = [a for nid, a in code.attrs.items() if graph.nodes[nid].type == SAMPLING_TYPE]
     if "cd" in losses:
         rbm = next((nid for nid in report.order if graph.nodes[nid].type == "rbm.RBM"), None)
         if rbm is None:

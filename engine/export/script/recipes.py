@@ -61,11 +61,21 @@ class Supervised(Recipe):
 
     def step(self, plan: Plan) -> list[str]:
         penalty = " + penalty(model)" if plan.penalties else ""
-        return ["out = net(xb)", f"loss = loss_fn(out, yb){penalty}", "value = loss.item()",
-                *_finite("value")]
+        return ["out = net(xb)", f"loss = loss_fn(out, yb){kl_sum(plan)}{penalty}",
+                "value = loss.item()", *_finite("value")]
 
     def eval_batch(self, plan: Plan) -> list[str]:
-        return ["out = model(xb)", "total += loss_fn(out, yb).item() * len(xb)"]
+        loss = f"(loss_fn(out, yb){kl_sum(plan)})" if plan.kl else "loss_fn(out, yb)"
+        return ["out = model(xb)", f"total += {loss}.item() * len(xb)"]
+
+
+def kl_sum(plan: Plan) -> str:
+    """' + model.z.kl': the β·KL terms the Sampling modules stored in the last forward
+    (engine/train/vae.py adds them, summed, before any L1/L2 penalty)."""
+    terms = [f"model.{a}.kl" for a in plan.kl]
+    if len(terms) < 2:
+        return "".join(f" + {t}" for t in terms)
+    return f" + ({' + '.join(terms)})"
 
 
 class ContrastiveDivergence(Recipe):
