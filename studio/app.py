@@ -98,6 +98,10 @@ def render_window(window, size: tuple[int, int]):
     QApplication.processEvents()
     window.apply_saved_view()
     QApplication.processEvents()
+    from .ui.teaching.boundary_tab import BoundaryTab
+
+    for tab in window.findChildren(BoundaryTab):   # its regions are computed off the GUI thread
+        tab.settle()
     return window.grab()
 
 

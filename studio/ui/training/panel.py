@@ -25,6 +25,7 @@ from .run_controls import RunControls
 from ..dialogs.outside_data import confirm_outside_data
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
+from ..teaching.boundary_tab import BoundaryTab
 
 BANNER_STYLE = ("background:#fff4d6; color:#6b4e00; border:1px solid #e8c46a; "
                 "border-radius:4px; padding:4px 8px;")
@@ -103,6 +104,10 @@ class TrainingPanel(QWidget):
         self.error.show_node.connect(self.highlight)
 
         self.views = v = TrainingViews(self.document, self.dataset)
+        self.boundary = BoundaryTab(self.document)
+        v.insertTab(1, self.boundary, "Decision boundary")
+        self.extra_callbacks.append(self.boundary.feed)
+        self._show_boundary_first()
         v.message.connect(self.status.setText)
         v.feature_maps.layer_chosen.connect(lambda _nid: self._update_watch())
         self.tabs = v
@@ -163,6 +168,12 @@ class TrainingPanel(QWidget):
         self.views.reset()
         self._refresh_settings()
         self.views.show_latest_run()
+        self._show_boundary_first()
+
+    def _show_boundary_first(self) -> None:
+        """A model of two numbers (x1, x2) opens on its decision regions."""
+        if self.boundary.applicable:
+            self.views.setCurrentWidget(self.boundary)
 
     def _refresh_settings(self, *_) -> None:
         self.settings.refresh()
@@ -293,6 +304,7 @@ class TrainingPanel(QWidget):
             worker.wait(timeout_ms)
             worker.drain()
         self.views.wait(timeout_ms)
+        self.boundary.wait(timeout_ms)
         self._disconnect_document()
 
     def closeEvent(self, event) -> None:
@@ -302,6 +314,7 @@ class TrainingPanel(QWidget):
     def _set_running(self, running: bool) -> None:
         self.document.locked = running  # the document refuses edits while a run is active
         self.views.busy = running
+        self.boundary.run_changed(running, self.worker)
         self.banner.setVisible(running)
         self.controls.set_running(running, self.worker.state if self.worker else "idle")
         self.settings.setEnabled(not running)
