@@ -29,6 +29,10 @@ def register(sub) -> None:
                    "project's saved weights")
     p.add_argument("--onnx-exporter", choices=("auto", "dynamo", "legacy"), default="auto",
                    help="onnx: torch's exporter to use (auto: dynamo, legacy as fallback)")
+    p.add_argument("--part", choices=("model", "decoder", "generator"), default="model",
+                   help="onnx: export only a generative model's decoder (after a VAE's "
+                   "Sampling node, input: the latent code) or generator (a GAN's part before "
+                   "its Generated node, input: the noise)")
     p.add_argument("--no-check", action="store_true",
                    help="onnx: skip the onnxruntime comparison with PyTorch")
     p.set_defaults(func=run)
@@ -61,13 +65,21 @@ def run(args) -> int:
                      what=f"{args.format} export")
     except OverwriteError as exc:
         return error(exc)
+    if args.part != "model" and args.format != "onnx":
+        return error(f"--part {args.part} is for --format onnx")
     try:
         if args.format == "onnx":
             from ..export.common import project_weights
             from ..export.onnx import export_onnx
 
-            result = export_onnx(project.graph, out, project_weights(project, args.run),
-                                 verify=not args.no_check, exporter=args.onnx_exporter)
+            from ..generative import part_graph
+
+            graph = part_graph(project.graph, args.part)
+            weights = project_weights(project, args.run)
+            weights = {k: v for k, v in weights.items() if k in graph.nodes} if weights \
+                else weights
+            result = export_onnx(graph, out, weights, verify=not args.no_check,
+                                 exporter=args.onnx_exporter)
         else:
             result = export_project(project, args.format, out, run=args.run,
                                     overwrite=args.force or args.format != "bundle")

@@ -103,6 +103,20 @@ class ActivationSnapshot(TrainEvent):
 
 
 @dataclass(frozen=True)
+class LatentSnapshot(TrainEvent):
+    """A VAE's latent space after an epoch (vae.py): the codes μ of fixed validation samples,
+    their class labels (when the dataset has them), and the decoder's outputs across the
+    latent plane (an n×n grid at the prior's quantiles, row by row from the top)."""
+
+    kind: ClassVar[str] = "latent"
+    epoch: int
+    codes: Any                   # numpy (n, latent)
+    labels: Any                  # numpy (n,) class ids, or None
+    tiles: Any                   # numpy (grid², h, w) decoded images
+    class_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckpointSaved(TrainEvent):
     kind: ClassVar[str] = "checkpoint"
     path: str

@@ -182,6 +182,8 @@ class TrainingLoop:
         p.history.append(row)
         improved = self._track_best(row)
         self.emit(EpochEnded(row["epoch"], dict(row)))
+        for view in s.epoch_views if s.rank == 0 else ():  # a VAE's latent space (vae.py)
+            self.emit(view(row["epoch"]))
         if s.rank == 0:
             self.recorder.record_epoch(row, improved, s, p, self.emit)
         # short epochs must not snapshot more often than activation_interval; the last

@@ -16,7 +16,7 @@ from . import distributed
 from .config import ConfigError, losses_for, metrics_for
 from .faults import TrainError
 from .state import TrainState
-from .vae import sampling_modules
+from .vae import latent_views, sampling_modules
 
 
 def resolve_device(name: str):
@@ -97,7 +97,8 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
         trainable_params=o.trainable_params, optimizer=o.optimizer, schedule=o.schedule,
         steps_per_epoch=o.steps_per_epoch, penalty_terms=o.penalty_terms,
         clipping=_clipping(config), monitor=o.monitor, autocast=m.autocast, scaler=m.scaler,
-        fine_tune=o.fine_tune, kl_modules=sampling_modules(model, graph))
+        fine_tune=o.fine_tune, kl_modules=sampling_modules(model, graph),
+        epoch_views=latent_views(project, model, graph, splits, device))
 
 
 def _clipping(config: dict) -> bool:

@@ -59,6 +59,7 @@ class TrainState:
     scaler: Any | None = None        # GradScaler for fp16
     fine_tune: Any | None = None     # finetune.FineTune: the backbone frozen for K epochs
     kl_modules: list = field(default_factory=list)  # a VAE's Sampling modules (vae.py)
+    epoch_views: list = field(default_factory=list)  # epoch -> event (vae.latent_views)
 
     @property
     def amp(self) -> bool:

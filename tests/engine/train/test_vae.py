@@ -3,6 +3,7 @@
 autoencoder's of the same code size, and its exported script reproduces the app's curve."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -91,3 +92,54 @@ def test_vae_script_reproduces_the_app_curve(tmp_path, monkeypatch):
     got = _history(script.parent / "h.jsonl")
     _assert_same_curve(app, got, "vae_digits")
     assert [r["loss"] for r in app] == [r["loss"] for r in got]  # bit for bit on the CPU
+
+
+def test_latent_snapshots_each_epoch_show_codes_by_class_and_the_manifold():
+    from engine.train.events import LatentSnapshot
+
+    events = []
+    project = _project("vae_digits")
+    result = Trainer(project, "cpu", callbacks=[events.append], run_dir=False,
+                     epochs=2).fit()
+    assert result.status == "completed", result.error
+    snaps = [e for e in events if isinstance(e, LatentSnapshot)]
+    assert [s.epoch for s in snaps] == [1, 2]
+    last = snaps[-1]
+    assert last.codes.shape == (80, 2)  # the validation split of 400 samples
+    assert last.labels.shape == (80,) and set(last.labels) <= set(range(10))
+    assert last.class_names[:3] == ("0", "1", "2")
+    assert last.tiles.shape == (144, 8, 8) and 0 <= last.tiles.min() <= last.tiles.max() <= 1
+    assert not np.allclose(snaps[0].codes, last.codes)  # live: the codes move as it learns
+
+
+def test_decoder_graph_uses_the_trained_weights_and_samples_from_the_prior(tmp_path, capsys):
+    from engine.cli import main as cli_main
+    from engine.generative import decoder_graph, manifold_codes, sample_prior
+
+    project = _project("vae_digits")
+    torch.manual_seed(0)
+    model = engine.compile_graph(project.graph).eval()
+    project.graph.weights = engine.node_state(model)
+    dec = decoder_graph(project.graph)
+    assert sorted(n.name for n in dec.nodes.values()) == \
+        ["dec1", "dec1_relu", "dec2", "pixels", "reconstruction", "z"]
+    decoder = engine.compile_graph(dec).eval()
+    z = torch.as_tensor(manifold_codes(4, 2))
+    sampling = getattr(model, model.studio_code.attrs[project.graph.by_name("z").id])
+    captured = []
+    sampling.register_forward_hook(lambda m, a, out: captured.append(out))
+    with torch.no_grad():
+        whole = model(torch.rand(3, 64))
+        assert torch.allclose(decoder(captured[0]), whole, atol=1e-6)
+        assert decoder(z).shape == (16, 64)
+    samples = sample_prior(project.graph, 9, seed=1)
+    assert samples.shape == (9, 8, 8) and np.isfinite(samples).all()
+    path = tmp_path / "vae.nnproj"
+    engine.save_project(project, path)
+    assert cli_main(["export", str(path), "-f", "onnx", "--part", "decoder", "-o",
+                     str(tmp_path / "decoder.onnx")]) == 0
+    assert "onnx.checker ok" in capsys.readouterr().out
+    import onnx
+
+    graph = onnx.load(str(tmp_path / "decoder.onnx")).graph
+    assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim][1:] == [2]
