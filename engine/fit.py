@@ -71,6 +71,9 @@ def profile_from_splits(splits, image_shape=None) -> DataProfile:
     import numpy as np
 
     x = splits.train.x
+    shape = tuple(int(d) for d in x.shape[1:])
+    if not isinstance(x, np.ndarray):   # streamed from disk: judge by its first samples
+        x = x[:256]
     integer = np.issubdtype(x.dtype, np.integer)
     integral = bool(integer or (x.size and np.all(np.isfinite(x)) and np.all(np.round(x) == x)))
     targets = []
@@ -81,7 +84,7 @@ def profile_from_splits(splits, image_shape=None) -> DataProfile:
             splits.num_classes[i] if i < len(splits.num_classes) else None,
             tuple(int(d) for d in y.shape[1:]), bool(np.issubdtype(y.dtype, np.floating))))
     max_token = int(x.max()) if integer and x.size else None
-    return DataProfile(splits.name or "", tuple(int(d) for d in x.shape[1:]),
+    return DataProfile(splits.name or "", shape,
                        "long" if integer else "float", integral,
                        tuple(image_shape) if image_shape else None, tuple(targets), max_token)
 

@@ -38,6 +38,12 @@ def register(sub) -> None:
     p.add_argument("--allow-outside-data", action="store_true",
                    help="read data files outside the project folder (a project file can name "
                    "any path: allow this only for projects you trust)")
+    p.add_argument("--stream", action="store_true",
+                   help="stream the dataset from disk batch by batch (CSV, .npy, image "
+                   "folders) even when it fits its memory budget; larger datasets always do")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="DataLoader worker processes that read, decode and augment streamed "
+                   "batches (training.num_workers)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -48,12 +54,12 @@ def _forwarded_args(args) -> list[str]:
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
                         ("--lr", args.lr), ("--device", args.device), ("--seed", args.seed),
                         ("--log-json", args.log_json), ("--resume", args.resume),
-                        ("--init-weights", args.init_weights)):
+                        ("--init-weights", args.init_weights), ("--workers", args.workers)):
         if value is not None:
             out += [flag, str(value)]
     out += [f for f, on in (("--no-save", args.no_save), ("--quiet", args.quiet),
                             ("--replace-weights", args.replace_weights),
-                            ("--force", args.force),
+                            ("--force", args.force), ("--stream", args.stream),
                             ("--allow-outside-data", args.allow_outside_data)) if on]
     return out
 
@@ -268,7 +274,9 @@ def run(args) -> int:
     except OSError as exc:
         return error(f"cannot write --log-json {args.log_json}: {exc.strerror or exc}")
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                 "seed": args.seed}
+                 "seed": args.seed, "num_workers": args.workers}
+    if args.stream:
+        project.dataset = {**(project.dataset or {}), "stream": True}
     try:
         resume = find_run(project.runs_dir(), args.resume) if args.resume else None
         trainer = Trainer(project, args.device or "auto", [progress], resume_from=resume,

@@ -121,13 +121,62 @@ def gaussian_noise(x: torch.Tensor, generator: torch.Generator, std: float = 0.0
     return x + noise * std
 
 
-AUGMENT_KEYS = ("flip", "shift", "crop", "rotate", "noise")
+def color_jitter(x: torch.Tensor, generator: torch.Generator, brightness: float = 0.0,
+                 contrast: float = 0.0, saturation: float = 0.0, hue: float = 0.0,
+                 value_range: float = 255.0) -> torch.Tensor:
+    """Random brightness, contrast and saturation factors in [1 - v, 1 + v] and a hue turn
+    of up to `hue` of a full circle, per image, in that order; values are kept in
+    0..value_range. RGB images only."""
+    _check(x)
+    if x.shape[1] != 3:
+        raise ValueError(f"colour jitter needs RGB images (3 channels), got {x.shape[1]}")
+    n = len(x)
+
+    def factors(v):
+        return (1 + (_rand(n, generator, x) * 2 - 1) * v).view(n, 1, 1, 1).clamp_min(0)
+
+    def grey(t):
+        return (0.299 * t[:, 0:1] + 0.587 * t[:, 1:2] + 0.114 * t[:, 2:3])
+
+    if brightness:
+        x = (x * factors(brightness)).clamp(0, value_range)
+    if contrast:
+        mean = grey(x).mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean) * factors(contrast) + mean).clamp(0, value_range)
+    if saturation:
+        g = grey(x)
+        x = ((x - g) * factors(saturation) + g).clamp(0, value_range)
+    if hue:
+        x = _turn_hue(x, (_rand(n, generator, x) * 2 - 1) * hue * 2 * math.pi)
+        x = x.clamp(0, value_range)
+    return x
 
 
-def build_augment(config: dict | None):
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                            [0.211, -0.523, 0.312]])
+
+
+def _turn_hue(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Rotate the chroma plane of YIQ by `angle` (radians) per image."""
+    fwd = _RGB_TO_YIQ.to(x.device, x.dtype)
+    inv = torch.linalg.inv(fwd)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(len(x), 3, 3, dtype=x.dtype, device=x.device)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = cos, -sin, sin, cos
+    mat = inv @ rot @ fwd                              # (n, 3, 3)
+    return torch.einsum("nij,njhw->nihw", mat, x)
+
+
+AUGMENT_KEYS = ("flip", "shift", "crop", "rotate", "color_jitter", "noise")
+JITTER_KEYS = ("brightness", "contrast", "saturation", "hue")
+
+
+def build_augment(config: dict | None, value_range: float = 255.0):
     """A function f(x, generator) -> x applying, in order: flip ('horizontal' | 'vertical' |
     'both'), shift (max pixels), crop ({"size": [H, W], "padding": p}), rotate (max degrees),
-    noise (std). Returns None when the config asks for nothing."""
+    color_jitter ({"brightness", "contrast", "saturation", "hue"}), noise (std). Returns
+    None when the config asks for nothing. ValueError names a bad key."""
     config = dict(config or {})
     unknown = set(config) - set(AUGMENT_KEYS)
     if unknown:
@@ -145,6 +194,13 @@ def build_augment(config: dict | None):
                                               int(crop.get("padding", 0))))
     if config.get("rotate"):
         steps.append(lambda x, g: random_rotation(x, g, float(config["rotate"])))
+    if config.get("color_jitter"):
+        jitter = config["color_jitter"]
+        if not isinstance(jitter, dict) or set(jitter) - set(JITTER_KEYS):
+            raise ValueError(f"color_jitter must be an object with {', '.join(JITTER_KEYS)}")
+        steps.append(lambda x, g: color_jitter(x, g, **{k: float(v) for k, v in
+                                                        jitter.items()},
+                                               value_range=value_range))
     if config.get("noise"):
         steps.append(lambda x, g: gaussian_noise(x, g, float(config["noise"])))
     if not steps:
@@ -156,3 +212,32 @@ def build_augment(config: dict | None):
         return x
 
     return augment
+
+
+class BatchTransform:
+    """What a training batch goes through before the model: raw values (uint8 pixels or
+    floats) -> augmentation (a generator seeded per batch, so results do not depend on
+    which process does it) -> normalization (the split's statistics)."""
+
+    def __init__(self, config: dict | None, stats: dict | None, value_range: float = 255.0):
+        self.config, self.value_range = dict(config or {}), value_range
+        self.offset = None if not stats else torch.as_tensor(stats["offset"])
+        self.scale = None if not stats else torch.as_tensor(stats["scale"])
+        self._augment = build_augment(self.config, value_range)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_augment"] = None  # closures are rebuilt in the worker
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._augment = build_augment(self.config, self.value_range)
+
+    def __call__(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        x = x.float()
+        if self._augment is not None:
+            x = self._augment(x, torch.Generator().manual_seed(int(seed)))
+        if self.offset is not None:
+            x = (x - self.offset.to(x.device)) / self.scale.to(x.device)
+        return x

@@ -31,7 +31,8 @@ class OutsideData(DataError):
 
 @dataclass
 class Split:
-    x: np.ndarray                  # (n, *sample_shape); float32, or int64 token ids
+    x: np.ndarray                  # (n, *sample_shape); float32, or int64 token ids; a
+                                   # LazyView when the data is streamed from disk
     y: list[np.ndarray]            # one array per target, first dim n
 
     def __len__(self) -> int:
@@ -85,6 +86,22 @@ def dataset_budget_mb(config: dict | None = None) -> float:
     return float(min(value, machine) if machine else value)
 
 
+STREAM_MODES = ("auto", True, False)
+
+
+def stream_mode(config: dict | None, nbytes: float, budget_mb: float) -> bool:
+    """Whether a file dataset of `nbytes` (as held in memory) is streamed from disk: its
+    "stream" option true or false, or "auto" (the default): when it exceeds the budget."""
+    value = (config or {}).get("stream", "auto")
+    if value not in STREAM_MODES or (value == 1 and value is not True) or \
+            (value == 0 and value is not False):
+        raise DataError(f"dataset option 'stream' must be true, false or 'auto', found "
+                        f"{quote(value)}")
+    if value == "auto":
+        return nbytes > budget_mb * 2**20
+    return bool(value)
+
+
 @dataclass
 class Target:
     """One named target a source can provide, before splitting (e.g. 'label', a CSV column)."""
@@ -103,13 +120,15 @@ class RawData:
     split off the training samples.
     """
 
-    x: np.ndarray
+    x: np.ndarray                   # or a LazyView (engine.data.lazy): read from disk
     targets: dict[str, Target]
     default_target: str = "label"
     vocab: list[str] | None = None
     description: str = ""
     test: RawData | None = None
     warnings: list[str] = field(default_factory=list)
+    value_range: float = 1.0    # the largest raw value (255 for 8-bit images): "fixed"
+                                # normalization's mean and std are fractions of it
 
 
 @dataclass

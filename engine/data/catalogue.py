@@ -66,12 +66,15 @@ CATALOGUE: dict[str, DatasetInfo] = {info.name: info for info in (
 SOURCES: dict[str, dict] = {
     "csv": {"path": None, "features": "all columns but the target", "target": "last column",
             "delimiter": "auto", "header": True, "task": "auto", "text_column": None,
-            "max_len": 32, "vocab_size": 10000, "min_count": 1, "window": None, "horizon": 1},
-    "npy": {"path": None, "y_path": None, "task": "auto", "window": None, "horizon": 1},
+            "max_len": 32, "vocab_size": 10000, "min_count": 1, "window": None, "horizon": 1,
+            "stream": "auto"},
+    "npy": {"path": None, "y_path": None, "task": "auto", "window": None, "horizon": 1,
+            "stream": "auto"},
     "npz": {"path": None, "x_key": "x", "y_key": "y", "task": "auto", "window": None,
             "horizon": 1},
     "image_folder": {"path": None, "image_size": "auto", "color": "auto",
-                     "on_error": "error"},
+                     "resize": None, "interpolation": "bilinear", "on_error": "error",
+                     "stream": "auto"},
     "idx": {"path": None, "labels_path": None, "test_path": None, "test_labels_path": None},
 }
 

@@ -29,8 +29,10 @@ from .base import (
     RawData,
     Target,
     dataset_budget_mb,
+    stream_mode,
 )
-from .idx import check_budget, read_idx
+from .idx import check_budget, file_size, read_idx
+from .lazy import is_lazy
 from .prep import label_encode, windows
 
 CSV_MEMORY_FACTOR = 10     # parsed CSV cells take roughly 10x the file's bytes while loading
@@ -59,6 +61,9 @@ def load_file_source(source: str, config: dict, project_folder: Path | None,
             raw = load_npy(path, y_path, config, budget)
         else:
             raw = load_npz(path, config, budget)
+        if config.get("window") and is_lazy(raw.x):
+            raise DataError(f"{path.name} is larger than the memory budget: time-series "
+                            "windows need it in memory (raise 'memory_budget_mb')")
         return series_windows(raw, config, budget) if config.get("window") else raw
     if source == "idx":
         return load_idx_files(path, config, project_folder, budget, allow_outside)
@@ -172,6 +177,9 @@ def load_csv(path: Path, config: dict, budget: float) -> RawData:
     """Columns chosen by "features" (default: all but the targets) and "target" (default:
     the last column) or "targets". Headers are required unless "header": false (then the
     columns are named "0", "1", ...). Rows are counted as lines in the file (header = 1)."""
+    if stream_mode(config, file_size(path) * CSV_MEMORY_FACTOR, budget):
+        from .csv_stream import streamed_csv
+        return streamed_csv(path, config, budget)
     header, rows = _read_rows(path, config, budget)
     target_cols = _csv_targets(header, config, path.name)
     if config.get("text_column") is not None:
@@ -226,13 +234,19 @@ def _positive(config: dict, key: str, default: int) -> int:
     return v
 
 
-def _read_rows(path: Path, config: dict, budget: float
-               ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def csv_delimiter(config: dict) -> str | None:
+    """The dataset's 'delimiter' option (None: sniff it from the file)."""
     delimiter = config.get("delimiter")
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or
                                   delimiter in "\r\n\"" or delimiter.isalnum()):
         raise DataError(f"dataset option 'delimiter' must be one character such as ',' or "
                         f"';' (or 'auto'), found {quote(delimiter)}")
+    return delimiter
+
+
+def _read_rows(path: Path, config: dict, budget: float
+               ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    delimiter = csv_delimiter(config)
     # parsed cells take roughly CSV_MEMORY_FACTOR times the file's bytes
     with open_data(path, path.name, budget * 2**20 / CSV_MEMORY_FACTOR) as f:
         data = f.read()
@@ -353,28 +367,49 @@ def _numeric(arr_dtype: np.dtype, shape, what: str, budget: float, labels: bool 
     return need
 
 
+def _npy_declared(f, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """A .npy file's declared shape and dtype, checked against the file's size (an empty,
+    foreign or truncated file is refused before anything is read)."""
+    size = os.fstat(f.fileno()).st_size
+    if size == 0:
+        raise DataError(f"{what} is empty (0 bytes); expected a NumPy array file")
+    try:
+        shape, dtype = npy_header(f)
+    except (ValueError, EOFError, SyntaxError) as exc:
+        raise DataError(f"{what} is not a NumPy .npy file ({_first(exc)})") from None
+    if npy_bytes(shape, dtype) > size - f.tell():
+        raise DataError(f"{what} is truncated: its header declares shape {shape} "
+                        f"({npy_bytes(shape, dtype):,} bytes), the file holds "
+                        f"{size - f.tell():,}")
+    return shape, dtype
+
+
 def _load_npy_file(path: Path, what: str, budget: float, labels: bool = False) -> np.ndarray:
     """A plain numeric .npy array; its header's shape and dtype are checked against the
     budget and the file's size before the data is read."""
     with open_data(path, what) as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            raise DataError(f"{what} is empty (0 bytes); expected a NumPy array file")
-        try:
-            shape, dtype = npy_header(f)
-        except (ValueError, EOFError, SyntaxError) as exc:
-            raise DataError(f"{what} is not a NumPy .npy file ({_first(exc)})") from None
+        shape, dtype = _npy_declared(f, what)
         _numeric(dtype, shape, what, budget, labels)
-        if npy_bytes(shape, dtype) > size - f.tell():
-            raise DataError(f"{what} is truncated: its header declares shape {shape} "
-                            f"({npy_bytes(shape, dtype):,} bytes), the file holds "
-                            f"{size - f.tell():,}")
         f.seek(0)
         try:
             return np.load(f, allow_pickle=False)
         except (ValueError, EOFError, OSError) as exc:
             raise DataError(f"{what} could not be read ({_first(exc)}); only plain numeric "
                             "arrays are supported") from None
+
+
+def _npy_inputs(path: Path, config: dict, budget: float):
+    """The .npy file's samples as float32 in memory, or a LazyView over a memory map when
+    they exceed the budget (or the dataset asks to stream)."""
+    with open_data(path, path.name) as f:
+        shape, dtype = _npy_declared(f, path.name)
+    if dtype.kind not in "biuf":
+        raise DataError(f"{path.name} holds values of type {dtype}; expected numbers")
+    if not stream_mode(config, npy_bytes(shape, np.dtype("f4")), budget):
+        return _features(_load_npy_file(path, path.name, budget), path.name)
+    from .lazy import LazyView, NpySamples
+
+    return LazyView(NpySamples(path))
 
 
 def _first(exc: BaseException) -> str:
@@ -394,8 +429,9 @@ def _features(arr: np.ndarray, what: str) -> np.ndarray:
 
 
 def load_npy(path: Path, y_path: Path | None, config: dict, budget: float) -> RawData:
-    """x from `path` (n, ...); labels from "y_path" (n,) when given."""
-    x = _features(_load_npy_file(path, path.name, budget), path.name)
+    """x from `path` (n, ...); labels from "y_path" (n,) when given. An x larger than the
+    memory budget stays on disk (read through a memory map, batch by batch)."""
+    x = _npy_inputs(path, config, budget)
     targets = {}
     if y_path is not None:
         y = _load_npy_file(y_path, y_path.name, budget, labels=True)
@@ -524,4 +560,5 @@ def idx_raw(images: Path, labels: Path | None, budget: float,
         names = class_names or [str(i) for i in range(k)]
         targets["label"] = Target(y, "classification", len(names), names)
     return RawData(x, targets, default_target="label" if targets else "input",
-                   description=f"{images.name}: {len(x)} samples of shape {x.shape[1:]}")
+                   description=f"{images.name}: {len(x)} samples of shape {x.shape[1:]}",
+                   value_range=255.0)

@@ -118,8 +118,8 @@ def check_budget(nbytes: int, budget_mb: float, what: str) -> None:
     if nbytes > budget_mb * 2**20:
         raise DataError(f"{what} needs about {_mb(nbytes / 2**20)} MB in memory, more than "
                         f"the memory budget of {_mb(budget_mb)} MB; raise the dataset option "
-                        "'memory_budget_mb' or use less data (streaming from disk is "
-                        "not supported yet)")
+                        "'memory_budget_mb' or use less data (CSV files, .npy files and "
+                        "image folders can stream from disk: dataset option 'stream')")
 
 
 def _mb(v: float) -> str:

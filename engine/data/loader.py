@@ -13,7 +13,15 @@ import numpy as np
 from ..guard.text import quote
 from .base import DataError, DataSplits, RawData, Split, Target, dataset_budget_mb
 from .catalogue import CATALOGUE, FILE_DEFAULTS, SOURCES
-from .prep import denormalize_inputs, fit_normalization, normalize_inputs, one_hot, split_indices
+from .lazy import is_lazy
+from .prep import (
+    denormalize_inputs,
+    fit_normalization,
+    fixed_normalization,
+    normalize_inputs,
+    one_hot,
+    split_indices,
+)
 
 SOURCE_NAMES = ("bundled", "synthetic", "download", *SOURCES)
 
@@ -91,6 +99,8 @@ def check_finite(raw: RawData, label: str, part: str = "") -> None:
     parts = [("input", raw.x)] + [(f"target {quote(name)}", t.values)
                                   for name, t in raw.targets.items()]
     for what, arr in parts:
+        if is_lazy(arr):
+            continue        # streamed samples are checked as they are read
         arr = np.asarray(arr)
         if arr.dtype.kind != "f" or not len(arr):
             continue
@@ -154,8 +164,14 @@ def prepare(raw: RawData, config: dict, input_shape=None, input_dtype=None) -> D
     tr, va, te = split_indices(len(x), val, test, seed)
 
     kind, axis = _normalization(config)
-    stats = None if np.issubdtype(x.dtype, np.integer) else fit_normalization(x[tr], kind, axis)
-    x = normalize_inputs(x, stats)
+    if np.issubdtype(x.dtype, np.integer):
+        stats = None
+    elif kind == "fixed":
+        stats = fixed_normalization(config.get("mean"), config.get("std"), raw.value_range,
+                                    x.shape[1:])
+    else:
+        stats = fit_normalization(_take(x, tr), kind, axis)
+    x = x.normalized(stats) if is_lazy(x) else normalize_inputs(x, stats)
     if test_x is not None:
         test_x = normalize_inputs(test_x, stats)
 
@@ -168,7 +184,7 @@ def prepare(raw: RawData, config: dict, input_shape=None, input_dtype=None) -> D
                        for n in names]
 
     def take(idx):
-        return Split(x[idx], [t.values[idx] for t in chosen]) if len(idx) else None
+        return Split(_take(x, idx), [t.values[idx] for t in chosen]) if len(idx) else None
 
     test_split = Split(test_x, [t.values for t in test_chosen]) if raw.test else take(te)
     return DataSplits(
@@ -191,11 +207,18 @@ def _subsample(raw: RawData, config: dict) -> RawData:
         len(raw.x))[:limit])
     targets = {k: Target(t.values[keep], t.task, t.num_classes, t.class_names)
                for k, t in raw.targets.items()}
-    return RawData(raw.x[keep], targets, raw.default_target, raw.vocab, raw.description,
-                   raw.test, raw.warnings)
+    return RawData(_take(raw.x, keep), targets, raw.default_target, raw.vocab,
+                   raw.description, raw.test, raw.warnings, raw.value_range)
+
+
+def _take(x, idx):
+    """Rows `idx` of an array, or the view of them of a LazyView (nothing read)."""
+    return x.take(idx) if is_lazy(x) else x[idx]
 
 
 def _to_input(x: np.ndarray, label: str, input_shape, input_dtype) -> np.ndarray:
+    if is_lazy(x):
+        return _lazy_input(x, label, input_shape, input_dtype)
     if input_shape is not None:
         shape = tuple(int(d) for d in input_shape)
         per_sample = int(np.prod(x.shape[1:], dtype=np.int64))
@@ -216,6 +239,21 @@ def _to_input(x: np.ndarray, label: str, input_shape, input_dtype) -> np.ndarray
     elif input_dtype not in (None, "long", "float"):
         raise DataError(f"input dtype must be 'float' or 'long', found {quote(input_dtype)}")
     return x
+
+
+def _lazy_input(x, label: str, input_shape, input_dtype):
+    """The shape and dtype checks of `_to_input` for data read later (values are checked
+    when read)."""
+    if input_shape is not None:
+        shape = tuple(int(d) for d in input_shape)
+        if math.prod(shape) != math.prod(x.shape[1:]):
+            raise DataError(f"dataset '{label}' has samples of shape {tuple(x.shape[1:])} = "
+                            f"{math.prod(x.shape[1:])} values; the Input node expects "
+                            f"{shape} = {math.prod(shape)}")
+        x = x.reshaped(shape)
+    if input_dtype not in (None, "long", "float"):
+        raise DataError(f"input dtype must be 'float' or 'long', found {quote(input_dtype)}")
+    return x.as_kind(input_dtype or "float")
 
 
 def _normalization(config: dict) -> tuple[str, str]:
@@ -243,6 +281,9 @@ def _target(raw: RawData, name: str, x: np.ndarray, label: str) -> Target:
     if name == "label" and name not in raw.targets:
         name = raw.default_target          # 'label' means the source's own default target
     if name == "input":
+        if is_lazy(x):
+            raise DataError(f"dataset '{label}' is streamed from disk (larger than its memory "
+                            "budget); reconstructing the input needs it in memory")
         return Target(np.array(x, dtype=np.float32), "reconstruction")
     if name not in raw.targets:
         have = ", ".join(["input", *raw.targets])

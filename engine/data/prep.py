@@ -42,11 +42,13 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
     if kind in (None, "none"):
         return None
     if kind not in ("minmax", "standard"):
-        raise DataError(f"normalize must be 'minmax', 'standard' or 'none', found {quote(kind)}")
+        raise DataError(f"normalize must be 'minmax', 'standard', 'fixed' or 'none', found "
+                        f"{quote(kind)}")
     if axis not in ("feature", "global", "channel"):
         raise DataError(f"normalize_axis must be 'feature', 'global' or 'channel', found "
                         f"{quote(axis)}")
-    x = np.asarray(x)
+    if not hasattr(x, "take"):  # a LazyView is read block by block below
+        x = np.asarray(x)
     if axis == "global":
         red = tuple(range(x.ndim))
     elif axis == "channel" and x.ndim >= 3:
@@ -54,7 +56,9 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
     else:
         red = (0,)
     # reduce in blocks of samples with float64 accumulators: no float64 copy of the data
-    step = max(1, (1 << 22) // max(1, int(np.prod(x.shape[1:], dtype=np.int64))))
+    # (a streamed view in smaller blocks: each is read from disk and decoded)
+    values = (1 << 22) if isinstance(x, np.ndarray) else (1 << 19)
+    step = max(1, values // max(1, int(np.prod(x.shape[1:], dtype=np.int64))))
     blocks = [x[i:i + step] for i in range(0, len(x), step)]
     if kind == "minmax":
         offset = np.min([b.min(axis=red, keepdims=True) for b in blocks], axis=0)
@@ -71,6 +75,30 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
     # stats are stored without the batch axis, so they broadcast against one sample too
     return {"kind": kind, "axis": axis, "offset": offset[0].astype(np.float32),
             "scale": scale[0].astype(np.float32)}
+
+
+def fixed_normalization(mean, std, value_range: float, sample_shape: tuple) -> dict:
+    """Statistics that compute (x / value_range - mean) / std, per channel (axis 1) when
+    mean and std are lists (ImageNet's mean and std of 0..1 pixel values), else for all."""
+    def values(v, key):
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        if not vals or not all(isinstance(a, (int, float)) and not isinstance(a, bool) and
+                                np.isfinite(a) for a in vals):
+            raise DataError(f"normalize 'fixed' needs '{key}': a number or one per channel, "
+                            f"found {quote(v)}")
+        return np.asarray(vals, np.float64)
+
+    m, s = values(mean, "mean"), values(std, "std")
+    if (s <= 0).any():
+        raise DataError(f"normalize 'fixed': 'std' must be positive, found {quote(std)}")
+    channels = sample_shape[0] if sample_shape else 1
+    if len(m) != len(s) or len(m) not in (1, channels):
+        raise DataError(f"normalize 'fixed': 'mean' and 'std' need 1 or {channels} values "
+                        f"(one per channel), found {len(m)} and {len(s)}")
+    shape = (len(m),) + (1,) * max(0, len(sample_shape) - 1)
+    return {"kind": "fixed", "axis": "channel" if len(m) > 1 else "global",
+            "offset": (m * value_range).reshape(shape).astype(np.float32),
+            "scale": (s * value_range).reshape(shape).astype(np.float32)}
 
 
 def normalize_inputs(x: np.ndarray, stats: dict | None) -> np.ndarray:

@@ -28,6 +28,10 @@ class DeviceData:
     def __len__(self) -> int:
         return len(self.x)
 
+    def head(self, n: int):
+        """The first n inputs, on the device (what activation snapshots run on)."""
+        return self.x[:n].to(self.device)
+
     def batches(self, order, batch_size: int, rank: int = 0, world: int = 1) -> Iterator:
         """(x, [targets]) per batch of `batch_size` rows of `order` (a permutation on the CPU,
         or None for the stored order). With world > 1, this rank's shard of each batch."""
@@ -69,6 +73,9 @@ class StreamData:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def head(self, n: int):
+        return self.x[:n].to(self.device)
 
     def batches(self, order, batch_size: int, rank: int = 0, world: int = 1) -> Iterator:
         import torch

@@ -77,7 +77,8 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
     gen = torch.Generator().manual_seed(config["seed"])
     m = _build_model(model, graph, report, config, splits, device, world, init_weights)
     try:
-        d = _build_data(splits, config, device, in_type.dtype, m)
+        d = _build_data(splits, config, device, in_type.dtype, m,
+                        _cache_mb(project) if data is None else 0.0)
     except TrainError as exc:
         if exc.kind != "data" or exc.node_id is None:
             raise
@@ -99,6 +100,13 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
         clipping=_clipping(config), monitor=o.monitor, autocast=m.autocast, scaler=m.scaler,
         fine_tune=o.fine_tune, kl_modules=sampling_modules(model, graph),
         epoch_views=latent_views(project, model, graph, splits, device))
+
+
+def _cache_mb(project) -> float:
+    """How much of a streamed dataset is kept decoded in memory: its memory budget."""
+    from ..data.base import dataset_budget_mb
+
+    return dataset_budget_mb(project.dataset or {})
 
 
 def _clipping(config: dict) -> bool:
@@ -224,10 +232,12 @@ class _Data:
     keep_train_outputs: bool
 
 
-def _build_data(splits, cfg, device, input_dtype, m: _Model) -> _Data:
+def _build_data(splits, cfg, device, input_dtype, m: _Model, cache_mb: float = 0.0
+                ) -> _Data:
     import numpy as np
     import torch
 
+    from ..data.lazy import is_lazy
     from .batches import make_data
 
     nbytes = sum(s.x.nbytes + sum(np.asarray(y).nbytes for y in s.y)
@@ -240,6 +250,8 @@ def _build_data(splits, cfg, device, input_dtype, m: _Model) -> _Data:
     def make(split):
         if split is None or not len(split):
             return None
+        if is_lazy(split.x):
+            return _disk_data(split, cfg, device, m, cache_mb)
         x = torch.as_tensor(np.ascontiguousarray(split.x))
         x = x.long() if input_dtype == "long" else x.float()
         return make_data(x, _targets(m, split, x), device, on_device, m.channels_last,
@@ -250,9 +262,22 @@ def _build_data(splits, cfg, device, input_dtype, m: _Model) -> _Data:
         raise TrainError("the dataset's training split is empty", "data")
     val, test = make(splits.val), make(splits.test)
     sample_src = val or train
-    return _Data(train, val, test, on_device,
-                 sample_src.x[:8].to(device) if len(sample_src) else None,
+    return _Data(train, val, test, on_device and not is_lazy(splits.train.x),
+                 sample_src.head(8) if len(sample_src) else None,
                  bool(m.metric_names) and m.rbm is None)
+
+
+def _disk_data(split, cfg, device, m: _Model, cache_mb: float):
+    """A split streamed from disk (engine.data.stream); the training split's decoded
+    samples are cached in shared memory up to the dataset's memory budget."""
+    from ..data.stream import DiskData, attach_cache
+
+    if m.rbm is not None and not split.y:
+        raise TrainError("an RBM trained on its own input needs the dataset in memory; it is "
+                         "streamed from disk (raise the dataset's memory budget)", "data")
+    attach_cache(split.x, cache_mb)   # the first split to ask (train) is the one cached
+    return DiskData(split.x, _targets(m, split, None), device, m.channels_last,
+                    cfg["num_workers"])
 
 
 @dataclass

@@ -156,6 +156,8 @@ class Trainer:
             from .setup import build
 
             self.state = build(self.project, self.config, self._data, self.init_weights)
+            if getattr(self.state.train_data, "from_disk", False):
+                self.notes.append(self.state.train_data.describe())
 
     def fit(self) -> FitResult:
         """Train for the configured epochs. Never raises for a failed run: the result's status

@@ -76,12 +76,15 @@ def test_csv_autoencoder_uses_every_column(tmp_path):
     assert s.sample_shape == (3,) and s.tasks == ["reconstruction"]
 
 
-def test_memory_budget_refuses_large_files(tmp_path):
+def test_memory_budget_refuses_large_files_not_streamed(tmp_path):
     np.save(tmp_path / "big.npy", np.zeros((1000, 300), np.float32))     # ~1.1 MB as float32
     with pytest.raises(DataError, match=r"big.npy needs about 1.1 MB in memory, more than the "
                                         r"memory budget of 0.5 MB"):
-        load_dataset({"source": "npy", "path": "big.npy", "memory_budget_mb": 0.5},
-                     project_folder=tmp_path)
+        load_dataset({"source": "npy", "path": "big.npy", "memory_budget_mb": 0.5,
+                      "stream": False}, project_folder=tmp_path)
+    with pytest.raises(DataError, match=r"streamed from disk .* reconstructing the input"):
+        load_dataset({"source": "npy", "path": "big.npy", "memory_budget_mb": 0.5,
+                      "target": "input"}, project_folder=tmp_path)
     s = load_dataset({"source": "npy", "path": "big.npy", "target": "input"},
                      project_folder=tmp_path)
     assert s.sample_shape == (300,)

@@ -1,0 +1,156 @@
+"""Streaming a split from disk through a `torch.utils.data.DataLoader` (torch).
+
+Each DataLoader item is a whole batch: the main process hands a worker the batch's sample
+indices (from the trainer's seeded permutation, so batches are the same as in memory) and a
+seed for its augmentation; the worker reads and decodes the samples (images are decoded and
+resized there), augments them, normalizes them and returns the tensors. Results do not
+depend on the number of workers.
+
+`SampleCache` keeps decoded samples in shared memory, up to the dataset's memory budget:
+whichever process reads a sample first stores it there for every later epoch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_TORCH_DTYPES = {"uint8": "uint8", "float32": "float32"}
+
+
+class SampleCache:
+    """Decoded samples of a source in shared memory: the first K samples of `order` (the
+    training split's, read every epoch), K being what fits in `capacity` bytes; a flag per
+    slot says it is filled. Slots are assigned up front, so processes never race for one."""
+
+    def __init__(self, source, capacity_bytes: float, order=None):
+        import torch
+
+        per = max(1, source.sample_bytes)
+        order = np.arange(source.n) if order is None else np.asarray(order, np.int64)
+        self.slots = int(min(len(order), capacity_bytes // per))
+        self.slot_of = np.full(source.n, -1, np.int64)
+        self.slot_of[order[:self.slots]] = np.arange(self.slots)
+        dtype = getattr(torch, _TORCH_DTYPES.get(source.dtype.name, "float32"))
+        self.data = torch.empty((self.slots, *source.sample_shape), dtype=dtype).share_memory_()
+        self.filled = torch.zeros(self.slots, dtype=torch.uint8).share_memory_()
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.numel() * self.data.element_size()
+
+    def read(self, indices: np.ndarray, reader) -> np.ndarray:
+        data, filled = self.data.numpy(), self.filled.numpy()
+        slots = self.slot_of[indices]
+        hit = np.zeros(len(indices), bool)
+        hit[slots >= 0] = filled[slots[slots >= 0]] == 1
+        miss = np.flatnonzero(~hit)
+        out = None
+        if len(miss):
+            fresh = reader(indices[miss])
+            out = np.empty((len(indices), *fresh.shape[1:]), fresh.dtype)
+            out[miss] = fresh
+            store = slots[miss] >= 0
+            data[slots[miss][store]] = fresh[store]
+            filled[slots[miss][store]] = 1   # after the data: a reader never sees half a sample
+        if out is None:
+            out = np.empty((len(indices), *data.shape[1:]), data.dtype)
+        if hit.any():
+            out[hit] = data[slots[hit]]
+        return out
+
+
+def attach_cache(view, budget_mb: float) -> SampleCache | None:
+    """Give the view's source a shared cache of at most `budget_mb` for the view's samples
+    (once per source; the training split's view should come first)."""
+    source = view.source
+    if source.cache is None and budget_mb > 0 and source.cacheable:
+        source.cache = SampleCache(source, budget_mb * 2**20, view.index)
+    return source.cache
+
+
+class BatchReader:
+    """The DataLoader's dataset: item (indices, seed) -> (x, [targets]) tensors."""
+
+    def __init__(self, view, ys: list, transform=None):
+        self.view, self.ys, self.transform = view, ys, transform
+
+    def __getitem__(self, item):
+        import torch
+
+        idx, seed = item
+        idx = np.asarray(idx, np.int64)
+        if self.transform is None:
+            x = torch.from_numpy(np.ascontiguousarray(self.view[idx]))
+        else:
+            raw = torch.from_numpy(np.ascontiguousarray(self.view.raw(idx)))
+            x = self.transform(raw, seed)
+        t = torch.from_numpy(idx)
+        return x, [y[t] for y in self.ys]
+
+
+def batch_plan(order, batch_size: int, rank: int = 0, world: int = 1, seeds=None) -> list:
+    """[(indices, seed)] per batch of `order` (a CPU tensor or None for 0..n-1)."""
+    chunks = [c[rank::world] if world > 1 else c for c in order.split(batch_size)]
+    seeds = seeds if seeds is not None else [0] * len(chunks)
+    return [(c.numpy(), s) for c, s in zip(chunks, seeds)]
+
+
+class DiskData:
+    """A split streamed from disk: the trainer's batches through a DataLoader with worker
+    processes (pinned memory on CUDA)."""
+
+    streaming = True
+    from_disk = True
+
+    def __init__(self, view, ys: list, device, channels_last: bool = False,
+                 num_workers: int = 0, transform=None):
+        self.x, self.ys = view, ys
+        self.device, self.channels_last = device, channels_last
+        self.num_workers, self.transform = num_workers, transform
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def describe(self) -> str:
+        """One sentence for the user: that the data streams, with how many workers and how
+        much of it is cached."""
+        cache = self.x.source.cache
+        cached = f", {cache.nbytes / 2**20:,.1f} MB of decoded samples cached" if cache else ""
+        workers = f"{self.num_workers} worker process{'es' if self.num_workers != 1 else ''}" \
+            if self.num_workers else "no worker processes (training.num_workers)"
+        return f"the dataset streams from disk batch by batch: {workers}{cached}"
+
+    def head(self, n: int):
+        """The first n samples as a tensor on the device (for activation snapshots)."""
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(self.x[:n])).to(self.device)
+
+    def batches(self, order, batch_size: int, rank: int = 0, world: int = 1, seeds=None):
+        import torch
+        from torch.utils.data import DataLoader
+
+        if order is None:
+            order = torch.arange(len(self.x))
+        plan = batch_plan(order, batch_size, rank, world, seeds)
+        cuda = torch.device(self.device).type == "cuda"
+        transform = self.transform if seeds is not None else None
+        loader = DataLoader(BatchReader(self.x, self.ys, transform), batch_size=None,
+                            sampler=plan, num_workers=self.num_workers, pin_memory=cuda,
+                            generator=torch.Generator(),  # leaves the global RNG alone
+                            prefetch_factor=2 if self.num_workers else None)
+        for xb, ys in loader:
+            xb = xb.to(self.device, non_blocking=cuda)
+            if self.channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            yield xb, [y.to(self.device, non_blocking=cuda) for y in ys]
+
+
+def cache_budget(total_bytes: float, budget_mb: float) -> float:
+    """MB of decoded samples to cache: the whole dataset if it fits, else the budget."""
+    return min(budget_mb, math.ceil(total_bytes / 2**20))
+
+
+__all__ = ["BatchReader", "DiskData", "SampleCache", "attach_cache", "batch_plan",
+           "cache_budget"]
