@@ -367,9 +367,10 @@ def _numeric(arr_dtype: np.dtype, shape, what: str, budget: float, labels: bool 
     return need
 
 
-def _npy_declared(f, what: str) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_declared(f, what: str, check=None) -> tuple[tuple[int, ...], np.dtype]:
     """A .npy file's declared shape and dtype, checked against the file's size (an empty,
-    foreign or truncated file is refused before anything is read)."""
+    foreign or truncated file is refused before anything is read); `check(shape, dtype)`
+    runs first (the memory budget)."""
     size = os.fstat(f.fileno()).st_size
     if size == 0:
         raise DataError(f"{what} is empty (0 bytes); expected a NumPy array file")
@@ -377,6 +378,8 @@ def _npy_declared(f, what: str) -> tuple[tuple[int, ...], np.dtype]:
         shape, dtype = npy_header(f)
     except (ValueError, EOFError, SyntaxError) as exc:
         raise DataError(f"{what} is not a NumPy .npy file ({_first(exc)})") from None
+    if check is not None:
+        check(shape, dtype)
     if npy_bytes(shape, dtype) > size - f.tell():
         raise DataError(f"{what} is truncated: its header declares shape {shape} "
                         f"({npy_bytes(shape, dtype):,} bytes), the file holds "
@@ -388,8 +391,8 @@ def _load_npy_file(path: Path, what: str, budget: float, labels: bool = False) -
     """A plain numeric .npy array; its header's shape and dtype are checked against the
     budget and the file's size before the data is read."""
     with open_data(path, what) as f:
-        shape, dtype = _npy_declared(f, what)
-        _numeric(dtype, shape, what, budget, labels)
+        _npy_declared(f, what, lambda shape, dtype: _numeric(dtype, shape, what, budget,
+                                                             labels))
         f.seek(0)
         try:
             return np.load(f, allow_pickle=False)
@@ -398,14 +401,28 @@ def _load_npy_file(path: Path, what: str, budget: float, labels: bool = False) -
                             "arrays are supported") from None
 
 
+STREAM_BYTES_PER_SAMPLE = 32   # a streamed sample's indices, split and label in memory
+
+
 def _npy_inputs(path: Path, config: dict, budget: float):
     """The .npy file's samples as float32 in memory, or a LazyView over a memory map when
     they exceed the budget (or the dataset asks to stream)."""
+    streamed = []
+
+    def check(shape, dtype):
+        if dtype.kind not in "biuf":
+            raise DataError(f"{path.name} holds values of type {dtype}; expected numbers")
+        if stream_mode(config, npy_bytes(shape, np.dtype("f4")), budget):
+            n = shape[0] if shape else 1
+            check_budget(n * STREAM_BYTES_PER_SAMPLE, budget, f"{path.name} streamed from "
+                         f"disk ({n:,} samples: their indices and labels)")
+            streamed.append(True)
+        else:
+            _numeric(dtype, shape, path.name, budget)
+
     with open_data(path, path.name) as f:
-        shape, dtype = _npy_declared(f, path.name)
-    if dtype.kind not in "biuf":
-        raise DataError(f"{path.name} holds values of type {dtype}; expected numbers")
-    if not stream_mode(config, npy_bytes(shape, np.dtype("f4")), budget):
+        _npy_declared(f, path.name, check)
+    if not streamed:
         return _features(_load_npy_file(path, path.name, budget), path.name)
     from .lazy import LazyView, NpySamples
 

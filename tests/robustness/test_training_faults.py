@@ -363,6 +363,8 @@ def test_data_error_is_a_value_error_with_the_file_name(tmp_path):
 
 
 # -- a dataset larger than memory: refused with a message, never an out-of-memory crash ------
+# (with "stream": false; by default CSV, .npy and image folders over the budget stream from
+# disk: tests/engine/train/test_streaming_train.py)
 
 def lying_header(shape) -> bytes:
     import io
@@ -390,12 +392,12 @@ def test_a_dataset_larger_than_memory_is_refused(tmp_path, case):
         np.save(tmp_path / "big.npy", np.zeros((2000, 1000), np.float32))  # 8 MB
         np.save(tmp_path / "y.npy", np.zeros(2000, np.int64))
         dataset = {"source": "npy", "path": "big.npy", "y_path": "y.npy",
-                   "memory_budget_mb": 1}
+                   "memory_budget_mb": 1, "stream": False}
         words = ["big.npy", "memory budget"]
     else:
         write_csv(tmp_path / "big.csv", [["a", "label"]] + [[i, i % 2] for i in range(50000)])
         dataset = {"source": "csv", "path": "big.csv", "target": "label",
-                   "memory_budget_mb": 0.1}
+                   "memory_budget_mb": 0.1, "stream": False}
         words = ["big.csv", "memory budget"]
     proj = project(mlp_graph(in_dim=1000 if "csv" not in case else 1, out=2), tmp_path,
                    dataset=dataset, epochs=1)

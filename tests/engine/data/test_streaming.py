@@ -56,13 +56,13 @@ def test_streamed_npy_reshapes_to_the_input_and_names_a_bad_sample(tmp_path, npy
     assert splits.train.x[:2].shape == (2, 72)
     with pytest.raises(DataError, match=r"Input node expects \(5,\)"):
         load_dataset(cfg, input_shape=(5,))
-    bad = np.ones((2000, 4), np.float32)
+    bad = np.ones((2000, 16), np.float32)
     bad[1700, 2] = np.nan
     np.save(tmp_path / "bad.npy", bad)
     np.save(tmp_path / "bad_y.npy", np.zeros(2000, int))
     view = load_dataset({"source": "npy", "path": str(tmp_path / "bad.npy"),
                          "y_path": str(tmp_path / "bad_y.npy"),
-                         "memory_budget_mb": 0.02, "normalize": "none",
+                         "memory_budget_mb": 0.08, "normalize": "none",
                          "val_split": 0.0, "test_split": 0.0}).train.x
     with pytest.raises(DataError, match="bad.npy: sample 1700 contains NaN"):
         view[:]
