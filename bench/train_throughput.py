@@ -12,8 +12,9 @@ Three ways to measure, because on a shared machine wall clock alone cannot tell 
                   training epochs only (after a warm-up epoch): deterministic, load-free.
   --load N        N busy-looping processes keep cores busy while the Trainer runs with torch's
                   default thread count and with the count Studio chooses (engine.threads).
-Side "trainer_tb" (--tensorboard) trains with a run folder and TensorBoard logs on, the
-default of `studio train`, to show what logging costs.
+--tensorboard adds the sides "trainer_dir" (a run folder: metrics and checkpoints every
+epoch) and "trainer_tb" (the same with TensorBoard logs, the default of `studio train`), to
+show what recording costs.
 Run: python -m bench.train_throughput [--examples digits_cnn,digits_mlp,lstm_sequence]
      [--rounds 8] [--epochs 2] [--instructions] [--load 1] [--tensorboard]
 """
@@ -87,13 +88,21 @@ def run_trainer(case: Case, epochs: int, measure=None, run_dir=False) -> int:
     return len(case.x) * epochs
 
 
-def run_trainer_tb(case: Case, epochs: int, measure=None) -> int:
-    """The Trainer as `studio train` runs it: a run folder with TensorBoard logs."""
-    folder = tempfile.mkdtemp(prefix="bench-tb-")
+def run_trainer_tb(case: Case, epochs: int, measure=None, tensorboard=True) -> int:
+    """The Trainer as `studio train` runs it: a run folder (checkpoints each epoch) with
+    TensorBoard logs."""
+    folder = tempfile.mkdtemp(prefix="bench-run-")
+    case.project.training["tensorboard"] = tensorboard
     try:
         return run_trainer(case, epochs, measure, run_dir=folder)
     finally:
+        case.project.training.pop("tensorboard")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_trainer_dir(case: Case, epochs: int, measure=None) -> int:
+    """A run folder without TensorBoard logs."""
+    return run_trainer_tb(case, epochs, measure, tensorboard=False)
 
 
 def run_hand(case: Case, epochs: int, measure=None) -> int:
@@ -117,7 +126,8 @@ def run_hand(case: Case, epochs: int, measure=None) -> int:
     return len(x) * epochs
 
 
-SIDES = {"trainer": run_trainer, "hand": run_hand, "trainer_tb": run_trainer_tb}
+SIDES = {"trainer": run_trainer, "hand": run_hand, "trainer_dir": run_trainer_dir,
+         "trainer_tb": run_trainer_tb}
 
 
 class _nothing:
@@ -209,7 +219,7 @@ def count_instructions(side: str, example: str, epochs: int) -> float:
     cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
            sys.executable, "-m", "bench.train_throughput", "--child", side,
            "--examples", example, "--epochs", str(epochs)]
-    done = subprocess.run(cmd, capture_output=True, text=True,
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
     got = re.search(r"Collected : (\d+)", done.stderr)
     samples = re.search(r"SAMPLES (\d+)", done.stdout)
@@ -295,7 +305,7 @@ def main(argv=None) -> None:
         write_json(f"train_throughput_load{args.load}", out)
         return
     torch.set_num_threads(args.threads)
-    sides = ["hand", "trainer"] + (["trainer_tb"] if args.tensorboard else [])
+    sides = ["hand", "trainer"] + (["trainer_dir", "trainer_tb"] if args.tensorboard else [])
     if args.instructions:
         write_json("train_throughput_instructions", instructions(examples, sides, args.epochs))
         return

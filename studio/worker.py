@@ -74,21 +74,14 @@ TORCH_THREADS: int | None = None   # intra-op threads while training from the ap
 
 
 def _leave_a_core_for_the_ui():
-    """Train with one intra-op thread fewer than there are cores, so the GUI thread keeps a
-    core (on 2 cores, 2 spinning OpenMP workers plus the event loop made training from a
-    background thread ~5x slower, measured with bench/gui_overhead.py --gui-threads 2).
-    `TORCH_THREADS` overrides the choice. Returns a function restoring the old setting."""
-    import os
+    """Train with the cores other programs leave free, minus one for the GUI thread, at least
+    one thread (engine.threads; on 2 cores, 2 spinning OpenMP workers plus the event loop made
+    training from a background thread ~5x slower, measured with bench/gui_overhead.py
+    --gui-threads 2). `TORCH_THREADS` overrides the choice. Returns a function restoring the
+    old setting."""
+    from engine.threads import use_free_cores
 
-    import torch
-
-    before = torch.get_num_threads()
-    cores = os.cpu_count() or 1
-    if TORCH_THREADS:
-        torch.set_num_threads(TORCH_THREADS)
-    elif cores > 1 and before >= cores:
-        torch.set_num_threads(cores - 1)
-    return lambda: torch.set_num_threads(before)
+    return use_free_cores(reserve=1, threads=TORCH_THREADS)
 
 
 GIL_SWITCH_S = 0.0005

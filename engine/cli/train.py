@@ -44,6 +44,9 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="DataLoader worker processes that read, decode and augment streamed "
                    "batches (training.num_workers)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch threads (default: the cores other programs leave free, "
+                   "measured at the start; OMP_NUM_THREADS also sets it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -54,7 +57,8 @@ def _forwarded_args(args) -> list[str]:
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
                         ("--lr", args.lr), ("--device", args.device), ("--seed", args.seed),
                         ("--log-json", args.log_json), ("--resume", args.resume),
-                        ("--init-weights", args.init_weights), ("--workers", args.workers)):
+                        ("--init-weights", args.init_weights), ("--workers", args.workers),
+                        ("--threads", args.threads)):
         if value is not None:
             out += [flag, str(value)]
     out += [f for f, on in (("--no-save", args.no_save), ("--quiet", args.quiet),
@@ -250,6 +254,8 @@ def _save_weights(project, trainer, args) -> int:
 def run(args) -> int:
     from .common import error, open_project
 
+    if args.threads is not None and args.threads < 1:
+        return error(f"--threads {args.threads}: choose 1 or more")
     if args.nproc < 1 or args.nproc > max(1, os.cpu_count() or 1, _gpu_count()):
         return error(f"--nproc {args.nproc}: choose 1 to {max(os.cpu_count() or 1, _gpu_count())}"
                      " (one process per CPU core or GPU)")
@@ -285,6 +291,9 @@ def run(args) -> int:
         progress.close()
         return error(exc, args.file)
     restore = _stop_on_ctrl_c(trainer)
+    from ..threads import use_free_cores
+
+    restore_threads = use_free_cores(threads=args.threads)
     try:
         result = trainer.fit()
         if result.status == "failed":
@@ -297,6 +306,7 @@ def run(args) -> int:
             return 1
         return 130 if result.status == "stopped" else 0
     finally:
+        restore_threads()
         restore()
         progress.close()
         trainer.close()

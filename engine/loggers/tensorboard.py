@@ -2,16 +2,19 @@
 
 Into `<run folder>/tensorboard/`: per-step scalars (`step/loss`, `step/lr`; as often as the
 Trainer emits batch events), per-epoch scalars (`epoch/loss`, `epoch/val_loss`,
-`epoch/val_<metric>`, ...), a histogram of every weight tensor each epoch (`weights/...`) and
+`epoch/val_<metric>`, ...), a histogram of every weight tensor (`weights/...`; each epoch while
+that costs at most ~5% of the run's time, and at the last epoch) and
 the model's graph, so that `tensorboard --logdir model.runs` shows every run.
 """
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 
 from ..train.events import BatchEnded, EpochEnded, RunStarted
+from ..train.recording import CostBudget
 from ..train.run_folder import tensorboard_dir
 from .base import EventLogger
 
@@ -32,6 +35,7 @@ class TensorBoardLogger(EventLogger):
         super().__init__(trainer)
         self.writer = None
         self.logdir: Path | None = None
+        self.histograms = CostBudget()   # at most ~5% of the run's time on histograms
 
     def _on_started(self, ev: RunStarted) -> None:
         if not ev.run_dir:
@@ -71,11 +75,14 @@ class TensorBoardLogger(EventLogger):
                     not isinstance(value, bool):
                 self.writer.add_scalar(f"epoch/{key}", value, epoch)
         model = getattr(self.trainer, "model", None)
-        if model is not None:
+        last = epoch >= self.trainer.config["epochs"]
+        if model is not None and (self.histograms.due() or last):
+            started = time.monotonic()
             for name, tensor in model.state_dict().items():
                 if tensor.is_floating_point() and tensor.numel() > 1:
                     self.writer.add_histogram(f"weights/{name}", tensor.detach().float().cpu(),
                                               epoch)
+            self.histograms.spent(started)
         self.writer.flush()
 
     def _on_finished(self, ev) -> None:

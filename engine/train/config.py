@@ -45,6 +45,9 @@ Schema (every key is optional; the defaults are shown):
       "num_workers": 0,             # DataLoader workers when streaming
       "event_interval": 0.1,        # seconds between batch events
       "activation_interval": 1.0,   # seconds between activation snapshots
+      "checkpoint_interval": "auto",  # seconds between checkpoint writes; "auto": while
+                                    # writing them costs <= 5% of the run's time (the last
+                                    # epoch's are always written); 0: after every epoch
       "tensorboard": true           # TensorBoard event files in the run folder (if installed)
     }
 
@@ -106,6 +109,7 @@ DEFAULTS: dict[str, Any] = {
     "num_workers": 0,
     "event_interval": 0.1,
     "activation_interval": 1.0,
+    "checkpoint_interval": "auto",
     "tensorboard": True,
 }
 
@@ -125,7 +129,7 @@ TASK_DEFAULTS = {
 # Sane maxima (a setting beyond them is a typo or an attack, never a plan): key -> limit
 LIMITS: dict[str, float] = {
     "epochs": 100_000, "batch_size": 2**24, "seed": 2**63 - 1, "top_k": 100_000,
-    "cd_k": 1_000, "event_interval": 3_600, "activation_interval": 3_600,
+    "cd_k": 1_000, "event_interval": 3_600, "activation_interval": 3_600, "checkpoint_interval": 86_400,
     "device_data_limit_mb": 2**24, "num_workers": 64, "lr": 1e6, "weight_decay": 1_000.0,
     "eps": 1.0, "rho": 1.0, "alpha": 1.0, "warmup_epochs": 100_000, "step_size": 1_000_000,
     "gamma": 10.0, "min_lr": 1e6, "patience": 1_000_000, "max_lr": 1e6,
@@ -221,6 +225,8 @@ def validate_config(cfg: dict, where: str = "training") -> None:
     _number(cfg, "cd_k", where, integer=True, minimum=1, optional=True)
     _number(cfg, "event_interval", where, minimum=0)
     _number(cfg, "activation_interval", where, minimum=0)
+    if cfg["checkpoint_interval"] != "auto":
+        _number(cfg, "checkpoint_interval", where, minimum=0)
     _number(cfg, "device_data_limit_mb", where, minimum=0)
     _number(cfg, "num_workers", where, integer=True, minimum=0,
             maximum=min(LIMITS["num_workers"], os.cpu_count() or 1))

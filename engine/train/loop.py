@@ -43,7 +43,25 @@ class TrainingLoop:
 
     def run(self) -> str:
         """Train to the configured number of epochs: 'completed', 'stopped' or
-        'early_stopping'."""
+        'early_stopping'. Checkpoints kept for later are written however the run ends."""
+        try:
+            status = self._epochs()
+        except BaseException:
+            self._finish_recording(quiet=True)
+            raise
+        self._finish_recording()
+        return status
+
+    def _finish_recording(self, quiet: bool = False) -> None:
+        if self.state.rank != 0:
+            return
+        try:
+            self.recorder.finish(self.emit)
+        except Exception:
+            if not quiet:  # while failing, the first error is the one to report
+                raise
+
+    def _epochs(self) -> str:
         import torch
 
         p = self.progress
@@ -184,11 +202,12 @@ class TrainingLoop:
         self.emit(EpochEnded(row["epoch"], dict(row)))
         for view in s.epoch_views if s.rank == 0 else ():  # a VAE's latent space (vae.py)
             self.emit(view(row["epoch"]))
+        last = row["epoch"] >= cfg["epochs"]
         if s.rank == 0:
-            self.recorder.record_epoch(row, improved, s, p, self.emit)
+            self.recorder.record_epoch(row, improved, s, p, self.emit,
+                                       final=last or self.should_stop_early())
         # short epochs must not snapshot more often than activation_interval; the last
         # epoch always does, so the final weights are what is shown
-        last = row["epoch"] >= cfg["epochs"]
         if self.control.watching and (self.act_throttle.ready() or last):
             self._snapshot()
         return row

@@ -1,8 +1,9 @@
 """The 'last' checkpoint: everything needed to continue a run exactly where it stopped.
 
-Saved after every epoch: model tensors per node, optimizer state (tensors in safetensors, the
-rest in JSON), the torch and shuffling generator states, the schedule and early-stopping state
-and the history. Resuming restores all of it, so the continued loss curve is the one the
+Saved after epochs (recording.py: every epoch unless writing costs more than a small share of
+the training time, and always when the run ends): model tensors per node, optimizer state
+(tensors in safetensors, the rest in JSON), the torch and shuffling generator states, the
+schedule and early-stopping state and the history. Resuming restores all of it, so the continued loss curve is the one the
 uninterrupted run would have drawn (bit-identical on the CPU).
 """
 from __future__ import annotations
@@ -15,9 +16,13 @@ from .optim import set_lr
 from .state import RunProgress, TrainState
 
 
-def save_last(run_dir: Path, state: TrainState, progress: RunProgress, epoch: int,
-              weights: dict) -> Path:
-    """Write the 'last' checkpoint of `epoch` (`weights`: the model's tensors per node)."""
+def last_checkpoint(state: TrainState, progress: RunProgress, epoch: int, weights: dict,
+                    copy: bool = False) -> tuple[dict, dict, dict]:
+    """(weights, info, state tensors) of the 'last' checkpoint of `epoch` (`weights`: the
+    model's tensors per node). `copy`: a snapshot that training on does not change (to be
+    written later)."""
+    import copy as copying
+
     import torch
 
     tensors, optim_meta = split_optimizer_state(state.optimizer.state_dict())
@@ -29,7 +34,23 @@ def save_last(run_dir: Path, state: TrainState, progress: RunProgress, epoch: in
             "schedule": state.schedule.state_dict(), "current_lr": progress.current_lr,
             "best": progress.best_row, "bad_epochs": progress.bad_epochs,
             "history": progress.history, "monitor": state.monitor}
-    return run_folder.save_checkpoint(run_dir, "last", weights, info, tensors)
+    if copy:
+        weights = copy_weights(weights)
+        tensors = {k: v.clone() for k, v in tensors.items()}
+        info = copying.deepcopy(info)
+    return weights, info, tensors
+
+
+def copy_weights(weights: dict) -> dict:
+    """A copy of per-node tensors ({node id: {name: tensor}})."""
+    return {nid: {k: t.detach().clone() for k, t in ts.items()} for nid, ts in weights.items()}
+
+
+def save_last(run_dir: Path, state: TrainState, progress: RunProgress, epoch: int,
+              weights: dict) -> Path:
+    """Write the 'last' checkpoint of `epoch` (`weights`: the model's tensors per node)."""
+    return run_folder.save_checkpoint(run_dir, "last",
+                                      *last_checkpoint(state, progress, epoch, weights))
 
 
 def load_resume(run_dir: Path, state: TrainState, config: dict) -> RunProgress:

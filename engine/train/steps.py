@@ -16,7 +16,6 @@ from functools import partial
 from .state import TrainState
 from .vae import kl_term
 
-
 # device types whose step reads its loss at once (a sync there is free)
 SYNC_EACH_STEP = frozenset({"cpu"})
 

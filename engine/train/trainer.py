@@ -207,7 +207,7 @@ class Trainer:
             self.run_dir = choose_run_dir(self.project, self._run_dir_arg, self.rank)
         if self.run_dir is None or self.rank != 0:
             return
-        self._recorder = RunRecorder(self.run_dir)
+        self._recorder = RunRecorder(self.run_dir, self.config["checkpoint_interval"])
         s = self.state
         self._recorder.start({
             "training": self.config, "dataset": self.project.dataset,

@@ -49,7 +49,9 @@ def test_tensorboard_event_files_read_back(tmp_path):
     assert [s.step for s in steps] == [b.global_step for b in batches]
     assert steps[-1].value == pytest.approx(batches[-1].loss)
     assert {"weights/fc1.weight", "weights/fc2.weight"} <= set(tags["histograms"])
-    assert len(acc.Histograms("weights/fc1.weight")) == 3
+    hist_steps = [h.step for h in acc.Histograms("weights/fc1.weight")]
+    assert hist_steps[0] == 1 and hist_steps[-1] == 3  # the first and last epoch; those
+    assert set(hist_steps) <= {1, 2, 3}                # between while they cost little
     assert tags["graph"] is True
     assert not [e for e in events if e.kind == "started"][0].notes
 

@@ -281,7 +281,7 @@ def test_a_corrupt_image_is_named_or_skipped(tmp_path):
 def test_stop_during_checkpoint_write_leaves_a_complete_checkpoint(tmp_path, monkeypatch):
     write_blobs(tmp_path / "data.npz")
     proj = project(mlp_graph(), tmp_path, dataset={"source": "npz", "path": "data.npz"},
-                   epochs=5)
+                   epochs=5, checkpoint_interval=0)  # a checkpoint every epoch
     real = ckpt.save_weights
     box = {}
 
@@ -304,7 +304,7 @@ def test_stop_during_checkpoint_write_leaves_a_complete_checkpoint(tmp_path, mon
 def test_disk_full_during_checkpoint_write(tmp_path, monkeypatch):
     write_blobs(tmp_path / "data.npz")
     proj = project(mlp_graph(), tmp_path, dataset={"source": "npz", "path": "data.npz"},
-                   epochs=4)
+                   epochs=4, checkpoint_interval=0)  # a checkpoint every epoch
     real = ckpt.atomic_write
     calls = {"n": 0}
 
@@ -333,7 +333,7 @@ def test_disk_full_during_checkpoint_write(tmp_path, monkeypatch):
 def test_disk_full_while_writing_weights_names_the_weights_file(tmp_path, monkeypatch):
     write_blobs(tmp_path / "data.npz")
     proj = project(mlp_graph(), tmp_path, dataset={"source": "npz", "path": "data.npz"},
-                   epochs=3)
+                   epochs=3, checkpoint_interval=0)  # a checkpoint every epoch
     real = ckpt.save_weights
     calls = {"n": 0}
 
@@ -477,7 +477,7 @@ def test_killed_training_always_resumes_from_intact_checkpoints(tmp_path):
 def test_a_crash_between_checkpoint_files_keeps_one_epoch(tmp_path, monkeypatch):
     write_blobs(tmp_path / "data.npz")
     proj = project(mlp_graph(), tmp_path, dataset={"source": "npz", "path": "data.npz"},
-                   epochs=4)
+                   epochs=4, checkpoint_interval=0)  # a checkpoint every epoch
     real = ckpt.atomic_write
     calls = {"n": 0}
 

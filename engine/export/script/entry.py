@@ -76,7 +76,11 @@ def main_code(plan: Plan) -> list[str]:
         parser.add_argument("--predict", metavar="X.npy", help="print predictions for these inputs")
         parser.add_argument("--save", metavar="FILE", help="save the trained weights (state dict)")
         parser.add_argument("--history", metavar="FILE", help="write each epoch as a JSON line")
+        parser.add_argument("--threads", type=int, help="torch threads (default: free cores)")
         args = parser.parse_args(argv)
+        if args.threads or "OMP_NUM_THREADS" not in os.environ:  # else the user's setting
+            busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # other programs
+            torch.set_num_threads(args.threads or max(1, round((os.cpu_count() or 1) - busy)))
         device = torch.device(args.device if args.device != "auto" else
                               "cuda" if torch.cuda.is_available() else "cpu")
         rank, world = 0, int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun

@@ -141,7 +141,7 @@ def test_an_examples_script_has_only_what_it_uses(name, example_scripts):
 
 def test_line_budget(example_scripts):
     lines = {name: text.count("\n") for name, (_, text) in example_scripts.items()}
-    assert lines["digits_cnn"] <= 200, lines
+    assert lines["digits_cnn"] <= 205, lines  # 200, then 3 lines choosing the threads
     assert max(lines.values()) <= 300, lines  # the pasted-engine scripts had 1,100-1,300
 
 
