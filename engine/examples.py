@@ -1,4 +1,6 @@
-"""Bundled example projects (resources/examples/*.nnproj)."""
+"""Bundled example projects (resources/examples/*.nnproj) and lesson presets
+(resources/examples/lessons/*.nnproj: small projects whose meta "lesson" says what to do and
+what to watch; some are built to fail, so the generic example tests leave them out)."""
 from __future__ import annotations
 
 import copy
@@ -9,15 +11,22 @@ from .data import default_config
 from .project import Project
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+LESSONS_DIR = EXAMPLES_DIR / "lessons"
 
 
 def example_paths() -> dict[str, Path]:
-    """Example name -> path, sorted by name."""
+    """Example name -> path, sorted by name (the lessons are not among them)."""
     return {p.stem: p for p in sorted(EXAMPLES_DIR.glob("*.nnproj"))}
 
 
+def lesson_paths() -> dict[str, Path]:
+    """Lesson preset name -> path, sorted by name."""
+    return {p.stem: p for p in sorted(LESSONS_DIR.glob("*.nnproj"))}
+
+
 def example_path(name: str) -> Path:
-    paths = example_paths()
+    """The file of an example or a lesson preset."""
+    paths = {**example_paths(), **lesson_paths()}
     if name not in paths:
         known = ", ".join(paths) or "none"
         raise KeyError(f"no example named {name!r} (bundled: {known})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..examples import copy_example, describe, example_paths
+from ..examples import copy_example, describe, example_paths, lesson_paths
 from .pretrained import add_new_options, create
 
 
@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 
 def run_list(args) -> int:
-    paths = example_paths()
+    paths = {**example_paths(), **lesson_paths()}
     width = max(map(len, paths), default=0)
     for name, path in paths.items():
         print(f"{name.ljust(width)}  {describe(path)}")

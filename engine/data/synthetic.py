@@ -28,15 +28,24 @@ def _rng(config: dict) -> np.random.Generator:
     return np.random.default_rng(_opt(config, "seed", 0, int, 0))
 
 
+TRUTH_TABLE = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+
+
 def make_xor(config: dict) -> RawData:
     """The four corners of the unit square plus gaussian noise; label = x1 XOR x2.
 
-    Options: samples (400), noise (0.05, standard deviation).
+    Options: samples (400), noise (0.05, standard deviation), balanced (false: corners drawn
+    at random; true: the four corners in turn, so each holds a quarter of the samples: with 4
+    samples and no noise, XOR's truth table).
     """
     n = _opt(config, "samples", 400, int, 4, 10_000_000)
     noise = _opt(config, "noise", 0.05, float, 0, 10)
+    balanced = config.get("balanced", False)
+    if not isinstance(balanced, bool):
+        raise DataError(f"dataset option 'balanced' must be true or false, found "
+                        f"{quote(balanced)}")
     rng = _rng(config)
-    corners = rng.integers(0, 2, size=(n, 2))
+    corners = TRUTH_TABLE[np.arange(n) % 4] if balanced else rng.integers(0, 2, size=(n, 2))
     x = corners + rng.normal(0, noise, size=(n, 2))
     y = (corners[:, 0] ^ corners[:, 1]).astype(np.float32)[:, None]
     label = Target(y, "binary", 2, ["same", "different"])

@@ -28,6 +28,7 @@ from engine.project import ProjectError
 from ..document import Document
 from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
+from .teaching.lesson_note import LessonNote
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
 from .theme import apply_theme, current_name, style_plots
@@ -85,8 +86,10 @@ class MainWindow(QMainWindow):
         self.live = LiveOverlay(self.scene, self.view)
         self.editor = CanvasEditor(self.view)
         self.blocks = BlockEditor(self.view)
-        self.setCentralWidget(canvas_with_breadcrumb(self.view, Breadcrumb(
-            self.document, self.blocks)))
+        central = canvas_with_breadcrumb(self.view, Breadcrumb(self.document, self.blocks))
+        self.lesson_note = LessonNote(self.document)
+        central.layout().insertWidget(0, self.lesson_note)
+        self.setCentralWidget(central)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
         self._build_docks()

@@ -1,9 +1,10 @@
-"""New from example: the gallery lists every bundled example and returns the chosen path."""
+"""New from example: the gallery lists every bundled example and lesson and returns the chosen
+path."""
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
-from engine.examples import describe, example_paths
+from engine.examples import describe, example_paths, lesson_paths
 from studio.ui.dialogs.gallery import DESC_ROLE, THUMB_ROLE, ExampleGallery, draw_thumbnail
 from studio.ui.palette import CATEGORY_COLORS
 
@@ -11,8 +12,9 @@ from studio.ui.palette import CATEGORY_COLORS
 def test_lists_every_example_with_description_and_thumbnail(qtbot):
     dlg = ExampleGallery()
     qtbot.addWidget(dlg)
-    paths = example_paths()
+    paths = {**example_paths(), **lesson_paths()}           # the lessons follow the examples
     assert dlg.example_names() == list(paths)
+    assert "lesson_perceptron_xor" in paths
     for row, path in enumerate(paths.values()):
         item = dlg.list.item(row)
         assert item.data(DESC_ROLE) == (describe(path) or "(no description)")
@@ -49,7 +51,7 @@ def test_double_click_opens_and_cancel_rejects(qtbot):
     with qtbot.waitSignal(dlg.accepted):
         qtbot.mouseClick(dlg.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         qtbot.mouseDClick(dlg.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert dlg.chosen_path() == list(example_paths().values())[-1]
+    assert dlg.chosen_path() == list(lesson_paths().values())[-1]   # the lessons come last
     dlg2 = ExampleGallery()
     qtbot.addWidget(dlg2)
     QTimer.singleShot(0, dlg2.reject)

@@ -72,11 +72,13 @@ def xor(d: DataPlan) -> Source:
     n = opt(d, "samples", 400, int, 4, 10_000_000)
     noise = opt(d, "noise", 0.05, float, 0, 10)
     y = wanted(d).get("label", "y")
+    draw = "np.array([[0, 0], [0, 1], [1, 0], [1, 1]])[np.arange({n}) % 4]" \
+        if d.option("balanced", False) is True else "rng.integers(0, 2, size=({n}, 2))"
     lines = [_rng(d), *block("""
-        corners = rng.integers(0, 2, size=({n}, 2))
+        corners = {draw}
         x = (corners + rng.normal(0, {noise}, size=({n}, 2))).astype(np.float32)
         {y} = (corners[:, 0] ^ corners[:, 1]).astype(np.float32)[:, None]
-        """, n=n, noise=lit(noise), y=y)]
+        """, draw=draw.format(n=n), n=n, noise=lit(noise), y=y)]
     return Source(lines, f"{n} noisy corners of the unit square labelled x1 XOR x2")
 
 

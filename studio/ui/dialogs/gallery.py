@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.examples import describe, example_paths
+from engine.examples import describe, example_paths, lesson_paths
 from engine.layers import REGISTRY
 
 from ..canvas.edge_item import wire_path
@@ -163,7 +163,7 @@ class ExampleGallery(QDialog):
         self.list = QListWidget()
         self.list.setSpacing(2)
         self.list.setItemDelegate(_ExampleDelegate(self.list))
-        for name, path in example_paths().items():
+        for name, path in {**example_paths(), **lesson_paths()}.items():
             item = QListWidgetItem(f"{name}: {describe(path)}")
             item.setData(PATH_ROLE, str(path))
             item.setData(NAME_ROLE, name)
@@ -179,7 +179,7 @@ class ExampleGallery(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.list.itemActivated.connect(lambda _item: self.accept())
         self.list.currentRowChanged.connect(self._update_buttons)
-        heading = QLabel("Start from one of the bundled example projects:")
+        heading = QLabel("Start from one of the bundled example projects or lessons:")
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
         lay.addWidget(self.list)

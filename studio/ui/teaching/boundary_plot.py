@@ -93,7 +93,9 @@ class BoundaryPlot(pg.PlotWidget):
                 if filled:
                     name = class_names[k] if class_names and k is not None and \
                         k < len(class_names) else (f"class {k}" if k is not None else "train")
-                item = pg.ScatterPlotItem(x[m, 0], x[m, 1], size=7, symbol="o", name=name, **kw)
+                size = 7 if len(x) > 40 else 12              # XOR's truth table: 4 points
+                item = pg.ScatterPlotItem(x[m, 0], x[m, 1], size=size, symbol="o", name=name,
+                                          **kw)
                 self.addItem(item)
                 items.append(item)
         self._frame = None

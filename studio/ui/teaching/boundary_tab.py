@@ -103,7 +103,7 @@ class BoundaryTab(QWidget):
                               "every point (undoable)")
         self.noise.editingFinished.connect(self._noise_edited)
         self.val_share = QSpinBox()
-        self.val_share.setRange(5, 80)
+        self.val_share.setRange(0, 80)
         self.val_share.setSingleStep(5)
         self.val_share.setSuffix(" %")
         self.val_share.setToolTip("The share of the samples held out for validation (rings); "

@@ -171,9 +171,12 @@ class TrainingPanel(QWidget):
         self._show_boundary_first()
 
     def _show_boundary_first(self) -> None:
-        """A model of two numbers (x1, x2) opens on its decision regions."""
+        """A model of two numbers (x1, x2) opens on its decision regions, others on the
+        curves."""
         if self.boundary.applicable:
             self.views.setCurrentWidget(self.boundary)
+        elif self.views.currentWidget() is self.boundary:
+            self.views.setCurrentWidget(self.curves)
 
     def _refresh_settings(self, *_) -> None:
         self.settings.refresh()

@@ -53,3 +53,15 @@ def test_bad_options_are_named():
         load_dataset({"source": "synthetic", "name": "circles", "factor": 3})
     with pytest.raises(DataError, match="'noise'"):
         load_dataset({"source": "synthetic", "name": "gaussians", "noise": -1})
+
+
+def test_balanced_xor_with_four_samples_is_the_truth_table():
+    x, y = _all(load_dataset({**default_config("xor"), "samples": 4, "noise": 0.0,
+                              "balanced": True, "val_split": 0, "test_split": 0}))
+    rows = sorted(zip(map(tuple, x.astype(int).tolist()), y.astype(int).tolist()))
+    assert rows == [((0, 0), 0), ((0, 1), 1), ((1, 0), 1), ((1, 1), 0)]
+    x, _ = _all(load_dataset({**default_config("xor"), "samples": 400, "balanced": True}))
+    corners = np.round(x).astype(int)
+    assert all(((corners == c).all(axis=1)).sum() == 100 for c in ([0, 0], [0, 1], [1, 0], [1, 1]))
+    with pytest.raises(DataError, match="'balanced'"):
+        load_dataset({**default_config("xor"), "balanced": "yes"})

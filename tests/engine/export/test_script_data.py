@@ -118,6 +118,8 @@ SYNTHETIC = [
     ({"source": "synthetic", "name": "xor", "val_split": 0.25}, (2,), (("y", 1, None),), {}),
     ({"source": "synthetic", "name": "spirals", "samples": 200, "noise": 0.1, "turns": 2,
       "test_split": 0, "seed": 4}, (2,), (("arm", 1, None),), {}),
+    ({"source": "synthetic", "name": "xor", "samples": 40, "balanced": True, "noise": 0.1},
+     (2,), (("y", 1, None),), {}),
     ({"source": "synthetic", "name": "circles", "samples": 120, "noise": 0.1, "factor": 0.3,
       "seed": 2}, (2,), (("disc", 1, None),), {}),
     ({"source": "synthetic", "name": "gaussians", "samples": 100, "noise": 0.7,
