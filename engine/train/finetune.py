@@ -117,4 +117,28 @@ def fine_tune(model, graph, cfg: dict) -> FineTune | None:
                     graph.nodes[head.top_id].name, list(nodes))
 
 
-__all__ = ["MAX_SCALE", "FineTune", "fine_tune", "param_groups", "validate"]
+def describe(training: dict) -> str:
+    """One line on the learning rates of a project's training settings, for the app:
+    'Learning rate ×0.1: layer1, layer2; ×1: the rest. Fine-tune: ...'."""
+    scales = training.get("lr_scales") or {}
+    ft = training.get("fine_tune")
+    if not scales and not ft:
+        return "One learning rate for every layer (right-click blocks on the canvas to " \
+            "give them their own)."
+    by_factor: dict[float, list[str]] = {}
+    for name, f in scales.items():
+        by_factor.setdefault(f, []).append(name)
+    parts = [f"×{f:g}: {_names(names)}" for f, names in by_factor.items()]
+    text = f"Learning rate {'; '.join(parts)}; ×1: the rest." if scales else ""
+    if isinstance(ft, dict):
+        k = ft.get("freeze_epochs", 1)
+        text += (" " if text else "") + (f"Fine-tune: the classifier learns alone for {k} "
+                                         f"epoch{'s' if k != 1 else ''}, then every layer.")
+    return text
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+__all__ = ["MAX_SCALE", "FineTune", "describe", "fine_tune", "param_groups", "validate"]

@@ -29,6 +29,7 @@ from ..document import Document
 from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .teaching.lesson_note import LessonNote
+from .transfer import TransferActions
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
 from .theme import apply_theme, current_name, style_plots
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.live = LiveOverlay(self.scene, self.view)
         self.editor = CanvasEditor(self.view)
         self.blocks = BlockEditor(self.view)
+        self.transfer = TransferActions(self)
         central = canvas_with_breadcrumb(self.view, Breadcrumb(self.document, self.blocks))
         self.lesson_note = LessonNote(self.document)
         central.layout().insertWidget(0, self.lesson_note)
@@ -331,7 +333,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a, bar = self.act, self.menuBar()
         m = bar.addMenu("&File")
-        m.addActions([a["new"], a["example"], a["open"]])
+        a["pretrained"] = self._action("New from &Pretrained…", lambda: run("pretrained"),
+                                       tip="Start from an ImageNet-pretrained network "
+                                       "(ResNet, VGG, DenseNet, MobileNet, EfficientNet)")
+        m.addActions([a["new"], a["example"], a["pretrained"], a["open"]])
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         m.addSeparator()
@@ -377,6 +382,10 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([a["make_block"], a["ungroup"], a["enter_block"], a["leave_block"],
                       a["bind_param"], a["save_block"]])
+        m.addSeparator()
+        T = self.transfer
+        m.addActions([T.replace_head_action, T.fine_tune_action, T.freeze_action,
+                      T.unfreeze_action])
         m = bar.addMenu("&Help")
         m.addActions([a["shortcuts"], a["about"]])
         tb = self.addToolBar("Main")
@@ -408,6 +417,7 @@ class MainWindow(QMainWindow):
         self.view.refused.connect(lambda text: self.log_event(f"Refused: {text}"))
         self.editor.status_message.connect(self.show_message)
         self.blocks.status_message.connect(self.show_message)
+        self.transfer.status_message.connect(self.show_message)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
         self.view.quick_add_requested.connect(self.quick_add)
         self._show_validity(doc.report())

@@ -12,6 +12,9 @@ from ..theme import canvas_colors, category_color
 from .badge_item import BadgeItem
 from .port_item import PortItem
 
+FROZEN = "#4a90c8"                 # the dashed border (and rate label) of frozen weights
+FROZEN_TINT = QColor(74, 144, 200, 34)
+
 WIDTH = 120.0
 HEADER = 22.0
 ROW = 16.0
@@ -135,7 +138,10 @@ class NodeItem(QGraphicsItem):
         cat = category_color(self.node.spec.category)
         selected = self.isSelected()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, lod > 0.3)
-        border = QPen(QColor(c.selection), 2.4) if selected else QPen(QColor(c.node_border), 1)
+        frozen = not self.node.trainable and self.node.spec.can_learn
+        border = QPen(QColor(c.selection), 2.4) if selected else \
+            QPen(QColor(FROZEN), 1.6, Qt.PenStyle.DashLine) if frozen else \
+            QPen(QColor(c.node_border), 1)
         repeat = self.node.params.get("repeat", 1) if self.node.is_block else 1
         if repeat > 1:  # a stack of cards: this block runs several times in a row
             painter.setPen(QPen(QColor(c.node_border), 1))
@@ -145,6 +151,10 @@ class NodeItem(QGraphicsItem):
         painter.setPen(border)
         painter.setBrush(QBrush(QColor(c.node_body)))
         painter.drawRoundedRect(rect, 7, 7)
+        if frozen:  # frozen weights: an icy tint over the card
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(FROZEN_TINT))
+            painter.drawRoundedRect(rect, 7, 7)
         header = QPainterPath()
         header.setFillRule(Qt.FillRule.WindingFill)
         header.addRoundedRect(QRectF(0.5, 0.5, WIDTH - 1, HEADER), 6.5, 6.5)
@@ -154,7 +164,6 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(QColor("#ffffff"))
         painter.setFont(_font(TITLE_PX, True))
-        frozen = not self.node.trainable and self.node.spec.can_learn
         title = self.node.spec.name + (f" ×{repeat}" if repeat > 1 else "") + \
             ("  ❄" if frozen else "")
         painter.drawText(QRectF(9, 0, WIDTH - 24, HEADER),
@@ -172,3 +181,16 @@ class NodeItem(QGraphicsItem):
             text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, int(WIDTH - 20))
             painter.drawText(QRectF(10, y + (i + 1) * ROW + 2, WIDTH - 20, ROW),
                              Qt.AlignmentFlag.AlignLeft, text)
+        self._paint_lr_factor(painter, rect)
+
+    def _paint_lr_factor(self, painter: QPainter, rect: QRectF) -> None:
+        """'lr ×0.1' in the card's lower right corner when the block has its own rate
+        (training.lr_scales, read through the scene's `lr_factor_of`)."""
+        factor_of = getattr(self.scene(), "lr_factor_of", None)
+        factor = factor_of(self.node.name) if factor_of is not None else None
+        if factor is None:
+            return
+        painter.setFont(_font(PARAM_PX, True))
+        painter.setPen(QColor(FROZEN))
+        painter.drawText(rect.adjusted(0, 0, -8, -3), Qt.AlignmentFlag.AlignRight
+                         | Qt.AlignmentFlag.AlignBottom, f"lr ×{factor:g}")

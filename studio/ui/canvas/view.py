@@ -202,6 +202,25 @@ class GraphView(QGraphicsView):
                 return item
         return None
 
+    def contextMenuEvent(self, event) -> None:
+        """Right-click on a node: the menu of `context_menu_provider(selected ids)` (the
+        node clicked joins the selection, or replaces it when it was not selected)."""
+        provider = getattr(self, "context_menu_provider", None)
+        node = next((i for i in self.items(event.pos()) if isinstance(i, NodeItem)), None)
+        if provider is None or node is None:
+            super().contextMenuEvent(event)
+            return
+        if not node.isSelected():
+            self.graph_scene.select_ids([node.node_id])
+        menu = provider(self.graph_scene.selected_ids())
+        if menu is not None and not menu.isEmpty():
+            self.open_menu(menu, event.globalPos())
+        event.accept()
+
+    def open_menu(self, menu, global_pos: QPoint) -> None:
+        """Show a context menu (modal until an action is chosen; tests replace this)."""
+        menu.exec(global_pos)
+
     def mousePressEvent(self, event) -> None:
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or \

@@ -32,6 +32,7 @@ from engine.train.config import (
     ConfigError,
     resolve_config,
 )
+from engine.train.finetune import describe as describe_rates
 
 from .commands import _MISSING, SetProjectSettingCommand, _set, get_setting
 from .fields import Binding, BoolBinding, ChoiceBinding, FloatBinding, IntBinding, NumberText
@@ -91,7 +92,7 @@ class TrainingSettings(QWidget):
         self._refused: Binding | None = None
         document.undo_stack.indexChanged.connect(self._clear_refusal)
         document.graph_replaced.connect(self._clear_refusal)
-        from ..sweep.marks import attach_training_marks   # right-click: Search this setting…
+        from ..sweep.marks import attach_training_marks  # right-click: Search this setting…
 
         self.search_marks = attach_training_marks(self)
         self.refresh()
@@ -141,6 +142,12 @@ class TrainingSettings(QWidget):
                                               1))
         f.addRow("LR schedule", self.schedule)
         f.addRow("Warm-up epochs", self.warmup)
+        self.param_groups = QLabel()   # training.lr_scales / fine_tune (engine.train.finetune)
+        self.param_groups.setWordWrap(True)
+        self.param_groups.setToolTip("Param groups of the optimizer. Right-click blocks on "
+                                     "the canvas to freeze them or give them their own "
+                                     "learning rate; Model > Fine-tune Preset")
+        f.addRow("Per layer", self.param_groups)
         self.schedule_rows: dict[str, tuple[QLabel, QWidget]] = {}
         for key in ("step_size", "gamma", "min_lr", "factor", "patience", "max_lr",
                     "pct_start"):
@@ -234,6 +241,7 @@ class TrainingSettings(QWidget):
             shown = key in SCHEDULE_PARAMS.get(name, ())
             label.setVisible(shown)
             w.setVisible(shown)
+        self.param_groups.setText(describe_rates(self.training))
         self._refresh_metrics()
         self._refresh_losses()
         self._refresh_regularization()
