@@ -141,7 +141,7 @@ class PretrainedDialog(QDialog):
         tune = QHBoxLayout()
         tune.addWidget(self.fine_tune)
         tune.addWidget(self.freeze_epochs)
-        tune.addWidget(QLabel("then every layer (backbone at 0.1× the rate)"), 1)
+        tune.addWidget(QLabel(", then every layer (the backbone at 0.1× the rate)"), 1)
         form = QFormLayout()
         form.addRow("&Classes:", self.classes)
         form.addRow("Image &folder:", _with_browse(self.folder, self._browse_folder))
