@@ -88,25 +88,39 @@ class NpySamples(LazySamples):
     def _read(self, indices):
         arr = self._map()
         order = np.argsort(indices, kind="stable")
+        rows = indices[order]
         out = np.empty((len(indices), *self.sample_shape), np.float32)
-        out[order] = np.asarray(arr[indices[order]], dtype=np.float32).reshape(
-            len(indices), *self.sample_shape)
-        _release(arr)
-        bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+        flat = out.reshape(len(indices), -1)
+        for i in range(0, len(rows), RELEASE_EVERY):
+            chunk = rows[i:i + RELEASE_EVERY]
+            flat[order[i:i + RELEASE_EVERY]] = np.asarray(arr[chunk], np.float32).reshape(
+                len(chunk), -1)
+            _release(arr, int(chunk[0]), int(chunk[-1]) + 1)
+        bad = ~np.isfinite(flat).all(axis=1)
         if bad.any():
             raise DataError(f"{self.path.name}: sample {int(indices[np.argmax(bad)])} "
                             "contains NaN or infinite values")
         return out
 
 
-def _release(arr) -> None:
-    """Drop the mapped pages from this process (they stay in the page cache)."""
+RELEASE_EVERY = 32   # rows read between releases: the kernel maps ~64 KB around each row read
+
+
+def _release(arr, first: int, end: int) -> None:
+    """Drop the mapped pages of rows first..end-1 from this process (they stay in the OS page
+    cache), so that reading a file far larger than memory never adds up in this process."""
     mm = getattr(arr, "_mmap", None)
-    if mm is not None and hasattr(mm, "madvise"):
-        try:
-            mm.madvise(mmap.MADV_DONTNEED)
-        except (OSError, ValueError):
-            pass
+    if mm is None or not hasattr(mm, "madvise"):
+        return
+    row = arr.strides[0] if arr.ndim else arr.itemsize
+    base = arr.offset % mmap.ALLOCATIONGRANULARITY   # where the data starts in the map
+    lo = base + first * row
+    hi = min(len(mm), base + end * row)
+    lo -= lo % mmap.PAGESIZE
+    try:
+        mm.madvise(mmap.MADV_DONTNEED, lo, max(0, hi - lo))
+    except (OSError, ValueError):
+        pass
 
 
 class ImageSamples(LazySamples):

@@ -33,6 +33,9 @@ def _count(n: int, frac: float) -> int:
 
 # -- normalization ----------------------------------------------------------------------------
 
+NORMALIZE_BLOCK = 1 << 19   # values per block of samples the statistics are reduced over
+
+
 def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict | None:
     """Statistics for `kind` ('minmax' | 'standard' | 'none') computed on `x` (the train split).
 
@@ -47,7 +50,7 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
     if axis not in ("feature", "global", "channel"):
         raise DataError(f"normalize_axis must be 'feature', 'global' or 'channel', found "
                         f"{quote(axis)}")
-    if not hasattr(x, "take"):  # a LazyView is read block by block below
+    if not hasattr(x, "take") or isinstance(x, np.ndarray):  # a LazyView is read in blocks
         x = np.asarray(x)
     if axis == "global":
         red = tuple(range(x.ndim))
@@ -55,21 +58,30 @@ def fit_normalization(x: np.ndarray, kind: str, axis: str = "feature") -> dict |
         red = (0, *range(2, x.ndim))
     else:
         red = (0,)
-    # reduce in blocks of samples with float64 accumulators: no float64 copy of the data
-    # (a streamed view in smaller blocks: each is read from disk and decoded)
-    values = (1 << 22) if isinstance(x, np.ndarray) else (1 << 19)
-    step = max(1, values // max(1, int(np.prod(x.shape[1:], dtype=np.int64))))
-    blocks = [x[i:i + step] for i in range(0, len(x), step)]
+    # reduce in blocks of samples with float64 accumulators: no float64 copy of the data, and
+    # a streamed view (read from disk block by block) gives the very same statistics
+    step = max(1, NORMALIZE_BLOCK // max(1, int(np.prod(x.shape[1:], dtype=np.int64))))
+
+    def blocks():
+        for i in range(0, len(x), step):
+            yield x[i:i + step]
+
     if kind == "minmax":
-        offset = np.min([b.min(axis=red, keepdims=True) for b in blocks], axis=0)
-        scale = np.max([b.max(axis=red, keepdims=True) for b in blocks], axis=0) - offset
-        offset, scale = offset.astype(np.float64), scale.astype(np.float64)
+        offset = scale = None
+        for b in blocks():
+            lo, hi = b.min(axis=red, keepdims=True), b.max(axis=red, keepdims=True)
+            offset = lo if offset is None else np.minimum(offset, lo)
+            scale = hi if scale is None else np.maximum(scale, hi)
+        offset, scale = offset.astype(np.float64), scale.astype(np.float64) - offset
     else:
         count = x.size / np.prod([x.shape[a] for a in range(x.ndim) if a not in red])
-        offset = np.sum([b.sum(axis=red, keepdims=True, dtype=np.float64) for b in blocks],
-                        axis=0) / count
-        sq = np.sum([np.square(b - offset).sum(axis=red, keepdims=True) for b in blocks],
-                    axis=0)
+        total = 0.0
+        for b in blocks():
+            total = total + b.sum(axis=red, keepdims=True, dtype=np.float64)
+        offset = total / count
+        sq = 0.0
+        for b in blocks():
+            sq = sq + np.square(b - offset).sum(axis=red, keepdims=True)
         scale = np.sqrt(sq / count)
     scale = np.where(scale > 1e-12, scale, 1.0)
     # stats are stored without the batch axis, so they broadcast against one sample too
@@ -105,8 +117,10 @@ def normalize_inputs(x: np.ndarray, stats: dict | None) -> np.ndarray:
     """Apply statistics from `fit_normalization` (or DataSplits.normalization) to inputs."""
     if not stats:
         return np.asarray(x, dtype=np.float32) if not _is_int(x) else x
-    return ((np.asarray(x, dtype=np.float32) - stats["offset"]) / stats["scale"]
-            ).astype(np.float32)
+    out = np.array(x, dtype=np.float32)         # a copy, normalized in place: no temporaries
+    out -= stats["offset"]
+    out /= stats["scale"]
+    return out
 
 
 def denormalize_inputs(x: np.ndarray, stats: dict | None) -> np.ndarray:
