@@ -13,6 +13,7 @@ The signals carry the engine's typed events (engine/train/events.py):
   activations(str, object) node_id, numpy array (first dim = sample); latest per node per tick
   snapshot(ActivationSnapshot)  the same, with the layer's filters
   checkpoint(CheckpointSaved)
+  views(LatentSnapshot)    a generative model's pictures, one per epoch
   paused(), resumed()       (paused follows every Step too; `paused_step` is its global step)
   finished(RunFinished)
   failed(RunFailed)
@@ -36,6 +37,7 @@ from engine.train.events import (
     CheckpointSaved,
     EpochEnded,
     GradNorms,
+    LatentSnapshot,
     Paused,
     Resumed,
     RunFailed,
@@ -132,6 +134,7 @@ class TrainingWorker(QObject):
     activations = Signal(str, object)
     snapshot = Signal(object)
     checkpoint = Signal(object)
+    views = Signal(object)
     paused = Signal()
     resumed = Signal()
     finished = Signal(object)
@@ -293,6 +296,8 @@ class TrainingWorker(QObject):
             self.epoch_end.emit(ev)
         elif isinstance(ev, CheckpointSaved):
             self.checkpoint.emit(ev)
+        elif isinstance(ev, LatentSnapshot):
+            self.views.emit(ev)
         elif isinstance(ev, Paused):
             self.paused_step = ev.global_step
             self._set_state("paused")

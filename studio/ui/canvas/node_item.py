@@ -41,7 +41,8 @@ def key_params(node: Node) -> list[str]:
     out = []
     shown = node.spec.shown_params(node.params)
     for q in node.spec.params:
-        if q.kind == "bool" or (node.is_block and q.name == "repeat"):
+        if q.kind == "bool" or (node.is_block and q.name == "repeat") or \
+                (q.kind == "choice" and shown.get(q.name) == "none"):  # an option left off
             continue
         bound = node.exprs.get(q.name)  # inside a block: set by the block's arguments
         out.append(f"{q.name} = {bound}" if bound else

@@ -12,11 +12,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from engine.insight import build_model, compute_insight, pca_2d
+from engine.layers.generative import SAMPLING_TYPE
 from engine.train.run_folder import read_metrics
 from studio.ui.insight.confusion import ConfusionView
 from studio.ui.insight.embeddings import EmbeddingView
 from studio.ui.insight.feature_maps import FeatureMapView
 from studio.ui.insight.gradients import GradientView
+from studio.ui.insight.latent import LatentView
 from studio.ui.insight.pca import PCAView
 from studio.ui.insight.predictions import PredictionsView
 from studio.ui.insight.reconstructions import ReconstructionView
@@ -64,6 +66,8 @@ class TrainingViews(QTabWidget):
         self.pca = PCAView()
         self.gradients = GradientView()
         self.embeddings = EmbeddingView()
+        self.latent = LatentView()
+        self.latent.sample_requested.connect(self.sample_prior)
         self.runs = RunsPanel(document)
         self.runs.overlays_changed.connect(self.curves.set_overlays)
         self.runs.tree.itemDoubleClicked.connect(
@@ -74,7 +78,7 @@ class TrainingViews(QTabWidget):
                         (self.predictions, "Predictions"),
                         (self.reconstructions, "Reconstructions"), (self.pca, "PCA"),
                         (self.gradients, "Gradients"), (self.embeddings, "Embeddings"),
-                        (self.runs, "Runs")):
+                        (self.latent, "Latent"), (self.runs, "Runs")):
             self.addTab(w, name)
         self.currentChanged.connect(self._tab_changed)
 
@@ -97,7 +101,8 @@ class TrainingViews(QTabWidget):
         self.insight, self._insight_call, self._pca_key = None, None, None
         self.curves.reset()
         for view in (self.feature_maps, self.confusion, self.predictions,
-                     self.reconstructions, self.pca, self.gradients, self.embeddings):
+                     self.reconstructions, self.pca, self.gradients, self.embeddings,
+                     self.latent):
             view.clear()
         self.runs.refresh()
         self.refresh_layers()
@@ -183,6 +188,8 @@ class TrainingViews(QTabWidget):
 
     def _show_insight(self, ins) -> None:
         self.insight = ins
+        self.latent.sample_button.setEnabled(any(
+            n.type == SAMPLING_TYPE for n in self.document.graph.nodes.values()))
         from engine.data import CATALOGUE
         info = CATALOGUE.get(self.document.project.dataset.get("name", ""))
         preview = getattr(self.dataset, "preview_data", None) or {}
@@ -202,6 +209,19 @@ class TrainingViews(QTabWidget):
                   if nid in nodes and nodes[nid].type == "core.Embedding" and "weight" in t}
         self.embeddings.set_embeddings(tables, ins.vocab)
         self.maybe_pca()
+
+    def sample_prior(self) -> None:
+        """New samples from the model's weights: codes from N(0, I) through its decoder."""
+        from engine.generative import GenerativeError, sample_prior
+
+        graph = self.document.graph
+        if not graph.weights:
+            self.message.emit("Train the model first: sampling needs its learned weights.")
+            return
+        try:
+            self.latent.show_samples(sample_prior(graph.copy(), 64))
+        except (GenerativeError, ValueError) as exc:
+            self.message.emit(f"Cannot sample: {exc}")
 
     def maybe_pca(self) -> None:
         """Project the picked layer's activations (SVD off the GUI thread), when the PCA tab
