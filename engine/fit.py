@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .graph import Graph, Node
+from .layers.generative import GENERATED_TYPE
 from .validate import Fix, Issue, Report, label
 
 CLASS_LOSSES = ("cross_entropy",)
@@ -191,10 +192,24 @@ def check_fit(graph: Graph, report: Report, profile: DataProfile | None,
     if profile.error:
         return [Issue("data", f"the dataset '{profile.name}' cannot be checked against the "
                       f"model: {profile.error}", severity="warning")]
+    gan = next((n for n in graph.nodes.values() if n.type == GENERATED_TYPE), None)
+    if gan is not None:  # a GAN's input is noise; its data are the real samples
+        return _check_gan(report, gan, profile)
     issues = _check_inputs(graph, profile)
     issues += _check_embeddings(graph, report, profile)
     issues += _check_outputs(graph, report, profile, loss)
     return issues
+
+
+def _check_gan(report: Report, node: Node, profile: DataProfile) -> list[Issue]:
+    """The generator's samples must be shaped like the dataset's (the discriminator sees
+    both)."""
+    made = report.out_types.get(node.id)
+    if not made or made[0].numel == profile.sample_size:
+        return []
+    return [Issue("data", f"{label(node)}: the generator makes samples of {made[0]} but the "
+                  f"dataset '{profile.name}' has samples of {_tuple(profile.sample_shape)}: the "
+                  "discriminator sees both, so they must match", node.id)]
 
 
 def _check_inputs(graph: Graph, profile: DataProfile) -> list[Issue]:

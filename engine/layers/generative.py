@@ -73,3 +73,46 @@ class Sampling(LayerSpec):
 
     def module(self, p, ins):
         return f"Sampling(beta={p['beta']!r})" if p["beta"] != 1.0 else "Sampling()"
+
+
+GENERATED_TYPE = "gen.Generated"
+
+
+@register
+class Generated(LayerSpec):
+    """The meeting point of a GAN's two networks: everything before it (from the noise Input)
+    is the generator, everything after it the discriminator, which also sees the real data
+    here. Its params are the adversarial recipe's settings (engine/train/gan.py)."""
+
+    id = GENERATED_TYPE
+    name = "Generated"
+    category = "Generative"
+    doc = ("GAN: the generator's output (the layers before it) and the discriminator's input "
+           "(the layers after it, ending in one logit); real data enters here when training.")
+    formula = "D: max log D(x) + log(1 − D(G(z)));   G: max log D(G(z)) (non-saturating)"
+    params = (
+        Param("loss", "choice", "bce", "bce: the non-saturating logistic GAN loss; hinge: "
+              "the hinge loss of SAGAN/BigGAN.", choices=("bce", "hinge")),
+        Param("d_steps", "int", 1, "Discriminator steps per generator step (k in k:1).",
+              min=1, max=100),
+        Param("g_lr", "float", 0.001, "The generator's learning rate.", min=1e-7, max=10.0),
+        Param("d_lr", "float", 0.001, "The discriminator's learning rate.", min=1e-7,
+              max=10.0),
+        Param("label_smoothing", "float", 0.0, "One-sided label smoothing: the "
+              "discriminator's target for real data is 1 − this (bce only).", min=0.0,
+              max=0.5),
+    )
+
+    def infer(self, p, ins):
+        self.require_float(ins[0])
+        return [ins[0]]
+
+    def explain(self, p, ins, outs):
+        return Explanation(
+            [f"output {outs[0]} (same as input): generated samples, and real ones while "
+             "the discriminator trains"],
+            ["params = 0", f"{p['d_steps']} discriminator step(s) per generator step, "
+             f"{p['loss']} loss, learning rates G {p['g_lr']:g} / D {p['d_lr']:g}"])
+
+    def module(self, p, ins):
+        return "nn.Identity()"

@@ -60,6 +60,9 @@ def evaluate_data(state: TrainState, config: dict, data, outputs: bool = False,
 
 
 def _eval_batch(state: TrainState, net, xb, ys):
+    if state.gan is not None:  # the discriminator's loss (gan.py)
+        from .gan import eval_loss
+        return eval_loss(state.gan, xb), ()
     if state.rbm is not None:
         from .rbm import reconstruction_error
 

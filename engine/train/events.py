@@ -117,6 +117,24 @@ class LatentSnapshot(TrainEvent):
 
 
 @dataclass(frozen=True)
+class GanSnapshot(TrainEvent):
+    """A GAN after an epoch (gan.py): the epoch's mean discriminator and generator losses,
+    mean D(x) and D(G(z)) as probabilities, the generator's samples of a fixed noise batch,
+    and their spread relative to the real data's (low: the samples look alike, a hint of
+    mode collapse)."""
+
+    kind: ClassVar[str] = "gan"
+    epoch: int
+    d_loss: float
+    g_loss: float
+    d_real: float
+    d_fake: float
+    tiles: Any                   # numpy (64, h, w)
+    spread: float
+    collapse: bool
+
+
+@dataclass(frozen=True)
 class CheckpointSaved(TrainEvent):
     kind: ClassVar[str] = "checkpoint"
     path: str

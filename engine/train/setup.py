@@ -11,11 +11,14 @@ import math
 from dataclasses import dataclass
 from functools import partial
 
+from ..layers.generative import GENERATED_TYPE
 from ..validate import validate
 from . import distributed
 from .config import ConfigError, losses_for, metrics_for
 from .faults import TrainError
 from .state import TrainState
+from .gan import attach_gan
+from .gan import data_type as gan_data_type
 from .vae import latent_views, sampling_modules
 
 
@@ -67,8 +70,9 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
         torch.backends.cudnn.benchmark = False
     in_id = _input_node(graph, report)
     in_type = report.out_types[in_id][0]
-    splits = data if data is not None else _load_data(project, tuple(in_type.shape),
-                                                      in_type.dtype)
+    data_type = gan_data_type(graph, report) or in_type  # a GAN's data: its real samples
+    splits = data if data is not None else _load_data(project, tuple(data_type.shape),
+                                                      data_type.dtype)
 
     from ..compile import compile_graph
 
@@ -84,7 +88,7 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
             raise
         raise TrainError(f"{_data_file(project)}{exc}", exc.kind, exc.node_id) from exc
     o = _build_optimizer(model, graph, config, d)
-    return TrainState(
+    state = TrainState(
         device=device, rank=rank, world=world, splits=splits, input_dtype=in_type.dtype,
         train_data=d.train, val_data=d.val, test_data=d.test, data_on_device=d.on_device,
         sample_x=d.sample_x, gen=gen, model=model, net=m.net, eval_net=m.eval_net,
@@ -100,6 +104,9 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
         clipping=_clipping(config), monitor=o.monitor, autocast=m.autocast, scaler=m.scaler,
         fine_tune=o.fine_tune, kl_modules=sampling_modules(model, graph),
         epoch_views=latent_views(project, model, graph, splits, device))
+    if m.gan:
+        attach_gan(state, graph, config)
+    return state
 
 
 def _cache_mb(project) -> float:
@@ -131,6 +138,7 @@ class _Model:
     loss_weights: list
     metric_names: list
     rbm: object
+    gan: bool
     autocast: object
     scaler: object
 
@@ -187,6 +195,7 @@ def _build_model(model, graph, report, cfg, splits, device, world, init_weights)
         loss_weights=[float(graph.nodes[o].params.get("loss_weight", 1.0))
                       for o in output_ids],
         metric_names=metrics_for(cfg, losses), rbm=rbm if "cd" in losses else None,
+        gan=any(n.type == GENERATED_TYPE for n in graph.nodes.values()),
         autocast=autocast, scaler=scaler)
 
 
@@ -205,7 +214,7 @@ def _targets(m: _Model, split, x_tensor):
     from .losses import prepare_target
 
     ys = list(split.y)
-    if m.rbm is not None:
+    if m.rbm is not None or m.gan:  # the RBM reconstructs its input; a GAN has no targets
         import torch
 
         return [torch.as_tensor(ys[0]).float() if ys else x_tensor]
@@ -264,7 +273,7 @@ def _build_data(splits, cfg, device, input_dtype, m: _Model, cache_mb: float = 0
     sample_src = val or train
     return _Data(train, val, test, on_device and not is_lazy(splits.train.x),
                  sample_src.head(8) if len(sample_src) else None,
-                 bool(m.metric_names) and m.rbm is None)
+                 bool(m.metric_names) and m.rbm is None and not m.gan)
 
 
 def _disk_data(split, cfg, device, m: _Model, cache_mb: float):

@@ -60,6 +60,7 @@ class TrainState:
     fine_tune: Any | None = None     # finetune.FineTune: the backbone frozen for K epochs
     kl_modules: list = field(default_factory=list)  # a VAE's Sampling modules (vae.py)
     epoch_views: list = field(default_factory=list)  # epoch -> event (vae.latent_views)
+    gan: Any | None = None           # gan.GanState: a GAN's halves and their optimisers
 
     @property
     def amp(self) -> bool:

@@ -42,6 +42,9 @@ def loss_value(state: TrainState, loss):
 
 
 def make_step(state: TrainState, config: dict) -> Callable:
+    if state.gan is not None:  # a GAN: the adversarial recipe (gan.py)
+        from .gan import gan_step
+        return partial(gan_step, state, config)
     return partial(cd_step if state.rbm is not None else backprop_step, state, config)
 
 
