@@ -24,3 +24,12 @@ def digits_cnn() -> tuple[Graph, list]:
         ("core.Linear", {"out_features": 10}, "fc1"),
         ("io.Output", {}, "out"),
     ])
+
+
+def scriptable_examples() -> list[str]:
+    """The bundled examples the exported training script can train: all but GANs (whose
+    adversarial recipe the script does not write; it refuses them with an ExportError)."""
+    from engine.examples import example_paths
+
+    return [name for name, path in example_paths().items()
+            if '"gen.Generated"' not in path.read_text()]

@@ -18,6 +18,7 @@ from engine.importers import import_module
 from engine.importers.python_file import load_class
 from engine.layers.emit import compact
 
+from .helpers import scriptable_examples
 from .test_registry import CASES, build
 
 
@@ -88,7 +89,7 @@ def _model_class(script) -> str:
     return re.search(r"model = (\w+)\(\)\.to\(device\)", script.read_text()).group(1)
 
 
-@pytest.mark.parametrize("name", list(example_paths()))
+@pytest.mark.parametrize("name", scriptable_examples())
 def test_every_example_script_imports_back(name, tmp_path):
     project = engine.load_project(example_paths()[name])
     script = export_project(project, "python", tmp_path / f"{name}.py")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...codegen import Namespace, generate
-from ...layers.generative import SAMPLING_TYPE
+from ...layers.generative import GENERATED_TYPE, SAMPLING_TYPE
 from ...project import Project
 from ...validate import validate
 from ..common import ExportError
@@ -91,6 +91,10 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
     if class_name.lower() in support:  # RBM beside Rbm would read as a typo
         class_name += "Model"
         code = generate(graph, report, class_name=class_name, docstring=doc)
+    if any(n.type == GENERATED_TYPE for n in graph.nodes.values()):
+        raise ExportError("the training script does not write a GAN's adversarial recipe: "
+                          "train it in Studio or with `studio train`, and export the trained "
+                          "generator with `studio export -f onnx --part generator`")
     if len(code.input_ids) != 1:
         raise ExportError(f"the training script needs exactly one Input node, the graph has "
                           f"{len(code.input_ids)}")

@@ -16,12 +16,14 @@ import pytest
 import torch
 
 import engine
-from engine.examples import copy_example, example_paths
+from engine.examples import copy_example
 from engine.export import ExportError, export_project
 from engine.export.script import export_script
 from engine.train.trainer import Trainer
 
-EXAMPLES = list(example_paths())  # every bundled example's script runs like the app
+from ..helpers import scriptable_examples
+
+EXAMPLES = scriptable_examples()  # every bundled example's script runs like the app
 
 
 def _export(name: str, folder: Path, max_samples: int | None = None

@@ -13,10 +13,11 @@ import pytest
 import torch
 
 import engine
-from engine.examples import copy_example, example_paths
+from engine.examples import copy_example
 from engine.export.script import export_script, script_source
 from engine.train.trainer import Trainer
 
+from ..helpers import scriptable_examples
 from .conftest import assert_ruff_clean, assert_short_lines
 
 # feature -> text that appears in a script exactly when the project uses the feature
@@ -124,13 +125,13 @@ def assert_no_settings_dicts(text: str) -> None:
 def example_scripts(tmp_path_factory):
     folder = tmp_path_factory.mktemp("examples")
     out = {}
-    for name in example_paths():
+    for name in scriptable_examples():
         project = engine.load_project(copy_example(name, folder / f"{name}.nnproj"))
         out[name] = (project, script_source(project, filename=str(folder / f"{name}.py")))
     return out
 
 
-@pytest.mark.parametrize("name", list(example_paths()))
+@pytest.mark.parametrize("name", scriptable_examples())
 def test_an_examples_script_has_only_what_it_uses(name, example_scripts):
     project, text = example_scripts[name]
     assert_only_what_is_used(text, project)

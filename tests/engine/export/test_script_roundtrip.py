@@ -10,13 +10,16 @@ import torch
 
 import engine
 from engine.cli import main as cli_main
-from engine.examples import copy_example, example_paths
+from engine.examples import copy_example
 from engine.export.common import build_model, example_inputs
 from engine.export.script import export_script
 from engine.importers import ImportModelError
 from engine.importers.python_file import load_class
 
-@pytest.mark.parametrize("name", list(example_paths()))
+from ..helpers import scriptable_examples
+
+
+@pytest.mark.parametrize("name", scriptable_examples())
 def test_the_scripts_model_imports_back(name, tmp_path, capsys):
     project = engine.load_project(copy_example(name, tmp_path / f"{name}.nnproj"))
     script = export_script(project, tmp_path / f"{name}.py")
