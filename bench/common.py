@@ -44,3 +44,18 @@ def write_json(name: str, payload: dict) -> Path:
     path.write_text(json.dumps(payload, indent=2))
     print(f"\nwrote {path}")
     return path
+
+
+def busy(n: int) -> list:
+    """`n` processes spinning a core each (another program on the user's machine); stop
+    them with stop_busy()."""
+    import subprocess
+    import sys
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def stop_busy(procs: list) -> None:
+    for p in procs:
+        p.kill()
+        p.wait()

@@ -98,15 +98,29 @@ def in_window(path: Path, tmp: Path) -> dict:
         return time.perf_counter() - t0
 
     out = {"open_s": timed(lambda: win.open_file(path, ask_unsaved=False), "open")}
+    win.scene.flush_labels()
     out["open_cpu_s"] = cpu["open"]
     g = win.document.graph
     first = next(nid for nid, node in g.nodes.items() if node.type == "core.Linear")
     out["nodes"], out["edges"] = len(g.nodes), len(g.edges)
     out["wires_labelled"] = sum(1 for e in win.scene.edges.values() if e.label.text())
-    out["param_edit_s"] = timed(lambda: win.document.push(
-        SetParamCommand(g, first, "out_features", 32)))
-    out["bad_wires_after_edit"] = sum(1 for e in win.scene.edges.values() if e.bad)
-    out["undo_s"] = timed(win.document.undo_stack.undo)
+    edits, undos, rest = [], [], []
+    before = {e: item.label.text() for e, item in win.scene.edges.items()}
+    for value in (32, 48, 40, 56, 24, 36, 44):   # medians: one sample is noise here
+        edits.append((timed(lambda v=value: win.document.push(
+            SetParamCommand(g, first, "out_features", v)), "edit"), cpu["edit"]))
+        rest.append(timed(win.scene.flush_labels, "rest"))   # off-screen labels, batched
+        if value == 32:
+            out["bad_wires_after_edit"] = sum(1 for e in win.scene.edges.values() if e.bad)
+            out["labels_changed_by_edit"] = sum(
+                1 for e, item in win.scene.edges.items() if item.label.text() != before[e])
+        undos.append((timed(win.document.undo_stack.undo, "undo"), cpu["undo"]))
+        win.scene.flush_labels()
+    out["offscreen_labels_s"] = sorted(rest)[len(rest) // 2]
+    for key, runs in (("param_edit", edits), ("undo", undos)):
+        wall, cpu_s = sorted(w for w, _ in runs), sorted(c for _, c in runs)
+        out[f"{key}_s"], out[f"{key}_cpu_s"] = wall[len(wall) // 2], cpu_s[len(cpu_s) // 2]
+        out[f"{key}_cpu_spread_s"] = [cpu_s[0], cpu_s[-1]]
     out["auto_layout_s"] = timed(win.editor.auto_layout)
     out["frame_all_s"] = timed(win.view.frame_all)
     win.document.undo_stack.setClean()
@@ -201,6 +215,10 @@ def resnet50_window(path: Path, tmp: Path) -> dict:
     return out
 
 
+def _spread(median: float, spread: list[float]) -> str:
+    return f"{median:.3f} [{spread[0]:.3f}-{spread[1]:.3f}]"
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -221,9 +239,15 @@ def main() -> int:
         {"measure": f"open {scale['nodes']}-node project in window", "value": scale["open_s"],
          "target": "<= 1 s"},
         {"measure": "  (CPU time of that open)", "value": scale["open_cpu_s"], "target": ""},
-        {"measure": "param edit at the head (labels update)", "value": scale["param_edit_s"],
-         "target": ""},
-        {"measure": "undo that edit", "value": scale["undo_s"], "target": ""},
+        {"measure": f"param edit at the head ({scale['labels_changed_by_edit']} labels "
+                    "change), median of 7", "value": scale["param_edit_s"], "target": "16 ms"},
+        {"measure": "  (CPU time, median [min-max])", "value":
+            _spread(scale["param_edit_cpu_s"], scale["param_edit_cpu_spread_s"]), "target": ""},
+        {"measure": "  then the off-screen labels (batches)", "value":
+            scale["offscreen_labels_s"], "target": ""},
+        {"measure": "undo that edit, median of 7", "value": scale["undo_s"], "target": ""},
+        {"measure": "  (CPU time, median [min-max])", "value":
+            _spread(scale["undo_cpu_s"], scale["undo_cpu_spread_s"]), "target": ""},
         {"measure": "auto layout", "value": scale["auto_layout_s"], "target": ""},
         {"measure": "frame all", "value": scale["frame_all_s"], "target": ""},
         {"measure": f"ResNet-50 blocks ({resnet['nodes']} nodes, {resnet['block_uses']} "

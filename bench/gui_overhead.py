@@ -3,13 +3,14 @@ the same project, alternating in one process; and the Qt event loop's lag during
 measured with a 5 ms QTimer probe. Targets: throughput_ratio >= 0.95, lag p99 <= 16 ms,
 max <= 50 ms. Writes bench/results/gui_overhead.json.
 
-Like with like: the app trains with one torch thread fewer than there are cores (the GUI
-thread keeps a core), `studio train` with torch's default. Each round runs headless at both
-thread counts and the GUI, in a rotating order; throughput_ratio is the GUI against the faster
+Like with like: the app trains with the cores other programs leave free less one (the GUI
+thread keeps a core), `studio train` with the free cores (engine.threads). Each round runs
+headless at both thread counts and the GUI, in a rotating order; throughput_ratio is the GUI against the faster
 headless setting (so neither a slow default nor a lucky thread count flatters the GUI), and
 both per-setting ratios are reported too. A warm-up run comes first.
 Run: QT_QPA_PLATFORM=offscreen python -m bench.gui_overhead [--rounds 5] [--epochs 20]
-     [--gui-threads N]   (train from the app with N torch threads instead of cores - 1)"""
+     [--gui-threads N]   (train from the app with N torch threads instead of its choice)
+     [--load N]          (N separate processes keep N cores busy meanwhile)"""
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from bench.common import print_table, write_json
+from bench.common import busy, print_table, stop_busy, write_json
 from engine.project import load_project
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -53,14 +54,14 @@ def _rate(epoch_rows: list[dict]) -> float:
 def headless(name: str, epochs: int, batch_size: int, thread: bool = False,
              threads: int | None = None) -> float:
     """Train without any Qt, on the main thread as `studio train` does (or on a plain
-    background thread), with torch's default thread count or `threads`."""
+    background thread), with the threads `studio train` chooses or `threads`."""
     import torch
 
+    from engine.threads import choose_threads
     from engine.train.trainer import Trainer
 
     before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or choose_threads())   # as `studio train` chooses
     try:
         return _headless(name, epochs, batch_size, thread, Trainer)
     finally:
@@ -154,10 +155,6 @@ def _round(app, args, r: int, gui_threads: int) -> dict:
 
 
 def main(argv=None) -> int:
-    import torch
-
-    import studio.worker
-
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--example", default="digits_cnn")
     ap.add_argument("--watch", default="n2", help="node id shown in the feature-map view")
@@ -165,14 +162,28 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--gui-threads", type=int, default=None,
-                    help="torch threads when training from the app (default: cores - 1)")
+                    help="torch threads when training from the app (default: as the app "
+                    "chooses, engine.threads with a core kept for the GUI)")
+    ap.add_argument("--load", type=int, default=0,
+                    help="keep N cores busy with separate processes meanwhile")
     args = ap.parse_args(argv)
+    procs = busy(args.load)
+    try:
+        return _main(args)
+    finally:
+        stop_busy(procs)
+
+
+def _main(args) -> int:
+    import studio.worker
+    from engine.threads import choose_threads
+
     app = QApplication.instance() or QApplication([])
-    default_threads = torch.get_num_threads()
+    time.sleep(0.5 if args.load else 0)
+    default_threads = choose_threads()        # what `studio train` picks now
     cores = os.cpu_count() or 1
-    studio.worker.TORCH_THREADS = args.gui_threads
-    gui_threads = args.gui_threads or (cores - 1 if cores > 1 and default_threads >= cores
-                                       else default_threads)
+    gui_threads = args.gui_threads or choose_threads(reserve=1)   # what the app picks
+    studio.worker.TORCH_THREADS = args.gui_threads   # None: the app chooses for each run
     headless(args.example, 2, args.batch_size)            # warm-up: imports, data, kernels
     rows, lags = [], []
     for r in range(args.rounds):
@@ -196,6 +207,7 @@ def main(argv=None) -> int:
     med["ratio"] = med[f"ratio_vs_{best}"]
     lag_arr = np.asarray(lags) if lags else np.zeros(1)
     result = {"example": args.example, "epochs": args.epochs, "batch_size": args.batch_size,
+              "load": args.load,
               "cores": cores, "headless_threads": default_threads, "gui_threads": gui_threads,
               "rounds": rows, "headless_samples_s": max(med["headless_default_s"],
                                                         med["headless_same_s"]),

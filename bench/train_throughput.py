@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from bench.common import print_table, write_json
+from bench.common import busy, print_table, stop_busy, write_json
 from engine import compile_graph
 from engine.examples import example_path
 from engine.project import load_project
@@ -247,11 +247,6 @@ def instructions(examples: list[str], sides: list[str], epochs: int) -> dict:
 
 
 # -- other load on the machine ------------------------------------------------------------------
-def busy(n: int) -> list[subprocess.Popen]:
-    """`n` processes spinning a core each (another program on the user's machine)."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-
-
 def under_load(case: Case, load: int, n_rounds: int, epochs: int) -> dict:
     from engine.threads import choose_threads
 
@@ -271,9 +266,7 @@ def under_load(case: Case, load: int, n_rounds: int, epochs: int) -> dict:
                 row[f"{name}_samples_s"] = n / t.wall
             rows.append(row)
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
+        stop_busy(procs)
         torch.set_num_threads(default)
     print(f"\n{case.name} with {load} busy process(es): torch default {default} thread(s), "
           f"chosen {chosen}; samples/s")

@@ -102,6 +102,7 @@ def render_window(window, size: tuple[int, int]):
 
     for tab in window.findChildren(BoundaryTab):   # its regions are computed off the GUI thread
         tab.settle()
+    window.scene.flush_labels()   # a big graph's off-screen wire labels come in batches
     return window.grab()
 
 

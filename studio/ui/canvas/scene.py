@@ -36,6 +36,9 @@ class GraphScene(QGraphicsScene):
         self._all_rect: QRectF | None = None  # cached bounding rect of all nodes
         self._grow_timer = QTimer(self, singleShot=True, interval=0)
         self._grow_timer.timeout.connect(self.grow_now)
+        self._pending_labels: dict[Edge, tuple[str, bool]] = {}   # see apply_report
+        self._label_timer = QTimer(self, singleShot=True, interval=0)
+        self._label_timer.timeout.connect(self._apply_pending_labels)
         self.snap_to_grid = True
         self._graph: Graph | None = None
         self._unsubscribe = None
@@ -58,6 +61,7 @@ class GraphScene(QGraphicsScene):
         self._all_rect = None
         self.nodes.clear()  # before clear(): signals fired while clearing must not see them
         self.edges.clear()
+        self._pending_labels.clear()
         self._node_edges.clear()
         self.clear()
         for node in graph.nodes.values():
@@ -154,21 +158,64 @@ class GraphScene(QGraphicsScene):
         self.setSceneRect(self.sceneRect().united(rect))
 
     # validation ---------------------------------------------------------------------------
+    EAGER_LABELS = 150   # more changed wires than this: the visible ones first
+
     def apply_report(self, report: Report) -> None:
-        """Shape labels on every wire, red wires where inference failed, node badges."""
+        """Shape labels on every wire, red wires where inference failed, node badges. Only
+        wires whose label or colour changed are touched; when many changed (an edit at the
+        head of a 1,000-node graph), those in view are updated now and the rest in small
+        batches on the next turns of the event loop, so the edit shows within a frame."""
         self.report = report
         g = self._graph
+        changed: dict[Edge, tuple[str, bool]] = {}
         for edge, item in self.edges.items():
             t = report.edge_type(edge, g) if edge.src in g.nodes else None
             bad = t is None or any(
                 i.kind in ("shape", "cycle", "port") and i.port in (None, edge.dst_port)
                 for i in report.issues_for(edge.dst))
-            item.set_shape(str(t) if t is not None else "?", bad)
+            text = str(t) if t is not None else "?"
+            if text != item.label.text() or bad != item.bad:
+                changed[edge] = (text, bad)
+        self._pending_labels.clear()
+        if len(changed) > self.EAGER_LABELS and self.views():
+            seen = self._visible_rect()
+            later = {e: v for e, v in changed.items()
+                     if not seen.contains(self.edges[e].label.scenePos())}
+            changed = {e: v for e, v in changed.items() if e not in later}
+            self._pending_labels.update(later)
+            self._label_timer.start()
+        for edge, (text, bad) in changed.items():
+            self.edges[edge].set_shape(text, bad)
         for nid, item in self.nodes.items():
             issues = report.issues_for(nid)
             errors = [i.message for i in issues if i.severity == "error"]
             warnings = [i.message for i in issues if i.severity != "error"]
             item.set_issues(errors or warnings, "error" if errors else "warning")
+
+    def _visible_rect(self) -> QRectF:
+        """The scene area shown in the views (with a margin), empty without a view."""
+        rect = QRectF()
+        for view in self.views():
+            shown = view.mapToScene(view.viewport().rect()).boundingRect()
+            rect = rect.united(shown.adjusted(-200, -200, 200, 200))
+        return rect
+
+    def _apply_pending_labels(self) -> None:
+        """The next batch of labels kept for later (see apply_report)."""
+        for _ in range(min(self.EAGER_LABELS, len(self._pending_labels))):
+            edge, (text, bad) = self._pending_labels.popitem()
+            item = self.edges.get(edge)
+            if item is not None:
+                item.set_shape(text, bad)
+        if self._pending_labels:
+            self._label_timer.start()
+
+    def flush_labels(self) -> None:
+        """Apply every label kept for later now (tests, export of the canvas as an image)."""
+        self._label_timer.stop()
+        while self._pending_labels:
+            self._apply_pending_labels()
+        self._label_timer.stop()
 
     def restyle(self) -> None:
         """Redraw every item in the current theme's colours (after a theme switch)."""

@@ -1,6 +1,8 @@
 """The tensor shape written on a wire (e.g. "N×16×8×8"), on a small rounded plate."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
@@ -12,6 +14,12 @@ def label_font() -> QFont:
     font = QFont()
     font.setPixelSize(11)
     return font
+
+
+@lru_cache(maxsize=4096)
+def _text_width(text: str) -> float:
+    """Width of a label's text (a 1,000-node graph has a few distinct shapes, not 1,333)."""
+    return QFontMetricsF(label_font()).horizontalAdvance(text)
 
 
 class ShapeLabelItem(QGraphicsItem):
@@ -30,7 +38,7 @@ class ShapeLabelItem(QGraphicsItem):
             return
         self.prepareGeometryChange()
         self._text, self.bad = text, bad
-        w = QFontMetricsF(label_font()).horizontalAdvance(text) + 8 if text else 0
+        w = _text_width(text) + 8 if text else 0
         self._rect = QRectF(-w / 2, -9, w, 16)
         self.setVisible(bool(text))
         self.update()

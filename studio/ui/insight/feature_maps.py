@@ -21,6 +21,7 @@ class FeatureMapView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._layers: list | None = None   # what the layer list shows
         self.layer = QComboBox()
         self.layer.activated.connect(lambda _i: self._layer_activated())
         self.mode = QComboBox()
@@ -64,6 +65,9 @@ class FeatureMapView(QWidget):
 
     # -- inputs --------------------------------------------------------------------------------
     def set_layers(self, layers: list[tuple[str, str]]) -> None:
+        if layers == self._layers:
+            return  # every edit asks; refilling a 1,000-entry list each time is ~0.1 s
+        self._layers = list(layers)
         current = self.node_id
         self.layer.blockSignals(True)
         self.layer.clear()

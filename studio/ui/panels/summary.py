@@ -133,7 +133,9 @@ class SummaryPanel(QWidget):
         self._dirty = True
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._refresh_if_visible)
-        document.validated.connect(lambda _r: self._schedule())
+        # bound methods, not lambdas: Qt drops them with this panel (a document that outlives
+        # it must not call into a deleted timer)
+        document.validated.connect(self._schedule)
         document.changed.connect(self._schedule)
         self.refresh()
 
@@ -144,7 +146,7 @@ class SummaryPanel(QWidget):
             return 64
 
     # refresh ---------------------------------------------------------------------------
-    def _schedule(self) -> None:
+    def _schedule(self, *_args) -> None:
         self._dirty = True
         self._timer.start()
 

@@ -75,6 +75,7 @@ class TrainingSettings(QWidget):
         super().__init__(parent)
         self.document = document
         self.bindings: list[Binding] = []
+        self._reg_rows: list | None = None   # the layers the regularization table shows
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c0392b;")
@@ -284,15 +285,37 @@ class TrainingSettings(QWidget):
             self.loss_table.setCellWidget(row, 2, weight)
 
     def _weighted_nodes(self):
+        """The layers with weights. While the graph is invalid (shapes stop at the error),
+        the ones listed before that still exist: an edit that breaks the graph for a moment
+        does not empty the table (nor rebuild it twice)."""
+        graph = self.document.graph
         try:
-            counts = self.document.report().param_counts
+            report = self.document.report()
         except Exception:  # noqa: BLE001 - an invalid graph simply lists no layers
-            counts = {}
-        return [n for n in self.document.graph.nodes.values() if counts.get(n.id, 0) > 0]
+            report = None
+        if (report is None or not report.ok) and self._reg_rows is not None:
+            return [graph.nodes[nid] for nid, _ in self._reg_rows if nid in graph.nodes]
+        counts = report.param_counts if report is not None else {}
+        return [n for n in graph.nodes.values() if counts.get(n.id, 0) > 0]
 
     def _refresh_regularization(self) -> None:
+        """One row per weighted layer. The same layers as shown: only the values are set (a
+        rebuild is two spin boxes per layer, ~3 ms a row: seconds on a 1,000-node graph, on
+        every edit)."""
         reg = self.training.get("regularization") or {}
         nodes = self._weighted_nodes()
+        rows = [(n.id, n.name) for n in nodes]
+        if rows == self._reg_rows:
+            for row, node in enumerate(nodes):
+                for col, kind in ((1, "l1"), (2, "l2")):
+                    spin = self.reg_table.cellWidget(row, col)
+                    value = float((reg.get(kind) or {}).get(node.name, 0.0))
+                    if spin.value() != value:
+                        spin.blockSignals(True)
+                        spin.setValue(value)
+                        spin.blockSignals(False)
+            return
+        self._reg_rows = rows
         self.reg_table.setRowCount(len(nodes))
         for row, node in enumerate(nodes):
             self.reg_table.setCellWidget(row, 0, QLabel(node.name))
