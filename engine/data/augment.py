@@ -172,16 +172,56 @@ AUGMENT_KEYS = ("flip", "shift", "crop", "rotate", "color_jitter", "noise")
 JITTER_KEYS = ("brightness", "contrast", "saturation", "hue")
 
 
-def build_augment(config: dict | None, value_range: float = 255.0):
-    """A function f(x, generator) -> x applying, in order: flip ('horizontal' | 'vertical' |
-    'both'), shift (max pixels), crop ({"size": [H, W], "padding": p}), rotate (max degrees),
-    color_jitter ({"brightness", "contrast", "saturation", "hue"}), noise (std). Returns
-    None when the config asks for nothing. ValueError names a bad key."""
-    config = dict(config or {})
+def check_augment(config) -> dict:
+    """The dataset's "augment" option, checked: ValueError names the bad key and value."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(  # noqa: TRY004 - a bad setting, reported like every other
+            f"augment must be an object such as {{\"flip\": \"horizontal\"}}, "
+            f"found {config!r}")
     unknown = set(config) - set(AUGMENT_KEYS)
     if unknown:
         raise ValueError(f"unknown augmentation {min(unknown)!r}; choose from "
                          f"{', '.join(AUGMENT_KEYS)}")
+
+    def number(key, value, hi, integer=False):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            0 <= value <= hi and (not integer or float(value).is_integer())
+        if not ok:
+            kind = "a whole number" if integer else "a number"
+            raise ValueError(f"augment {key} must be {kind} from 0 to {hi}, found {value!r}")
+
+    if config.get("flip") not in (None, False, True, "horizontal", "vertical", "both"):
+        raise ValueError(f"augment flip must be horizontal, vertical, both or false, found "
+                         f"{config['flip']!r}")
+    for key, hi, integer in (("shift", 64, True), ("rotate", 180, False), ("noise", 1, False)):
+        if config.get(key) is not None:
+            number(key, config[key], hi, integer)
+    crop = config.get("crop")
+    if crop:
+        size = crop.get("size") if isinstance(crop, dict) else None
+        if not (isinstance(size, list) and len(size) == 2 and
+                all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)):
+            raise ValueError(f"augment crop must be {{\"size\": [H, W], \"padding\": p}}, "
+                             f"found {crop!r}")
+        number("crop padding", crop.get("padding", 0), 256, True)
+    jitter = config.get("color_jitter")
+    if jitter:
+        if not isinstance(jitter, dict) or set(jitter) - set(JITTER_KEYS):
+            raise ValueError(f"augment color_jitter must be an object with "
+                             f"{', '.join(JITTER_KEYS)}, found {jitter!r}")
+        for key, value in jitter.items():
+            number(f"color_jitter {key}", value, 0.5 if key == "hue" else 1)
+    return dict(config)
+
+
+def build_augment(config: dict | None, value_range: float = 1.0):
+    """A function f(x, generator) -> x applying, in order: flip ('horizontal' | 'vertical' |
+    'both'), shift (max pixels), crop ({"size": [H, W], "padding": p}), rotate (max degrees),
+    color_jitter ({"brightness", "contrast", "saturation", "hue"}), noise (std). Returns
+    None when the config asks for nothing. ValueError names a bad key."""
+    config = check_augment(config)
     steps = []
     if config.get("flip"):
         direction = "horizontal" if config["flip"] is True else config["flip"]
@@ -196,8 +236,6 @@ def build_augment(config: dict | None, value_range: float = 255.0):
         steps.append(lambda x, g: random_rotation(x, g, float(config["rotate"])))
     if config.get("color_jitter"):
         jitter = config["color_jitter"]
-        if not isinstance(jitter, dict) or set(jitter) - set(JITTER_KEYS):
-            raise ValueError(f"color_jitter must be an object with {', '.join(JITTER_KEYS)}")
         steps.append(lambda x, g: color_jitter(x, g, **{k: float(v) for k, v in
                                                         jitter.items()},
                                                value_range=value_range))
@@ -216,14 +254,15 @@ def build_augment(config: dict | None, value_range: float = 255.0):
 
 class BatchTransform:
     """What a training batch goes through before the model: raw values (uint8 pixels or
-    floats) -> augmentation (a generator seeded per batch, so results do not depend on
-    which process does it) -> normalization (the split's statistics)."""
+    floats) -> augmentation in 0..1 units (pixels / value_range; a generator seeded per
+    batch, so results do not depend on which process does it) -> normalization (the split's
+    statistics). Noise std and colour jitter are therefore fractions of the value range."""
 
-    def __init__(self, config: dict | None, stats: dict | None, value_range: float = 255.0):
-        self.config, self.value_range = dict(config or {}), value_range
+    def __init__(self, config: dict | None, stats: dict | None, value_range: float = 1.0):
+        self.config, self.value_range = check_augment(config), float(value_range)
         self.offset = None if not stats else torch.as_tensor(stats["offset"])
         self.scale = None if not stats else torch.as_tensor(stats["scale"])
-        self._augment = build_augment(self.config, value_range)
+        self._augment = build_augment(self.config)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -232,12 +271,24 @@ class BatchTransform:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._augment = build_augment(self.config, self.value_range)
+        self._augment = build_augment(self.config)
 
-    def __call__(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+    def augment(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        """Raw values -> augmented raw values (float)."""
         x = x.float()
         if self._augment is not None:
-            x = self._augment(x, torch.Generator().manual_seed(int(seed)))
+            x = self._augment(x / self.value_range, torch.Generator().manual_seed(int(seed)))
+            x = x * self.value_range
+        return x
+
+    def __call__(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        x = self.augment(x, seed)
         if self.offset is not None:
             x = (x - self.offset.to(x.device)) / self.scale.to(x.device)
         return x
+
+    def on_normalized(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        """The same for a batch that is already normalized (data held in memory)."""
+        if self.offset is not None:
+            x = x * self.scale.to(x.device) + self.offset.to(x.device)
+        return self(x, seed)

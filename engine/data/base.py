@@ -55,6 +55,7 @@ class DataSplits:
     normalization: dict | None = None
     warnings: list[str] = field(default_factory=list)   # e.g. skipped corrupt images
     name: str = ""
+    value_range: float = 1.0    # the largest raw input value (255 for 8-bit images)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

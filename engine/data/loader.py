@@ -192,7 +192,7 @@ def prepare(raw: RawData, config: dict, input_shape=None, input_dtype=None) -> D
         tasks=[t.task for t in chosen], num_classes=[t.num_classes for t in chosen],
         class_names=[t.class_names for t in chosen], vocab=raw.vocab,
         description=raw.description, normalization=stats, warnings=list(raw.warnings),
-        name=label)
+        name=label, value_range=raw.value_range)
 
 
 def _subsample(raw: RawData, config: dict) -> RawData:

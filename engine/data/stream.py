@@ -104,10 +104,19 @@ class DiskData:
     from_disk = True
 
     def __init__(self, view, ys: list, device, channels_last: bool = False,
-                 num_workers: int = 0, transform=None):
+                 num_workers: int = 0):
         self.x, self.ys = view, ys
         self.device, self.channels_last = device, channels_last
-        self.num_workers, self.transform = num_workers, transform
+        self.num_workers = num_workers
+        self.transform = self._seeds = None
+
+    def augment(self, transform, seed: int) -> None:
+        """Augment the batches of every shuffled pass (training; evaluation passes, in the
+        stored order, are not) with `transform`, one seed per batch drawn from a generator
+        seeded with `seed` (the same seeds as engine.train.batches.Augmented)."""
+        import torch
+
+        self.transform, self._seeds = transform, torch.Generator().manual_seed(int(seed))
 
     def __len__(self) -> int:
         return len(self.x)
@@ -131,11 +140,15 @@ class DiskData:
         import torch
         from torch.utils.data import DataLoader
 
+        transform = None   # evaluation: the view's own normalization, no augmentation
         if order is None:
             order = torch.arange(len(self.x))
+        elif self.transform is not None and seeds is None:
+            seeds = batch_seeds(self._seeds, math.ceil(len(order) / batch_size))
+        if seeds is not None:
+            transform = self.transform
         plan = batch_plan(order, batch_size, rank, world, seeds)
         cuda = torch.device(self.device).type == "cuda"
-        transform = self.transform if seeds is not None else None
         loader = DataLoader(BatchReader(self.x, self.ys, transform), batch_size=None,
                             sampler=plan, num_workers=self.num_workers, pin_memory=cuda,
                             generator=torch.Generator(),  # leaves the global RNG alone
@@ -145,6 +158,13 @@ class DiskData:
             if self.channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             yield xb, [y.to(self.device, non_blocking=cuda) for y in ys]
+
+
+def batch_seeds(generator, n: int) -> list[int]:
+    """n augmentation seeds, one per batch, from `generator`."""
+    import torch
+
+    return torch.randint(0, 2**62, (n,), generator=generator).tolist()
 
 
 def cache_budget(total_bytes: float, budget_mb: float) -> float:

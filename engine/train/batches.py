@@ -95,6 +95,38 @@ class StreamData:
             yield xb, [y.to(self.device, non_blocking=cuda) for y in ys]
 
 
+class Augmented:
+    """A split held in memory whose shuffled passes (training) are augmented batch by batch:
+    normalized inputs -> raw values -> `transform` (engine.data.augment.BatchTransform) with
+    one seed per batch from a generator seeded with `seed`; evaluation passes (the stored
+    order) are left as they are."""
+
+    def __init__(self, data, transform, seed: int):
+        import torch
+
+        self.data, self.transform = data, transform
+        self.gen = torch.Generator().manual_seed(int(seed))
+        self.streaming, self.x, self.device = data.streaming, data.x, data.device
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def head(self, n: int):
+        return self.data.head(n)
+
+    def batches(self, order, batch_size: int, rank: int = 0, world: int = 1) -> Iterator:
+        import math
+
+        from ..data.stream import batch_seeds
+
+        if order is None:
+            yield from self.data.batches(order, batch_size, rank, world)
+            return
+        seeds = batch_seeds(self.gen, math.ceil(len(order) / batch_size))
+        for seed, (xb, ys) in zip(seeds, self.data.batches(order, batch_size, rank, world)):
+            yield self.transform.on_normalized(xb, seed), ys
+
+
 def make_data(x, ys: list, device, on_device: bool, channels_last: bool = False,
               num_workers: int = 0):
     """DeviceData or StreamData for tensors `x`, `ys` (on the CPU)."""

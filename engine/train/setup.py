@@ -82,7 +82,8 @@ def build(project, config: dict, data=None, init_weights=None) -> TrainState:
     m = _build_model(model, graph, report, config, splits, device, world, init_weights)
     try:
         d = _build_data(splits, config, device, in_type.dtype, m,
-                        _cache_mb(project) if data is None else 0.0)
+                        _cache_mb(project) if data is None else 0.0,
+                        (project.dataset or {}).get("augment"))
     except TrainError as exc:
         if exc.kind != "data" or exc.node_id is None:
             raise
@@ -241,8 +242,8 @@ class _Data:
     keep_train_outputs: bool
 
 
-def _build_data(splits, cfg, device, input_dtype, m: _Model, cache_mb: float = 0.0
-                ) -> _Data:
+def _build_data(splits, cfg, device, input_dtype, m: _Model, cache_mb: float = 0.0,
+                augment: dict | None = None) -> _Data:
     import numpy as np
     import torch
 
@@ -269,11 +270,34 @@ def _build_data(splits, cfg, device, input_dtype, m: _Model, cache_mb: float = 0
     train = make(splits.train)
     if train is None:
         raise TrainError("the dataset's training split is empty", "data")
+    train = _augmented(train, splits, augment, cfg["seed"], input_dtype)
     val, test = make(splits.val), make(splits.test)
     sample_src = val or train
     return _Data(train, val, test, on_device and not is_lazy(splits.train.x),
                  sample_src.head(8) if len(sample_src) else None,
                  bool(m.metric_names) and m.rbm is None and not m.gan)
+
+
+def _augmented(train, splits, augment: dict | None, seed: int, input_dtype: str):
+    """The training batches with the dataset's "augment" option applied (in the DataLoader
+    workers when the data streams from disk)."""
+    if not augment:
+        return train
+    from ..data.augment import BatchTransform
+
+    if input_dtype == "long" or len(splits.sample_shape) != 3:
+        raise TrainError(f"dataset: augmentation needs image inputs (channels, height, "
+                         f"width); the Input node takes {tuple(splits.sample_shape)}", "data")
+    try:
+        transform = BatchTransform(augment, splits.normalization, splits.value_range)
+    except ValueError as exc:
+        raise TrainError(f"dataset: {exc}", "data") from None
+    if getattr(train, "from_disk", False):
+        train.augment(transform, seed)
+        return train
+    from .batches import Augmented
+
+    return Augmented(train, transform, seed)
 
 
 def _disk_data(split, cfg, device, m: _Model, cache_mb: float):

@@ -147,10 +147,15 @@ def test_augmented_batches_do_not_depend_on_the_worker_count(photos):
     aug = {"flip": "horizontal", "rotate": 15,
            "color_jitter": {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3,
                             "hue": 0.05}}
-    transform = BatchTransform(aug, None)
-    order, seeds = _order(len(split)), [11, 12, 13]
-    runs = [list(DiskData(split.x, ys, "cpu", num_workers=w, transform=transform)
-                 .batches(order, 10, seeds=seeds)) for w in (0, 2)]
+    transform = BatchTransform(aug, None, 255.0)
+    order, seeds = _order(len(split)), [11, 12, 13, 14]
+
+    def batches(workers):
+        data = DiskData(split.x, ys, "cpu", num_workers=workers)
+        data.augment(transform, 0)
+        return list(data.batches(order, 10, seeds=seeds))
+
+    runs = [batches(w) for w in (0, 2)]
     for (a, _), (b, _) in zip(*runs):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     raw = torch.from_numpy(split.x.raw(order[:10].numpy())).float()

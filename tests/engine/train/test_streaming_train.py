@@ -68,3 +68,23 @@ def test_streamed_image_folder_trains_to_the_same_losses_as_in_memory(photo_proj
     memory, _ = _losses(photo_project())
     disk, streamed = _losses(photo_project(stream=True), num_workers=2)
     assert streamed and disk == memory
+
+
+AUGMENT = {"flip": "horizontal", "rotate": 10,
+           "color_jitter": {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2}}
+
+
+def test_augmentation_runs_in_the_workers_and_matches_the_in_memory_path(photo_project):
+    plain, _ = _losses(photo_project())
+    memory, _ = _losses(photo_project(augment=AUGMENT))
+    disk, streamed = _losses(photo_project(augment=AUGMENT, stream=True), num_workers=2)
+    assert streamed and memory != plain
+    # the same seeds per batch; in memory the batch is denormalized first (float rounding)
+    np.testing.assert_allclose(disk, memory, rtol=1e-4)
+
+
+def test_a_bad_augmentation_setting_fails_the_run_with_its_name(photo_project, npy_project):
+    result = Trainer(photo_project(augment={"rotate": "lots"}), "cpu", run_dir=False).fit()
+    assert result.status == "failed" and "augment rotate" in str(result.error)
+    result = Trainer(npy_project(augment={"flip": True}), "cpu", run_dir=False).fit()
+    assert "augmentation needs image inputs" in str(result.error)
