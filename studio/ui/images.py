@@ -7,12 +7,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 
-def to_pixmap(img: np.ndarray, size: int = 40) -> QPixmap:
-    """A 2-D (or C,H,W with C in 1/3) array as a grey/colour pixmap scaled to `size`."""
+def to_pixmap(img: np.ndarray, size: int = 40, span: tuple | None = None) -> QPixmap:
+    """A 2-D (or C,H,W with C in 1/3) array as a grey/colour pixmap scaled to `size`; values
+    map from their own min..max to black..white, or from `span` (lo, hi) when given."""
     a = np.asarray(img, dtype=np.float32)
     if a.ndim == 3 and a.shape[0] in (1, 3):
         a = a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
-    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+    lo, hi = span if span is not None else (float(np.nanmin(a)), float(np.nanmax(a)))
+    a = np.clip(a, lo, hi)
     a = ((a - lo) / (hi - lo if hi > lo else 1.0) * 255).astype(np.uint8)
     a = np.ascontiguousarray(a)
     if a.ndim == 3:

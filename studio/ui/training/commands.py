@@ -21,15 +21,21 @@ def get_setting(project, section: str, path: tuple[str, ...], default: Any = Non
 
 
 def _set(root: dict, path: tuple[str, ...], value: Any) -> None:
-    node = root
+    """Set root[path] (parents made as needed); removing the last key of a nested object
+    removes the emptied object too, so that undo leaves no {} behind."""
+    nodes = [root]
     for key in path[:-1]:
-        if not isinstance(node.get(key), dict):
-            node[key] = {}
-        node = node[key]
-    if value is _MISSING:
-        node.pop(path[-1], None)
-    else:
-        node[path[-1]] = copy.deepcopy(value)
+        if not isinstance(nodes[-1].get(key), dict):
+            nodes[-1][key] = {}
+        nodes.append(nodes[-1][key])
+    if value is not _MISSING:
+        nodes[-1][path[-1]] = copy.deepcopy(value)
+        return
+    nodes[-1].pop(path[-1], None)
+    for parent, key, node in zip(nodes[-2::-1], path[-2::-1], nodes[:0:-1]):
+        if node:
+            break
+        parent.pop(key, None)
 
 
 def _copy(value: Any) -> Any:

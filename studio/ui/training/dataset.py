@@ -30,6 +30,7 @@ from studio.commands import MacroCommand, SetParamCommand
 from ..dialogs.outside_data import confirm_outside_data
 from ..images import as_image, to_pixmap
 from .commands import SetProjectSettingCommand
+from .data_extras import DataExtras
 from .fields import ChoiceBinding, FloatBinding, IntBinding
 
 NAMED_SOURCES = ("bundled", "synthetic", "download")
@@ -48,11 +49,26 @@ def load_preview(config: dict, folder, n: int = 8, allow_outside: bool = False) 
         x = denormalize_inputs(x, norm)
     info = CATALOGUE.get(config.get("name", ""))
     return {"sizes": (len(splits.train), len(splits.val or []), len(splits.test or [])),
+            "class_counts": class_counts(splits), "value_range": splits.value_range,
             "shape": splits.sample_shape, "dtype": splits.input_dtype,
             "image_shape": info.image_shape if info else None,
             "tasks": splits.tasks, "class_names": splits.class_names,
             "x": np.asarray(x), "y": [np.asarray(t[:n]) for t in splits.train.y],
             "description": splits.description or (info.description if info else "")}
+
+
+def class_counts(splits) -> list[tuple[str, int]] | None:
+    """(class name, training samples) per class of the first target, when it has classes."""
+    names = splits.class_names[0] if splits.class_names else None
+    k = splits.num_classes[0] if splits.num_classes else None
+    if not splits.train.y or not k or splits.tasks[0] not in ("classification", "binary"):
+        return None
+    y = np.asarray(splits.train.y[0])
+    if y.ndim != 1:
+        return None
+    counts = np.bincount(y.astype(np.int64), minlength=k)
+    names = names or [str(i) for i in range(k)]
+    return [(str(n), int(c)) for n, c in zip(names, counts)]
 
 
 class DatasetPicker(QGroupBox):
@@ -115,11 +131,13 @@ class DatasetPicker(QGroupBox):
         buttons.addWidget(self.shape_button)
         self.samples = QGridLayout()
         self.samples.setSpacing(4)
+        self.extras = DataExtras(self._commit_setting)
         lay = QVBoxLayout(self)
         lay.addLayout(f)
         lay.addLayout(buttons)
         lay.addWidget(self.info)
         lay.addLayout(self.samples)
+        lay.addWidget(self.extras)
         for name in ("data_checked", "changed"):
             signal = getattr(document, name, None)
             if signal is not None:
@@ -155,6 +173,7 @@ class DatasetPicker(QGroupBox):
         info = CATALOGUE.get(ds.get("name", "")) if named else None
         if info and self.preview_data is None and not self._refusal:
             self.info.setText(f"{info.description}; samples of shape {info.sample_shape}")
+        self.extras.show_dataset(self.dataset)
         self._update_shape_button()
 
     def _update_shape_button(self, *_) -> None:
@@ -190,6 +209,27 @@ class DatasetPicker(QGroupBox):
                                                    f"Set dataset.{'.'.join(path)}")):
             return False
         self._changed()
+        return True
+
+    def _commit_setting(self, section: str, path: tuple, value) -> bool:
+        """An edit that leaves the samples as they are (augmentation, streaming): the preview
+        stays, and the before/after images follow the new setting."""
+        trial = node = copy.deepcopy(self.dataset)
+        for key in path[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        if value is None:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+        if reason := self.check(trial):
+            self.refuse(reason)
+            return False
+        if not self._push(SetProjectSettingCommand(self.document, "dataset", path, value,
+                                                   f"Set dataset.{'.'.join(path)}")):
+            return False
+        self.refresh()
         return True
 
     def _push(self, command) -> bool:
@@ -277,6 +317,7 @@ class DatasetPicker(QGroupBox):
     def _changed(self) -> None:
         self.preview_data = None
         self._clear_samples()
+        self.extras.show_preview(None)
         self.refresh()
 
     # -- preview ------------------------------------------------------------------------------
@@ -333,6 +374,7 @@ class DatasetPicker(QGroupBox):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.samples.addWidget(cell, 0 if i < 4 else 2, i % 4)
             self.samples.addWidget(caption, 1 if i < 4 else 3, i % 4)
+        self.extras.show_preview(data)
         self.preview_ready.emit(data)
 
     # -- input shape --------------------------------------------------------------------------
