@@ -124,6 +124,7 @@ CASES: list[tuple[str, dict, list[tuple[tuple, str]]]] = [
     ("core.Noise", {"amount": 0.2}, [((3, 4), F)]),
     ("core.Noise", {"kind": "masking", "amount": 0.25}, [((6,), F)]),
     ("gen.Sampling", {"beta": 0.5}, [((3,), F), ((3,), F)]),
+    ("gen.Generated", {"loss": "hinge", "d_steps": 2}, [((1, 8, 8), F)]),
     ("core.Linear", {"out_features": 4, "weight_norm": "weight_norm"}, [((7,), F)]),
     ("core.Linear", {"out_features": 4, "weight_norm": "spectral_norm"}, [((7,), F)]),
     ("conv.Conv2d", {"out_channels": 4, "kernel_size": 3, "weight_norm": "weight_norm"},
