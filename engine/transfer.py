@@ -169,6 +169,8 @@ def fine_tune_preset(graph: Graph, training: dict, freeze_epochs: int = 2,
         scales.update({n: backbone_scale for n in names})
     out["lr_scales"] = scales
     out["fine_tune"] = {"freeze_epochs": freeze_epochs}
+    if graph.weights:   # fine-tuning starts from the weights the project holds
+        out["start_from"] = "weights"
     return out
 
 

@@ -80,6 +80,8 @@ def new_project(name: str, classes: int | None = None, weights: str | os.PathLik
     project.dataset = dataset_settings(net, folder)
     project.training = {"epochs": 6, "batch_size": 32, "optimizer": {"name": "adam",
                                                                       "lr": 1e-3}}
+    if weights is not None:
+        project.training["start_from"] = "weights"   # train from the pretrained weights
     if freeze_epochs:
         project.training = fine_tune_preset(graph, project.training, freeze_epochs)
     return project

@@ -31,6 +31,8 @@ Schema (every key is optional; the defaults are shown):
       "lr_scales": {},              # {node name: factor}: its own learning rate (param group)
       "fine_tune": null,            # or {"freeze_epochs": K}: all but the classifier frozen
                                     # for K epochs (see finetune.py)
+      "start_from": "seed",         # "seed": fresh weights from the seed; "weights": the
+                                    # project's stored weights where it has them (pretrained)
       "early_stopping": null,       # or {"monitor": "val_loss", "patience": 5,
                                     #     "min_delta": 0.0, "restore_best": true}
       "grad_clip": {"norm": null, "value": null},
@@ -97,6 +99,7 @@ DEFAULTS: dict[str, Any] = {
     "regularization": {"l1": {}, "l2": {}},
     "lr_scales": {},
     "fine_tune": None,
+    "start_from": "seed",
     "early_stopping": None,
     "grad_clip": {"norm": None, "value": None},
     "cd_k": None,
@@ -259,6 +262,7 @@ def validate_config(cfg: dict, where: str = "training") -> None:
     for key in ("norm", "value"):
         _number(cfg["grad_clip"], key, f"{where}.grad_clip", positive=True, optional=True)
     _choice(cfg["mixed_precision"], PRECISIONS, f"{where}.mixed_precision")
+    _choice(cfg["start_from"], ("seed", "weights"), f"{where}.start_from")
     if not isinstance(cfg["compile"], (bool, str)):
         raise ConfigError(f"{where}.compile must be true, false or a backend name")
     _choice(cfg["data_on_device"], ("auto", True, False), f"{where}.data_on_device")

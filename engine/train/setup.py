@@ -152,6 +152,13 @@ def _build_model(model, graph, report, cfg, splits, device, world, init_weights)
     from .weights import freeze, load_init_weights, node_modules, node_parameters
 
     frozen = freeze(model, graph)
+    if cfg["start_from"] == "weights" and graph.weights:  # pretrained: the project's weights
+        from ..compile import WeightsError, apply_weights
+
+        try:
+            apply_weights(model, graph.weights)
+        except WeightsError as exc:
+            raise TrainError(f"the project's weights: {exc}", "error") from exc
     init_report = None
     if init_weights:
         try:

@@ -25,7 +25,7 @@ def weights_code(plan: Plan) -> list[str]:
             '        node, _, name = key.partition("/")',
             '        key = f"{layers.get(node, node)}.{name}" if name else key',
             '        state[key] = torch.from_numpy(array.reshape(info["shape"]).copy())',
-            "return model.load_state_dict(state)"]
+            "return model.load_state_dict(state, strict=False)  # layers without: as built"]
     return function("load_weights(model, path)", "Studio's weights (.safetensors keyed 'node "
                     "id/tensor') or a --save state dict.", body)
 

@@ -104,3 +104,21 @@ def test_bad_settings_are_refused_naming_the_key(training, message):
 def test_an_unknown_node_name_is_refused(tmp_path):
     result = _trainer(tmp_path, lr_scales={"fc9": 0.1}).fit()
     assert result.status == "failed" and "no top-level node named 'fc9'" in str(result.error)
+
+
+def test_start_from_weights_takes_the_projects_stored_weights(tmp_path):
+    import numpy as np
+
+    g = mlp_graph()
+    w = np.full((8, 4), 0.25, dtype=np.float32)
+    g.weights = {"fc1": {"weight": w}}
+    seeded = _trainer(tmp_path)
+    seeded.project.graph.weights = g.weights
+    seeded.setup()
+    assert not np.array_equal(seeded.state.model.fc1.weight.detach().numpy(), w)
+    trainer = Trainer(project(g, tmp_path, start_from="weights"), "cpu", data=blobs(),
+                      run_dir=False)
+    trainer.setup()
+    assert np.array_equal(trainer.state.model.fc1.weight.detach().numpy(), w)
+    with pytest.raises(ConfigError, match="training.start_from must be one of seed, weights"):
+        resolve_config({"start_from": "best"})
