@@ -9,7 +9,7 @@ linearly with depth to 0.2 while training (stochastic depth).
 from __future__ import annotations
 
 from .build import Body
-from .mbconv import Style, classifier, conv_bn_act, inverted_residual, make_divisible
+from .mbconv import Style, conv_bn_act, dropout_head, finish, inverted_residual, make_divisible
 
 STYLE = Style(layers_attr="block", drop_path=True, se_act="act.SiLU", se_gate="act.Sigmoid")
 # (expansion, kernel, first stride, input channels, output channels, blocks) for B0
@@ -45,16 +45,10 @@ def efficientnet_b0(num_classes: int = 1000, image_size: int = 224):
         stage.output(stage.chain(stage.input(), blocks))
         items.append((f"block:Stage{number}", {}))
     items.append((f"block:{stem}", {"channels": 1280, "kernel": 1}))
-    feats = b.block_type("Features", [], "EfficientNet-B0's convolutional part: a strided 3x3 "
-                         "convolution, seven stages of inverted residual blocks, a 1x1 "
-                         "convolution to 1280 channels.")
-    feats.output(feats.chain(feats.input(), items))
-    y = b.block("Features", b.input((3, image_size, image_size), "image"), "features")
-    y = classifier(b, y, 1280, [("core.Dropout", {"p": 0.2}),
-                                ("core.Linear", {"out_features": num_classes})],
-                   "Dropout, then one output per class.")
-    b.output(y, "logits")
-    return b.finish()
+    return finish(b, items, "EfficientNet-B0's convolutional part: a strided 3x3 convolution, "
+                  "seven stages of inverted residual blocks, a 1x1 convolution to 1280 "
+                  "channels.", image_size, 1280, dropout_head(num_classes),
+                  "Dropout, then one output per class.")
 
 
 __all__ = ["efficientnet_b0"]

@@ -135,15 +135,25 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * value else new
 
 
-def classifier(b: Body, src: str, features: int, items: list[tuple], doc: str) -> str:
-    """The model's `classifier` chain block (reading `features` values) after global average
-    pooling."""
-    head = b.block_type("Classifier", [], doc)
-    head.output(head.chain(head.input((features,)), items))
-    y = b.add("pool.AdaptiveAvgPool2d", src, "avgpool", output_size=1)
+def dropout_head(num_classes: int) -> list[tuple]:
+    """The classifier of MobileNetV2 and EfficientNet: dropout, one output per class."""
+    return [("core.Dropout", {"p": 0.2}), ("core.Linear", {"out_features": num_classes})]
+
+
+def finish(b: Body, items: list[tuple], doc: str, image_size: int, channels: int,
+           head: list[tuple], head_doc: str):
+    """The model graph: the numbered `features` chain of `items` (its last one gives
+    `channels`), global average pooling and the `classifier` chain of `head`."""
+    feats = b.block_type("Features", [], doc)
+    feats.output(feats.chain(feats.input(), items))
+    y = b.block("Features", b.input((3, image_size, image_size), "image"), "features")
+    cls = b.block_type("Classifier", [], head_doc)
+    cls.output(cls.chain(cls.input((channels,)), head))
+    y = b.add("pool.AdaptiveAvgPool2d", y, "avgpool", output_size=1)
     y = b.add("core.Flatten", y, "flatten")
-    return b.block("Classifier", y, "classifier")
+    b.output(b.block("Classifier", y, "classifier"), "logits")
+    return b.finish()
 
 
-__all__ = ["Style", "classifier", "conv_bn_act", "inverted_residual", "make_divisible",
-           "squeeze_excitation"]
+__all__ = ["Style", "conv_bn_act", "dropout_head", "finish", "inverted_residual",
+           "make_divisible", "squeeze_excitation"]

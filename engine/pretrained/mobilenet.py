@@ -7,7 +7,7 @@ convolution), global average pooling and a `classifier` chain.
 from __future__ import annotations
 
 from .build import Body
-from .mbconv import Style, classifier, conv_bn_act, inverted_residual, make_divisible
+from .mbconv import Style, conv_bn_act, dropout_head, finish, inverted_residual, make_divisible
 
 V2_STYLE = Style(layers_attr="conv", flat_project=True)
 # (expansion t, output channels c, blocks n, first stride s), as in the MobileNetV2 paper
@@ -39,16 +39,9 @@ def mobilenet_v2(num_classes: int = 1000, image_size: int = 224):
                                             "kernel": 3, "stride": stride}))
             channels = c
     items.append((f"block:{stem}", {"channels": 1280, "kernel": 1}))
-    feats = b.block_type("Features", [], "MobileNetV2's convolutional part: a strided 3x3 "
-                         "convolution, 17 inverted residual blocks, a 1x1 convolution to 1280 "
-                         "channels.")
-    feats.output(feats.chain(feats.input(), items))
-    y = b.block("Features", b.input((3, image_size, image_size), "image"), "features")
-    y = classifier(b, y, 1280, [("core.Dropout", {"p": 0.2}),
-                                ("core.Linear", {"out_features": num_classes})],
-                   "Dropout, then one output per class.")
-    b.output(y, "logits")
-    return b.finish()
+    return finish(b, items, "MobileNetV2's convolutional part: a strided 3x3 convolution, 17 "
+                  "inverted residual blocks, a 1x1 convolution to 1280 channels.", image_size,
+                  1280, dropout_head(num_classes), "Dropout, then one output per class.")
 
 
 def mobilenet_v3_small(num_classes: int = 1000, image_size: int = 224):
@@ -63,18 +56,13 @@ def mobilenet_v3_small(num_classes: int = 1000, image_size: int = 224):
             params["squeeze"] = make_divisible(exp // 4)
         items.append((f"block:{kind}", params))
     items.append((f"block:{stem}", {"channels": 576, "kernel": 1}))
-    feats = b.block_type("Features", [], "MobileNetV3-Small's convolutional part: a strided "
-                         "3x3 convolution, 11 inverted residual blocks (most with squeeze-and-"
-                         "excitation), a 1x1 convolution to 576 channels.")
-    feats.output(feats.chain(feats.input(), items))
-    y = b.block("Features", b.input((3, image_size, image_size), "image"), "features")
-    y = classifier(b, y, 576, [("core.Linear", {"out_features": 1024}), ("act.Hardswish", {}),
-                               ("core.Dropout", {"p": 0.2}),
-                               ("core.Linear", {"out_features": num_classes})],
-                   "A 1024-unit hidden layer with Hardswish and dropout, then one output per "
-                   "class.")
-    b.output(y, "logits")
-    return b.finish()
+    head = [("core.Linear", {"out_features": 1024}), ("act.Hardswish", {}),
+            ("core.Dropout", {"p": 0.2}), ("core.Linear", {"out_features": num_classes})]
+    return finish(b, items, "MobileNetV3-Small's convolutional part: a strided 3x3 "
+                  "convolution, 11 inverted residual blocks (most with squeeze-and-"
+                  "excitation), a 1x1 convolution to 576 channels.", image_size, 576, head,
+                  "A 1024-unit hidden layer with Hardswish and dropout, then one output per "
+                  "class.")
 
 
 __all__ = ["mobilenet_v2", "mobilenet_v3_small"]
