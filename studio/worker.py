@@ -13,7 +13,8 @@ The signals carry the engine's typed events (engine/train/events.py):
   activations(str, object) node_id, numpy array (first dim = sample); latest per node per tick
   snapshot(ActivationSnapshot)  the same, with the layer's filters
   checkpoint(CheckpointSaved)
-  views(LatentSnapshot)    a generative model's pictures, one per epoch
+  views(object)            a generative model's pictures, one per epoch (LatentSnapshot,
+                           GanSnapshot)
   paused(), resumed()       (paused follows every Step too; `paused_step` is its global step)
   finished(RunFinished)
   failed(RunFailed)
@@ -36,6 +37,7 @@ from engine.train.events import (
     BatchEnded,
     CheckpointSaved,
     EpochEnded,
+    GanSnapshot,
     GradNorms,
     LatentSnapshot,
     Paused,
@@ -296,7 +298,7 @@ class TrainingWorker(QObject):
             self.epoch_end.emit(ev)
         elif isinstance(ev, CheckpointSaved):
             self.checkpoint.emit(ev)
-        elif isinstance(ev, LatentSnapshot):
+        elif isinstance(ev, (LatentSnapshot, GanSnapshot)):
             self.views.emit(ev)
         elif isinstance(ev, Paused):
             self.paused_step = ev.global_step

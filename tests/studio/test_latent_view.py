@@ -33,3 +33,30 @@ def test_latent_tab_is_live_samples_from_the_prior_and_resets(qtbot, make_panel)
     doc.open_example(EXAMPLES / "digits_mlp.nnproj")
     assert latent.codes is None and latent.info.text() == latent.EMPTY
     assert latent.image.image is None
+
+
+def test_gan_tab_follows_the_run_and_samples_fresh_noise(qtbot, make_panel):
+    panel, doc, events = make_panel("gan_digits", epochs=2)
+    doc.project.dataset["max_samples"] = 200
+    gan = panel.views.gan
+    panel.tabs.setCurrentWidget(gan)
+    assert "Generated node" in gan.info.text() and not gan.sample_button.isEnabled()
+    panel.start()
+    qtbot.waitUntil(lambda: len(gan.epochs) >= 1, timeout=WAIT_MS)
+    assert gan.image.image.shape == (8 * 9 - 1, 8 * 9 - 1)  # 64 samples of 8×8
+    _wait_done(qtbot, panel)
+    assert gan.epochs == [1, 2]
+    xs, ys = gan.lines["d_real"].getData()
+    assert list(xs) == [1, 2] and all(0 < y < 1 for y in ys)
+    assert "D(G(z))" in gan.info.text() and "Epoch 2" in gan.info.text()
+    assert "G loss" in gan.info.toolTip()
+    assert ("mode collapse" in gan.info.text()) == gan.collapse
+    qtbot.waitUntil(lambda: gan.sample_button.isEnabled(), timeout=WAIT_MS)
+    assert panel.views.insight is None  # no classifier insight for a noise-fed model
+    qtbot.mouseClick(gan.sample_button, Qt.MouseButton.LeftButton)
+    assert gan.grid_title.text() == "64 samples of fresh noise"
+    # a second run starts its curves again
+    panel.start()
+    qtbot.waitUntil(lambda: gan.epochs == [1], timeout=WAIT_MS)
+    _wait_done(qtbot, panel)
+    assert gan.epochs == [1, 2]

@@ -245,7 +245,7 @@ class TrainingPanel(QWidget):
         worker.batches.connect(self.curves.add_batches)
         worker.progress.connect(self._on_progress)
         worker.epoch_end.connect(self._on_epoch)
-        worker.views.connect(self.views.latent.set_snapshot)
+        worker.views.connect(self.views.show_generative)
         worker.snapshot.connect(lambda ev: self.feature_maps.show_activation(
             ev.node_id, ev.array, ev.weights))
         worker.activations.connect(self.activations)

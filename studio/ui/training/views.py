@@ -12,11 +12,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from engine.insight import build_model, compute_insight, pca_2d
-from engine.layers.generative import SAMPLING_TYPE
+from engine.layers.generative import GENERATED_TYPE, SAMPLING_TYPE
 from engine.train.run_folder import read_metrics
 from studio.ui.insight.confusion import ConfusionView
 from studio.ui.insight.embeddings import EmbeddingView
 from studio.ui.insight.feature_maps import FeatureMapView
+from studio.ui.insight.gan import GanView
 from studio.ui.insight.gradients import GradientView
 from studio.ui.insight.latent import LatentView
 from studio.ui.insight.pca import PCAView
@@ -68,6 +69,8 @@ class TrainingViews(QTabWidget):
         self.embeddings = EmbeddingView()
         self.latent = LatentView()
         self.latent.sample_requested.connect(self.sample_prior)
+        self.gan = GanView()
+        self.gan.sample_requested.connect(self.sample_generator)
         self.runs = RunsPanel(document)
         self.runs.overlays_changed.connect(self.curves.set_overlays)
         self.runs.tree.itemDoubleClicked.connect(
@@ -78,7 +81,7 @@ class TrainingViews(QTabWidget):
                         (self.predictions, "Predictions"),
                         (self.reconstructions, "Reconstructions"), (self.pca, "PCA"),
                         (self.gradients, "Gradients"), (self.embeddings, "Embeddings"),
-                        (self.latent, "Latent"), (self.runs, "Runs")):
+                        (self.latent, "Latent"), (self.gan, "GAN"), (self.runs, "Runs")):
             self.addTab(w, name)
         self.currentChanged.connect(self._tab_changed)
 
@@ -102,7 +105,7 @@ class TrainingViews(QTabWidget):
         self.curves.reset()
         for view in (self.feature_maps, self.confusion, self.predictions,
                      self.reconstructions, self.pca, self.gradients, self.embeddings,
-                     self.latent):
+                     self.latent, self.gan):
             view.clear()
         self.runs.refresh()
         self.refresh_layers()
@@ -140,7 +143,8 @@ class TrainingViews(QTabWidget):
         doc = self.document
         if self.busy or not doc.graph.weights or self._insight_call is not None:
             return False
-        if not doc.report().ok:
+        if not doc.report().ok or self._is_gan():
+            self._enable_sampling()
             return False
         graph, weights = doc.graph.copy(), doc.graph.weights
         dataset, folder = copy.deepcopy(doc.project.dataset), doc.project.folder
@@ -164,6 +168,9 @@ class TrainingViews(QTabWidget):
     def compute_insight(self, model, splits) -> None:
         """Predictions, confusion matrix and layer activations on the validation split, off
         the GUI thread."""
+        self._enable_sampling()
+        if self._is_gan():  # its input is noise: the insight views' data does not fit it
+            return
         ids = [nid for nid, _ in layer_nodes(self.document)]
         self._start_insight(lambda: compute_insight(model, splits, ids))
 
@@ -188,8 +195,7 @@ class TrainingViews(QTabWidget):
 
     def _show_insight(self, ins) -> None:
         self.insight = ins
-        self.latent.sample_button.setEnabled(any(
-            n.type == SAMPLING_TYPE for n in self.document.graph.nodes.values()))
+        self._enable_sampling()
         from engine.data import CATALOGUE
         info = CATALOGUE.get(self.document.project.dataset.get("name", ""))
         preview = getattr(self.dataset, "preview_data", None) or {}
@@ -209,6 +215,36 @@ class TrainingViews(QTabWidget):
                   if nid in nodes and nodes[nid].type == "core.Embedding" and "weight" in t}
         self.embeddings.set_embeddings(tables, ins.vocab)
         self.maybe_pca()
+
+    def _is_gan(self) -> bool:
+        return any(n.type == GENERATED_TYPE for n in self.document.graph.nodes.values())
+
+    def _enable_sampling(self) -> None:
+        """Sampling buttons for a trained VAE or GAN."""
+        types = {n.type for n in self.document.graph.nodes.values()}
+        trained = bool(self.document.graph.weights)
+        self.latent.sample_button.setEnabled(trained and SAMPLING_TYPE in types)
+        self.gan.sample_button.setEnabled(trained and GENERATED_TYPE in types)
+
+    def show_generative(self, ev) -> None:
+        """A generative model's per-epoch pictures: a VAE's latent space, a GAN's samples."""
+        from engine.train.events import GanSnapshot
+
+        (self.gan if isinstance(ev, GanSnapshot) else self.latent).set_snapshot(ev)
+
+    def sample_generator(self) -> None:
+        """64 samples of fresh noise through the trained GAN generator."""
+        from engine.generative import GenerativeError
+        from engine.train.gan import samples
+
+        graph = self.document.graph
+        if not graph.weights:
+            self.message.emit("Train the GAN first: sampling needs its learned weights.")
+            return
+        try:
+            self.gan.show_samples(samples(graph.copy(), 64))
+        except (GenerativeError, ValueError) as exc:
+            self.message.emit(f"Cannot sample: {exc}")
 
     def sample_prior(self) -> None:
         """New samples from the model's weights: codes from N(0, I) through its decoder."""

@@ -1,7 +1,7 @@
 """The GAN end to end: the graph splits at its Generated node, the adversarial recipe
 updates each network only in its own step, every epoch reports both losses, D(x), D(G(z)) and
-the fixed-noise samples, `studio train` trains it, and (slow) a digits classifier labels most
-generated samples confidently."""
+the fixed-noise samples, and `studio train` trains it. How well the generated digits are
+recognised by a digits classifier is measured by bench/generative_quality.py (minutes)."""
 from __future__ import annotations
 
 import numpy as np
@@ -116,25 +116,14 @@ def test_studio_train_trains_the_gan_and_the_vae(tmp_path, capsys):
         assert trained.graph.weights
     gan = engine.load_project(tmp_path / "gan_digits.nnproj")
     assert samples(gan.graph, 4, seed=0).shape == (4, 8, 8)
+    assert cli_main(["export", str(tmp_path / "gan_digits.nnproj"), "-f", "onnx", "--part",
+                     "generator", "-o", str(tmp_path / "generator.onnx")]) == 0
+    assert "onnx.checker ok" in capsys.readouterr().out
+    import onnx
 
-
-@pytest.mark.slow
-def test_a_digits_classifier_labels_most_generated_samples_confidently(capsys):
-    """The issue's check: train the GAN, train digits_cnn on real digits, and count the
-    generated samples the classifier gives one class with probability >= 0.9."""
-    gan_project = _project(samples_=1797)
-    gan_trainer = Trainer(gan_project, "cpu", run_dir=False, epochs=25)
-    assert gan_trainer.fit().status == "completed"
-    cnn = engine.load_project(example_paths()["digits_cnn"], weights=False)
-    cnn_trainer = Trainer(cnn, "cpu", run_dir=False, epochs=8)
-    assert cnn_trainer.fit().status == "completed"
-    gan = gan_trainer.state.gan
-    gan.generator.eval()
-    with torch.no_grad():
-        fake = gan.generator(torch.randn(500, 16, generator=torch.Generator().manual_seed(0)))
-        probs = torch.softmax(cnn_trainer.state.model.eval()(fake), dim=1)
-    confident = (probs.max(1).values >= 0.9).float().mean().item()
-    classes = torch.bincount(probs.argmax(1), minlength=10)
-    print(f"confidently classified generated digits: {confident:.0%}; classes {classes.tolist()}")
-    assert confident > 0.5
-    assert (classes > 0).sum() >= 5  # not one mode
+    model = onnx.load(str(tmp_path / "generator.onnx")).graph
+    assert [d.dim_value for d in model.input[0].type.tensor_type.shape.dim][1:] == [16]
+    assert [d.dim_value for d in model.output[0].type.tensor_type.shape.dim][1:] == [1, 8, 8]
+    assert cli_main(["export", str(tmp_path / "gan_digits.nnproj"), "-f", "python", "-o",
+                     str(tmp_path / "gan.py")]) == 1
+    assert "adversarial recipe" in capsys.readouterr().err

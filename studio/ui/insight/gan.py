@@ -1,0 +1,112 @@
+"""A GAN while it trains: the generator's samples of one fixed noise batch after each epoch
+(the same noise, so the change is the generator's), both losses and the discriminator's mean
+outputs D(x) and D(G(z)) per epoch, and a hint when the samples all look alike."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from .mosaic import mosaic
+
+CURVES = (("d_loss", "D loss", (214, 39, 40)), ("g_loss", "G loss", (31, 119, 180)),
+          ("d_real", "D(x)", (44, 160, 44)), ("d_fake", "D(G(z))", (255, 127, 14)))
+
+
+class GanView(QWidget):
+    EMPTY = ("A GAN (a model with a Generated node) shows here while it trains: its samples "
+             "of a fixed noise batch after each epoch, both losses and D(x), D(G(z)).")
+
+    sample_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.grid_view = pg.GraphicsLayoutWidget()
+        self.grid_view.setBackground("w")
+        self.grid_view.setToolTip("The generator's output for the same 64 noise vectors "
+                                  "after every epoch")
+        self.box = self.grid_view.addViewBox(lockAspect=True, invertY=True)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("CET-L1"))
+        self.box.addItem(self.image)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setToolTip("D loss and G loss; D(x) and D(G(z)): the discriminator's mean "
+                             "probability that real and generated samples are real (at "
+                             "balance both near 0.5)")
+        self.lines = {key: self.plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name,
+                                          symbol="o", symbolSize=4, symbolBrush=colour)
+                      for key, name, colour in CURVES}
+        self.grid_title = QLabel("Samples of a fixed noise batch")
+        self.sample_button = QPushButton("New samples")
+        self.sample_button.setToolTip("64 samples of fresh noise through the trained generator")
+        self.sample_button.setEnabled(False)
+        self.sample_button.clicked.connect(self.sample_requested)
+        head = QHBoxLayout()
+        head.addWidget(self.grid_title, 1)
+        head.addWidget(self.sample_button)
+        left = QVBoxLayout()
+        left.addLayout(head)
+        left.addWidget(self.grid_view, 1)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Losses and discriminator outputs per epoch"))
+        right.addWidget(self.plot, 1)
+        row = QHBoxLayout()
+        row.addLayout(left, 1)
+        row.addLayout(right, 1)
+        self.info = QLabel(self.EMPTY)
+        self.info.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(row, 1)
+        lay.addWidget(self.info)
+        self.history: dict[str, list[float]] = {key: [] for key, _, _ in CURVES}
+        self.epochs: list[int] = []
+        self.collapse = False
+
+    def clear(self) -> None:
+        """Back to empty (another project, or a new run)."""
+        self.image.clear()
+        self.history = {key: [] for key, _, _ in CURVES}
+        self.epochs = []
+        for line in self.lines.values():
+            line.setData([], [])
+        self.collapse = False
+        self.info.setText(self.EMPTY)
+        self.info.setStyleSheet("")
+
+    def set_snapshot(self, ev) -> None:
+        """Show a GanSnapshot (engine.train.events); epoch 1 starts a new run's curves."""
+        if self.epochs and ev.epoch <= self.epochs[-1]:
+            self.clear()
+        self.epochs.append(ev.epoch)
+        for key, _, _ in CURVES:
+            self.history[key].append(float(getattr(ev, key)))
+            self.lines[key].setData(self.epochs, self.history[key])
+        self.show_tiles(ev.tiles)
+        self.grid_title.setText(f"Samples of a fixed noise batch, epoch {ev.epoch}")
+        self.collapse = bool(ev.collapse)
+        text = (f"Epoch {ev.epoch}: D(x) {ev.d_real:.2f}, D(G(z)) {ev.d_fake:.2f}; samples "
+                f"spread {ev.spread:.0%} as much as real data")
+        if ev.collapse:
+            text += " — they look alike: possible mode collapse"
+        self.info.setText(text)
+        self.info.setToolTip(
+            f"D loss {ev.d_loss:.4f}, G loss {ev.g_loss:.4f}. Spread: the mean distance "
+            "between the fixed-noise samples over that between real samples. When the "
+            "generator collapses onto a few outputs, try lower learning rates, label "
+            "smoothing, or more discriminator steps per generator step."
+            if ev.collapse else f"D loss {ev.d_loss:.4f}, G loss {ev.g_loss:.4f}")
+        self.info.setStyleSheet("color: #b35c00;" if ev.collapse else "")
+
+    def show_tiles(self, tiles: np.ndarray) -> None:
+        grid, _ = mosaic(np.clip(np.asarray(tiles, np.float32), 0, 1), pad=1, cols=8)
+        self.image.setImage(np.nan_to_num(grid, nan=1.0).T, levels=(0, 1))
+        self.box.autoRange(padding=0.01)
+
+    def show_samples(self, tiles: np.ndarray) -> None:
+        self.show_tiles(tiles)
+        self.grid_title.setText(f"{len(tiles)} samples of fresh noise")
