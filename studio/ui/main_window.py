@@ -30,6 +30,7 @@ from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .teaching.lesson_note import LessonNote
 from .transfer import TransferActions
+from .teaching.probe_menu import WireProbeMenu
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
 from .theme import apply_theme, current_name, style_plots
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         central = canvas_with_breadcrumb(self.view, Breadcrumb(self.document, self.blocks))
         self.lesson_note = LessonNote(self.document)
         central.layout().insertWidget(0, self.lesson_note)
+        self.probe_menu = WireProbeMenu(self.view, self.document)
         self.setCentralWidget(central)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
