@@ -92,6 +92,12 @@ def test_stream_choice_is_a_dataset_setting_and_another_project_resets(qtbot, ph
     combo.setCurrentIndex(combo.findData(True))
     combo.activated.emit(combo.currentIndex())
     assert doc.project.dataset["stream"] is True
+    picker.extras.workers.widget.setValue(1)
+    assert doc.project.training["num_workers"] == 1
+    doc.undo_stack.undo()
+    picker.refresh()
+    assert "num_workers" not in doc.project.training
+    assert picker.extras.workers.widget.value() == 0
     np.save(tmp_path / "x.npy", np.zeros((20, 4), np.float32))
     other = save_project(Project(_graph((4,)), {"source": "npy", "path": "x.npy"},
                                  {"epochs": 1}), tmp_path / "q.nnproj")

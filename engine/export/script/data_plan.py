@@ -80,6 +80,7 @@ def data_plan(config: dict, project_folder: Path | None, folder: str,
         if source != "download":
             raise
         raw = _download_stand_in(name)   # not cached yet: the script downloads it itself
+    _check_options(config, raw)
     splits = prepare(raw, config, input_shape, input_dtype)
     own_test = raw.test is not None
     kind, axis = _normalization(config)
@@ -134,6 +135,25 @@ def _check_supported(source: str | None, name: str | None) -> None:
                           f"the synthetic {', '.join(SYNTHETIC)} sets, the file sources "
                           f"{', '.join(FILE_SOURCES)} and downloads; this project uses the "
                           f"{what}, which is not supported yet")
+
+
+def _check_options(config: dict, raw: RawData) -> None:
+    """Dataset options the script does not write out yet are refused, never dropped (a script
+    that prepares its data otherwise would train on other numbers)."""
+    from ...data.lazy import is_lazy
+
+    missing = [f"'{key}'" for key in ("resize", "augment") if config.get(key)]
+    if config.get("normalize") == "fixed":
+        missing.append("normalize 'fixed'")
+    if missing:
+        raise ExportError(f"the Python script export does not write out the dataset option"
+                          f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} yet; "
+                          "train with studio train, or export the model (ONNX, TorchScript)")
+    if is_lazy(raw.x):
+        raise ExportError("the dataset streams from disk (it is larger than its memory budget, "
+                          "or 'stream' is true) and the Python script export loads data into "
+                          "memory; train with studio train, or export the model (ONNX, "
+                          "TorchScript)")
 
 
 def _download_stand_in(name: str) -> RawData:

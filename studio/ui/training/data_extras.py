@@ -3,6 +3,8 @@ before/after preview of a few training images, and the class balance of the trai
 a bar chart. Every setting edit goes through the picker's commit (one undoable command)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -18,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..images import as_image, to_pixmap
-from .fields import ChoiceBinding
+from .fields import ChoiceBinding, IntBinding
 
 FLIPS = [("none", None), ("left-right", "horizontal"), ("up-down", "vertical"),
          ("both", "both")]
@@ -56,8 +58,14 @@ class DataExtras(QWidget):
             "CSV files, .npy files and image folders larger than the dataset's memory budget "
             "are read from disk batch by batch (worker processes: Training > workers); the "
             "budget is then what stays decoded in memory")
+        self.workers = IntBinding("training", ("num_workers",), 0, 0, os.cpu_count() or 1)
+        self.workers.commit = commit
+        self.workers.widget.setToolTip(
+            "Worker processes that read, decode, resize and augment the batches of data "
+            "streamed from disk (0: the training thread does it)")
         stream_form = QFormLayout()
         stream_form.addRow("Stream from disk", self.stream.widget)
+        stream_form.addRow("Worker processes", self.workers.widget)
         form = QFormLayout()
         self.flip = QComboBox()
         for label, value in FLIPS:
@@ -105,10 +113,11 @@ class DataExtras(QWidget):
         path = ("augment", "color_jitter", key) if key in JITTER else ("augment", key)
         self.commit("dataset", path, value)
 
-    def show_dataset(self, dataset: dict) -> None:
+    def show_dataset(self, dataset: dict, training: dict | None = None) -> None:
         """Show the stored settings (after any edit, undo or project change)."""
         self.dataset = dataset
         self.stream.show(dataset.get("stream"))
+        self.workers.show((training or {}).get("num_workers"))
         self.stream.widget.setEnabled(dataset.get("source") in ("csv", "npy", "image_folder"))
         aug = self.augment()
         jitter = aug.get("color_jitter") or {}

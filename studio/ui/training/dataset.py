@@ -173,7 +173,7 @@ class DatasetPicker(QGroupBox):
         info = CATALOGUE.get(ds.get("name", "")) if named else None
         if info and self.preview_data is None and not self._refusal:
             self.info.setText(f"{info.description}; samples of shape {info.sample_shape}")
-        self.extras.show_dataset(self.dataset)
+        self.extras.show_dataset(self.dataset, self.document.project.training)
         self._update_shape_button()
 
     def _update_shape_button(self, *_) -> None:
@@ -214,7 +214,7 @@ class DatasetPicker(QGroupBox):
     def _commit_setting(self, section: str, path: tuple, value) -> bool:
         """An edit that leaves the samples as they are (augmentation, streaming): the preview
         stays, and the before/after images follow the new setting."""
-        trial = node = copy.deepcopy(self.dataset)
+        trial = node = copy.deepcopy(getattr(self.document.project, section))
         for key in path[:-1]:
             if not isinstance(node.get(key), dict):
                 node[key] = {}
@@ -223,11 +223,11 @@ class DatasetPicker(QGroupBox):
             node.pop(path[-1], None)
         else:
             node[path[-1]] = value
-        if reason := self.check(trial):
+        if section == "dataset" and (reason := self.check(trial)):
             self.refuse(reason)
             return False
-        if not self._push(SetProjectSettingCommand(self.document, "dataset", path, value,
-                                                   f"Set dataset.{'.'.join(path)}")):
+        if not self._push(SetProjectSettingCommand(self.document, section, path, value,
+                                                   f"Set {section}.{'.'.join(path)}")):
             return False
         self.refresh()
         return True

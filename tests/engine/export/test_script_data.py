@@ -360,3 +360,18 @@ def test_the_download_is_fetched_by_the_script(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "c" / "fashion_mnist").iterdir()) == sorted(files)
     with gzip.open(tmp_path / "c" / "fashion_mnist" / "t10k-labels-idx1-ubyte.gz") as f:
         assert f.read()[:4] == b"\x00\x00\x08\x01"
+
+
+@pytest.mark.parametrize("option, words", [
+    ({"augment": {"flip": "horizontal"}}, "'augment'"),
+    ({"resize": 8, "normalize": "fixed", "mean": 0.5, "std": 0.25}, "'resize', normalize 'fixed'"),
+    ({"stream": True}, "streams from disk")])
+def test_dataset_options_the_script_cannot_repeat_are_refused(option, words, tmp_path):
+    from engine.export import ExportError
+
+    _images(tmp_path / "pictures", "RGB", [(6, 6)] * 3)
+    dataset = {"source": "image_folder", "path": "pictures", "image_size": [6, 6], **option}
+    project = _project(tmp_path, dataset, (3, 6, 6), (("shade", 2, None),))
+    with pytest.raises(ExportError, match=words):
+        export_script(project, tmp_path / "model.py")
+    assert not (tmp_path / "model.py").exists()
