@@ -167,10 +167,5 @@ def batch_seeds(generator, n: int) -> list[int]:
     return torch.randint(0, 2**62, (n,), generator=generator).tolist()
 
 
-def cache_budget(total_bytes: float, budget_mb: float) -> float:
-    """MB of decoded samples to cache: the whole dataset if it fits, else the budget."""
-    return min(budget_mb, math.ceil(total_bytes / 2**20))
-
-
 __all__ = ["BatchReader", "DiskData", "SampleCache", "attach_cache", "batch_plan",
-           "cache_budget"]
+           "batch_seeds"]

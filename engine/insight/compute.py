@@ -124,9 +124,15 @@ def node_weights(model) -> dict[str, dict[str, np.ndarray]]:
                   for k, v in state.items()} for nid, state in node_state(model).items()}
 
 
+STREAMED_INSIGHT_BYTES = 256 * 2**20   # validation samples read for insight when streamed
+
+
 def compute_insight(model, splits, node_ids: list[str] = (), limit: int = 2000) -> Insight:
     """Predictions, confusion matrix and activations on the validation split (or train)."""
     split = splits.val if splits.val is not None and len(splits.val) else splits.train
+    if not isinstance(split.x, np.ndarray):     # streamed from disk: read a bounded part
+        per_sample = 4 * int(np.prod(split.x.shape[1:]))
+        limit = min(limit, max(16, STREAMED_INSIGHT_BYTES // max(1, per_sample)))
     x = split.x[:limit]
     y = split.y[0][:limit] if split.y else None
     task = splits.tasks[0] if splits.tasks else "regression"

@@ -110,3 +110,29 @@ def test_stream_choice_is_a_dataset_setting_and_another_project_resets(qtbot, ph
 def _after_images(extras) -> list[bytes]:
     cells = [extras.before_after.itemAtPosition(1, c).widget() for c in range(4)]
     return [bytes(c.pixmap().toImage().constBits()) for c in cells]
+
+
+def test_the_app_trains_on_a_streamed_folder_with_workers_and_augmentation(qtbot, photos):
+    """The training panel's background thread streams the folder through two DataLoader
+    worker processes (augmenting there), then the next project trains in memory."""
+    from engine.project import load_project
+    from engine.train.events import EpochEnded, RunFailed, RunStarted
+    from studio.ui.training.panel import TrainingPanel
+
+    project = load_project(photos)
+    project.dataset.update(stream=True, augment={"flip": "horizontal", "rotate": 10})
+    project.training.update(epochs=2, batch_size=8, num_workers=2)
+    doc = Document(project, autosave_ms=0)
+    panel = TrainingPanel(doc)
+    qtbot.addWidget(panel)
+    events = []
+    panel.extra_callbacks.append(events.append)
+    try:
+        panel.start()
+        qtbot.waitUntil(lambda: panel.worker is None, timeout=180_000)
+    finally:
+        panel.shutdown()
+    assert not [e for e in events if isinstance(e, RunFailed)]
+    started = next(e for e in events if isinstance(e, RunStarted))
+    assert any("streams from disk" in n and "2 worker processes" in n for n in started.notes)
+    assert sum(isinstance(e, EpochEnded) for e in events) == 2

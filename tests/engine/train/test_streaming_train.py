@@ -88,3 +88,12 @@ def test_a_bad_augmentation_setting_fails_the_run_with_its_name(photo_project, n
     assert result.status == "failed" and "augment rotate" in str(result.error)
     result = Trainer(npy_project(augment={"flip": True}), "cpu", run_dir=False).fit()
     assert "augmentation needs image inputs" in str(result.error)
+
+
+def test_insight_reads_a_streamed_validation_split(photo_project):
+    from engine.insight import compute_insight
+
+    trainer = Trainer(photo_project(stream=True), "cpu", run_dir=False)
+    assert trainer.fit().status == "completed"
+    ins = compute_insight(trainer.model, trainer.splits)
+    assert ins.confusion.sum() == len(trainer.splits.val) == len(ins.x)
