@@ -1,6 +1,9 @@
 """Teaching mode, Qt-free: the pictures of a deep-learning course computed on the student's own
 model and data. boundary.py: decision regions of a model with a 2-number input over the input
-plane (live while training, through BoundaryWatcher); lessons.py: the lesson presets."""
+plane (live while training, through BoundaryWatcher); plane_data.py: the points and the model
+as the document holds them; probe.py: the tensor on any wire and its statistics; explain.py:
+the arithmetic of one convolution / pooling output pixel and of a softmax (not yet shown in
+the GUI)."""
 from __future__ import annotations
 
 from .boundary import BoundaryWatcher, Plane, Regions, decision_regions, plane_for, two_d_input
