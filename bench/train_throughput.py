@@ -63,6 +63,7 @@ class Case:
         self.data = probe.splits
         self.x, self.y = probe.state.train_data.x, probe.state.train_data.ys[0]
         self.batch_size = probe.config["batch_size"]
+        self.overrides: dict = {}   # training settings for the Trainer sides
 
 
 def clocks() -> tuple[float, float]:
@@ -75,7 +76,8 @@ def since(start) -> tuple[float, float]:
 
 
 def trainer_run(case: Case, epochs: int, run_dir=False):
-    trainer = Trainer(case.project, "cpu", data=case.data, run_dir=run_dir, epochs=epochs)
+    trainer = Trainer(case.project, "cpu", data=case.data, run_dir=run_dir, epochs=epochs,
+                      **case.overrides)
     trainer.setup()
     return trainer
 
@@ -207,18 +209,26 @@ class Callgrind:
         return False
 
 
-def child(side: str, example: str, epochs: int) -> None:
+def child(side: str, example: str, epochs: int, event_interval: float | None) -> None:
     case = Case(example)
+    if event_interval is not None:
+        case.overrides["event_interval"] = event_interval
     SIDES[side](case, 1)  # warm-up, not counted
     n = SIDES[side](case, epochs, Callgrind())
     print(f"SAMPLES {n}")
+
+
+# callgrind runs code ~50x slower: batch events (every 0.1 s of wall clock) would come 50x
+# as often per step as in a real run, so the counted run spaces them 50x further apart
+CALLGRIND_EVENT_INTERVAL = 5.0
 
 
 def count_instructions(side: str, example: str, epochs: int) -> float:
     """Instructions per training sample of `side` on `example`."""
     cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
            sys.executable, "-m", "bench.train_throughput", "--child", side,
-           "--examples", example, "--epochs", str(epochs)]
+           "--examples", example, "--epochs", str(epochs),
+           "--event-interval", str(CALLGRIND_EVENT_INTERVAL)]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
     got = re.search(r"Collected : (\d+)", done.stderr)
@@ -288,11 +298,12 @@ def main(argv=None) -> None:
     ap.add_argument("--tensorboard", action="store_true")
     ap.add_argument("--load", type=int, default=0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--event-interval", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     examples = args.examples.split(",")
     if args.child:
         torch.set_num_threads(1)
-        return child(args.child, examples[0], args.epochs)
+        return child(args.child, examples[0], args.epochs, args.event_interval)
     if args.load:
         out = {ex: under_load(Case(ex), args.load, args.rounds, args.epochs) for ex in examples}
         write_json(f"train_throughput_load{args.load}", out)
