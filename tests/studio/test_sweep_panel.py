@@ -75,7 +75,7 @@ def test_inspector_and_training_labels_mark_searched_settings(win):
     doc.undo_stack.undo()
     assert not lr_label.text().endswith(MARK) and sweep.space_list.count() == 1
     doc.undo_stack.undo()
-    assert label.text() == "out_features" and doc.project.sweep == {"space": {}}
+    assert label.text() == "out_features" and not doc.project.sweep.get("space")
     doc.set_selection(["n4"])            # another node: its own labels, none marked
     assert not _label(inspector, "out_features").text().endswith(MARK)
 
