@@ -220,6 +220,8 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["summary"]], [clamp(0.3 * h, 190, 320)],
                          Qt.Orientation.Vertical)
+        for key in ("training", "sweep"):  # a shown plot tab keeps its room
+            self.ensure_training_room(key)
 
     def ensure_training_room(self, key: str = "training") -> None:
         """Grow the bottom dock to at least TRAINING_SHARE of the window height."""

@@ -204,3 +204,21 @@ def test_training_start_gives_the_bottom_dock_room(win, qtbot):
     win.ensure_training_room()
     QApplication.processEvents()
     assert dock.height() >= 0.4 * win.height()
+
+
+def test_default_dock_sizes_keep_room_for_a_shown_training_tab(win, qtbot):
+    """Fitting the docks to the window (first run, screenshots) must not squash the Training
+    tab's plots back to the Summary's height when that tab is the one shown."""
+    win.resize(1360, 850)
+    win.show()
+    qtbot.waitExposed(win)
+    win.show_tab("training")
+    QApplication.processEvents()
+    win.fit_docks_to_window()
+    QApplication.processEvents()
+    assert win.docks["training"].height() >= 0.4 * win.height()
+    win.show_tab("summary")
+    QApplication.processEvents()
+    win.fit_docks_to_window()
+    QApplication.processEvents()
+    assert win.docks["summary"].height() <= 0.35 * win.height()
