@@ -152,7 +152,10 @@ class DiskData:
         loader = DataLoader(BatchReader(self.x, self.ys, transform), batch_size=None,
                             sampler=plan, num_workers=self.num_workers, pin_memory=cuda,
                             generator=torch.Generator(),  # leaves the global RNG alone
-                            prefetch_factor=2 if self.num_workers else None)
+                            prefetch_factor=2 if self.num_workers else None,
+                            # a fork of a process with running threads (the app's GUI and
+                            # trainer, torch's pool) can deadlock in the child: start clean
+                            multiprocessing_context="forkserver" if self.num_workers else None)
         for xb, ys in loader:
             xb = xb.to(self.device, non_blocking=cuda)
             if self.channels_last and xb.dim() == 4:
