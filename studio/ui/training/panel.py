@@ -108,6 +108,7 @@ class TrainingPanel(QWidget):
         v.insertTab(1, self.boundary, "Decision boundary")
         self.extra_callbacks.append(self.boundary.feed)
         self._show_boundary_first()
+        self.document.undo_stack.indexChanged.connect(self._boundary_tab_shown_if_useful)
         v.message.connect(self.status.setText)
         v.feature_maps.layer_chosen.connect(lambda _nid: self._update_watch())
         self.tabs = v
@@ -173,10 +174,17 @@ class TrainingPanel(QWidget):
     def _show_boundary_first(self) -> None:
         """A model of two numbers (x1, x2) opens on its decision regions, others on the
         curves."""
+        self._boundary_tab_shown_if_useful()
         if self.boundary.applicable:
             self.views.setCurrentWidget(self.boundary)
-        elif self.views.currentWidget() is self.boundary:
-            self.views.setCurrentWidget(self.curves)
+
+    def _boundary_tab_shown_if_useful(self, *_) -> None:
+        """The tab is there only for a model with a 2-number input (one less tab to scroll
+        past for the others); an edit can make it appear or go."""
+        applicable = self.boundary.applicable
+        self.views.setTabVisible(self.views.indexOf(self.boundary), applicable)
+        if not applicable and self.views.currentWidget() is self.boundary:
+            self.views.setCurrentWidget(self.views.curves)
 
     def _refresh_settings(self, *_) -> None:
         self.settings.refresh()
