@@ -31,6 +31,19 @@ _RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLi
            "Multinomial", "Bernoulli"}
 
 
+def attrs(node) -> dict:
+    """An ONNX node's attributes as plain Python values (bytes decoded)."""
+    from onnx import helper
+
+    out = {}
+    for a in node.attribute:
+        v = helper.get_attribute_value(a)
+        if isinstance(v, list):
+            v = [x.decode() if isinstance(x, bytes) else x for x in v]
+        out[a.name] = v.decode() if isinstance(v, bytes) else v
+    return out
+
+
 @dataclass(frozen=True)
 class Const:
     """A tensor known at import time. `alt` is its value at the second batch size when it

@@ -25,7 +25,7 @@ def _reorder(w: np.ndarray, kind: str, hidden: int) -> np.ndarray:
 
 
 def _recurrent(imp: Importer, node, kind: str):
-    from .onnx_rules import attrs
+    from .onnx_import import attrs
 
     at = attrs(node)
     hidden = int(at["hidden_size"])

@@ -11,7 +11,7 @@ from .onnx_import import Const, Importer
 
 
 def _attrs(node) -> dict:
-    from .onnx_rules import attrs
+    from .onnx_import import attrs
     return attrs(node)
 
 

@@ -32,7 +32,7 @@ class TopKMask:
 
 
 def topk(imp: Importer, node):
-    from .onnx_rules import attrs
+    from .onnx_import import attrs
 
     x = imp.view(node)
     at = attrs(node)
@@ -47,7 +47,7 @@ def topk(imp: Importer, node):
 
 
 def scatter_elements(imp: Importer, node):
-    from .onnx_rules import attrs
+    from .onnx_import import attrs
 
     data, idx, upd = (imp.value(node, i) for i in range(3))
     if isinstance(idx, TopKIndices) and isinstance(data, Const) and isinstance(upd, Const) \
