@@ -3,9 +3,8 @@
 One graph builder (`GraphBuilder`, builder.py) and front ends that emit the same calls to it:
 
 - torch.fx (`import_module`, torch_fx.py): an `nn.Module` traced on an example input.
-- ONNX (`import_onnx`, onnx_import.py with onnx_rules/onnx_layers/onnx_tensor/
-  onnx_recurrent/onnx_topk): an .onnx
-  file, tensors tracked as views of batch-first Studio tensors (layout.py).
+- ONNX (`import_onnx`, onnx_import.py with onnx_rules/onnx_layers/onnx_tensor/onnx_recurrent/
+  onnx_topk): an .onnx file, tensors tracked as views of batch-first Studio tensors (layout.py).
 - Keras (`import_keras`, keras_import.py with keras_rules): a .keras (Keras 3) or legacy .h5
   (Keras 2) file read with json and h5py only.
 
