@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
 # -- shared building blocks (as torchvision.ops.misc) -------------------------------------------
 
 class ConvNormAct(nn.Sequential):
@@ -178,7 +177,8 @@ def resnext():
 # -- VGG --------------------------------------------------------------------------------------------
 
 class VGG(nn.Module):
-    def __init__(self, cfg=(8, "M", 16, "M", 32, 32, "M"), num_classes=10, batch_norm=True):
+    def __init__(self, cfg=(8, "M", 16, "M", 32, 32, "M"), num_classes=10, batch_norm=True,
+                 hidden=64):
         super().__init__()
         layers, c = [], 3
         for v in cfg:
@@ -193,8 +193,9 @@ class VGG(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(c * 7 * 7, 64), nn.ReLU(True), nn.Dropout(p=0.5),
-            nn.Linear(64, 64), nn.ReLU(True), nn.Dropout(p=0.5), nn.Linear(64, num_classes))
+            nn.Linear(c * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(p=0.5),
+            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(p=0.5),
+            nn.Linear(hidden, num_classes))
 
     def forward(self, x):
         x = self.features(x)
