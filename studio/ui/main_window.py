@@ -30,6 +30,7 @@ from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .teaching.lesson_note import LessonNote
 from .transfer import TransferActions
+from .teaching.health_view import install as install_health
 from .teaching.probe_menu import WireProbeMenu
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self.lesson_note = LessonNote(self.document)
         central.layout().insertWidget(0, self.lesson_note)
         self.probe_menu = WireProbeMenu(self.view, self.document)
+        self.health = None   # training health warnings (load_panels)
         self.setCentralWidget(central)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
@@ -187,6 +189,7 @@ class MainWindow(QMainWindow):
             training.activations.connect(self.live.show_activation)
         if hasattr(training, "grad_norms"):
             training.grad_norms.connect(self.live.show_grad_norms)
+        self.health = install_health(self, training, problems)
         self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
         if "sweep" in self.docks:  # the sweep's table and charts want the same room
             self.docks["sweep"].visibilityChanged.connect(self._sweep_tab_shown)

@@ -1,4 +1,6 @@
-"""The red (error) or amber (warning) badge on a node; its tooltip is the validation message."""
+"""The red (error) or amber (warning) badge on a node. Two sources share it: validation
+(`set_messages`: the report's errors or warnings) and training health (`set_health`: a dead
+ReLU layer, vanishing gradients, ...). Red wins; the tooltip lists every message."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -14,7 +16,9 @@ class BadgeItem(QGraphicsItem):
     def __init__(self, parent: QGraphicsItem):
         super().__init__(parent)
         self.severity = "error"
-        self.messages: list[str] = []
+        self.messages: list[str] = []      # validation
+        self.health: list[str] = []        # training health warnings
+        self._validation_severity = "error"
         self.setZValue(3)
         self.setVisible(False)
 
@@ -23,12 +27,24 @@ class BadgeItem(QGraphicsItem):
         return QRectF(-s / 2, -s / 2, s, s)
 
     def set_messages(self, messages: list[str], severity: str) -> None:
-        if messages == self.messages and severity == self.severity:
+        if messages == self.messages and severity == self._validation_severity:
             return
         self.messages = list(messages)
-        self.severity = severity
-        self.setToolTip("\n".join(messages))
-        self.setVisible(bool(messages))
+        self._validation_severity = severity
+        self._refresh()
+
+    def set_health(self, messages: list[str]) -> None:
+        if messages == self.health:
+            return
+        self.health = list(messages)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        error = bool(self.messages) and self._validation_severity == "error"
+        self.severity = "error" if error else "warning"
+        shown = self.messages + self.health
+        self.setToolTip("\n".join(shown))
+        self.setVisible(bool(shown))
         self.update()
 
     def paint(self, painter: QPainter, option, widget=None) -> None:

@@ -1,6 +1,7 @@
 """The problems list: every validation issue with a severity icon; double-click jumps to the
 node (`node_activated(node_id)`; the main window selects and centres it); a problem with a
-known repair has a button that applies it (one undoable edit)."""
+known repair has a button that applies it (one undoable edit). Problems found while training
+(health warnings: `set_extra`) are listed with the validation's."""
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
@@ -76,6 +77,7 @@ class ProblemsPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self.issues: list[Issue] = []
+        self.extra: list[Issue] = []   # not from validation: training health warnings
         self._shown: tuple | None = None
         style = self.style()
         icons = {"error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
@@ -118,7 +120,8 @@ class ProblemsPanel(QWidget):
         """Show the issues of `report` (default: the document's current report)."""
         report = report if isinstance(report, Report) else self.document.report()
         graph = self.document.graph
-        issues = sorted(_unique(report.issues),
+        issues = sorted(_unique(report.issues + [i for i in self.extra
+                                                 if i.node_id in graph.nodes]),
                         key=lambda i: SEVERITY_ORDER.get(i.severity, 2))
         rows = [(i, _where(graph, i)) for i in issues]
         shown = tuple(rows)
@@ -134,6 +137,11 @@ class ProblemsPanel(QWidget):
                             f"{warnings} warning{'s' * (warnings != 1)} · "
                             "double-click a problem to show its node")
         self.count_changed.emit(errors, warnings)
+
+    def set_extra(self, issues: list[Issue]) -> None:
+        """List these issues too (until replaced: an empty list clears them)."""
+        self.extra = list(issues)
+        self.refresh()
 
     def _add_fix_buttons(self, issues: list[Issue]) -> None:
         self.fix_buttons = []
