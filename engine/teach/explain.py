@@ -72,6 +72,7 @@ class PoolStep:
     patch: np.ndarray          # (kh, kw) of the channel (max: -inf in the padding)
     value: float
     winner: tuple[int, int] | None   # max pooling: the input (row, column) that won
+    count: int = 0                   # average pooling: the divisor of the sum
 
 
 def explain_pool(x: np.ndarray, kind: str, channel: int, i: int, j: int, kernel,
@@ -86,7 +87,7 @@ def explain_pool(x: np.ndarray, kind: str, channel: int, i: int, j: int, kernel,
         return PoolStep(win, patch, float(patch[a, b]), (int(win.rows[a]), int(win.cols[b])))
     patch = _patch(sample, win, 0.0)[0]
     count = patch.size if count_include_pad else int(win.inside.sum())
-    return PoolStep(win, patch, float(patch.sum() / count), None)
+    return PoolStep(win, patch, float(patch.sum() / count), None, count)
 
 
 @dataclass

@@ -17,7 +17,9 @@ class FeatureMapView(QWidget):
     `layer_chosen(node_id)` asks the owner to watch that node."""
 
     layer_chosen = Signal(str)
+    pixel_clicked = Signal(str, int, object)    # node id, sample, (channel, row, col) | (unit,)
     EMPTY = "Pick a layer (or select a node on the canvas)."
+    CLICK_HINT = "  ·  click a pixel to see how it is computed"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +44,8 @@ class FeatureMapView(QWidget):
         self.box = self.view.addViewBox(lockAspect=True, invertY=True)
         self.box.setMouseEnabled(False, False)
         self.image = pg.ImageItem()
+        self.view.scene().sigMouseClicked.connect(self._clicked)
+        self.clickable = lambda _node_id: False    # set by the owner: can it explain this?
         self.cmap = pg.colormap.get("viridis")
         self.box.addItem(self.image)
         lay = QVBoxLayout(self)
@@ -55,6 +59,7 @@ class FeatureMapView(QWidget):
         self.weights: dict[str, dict[str, np.ndarray]] = {}
         self.tile_count = 0
         self.grid = (0, 0)
+        self.tile_hw = (0, 0)
         self.kind = ""
         self._stale = False
 
@@ -158,10 +163,14 @@ class FeatureMapView(QWidget):
                 "sequences": f"{len(tiles)} channels over {tiles.shape[2]} steps",
                 "units": f"{sample.size} units (heat strip)"}[kind]
         tiles = normalize_tiles(tiles) if kind != "units" else tiles
-        self._draw(tiles, kind, f"{name}: output {shape} — {what}")
+        hint = self.CLICK_HINT if self.clickable(nid) else ""
+        self._draw(tiles, kind, f"{name}: output {shape} — {what}{hint}")
+        self.view.setToolTip("Click a pixel (or unit) to see the arithmetic that computed it."
+                             if hint else "")
 
     def _draw(self, tiles: np.ndarray, kind: str, text: str) -> None:
         img, self.grid = mosaic(tiles, pad=1 if kind != "units" else 0)
+        self.tile_hw = tiles.shape[1:]
         self.tile_count = len(tiles) if kind != "units" else int(np.isfinite(img).sum())
         self.kind = kind
         finite = np.isfinite(img)
@@ -174,6 +183,34 @@ class FeatureMapView(QWidget):
         self.image.setImage(np.ascontiguousarray(rgba.transpose(1, 0, 2)), levels=None)
         self.box.autoRange(padding=0.01)
         self.info.setText(text)
+
+    def position_at(self, col: float, row: float) -> tuple[int, ...] | None:
+        """The output position under image pixel (col, row) of the mosaic: (channel, row,
+        col) of a map, (unit,) of a heat strip; None between tiles or outside."""
+        if self.tile_count == 0 or self.mode.currentData() != "activations":
+            return None
+        r, c = int(np.floor(row)), int(np.floor(col))
+        if self.kind == "units":
+            width = self.tile_hw[1]
+            unit = r * width + c
+            ok = 0 <= r < self.tile_hw[0] and 0 <= c < width and unit < self.tile_count
+            return (unit,) if ok else None
+        if self.kind != "maps":
+            return None
+        (h, w), cols = self.tile_hw, self.grid[1]
+        (tr, i), (tc, j) = divmod(r, h + 1), divmod(c, w + 1)
+        channel = tr * cols + tc
+        if r < 0 or c < 0 or i >= h or j >= w or tc >= cols or channel >= self.tile_count:
+            return None
+        return channel, i, j
+
+    def _clicked(self, ev) -> None:
+        if self.node_id is None or not self.clickable(self.node_id):
+            return
+        p = self.image.mapFromScene(ev.scenePos())
+        at = self.position_at(p.x(), p.y())
+        if at is not None:
+            self.pixel_clicked.emit(self.node_id, self.sample.value(), at)
 
     def _blank(self, text: str) -> None:
         self.image.clear()

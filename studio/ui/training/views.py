@@ -25,6 +25,7 @@ from studio.ui.insight.predictions import PredictionsView
 from studio.ui.insight.reconstructions import ReconstructionView
 from studio.ui.plots.curves import LiveCurves
 from studio.ui.runs import RunsPanel
+from studio.ui.teaching.explainer import Explainer
 
 from studio.background import BackgroundCall
 
@@ -61,6 +62,7 @@ class TrainingViews(QTabWidget):
         self._calls: set[BackgroundCall] = set()   # insight computations still running
         self.curves = LiveCurves()
         self.feature_maps = FeatureMapView()
+        self.explainer = Explainer(self)      # click a pixel of a feature map: its arithmetic
         self.confusion = ConfusionView()
         self.predictions = PredictionsView()
         self.reconstructions = ReconstructionView()
