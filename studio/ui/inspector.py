@@ -190,6 +190,12 @@ class InspectorWidget(QScrollArea):
                                 "parameters, with this node's numbers.")
         col.addWidget(self.formula)
         col.addWidget(self.explain)
+        from .teaching.size_sandbox import SizeSandbox   # conv/pool layers: try sizes live
+
+        self.sandbox_header = _section("Try sizes")
+        self.sandbox = SizeSandbox(self.document)
+        col.addWidget(self.sandbox_header)
+        col.addWidget(self.sandbox)
         for w in (self.formula, self.explain):
             w.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
 
@@ -342,6 +348,8 @@ class InspectorWidget(QScrollArea):
         self.formula.setVisible(bool(spec.formula))
         self.explain.setText(_lines_html(explain_text(spec, self._effective(node), ins, outs,
                                                       has_issues=bool(issues))))
+        self.sandbox.show_node(node, ins)
+        self.sandbox_header.setVisible(self.sandbox.node is not None)
         has_weights = spec.can_learn if count is None else count > 0
         self.node_form.setRowVisible(self.trainable, has_weights)
 
