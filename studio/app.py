@@ -137,6 +137,9 @@ def screenshot(args) -> int:
                 return 2
         _select_showcase_node(window)
         pixmap = render_window(window, size)
+        from .ui.teaching.screenshot import teaching_shot
+
+        pixmap = teaching_shot(window, args, size, render_window) or pixmap
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not pixmap.save(str(out), "PNG"):

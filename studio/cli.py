@@ -16,6 +16,9 @@ def _add_gui_commands(sub) -> None:
                    "training, log)")
     p.add_argument("--enter", default=None, metavar="NODE",
                    help="open the block instance named NODE first (shows its inside)")
+    from .ui.teaching.screenshot import add_options
+
+    add_options(p)   # --train, --view, --units, --probe
     p.set_defaults(func=_screenshot)
 
 

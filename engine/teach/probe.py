@@ -12,10 +12,27 @@ import numpy as np
 PROBE_NAME = "probe"
 
 
-def probe_wire(graph, src: str, src_port: str, x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The tensor on the wire leaving `src`.`src_port` for inputs `x` (with the batch
-    dimension), in eval mode, as numpy. The graph's weights are used; without weights, a
-    fresh initialisation seeded with `seed` (the one training starts from)."""
+def dataset_inputs(project, split: str = "val", limit: int | None = None
+                   ) -> tuple[np.ndarray, str]:
+    """The first `limit` inputs of the project's dataset `split` ('val' or 'train'), shaped
+    for the model's Input, and the split's name ('validation' or 'training'): the training
+    samples when there is no validation split."""
+    from ..data import load_dataset
+
+    inputs = [n for n in project.graph.nodes.values() if n.type == "io.Input"]
+    shape = tuple(inputs[0].params.get("shape", ())) if len(inputs) == 1 else None
+    dtype = inputs[0].params.get("dtype") if len(inputs) == 1 else None
+    splits = load_dataset(project.dataset, project.folder, input_shape=shape or None,
+                          input_dtype=dtype, allow_outside=project.allow_outside_data)
+    use_val = split == "val" and splits.val is not None and len(splits.val)
+    chosen, which = (splits.val, "validation") if use_val else (splits.train, "training")
+    return chosen.x[:limit], which
+
+
+def tapped_model(graph, src: str, src_port: str, seed: int = 0):
+    """(model, index): the graph compiled with one more Output tapping `src`.`src_port`, and
+    that output's index among the model's outputs. The graph's weights are loaded; without
+    weights, a fresh initialisation seeded with `seed` (the one training starts from)."""
     import torch
 
     from ..compile import compile_graph
@@ -26,8 +43,16 @@ def probe_wire(graph, src: str, src_port: str, x: np.ndarray, seed: int = 0) -> 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = compile_graph(tapped)
+    return model, model.studio_code.output_ids.index(tap.id)
+
+
+def probe_wire(graph, src: str, src_port: str, x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The tensor on the wire leaving `src`.`src_port` for inputs `x` (with the batch
+    dimension), in eval mode, as numpy (weights as in tapped_model)."""
+    import torch
+
+    model, index = tapped_model(graph, src, src_port, seed)
     model.eval()
-    index = model.studio_code.output_ids.index(tap.id)
     xt = torch.as_tensor(np.asarray(x))
     with torch.no_grad():
         outs = model(xt)

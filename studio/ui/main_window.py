@@ -32,6 +32,7 @@ from .teaching.lesson_note import LessonNote
 from .transfer import TransferActions
 from .teaching.health_view import install as install_health
 from .teaching.probe_menu import WireProbeMenu
+from .teaching.unit_view import UnitMenu
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
 from .theme import apply_theme, current_name, style_plots
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.editor = CanvasEditor(self.view)
         self.blocks = BlockEditor(self.view)
         self.transfer = TransferActions(self)
+        self.unit_menu = UnitMenu(self)   # wraps the canvas menu TransferActions set
         central = canvas_with_breadcrumb(self.view, Breadcrumb(self.document, self.blocks))
         self.lesson_note = LessonNote(self.document)
         central.layout().insertWidget(0, self.lesson_note)
@@ -393,6 +395,9 @@ class MainWindow(QMainWindow):
         T = self.transfer
         m.addActions([T.replace_head_action, T.fine_tune_action, T.freeze_action,
                       T.unfreeze_action])
+        m.addSeparator()
+        m.addAction(self._action(UnitMenu.LABEL, self.unit_menu.open_selected,
+                                 tip="What drives one unit of the selected layer highest"))
         m = bar.addMenu("&Help")
         m.addActions([a["shortcuts"], a["about"]])
         tb = self.addToolBar("Main")

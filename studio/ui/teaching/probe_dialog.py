@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic import atomic_write
-from engine.teach.probe import heatmap, probe_wire, wire_stats
+from engine.teach.probe import dataset_inputs, heatmap, probe_wire, wire_stats
 from studio.background import BackgroundCall
 
 from ..theme import plot_colors
@@ -30,16 +30,7 @@ SAMPLES = 64
 
 def probe_inputs(project, limit: int = SAMPLES) -> tuple[np.ndarray, str]:
     """The first `limit` validation samples (training samples without a validation split)."""
-    from engine.data import load_dataset
-
-    inputs = [n for n in project.graph.nodes.values() if n.type == "io.Input"]
-    shape = tuple(inputs[0].params.get("shape", ())) if len(inputs) == 1 else None
-    dtype = inputs[0].params.get("dtype") if len(inputs) == 1 else None
-    splits = load_dataset(project.dataset, project.folder, input_shape=shape or None,
-                          input_dtype=dtype, allow_outside=project.allow_outside_data)
-    split, which = (splits.val, "validation") if splits.val is not None and len(splits.val) \
-        else (splits.train, "training")
-    return split.x[:limit], which
+    return dataset_inputs(project, "val", limit)
 
 
 def _compute(project, src: str, src_port: str):
