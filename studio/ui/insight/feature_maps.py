@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from .mosaic import activation_tiles, filter_tiles, mosaic, normalize_tiles
+from .mosaic import activation_tiles, filter_tiles, mosaic, normalize_tiles, to_rgba
 
 
 class FeatureMapView(QWidget):
@@ -50,6 +50,7 @@ class FeatureMapView(QWidget):
         self.box.addItem(self.image)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        self.top = top     # others add their tools here (the Draw-to-test button)
         lay.addLayout(top)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.info)
@@ -173,14 +174,7 @@ class FeatureMapView(QWidget):
         self.tile_hw = tiles.shape[1:]
         self.tile_count = len(tiles) if kind != "units" else int(np.isfinite(img).sum())
         self.kind = kind
-        finite = np.isfinite(img)
-        vals = img[finite]
-        lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
-        scaled = np.where(finite, (img - lo) / (hi - lo if hi > lo else 1.0), 0.0)
-        rgba = self.cmap.map(scaled.ravel(), mode="byte").reshape(*img.shape, 4)
-        rgba[~finite] = (255, 255, 255, 255)     # gaps between tiles stay white
-        # pyqtgraph images are indexed (x, y): transpose so rows stay rows
-        self.image.setImage(np.ascontiguousarray(rgba.transpose(1, 0, 2)), levels=None)
+        self.image.setImage(to_rgba(img, self.cmap), levels=None)
         self.box.autoRange(padding=0.01)
         self.info.setText(text)
 

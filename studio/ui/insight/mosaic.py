@@ -63,3 +63,15 @@ def filter_tiles(w: np.ndarray) -> np.ndarray:
             return w.reshape(w.shape[0], side, side)
         return w[:, None, :]
     raise ValueError(f"cannot show weights of shape {w.shape} as filters")
+
+
+def to_rgba(img: np.ndarray, cmap, gap=(255, 255, 255, 255)) -> np.ndarray:
+    """A mosaic (NaN between tiles) as RGBA bytes for a pyqtgraph ImageItem, scaled to its
+    finite range; gaps in `gap` (white); transposed so rows stay rows (pyqtgraph indexes (x, y))."""
+    finite = np.isfinite(img)
+    vals = img[finite]
+    lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
+    scaled = np.where(finite, (img - lo) / (hi - lo if hi > lo else 1.0), 0.0)
+    rgba = cmap.map(scaled.ravel(), mode="byte").reshape(*img.shape, 4)
+    rgba[~finite] = gap
+    return np.ascontiguousarray(rgba.transpose(1, 0, 2))

@@ -25,6 +25,7 @@ from studio.ui.insight.predictions import PredictionsView
 from studio.ui.insight.reconstructions import ReconstructionView
 from studio.ui.plots.curves import LiveCurves
 from studio.ui.runs import RunsPanel
+from studio.ui.teaching.draw_test import DrawTestLauncher
 from studio.ui.teaching.explainer import Explainer
 
 from studio.background import BackgroundCall
@@ -63,6 +64,7 @@ class TrainingViews(QTabWidget):
         self.curves = LiveCurves()
         self.feature_maps = FeatureMapView()
         self.explainer = Explainer(self)      # click a pixel of a feature map: its arithmetic
+        self.draw_test = DrawTestLauncher(self)   # ✎ Draw to test… beside the layer list
         self.confusion = ConfusionView()
         self.predictions = PredictionsView()
         self.reconstructions = ReconstructionView()
