@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import math
 import time
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPoint, QPointF, QSettings, Qt, QTimer, Signal
@@ -13,62 +12,32 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequenc
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QUndoView,
     QWidget,
 )
 
-from engine.project import ProjectError
-
 from ..document import Document
 from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
-from .teaching.lesson_note import LessonNote
-from .transfer import TransferActions
-from .teaching.health_view import install as install_health
-from .teaching.probe_menu import WireProbeMenu
-from .teaching.unit_view import UnitMenu
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
+from .file_actions import FileActions
+from .lazy_widgets import load_widget, placeholder
+from .teaching.health_view import install as install_health
+from .teaching.lesson_note import LessonNote
+from .teaching.probe_menu import WireProbeMenu
+from .teaching.unit_view import UnitMenu
 from .theme import apply_theme, current_name, style_plots
+from .transfer import TransferActions
 
 ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
-MAX_RECENT = 8
-FILE_FILTER = "Studio projects (*.nnproj);;All files (*)"
 
 
-def load_widget(module: str, cls: str, *args):
-    """Another part of the app's widget, or None when it is missing or fails to build."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None  # that part of the app is not installed/built yet
-        traceback.print_exc()
-        return None
-    except Exception:
-        traceback.print_exc()
-        return None
-    try:
-        return getattr(mod, cls)(*args)
-    except Exception:  # a missing or broken panel must not keep the editor from starting
-        traceback.print_exc()
-        return None
-
-
-def placeholder(text: str) -> QWidget:
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setEnabled(False)
-    return label
-
-
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     """Signals: selection_changed(list[str]) with the selected node ids; train_requested()
     on Ctrl+Enter / Model > Train (the training panel connects to it)."""
 
@@ -219,7 +188,7 @@ class MainWindow(QMainWindow):
         """Default dock sizes for the window's size: the side panels and the bottom tabs take
         a share of it, so the canvas keeps most of a small window (a saved layout wins)."""
         w, h = self.width(), self.height()
-        clamp = lambda v, lo, hi: int(max(lo, min(hi, v)))  # noqa: E731
+        clamp = lambda v, lo, hi: int(max(lo, min(hi, v)))
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]],
                          [clamp(0.16 * w, 170, 240), clamp(0.25 * w, 300, 380)],
                          Qt.Orientation.Horizontal)
@@ -526,136 +495,6 @@ class MainWindow(QMainWindow):
     def _request_train(self) -> None:
         self.show_tab("training")
         self.train_requested.emit()
-
-    # files --------------------------------------------------------------------------------------
-    def confirm_discard(self) -> bool:
-        """Ask to stop an active training run, then to save unsaved changes (the run's
-        weights among them). True if the caller may go on."""
-        training = self.panels.get("training")
-        if callable(getattr(training, "is_running", None)) and training.is_running():
-            answer = QMessageBox.question(
-                self, "Training is running",
-                f"Stop the training run of '{self.document.name}'? What it has learned so "
-                f"far stays in the model (Ctrl+Z takes it back).",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel)
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-            training.stop_and_wait()
-        if not self.document.modified:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes",
-            f"Save the changes to '{self.document.name}' before closing it?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def new_file(self) -> None:
-        if self.confirm_discard():
-            self.document.discard_recovery()
-            self.document.new()
-
-    def new_from_example(self) -> None:
-        if not self.confirm_discard():
-            return
-        dialog = load_widget("studio.ui.dialogs.gallery", "ExampleGallery", self)
-        if dialog is None:
-            self.show_message("The example gallery is not available")
-            return
-        result = dialog.exec()
-        path = result if isinstance(result, (str, Path)) else \
-            (dialog.chosen_path() if result and hasattr(dialog, "chosen_path") else None)
-        if path:
-            try:
-                self.document.open_example(path)
-            except ProjectError as exc:
-                QMessageBox.critical(self, "Cannot open the example", str(exc))
-
-    def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        start = str(self.document.path.parent) if self.document.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
-        if path:
-            self.open_file(path, ask_unsaved=False)
-
-    def open_file(self, path: str | Path, ask_unsaved: bool = True) -> bool:
-        """Open a project; on failure show the ProjectError and keep the current document."""
-        if ask_unsaved and not self.confirm_discard():
-            return False
-        try:
-            self.document.open(path)
-        except ProjectError as exc:
-            QMessageBox.critical(self, "Cannot open the project", str(exc))
-            self.log_event(f"Open failed: {exc}")
-            return False
-        self._add_recent(str(Path(path).resolve()))
-        self.log_event(f"Opened {path}")
-        return True
-
-    def save(self) -> bool:
-        if not self.document.path:
-            return self.save_as_dialog()
-        return self._save_to(self.document.path)
-
-    def save_as_dialog(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as",
-                                              f"{self.document.name}.nnproj", FILE_FILTER)
-        return bool(path) and self._save_to(path)
-
-    def _save_to(self, path) -> bool:
-        try:
-            saved = self.document.save_as(path)
-        except ProjectError as exc:
-            QMessageBox.critical(self, "Cannot save the project", str(exc))
-            return False
-        self._add_recent(str(saved.resolve()))
-        self.log_event(f"Saved {saved}")
-        return True
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
-
-    def _add_recent(self, path: str) -> None:
-        files = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent_files", files[:MAX_RECENT])
-
-    def _fill_recent(self) -> None:
-        menu: QMenu = self.recent_menu
-        menu.clear()
-        files = [p for p in self.recent_files() if Path(p).exists()]
-        for p in files:
-            menu.addAction(Path(p).name, lambda p=p: self.open_file(p)).setToolTip(p)
-        if not files:
-            menu.addAction("(none)").setEnabled(False)
-
-    def offer_recovery(self, path: str | Path | None) -> bool:
-        """If an autosave newer than the saved file exists, offer to restore it."""
-        rec = self.document.pending_recovery(path)
-        if rec is None:
-            return False
-        answer = QMessageBox.question(
-            self, "Restore unsaved work?",
-            f"Studio found unsaved changes to '{Path(path).name if path else 'untitled'}' "
-            "from a session that did not close normally. Restore them?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes)
-        if answer != QMessageBox.StandardButton.Yes:
-            rec.unlink(missing_ok=True)
-            return False
-        try:
-            self.document.restore_recovery(rec, path)
-        except ProjectError as exc:
-            QMessageBox.warning(self, "Cannot restore", str(exc))
-            return False
-        self.log_event("Restored unsaved changes from the recovery file")
-        return True
 
     # dialogs ------------------------------------------------------------------------------------
     def show_history(self) -> None:
