@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from PySide6.QtCore import QPointF, Qt
 
+from studio.ui.teaching.explain_dialog import num
 from studio.ui.teaching.number_grid import fmt
 from tests.studio.test_training_panel import WAIT_MS, _wait_done, make_panel  # noqa: F401
 
@@ -133,12 +134,33 @@ def test_click_a_logit_shows_the_softmax(qtbot, trained):
     step = dialog.explained.step
     np.testing.assert_allclose(step.probs, probs, atol=1e-6)
     assert dialog.table.rowCount() == 10 and dialog.table.isVisible()
-    assert dialog.table.item(3, 3).text() == f"{probs[3]:.4f}"
+    assert float(dialog.table.item(3, 3).text()) == pytest.approx(probs[3], rel=1e-3, abs=1e-4)
     assert float(dialog.table.item(3, 2).text()) == pytest.approx(
         np.exp(logits[3].item() - logits.max().item()), abs=1e-4)
-    assert f"<b>{probs[3]:.4f}</b>" in dialog.result.text()
+    assert f"<b>{num(probs[3])}</b>" in dialog.result.text()
     assert x.shape == (1, 8, 8)
     relu = _node(doc, "relu1")                           # not explainable: no click hint
     fm.choose(relu.id)
     fm.redraw()
     assert not explainer.can_explain(relu.id) and "click a pixel" not in fm.info.text()
+
+
+def test_screenshot_options_render_the_explainer_pad_and_sandbox(qapp, tmp_path):
+    from argparse import Namespace
+
+    from PySide6.QtGui import QImage
+
+    from engine.examples import example_path
+    from studio.app import screenshot
+
+    args = Namespace(file=str(example_path("digits_cnn")), output=str(tmp_path / "e.png"),
+                     size="1024x700", tab=None, enter=None, explain="conv1:5,0,3")
+    assert screenshot(args) == 0                         # untrained: the fresh initialisation
+    assert 0 < QImage(args.output).width() <= 1000       # the dialog, not the window
+    args.explain, args.draw, args.output = None, True, str(tmp_path / "d.png")
+    assert screenshot(args) == 0 and QImage(args.output).width() <= 1000
+    args.draw, args.select, args.output = False, "conv2", str(tmp_path / "s.png")
+    assert screenshot(args) == 0 and QImage(args.output).width() == 1024
+    args.select, args.explain = None, "relu1:0,0,0"
+    with pytest.raises(SystemExit, match="cannot explain 'relu1:0,0,0'"):
+        screenshot(args)

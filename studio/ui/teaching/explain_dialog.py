@@ -37,6 +37,12 @@ HINTS = {
 }
 
 
+def num(v: float) -> str:
+    """A softmax table entry: 4 decimals, or 3 significant digits when that would read 0."""
+    v = float(v)
+    return f"{v:.4f}" if v == 0 or abs(v) >= 1e-3 else f"{v:.2e}"
+
+
 def _op(text: str) -> QLabel:
     lab = QLabel(text)
     lab.setStyleSheet("font-size: 18pt; font-weight: 600;")
@@ -227,7 +233,7 @@ class ExplainDialog(QDialog):
         cols = (e.layer_input, s.shifted, s.exps, s.probs)
         for r in range(len(s.probs)):
             for q, values in enumerate(cols):
-                item = QTableWidgetItem(f"{float(values[r]):.4f}")
+                item = QTableWidgetItem(num(values[r]))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight |
                                       Qt.AlignmentFlag.AlignVCenter)
                 if q == 3:
@@ -236,8 +242,8 @@ class ExplainDialog(QDialog):
                 self.table.setItem(r, q, item)
         self.table.selectRow(unit)
         self.result.setText(
-            f"Σ e^(z − max z) = {s.total:.4f};  p({names[unit]}) = {s.exps[unit]:.4f} / "
-            f"{s.total:.4f} = <b>{s.probs[unit]:.4f}</b>"
+            f"Σ e^(z − max z) = {num(s.total)};  p({names[unit]}) = {num(s.exps[unit])} / "
+            f"{num(s.total)} = <b>{num(s.probs[unit])}</b>"
             + self._check(float(s.probs[unit]), e.module_value))
 
 

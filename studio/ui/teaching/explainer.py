@@ -84,6 +84,10 @@ class Explainer(QObject):
             self.dialog = ExplainDialog(views.window())
         ins = views.insight
         self.dialog.show_explained(e, ins.class_names if ins is not None else None)
+        weights = "the trained weights" if document.graph.weights else \
+            "the fresh initialisation (not trained yet)"
+        self.dialog.detail.setText(f"Sample {sample + 1} of the validation split, {weights}"
+                                   + (f" · {e.detail}" if e.detail else ""))
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog

@@ -7,6 +7,10 @@ import time
 
 from PySide6.QtWidgets import QApplication
 
+from .screenshot_explain import add_options as explain_options
+from .screenshot_explain import shot as explain_shot
+from .screenshot_explain import wanted as explain_wanted
+
 
 def add_options(parser) -> None:
     parser.add_argument("--train", type=int, default=0, metavar="EPOCHS",
@@ -19,6 +23,7 @@ def add_options(parser) -> None:
                         help="render the What Activates a Unit view of layer NODE")
     parser.add_argument("--probe", default=None, metavar="NODE",
                         help="render the Probe view of the wire leaving NODE")
+    explain_options(parser)
 
 
 def _wait(done, timeout_s: float = 900.0) -> None:
@@ -85,12 +90,14 @@ def teaching_shot(window, args, size, render):
     for name in ("train", "view", "units", "probe"):
         if not hasattr(args, name):
             setattr(args, name, None)
-    if not (args.train or args.view or args.units or args.probe):
+    if not (args.train or args.view or args.units or args.probe or explain_wanted(args)):
         return None
     if args.train:
         train(window, args.train)
     if args.view:
         show_view(window, args.view)
+    if explain_wanted(args):
+        return explain_shot(window, args, size, render, _wait)
     if args.units or args.probe:
         return _dialog(window, args, size).grab()
     return render(window, size)

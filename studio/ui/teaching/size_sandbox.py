@@ -67,17 +67,31 @@ class WindowGrid(QWidget):
         self.size_out = (6, 6)
         self.at = (0, 0)
         self.setMouseTracking(True)
-        self.setMinimumHeight(150)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
     def set_state(self, size_in, values, size_out) -> None:
         self.size_in, self.values, self.size_out = tuple(size_in), dict(values), size_out
         oh, ow = size_out
         self.at = (min(self.at[0], max(oh - 1, 0)), min(self.at[1], max(ow - 1, 0)))
+        self.updateGeometry()
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(260, 200)
+        return QSize(260, self.heightForWidth(260))
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """As tall as the grids drawn at this width (no blank band under them)."""
+        h, w = self.size_in
+        p = self.values["padding"]
+        oh, ow = (max(v, 0) for v in self.size_out)
+        rows_in, cols_in = (h + 2 * p if h > 1 else 1), w + 2 * p
+        cell = min((width - 8 - 18) / max(cols_in + ow, 1), 22.0)
+        return int(max(rows_in, oh, 1) * cell) + 10
 
     def _layout(self):
         """(cell size, input origin, output origin) for the current widget size."""
