@@ -17,13 +17,17 @@ class GradientView(QWidget):
         super().__init__(parent)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.norms = self.view.addPlot(title="gradient norm per layer")
+        # side by side: the bottom panel is wide and short, and stacked plots of ~80 px each
+        # had their log-axis labels overlap; one legend names the layers for both (same colours)
+        self.norms = self.view.addPlot(title="gradient norm per layer", row=0, col=0)
         self.norms.setLogMode(y=True)
         self.norms.setLabel("bottom", "snapshot (one per batch event)")
-        self.norms.addLegend(offset=(-5, 5), labelTextSize="8pt")
-        self.view.nextRow()
-        self.hist = self.view.addPlot(title="weight distribution per layer")
-        self.hist.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.norms.getAxis("left").setStyle(maxTickLevel=1)
+        self.legend = self.norms.addLegend(offset=(-5, 5), labelTextSize="7pt", colCount=2,
+                                           verSpacing=-6)
+        self.hist = self.view.addPlot(title="weight distribution (same colours)", row=0,
+                                      col=1)
+        self.hist.setLabel("bottom", "weight value")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view)
