@@ -10,6 +10,7 @@ tested on constructed models."""
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +28,7 @@ SATURATED_SHARE = 0.9      # share of a squashing unit's outputs on its flat tai
 SIGMOID_TAIL = 0.02        # sigmoid outputs within this of 0 or 1 (slope < 0.02)
 TANH_TAIL = 0.04           # tanh outputs within this of -1 or 1 (slope < 0.08)
 WINDOW = 5                 # gradient reports the verdict is taken over (median)
+PUBLISH_S = 0.1            # the warnings are worked out at most this often (and at the end)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def _rms(norm: float | None, size: int) -> float:
 
 def _median(values: list[float]) -> float:
     finite = [v for v in values if not math.isnan(v)]
-    return float(np.median(finite)) if finite else float("nan")
+    return float(statistics.median(finite)) if finite else float("nan")
 
 
 def _power(ratio: float) -> str:
@@ -199,16 +201,19 @@ def node_outputs(model, node_modules: dict, node_ids: list[str], x) -> dict[str,
 class HealthMonitor:
     """A trainer callback that calls `sink(list[HealthWarning])` whenever the warnings of a
     run change (an empty list: they cleared). `state_of()` returns the trainer's TrainState
-    (None before it exists). Gradient reports are read from GradNorms events; the activation
-    checks run on the first `samples` validation inputs (training inputs without a
-    validation split) after a batch event at most every `interval_s` seconds and within
-    `budget` of the time, and at every epoch end, pause (Step) and the end of the run."""
+    (None before it exists). Gradient reports are read from GradNorms events (and, after an
+    epoch without one, from the last step's gradients); the activation checks run on the
+    first `samples` validation inputs (training inputs without a validation split) after a
+    batch or epoch at most every `interval_s` seconds and within `budget` of the time; the
+    warnings are worked out at most every `publish_s` seconds; both always at a pause (Step)
+    and at the end of the run."""
 
     def __init__(self, state_of: Callable[[], object], graph,
                  sink: Callable[[list[HealthWarning]], None], samples: int = 256,
-                 interval_s: float = 1.0, budget: float = 0.02):
+                 interval_s: float = 1.0, budget: float = 0.02, publish_s: float = PUBLISH_S):
         self.state_of, self.graph, self.sink = state_of, graph, sink
         self.samples, self.interval_s, self.budget = samples, interval_s, budget
+        self.publish_s = publish_s
         self.first: list[dict] = []                 # the run's first gradient reports
         self.recent: deque = deque(maxlen=WINDOW)   # its latest
         self.watched = checked_nodes(graph)
@@ -217,6 +222,7 @@ class HealthMonitor:
         self._act: list[HealthWarning] = []
         self._sent: list[HealthWarning] | None = None
         self._next = 0.0
+        self._next_publish = 0.0
         self._fresh_norms = False
 
     def _add_norms(self, norms: dict) -> None:
@@ -238,18 +244,21 @@ class HealthMonitor:
         kind = getattr(event, "kind", "")
         if kind == "grad_norms":
             self._add_norms(event.norms)
-            self._publish()
-        elif kind in ("batch", "epoch", "paused", "finished"):
-            now = time.monotonic()
-            if kind == "batch" and now < self._next:
-                return
-            if kind == "epoch":
-                if not self._fresh_norms:   # a short epoch may have had no batch event
-                    self._norms_of_last_step()
-                self._fresh_norms = False
+            return
+        if kind not in ("batch", "epoch", "paused", "finished"):
+            return
+        if kind == "epoch":
+            if not self._fresh_norms:   # a short epoch may have had no batch event
+                self._norms_of_last_step()
+            self._fresh_norms = False
+        now = time.monotonic()
+        final = kind in ("paused", "finished")
+        if final or now >= self._next:
             self._check_activations()
             spent = time.monotonic() - now
             self._next = time.monotonic() + max(self.interval_s, spent / self.budget)
+        if final or now >= self._next_publish:
+            self._next_publish = now + self.publish_s
             self._publish()
 
     def warnings(self) -> list[HealthWarning]:

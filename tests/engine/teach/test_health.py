@@ -20,7 +20,7 @@ from engine.teach.health import (
     node_outputs,
     saturated_share,
 )
-from engine.train.events import GradNorms
+from engine.train.events import BatchEnded, GradNorms
 from engine.train.trainer import Trainer
 from engine.train.weights import grad_norms
 from tests.engine.helpers import chain
@@ -148,16 +148,21 @@ class _FakeState:
 
 
 def test_the_monitor_sends_a_change_only_and_clears_when_the_condition_goes():
-    graph, n = _mlp(depth=2)
+    graph, n = _mlp("act.LeakyReLU", depth=2)      # no activation to check: gradients only
     ids = [n["fc1"].id, n["fc2"].id, n["head"].id]
     state = _FakeState({ids[0]: 24, ids[1]: 72, ids[2]: 9})
     sent = []
-    monitor = HealthMonitor(lambda: state, graph, sent.append)
+    monitor = HealthMonitor(lambda: state, graph, sent.append, publish_s=0.0)
+
+    def report(step, norms):
+        monitor(GradNorms(step, norms))
+        monitor(BatchEnded(1, step, step, 0.5, 0.1, 100.0, 1.0, 10))
+
     for step in range(1, 8):
-        monitor(GradNorms(step, {ids[0]: 1e-7, ids[1]: 0.1, ids[2]: 0.2}))
+        report(step, {ids[0]: 1e-7, ids[1]: 0.1, ids[2]: 0.2})
     assert len(sent) == 1 and [(w.node_id, w.kind) for w in sent[0]] == [(ids[0], "vanishing")]
     for step in range(8, 8 + WINDOW):
-        monitor(GradNorms(step, {ids[0]: 0.05, ids[1]: 0.1, ids[2]: 0.2}))
+        report(step, {ids[0]: 0.05, ids[1]: 0.1, ids[2]: 0.2})
     assert sent[-1] == [] and len(sent) == 2
 
 
