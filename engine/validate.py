@@ -82,6 +82,10 @@ class Report:
     node_issues: dict[str, list[Issue]] = field(default_factory=dict)
     graph_issues: list[Issue] = field(default_factory=list)
     args: dict | None = None  # the block arguments a block body was validated with
+    #: bumped by each validation that may have changed something; `changed` names the nodes
+    #: whose types, parameter count or issues differ from the previous version (None: any)
+    version: int = field(default=0, compare=False)
+    changed: set[str] | None = field(default=None, compare=False)
 
     @property
     def issues(self) -> list[Issue]:
@@ -169,18 +173,30 @@ class Validator:
 
     def validate(self) -> Report:
         """The up-to-date report (recomputed only as far as the edits since last time need)."""
-        changed = self._dirty or bool(self._pending) or self._recheck
+        if not (self._dirty or self._pending or self._recheck):
+            return self.report
+        version = self.report.version + 1
+        checked_before = self._checked_nodes()
         if self._dirty:
             self._full()
+            self.report.changed = None
         elif self._pending:
-            self._partial(self._pending)
-        elif not changed:
-            return self.report
+            self.report.changed = self._partial(self._pending)
+        else:
+            self.report.changed = set()
+        self.report.version = version
         self._pending = set()
         _check_size(self.report)
         self._recheck = False
         self._run_checks()
+        if self.report.changed is not None:
+            self.report.changed |= checked_before | self._checked_nodes()
         return self.report
+
+    def _checked_nodes(self) -> set[str]:
+        """Nodes with an issue from `checks` (these are redone after every validation)."""
+        return {nid for nid, issues in self.report.node_issues.items()
+                if any(i.kind == CHECK_KIND for i in issues)}
 
     def _run_checks(self) -> None:
         r = self.report
@@ -347,24 +363,47 @@ class Validator:
             raise ShapeError(f"input {node.name!r} of the block receives nothing")
         return [self.inputs[index]]
 
-    def _partial(self, changed: set[str]) -> None:
+    #: issue kinds that do not depend on params (a param edit keeps them as they were)
+    STRUCTURAL = ("cycle", "port", "unreachable", "dangling")
+
+    def _partial(self, edited: set[str]) -> set[str] | None:
+        """Re-infer the edited nodes, then (in topological order) only the nodes fed by a
+        node whose result changed: an edit whose effect stops after a few layers costs a
+        few layers, not the rest of the graph. Returns the nodes whose types, parameter
+        count or issues changed (None after a full pass)."""
         if self._dg is None:   # an empty graph's: nothing is downstream of anything yet
-            return self._full()
-        affected = set(changed)
-        for n in changed:
-            if n in self._dg:
-                affected |= nx.descendants(self._dg, n)
-        # only inference issues depend on params; structural issues stay as they were
-        keep = ("cycle", "port", "unreachable", "dangling")
-        for n in affected:
-            kept = [i for i in self.report.node_issues.get(n, []) if i.kind in keep]
+            self._full()
+            return None
+        r = self.report
+        changed: set[str] = set()
+        for nid in r.order:
+            if nid not in edited and not self._fed_by(nid, changed):
+                continue
+            before = self._result(nid)
+            kept = [i for i in before[3] if i.kind in self.STRUCTURAL]
             if kept:
-                self.report.node_issues[n] = kept
+                r.node_issues[nid] = kept
             else:
-                self.report.node_issues.pop(n, None)
-        for nid in self.report.order:
-            if nid in affected:
-                self._infer(nid)
+                r.node_issues.pop(nid, None)
+            self._infer(nid)
+            if self._result(nid) != before:
+                changed.add(nid)
+        return changed
+
+    def _fed_by(self, nid: str, nodes: set[str]) -> bool:
+        """Whether an input wire of `nid` that inference reads comes from one of `nodes`."""
+        if not nodes:
+            return False
+        for port in self._ports[nid][0]:
+            e = self._edge_in.get((nid, port))
+            if e is not None and e.src in nodes:
+                return True
+        return False
+
+    def _result(self, nid: str) -> tuple:
+        r = self.report
+        return (r.out_types.get(nid), r.in_types.get(nid), r.param_counts.get(nid),
+                list(r.node_issues.get(nid, ())))
 
     @staticmethod
     def _add(r: Report, issue: Issue) -> None:

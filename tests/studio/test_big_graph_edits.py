@@ -108,3 +108,36 @@ def test_panels_keep_their_per_layer_widgets_across_edits(window):
     window.document.undo_stack.undo()
     assert table.cellWidget(0, 1) is spin      # not rebuilt: the same layers
     assert table.rowCount() == 2
+
+
+def expected_labels(win):
+    """Every wire's label from a validation of the graph from scratch."""
+    from engine.validate import validate
+
+    g = win.document.graph
+    report = validate(g)
+    return {e: str(report.edge_type(e, g) or "?") for e in win.scene.edges}
+
+
+def test_quick_edits_and_undos_leave_every_label_as_a_full_validation_says(window):
+    """Edits that follow one another before the batched labels are shown (each applied
+    from the nodes the last one changed) end with the labels a fresh validation gives,
+    red wires included."""
+    scene, g, doc = window.scene, window.document.graph, window.document
+    linears = [n.id for n in g.nodes.values() if n.type == "core.Linear"]
+    window.view.centerOn(scene.nodes[linears[0]])
+    for nid, width in [(linears[0], 6), (linears[-1], 3), (linears[0], 5), (linears[0], 8)]:
+        doc.push(SetParamCommand(g, nid, "out_features", width))
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    inp = next(n.id for n in g.nodes.values() if n.type == "io.Input")
+    doc.push(SetParamCommand(g, inp, "shape", [4]))   # the first Linear's input changes
+    scene.flush_labels()
+    assert labels(window) == expected_labels(window)
+    assert sum(t == "N×6" for t in labels(window).values()) == N_LAYERS - 1
+    doc.push(SetParamCommand(g, linears[0], "out_features", 7))
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    doc.undo_stack.redo()
+    scene.flush_labels()
+    assert labels(window) == expected_labels(window)

@@ -1,7 +1,7 @@
 """A wire between an output port and an input port: a bezier curve with its shape label."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle
 
@@ -12,6 +12,7 @@ from .port_item import PortItem
 from .shape_label import ShapeLabelItem
 
 
+PICK_WIDTH = 10.0  # a wire can be clicked this far across (wider than any pen it is drawn with)
 STUB = 28.0        # how far a backward wire runs out of a port before it turns
 NODE_CLEAR = 60.0  # a backward wire between ports on one level passes this far below them
 
@@ -73,6 +74,9 @@ class EdgeItem(QGraphicsPathItem):
         self.norm: float | None = None
         self.source_name = ""
         self.label = ShapeLabelItem(self)
+        self._bounds = QRectF()
+        self.label_xy = (0.0, 0.0)   # where the label is, in scene coordinates
+        self._pick: QPainterPath | None = None   # the clickable outline, made when needed
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -86,9 +90,14 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self) -> None:
         a, b = self.src_port.scenePos(), self.dst_port.scenePos()
         path = wire_path(a, b)
+        self.prepareGeometryChange()
+        self._pick = None
+        half = PICK_WIDTH / 2
+        self._bounds = path.controlPointRect().adjusted(-half, -half, half, half)
         self.setPath(path)
         mid = path.pointAtPercent(0.5)
         self.label.setPos(mid.x(), mid.y() - 12)
+        self.label_xy = (mid.x(), mid.y() - 12)   # the wire item itself stays at (0, 0)
 
     def set_shape(self, text: str, bad: bool) -> None:
         if text == self.label.text() and bad == self.bad:
@@ -149,7 +158,14 @@ class EdgeItem(QGraphicsPathItem):
         option.state &= ~QStyle.StateFlag.State_Selected  # no dashed selection box
         super().paint(painter, option, widget)
 
+    def boundingRect(self) -> QRectF:
+        """The path's control points with room for the pen and the click outline (Qt's own
+        computes the outline's stroke each time the scene asks: costly on big graphs)."""
+        return self._bounds
+
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10)
-        return stroker.createStroke(self.path())
+        if self._pick is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(PICK_WIDTH)
+            self._pick = stroker.createStroke(self.path())
+        return self._pick

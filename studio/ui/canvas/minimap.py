@@ -1,10 +1,12 @@
 """The mini-map: a small overview of the whole graph in a corner of the canvas, with the
 visible area outlined; click or drag in it to move the main view there. It draws one
-rectangle per node itself (no item painting), so it stays cheap on 1,000-node graphs."""
+rectangle per node itself (no item painting) into a picture kept until a node is added,
+removed, moved or resized, so it stays cheap on 1,000-node graphs: an edit that only changes
+shapes redraws the kept picture and the visible-area outline."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
 from ..theme import canvas_colors, category_color
@@ -21,6 +23,8 @@ class MiniMap(QFrame):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Mini-map: click to move the view")
         self._world = QRectF()
+        self._nodes_key: tuple | None = None   # what the kept picture of the nodes shows
+        self._nodes_pixmap = QPixmap()
         self._refresh = QTimer(self, singleShot=True, interval=100)
         self._refresh.timeout.connect(self.update)
         main_view.horizontalScrollBar().valueChanged.connect(self.update)
@@ -45,17 +49,13 @@ class MiniMap(QFrame):
     def paintEvent(self, event) -> None:
         c = canvas_colors()
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor(c.background))
         s, off = self._transform()
+        p.drawPixmap(0, 0, self._nodes_picture(s, off))
 
         def to_map(r: QRectF) -> QRectF:
             return QRectF(r.left() * s + off.x(), r.top() * s + off.y(),
                           max(r.width() * s, 2.0), max(r.height() * s, 2.0))
 
-        p.setPen(Qt.PenStyle.NoPen)
-        for item in self.main_view.graph_scene.nodes.values():
-            p.setBrush(category_color(item.node.spec.category))
-            p.drawRect(to_map(item.sceneBoundingRect()))
         view = self.main_view
         visible = view.mapToScene(view.viewport().rect()).boundingRect()
         color = QColor(c.selection)
@@ -67,6 +67,30 @@ class MiniMap(QFrame):
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         p.end()
+
+    def _nodes_picture(self, s: float, off: QPointF) -> QPixmap:
+        """The background and one rectangle per node (redrawn only when the layout, the
+        size or the theme changed)."""
+        scene = self.main_view.graph_scene
+        c = canvas_colors()
+        key = (scene.layout_version, len(scene.nodes), self.size().toTuple(),
+               self.devicePixelRatioF(), c.background)
+        if key == self._nodes_key:
+            return self._nodes_pixmap
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(self.size() * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QColor(c.background))
+        p = QPainter(pixmap)
+        p.setPen(Qt.PenStyle.NoPen)
+        for item in scene.nodes.values():
+            r = item.sceneBoundingRect()
+            p.setBrush(category_color(item.node.spec.category))
+            p.drawRect(QRectF(r.left() * s + off.x(), r.top() * s + off.y(),
+                              max(r.width() * s, 2.0), max(r.height() * s, 2.0)))
+        p.end()
+        self._nodes_key, self._nodes_pixmap = key, pixmap
+        return pixmap
 
     def _jump(self, event) -> None:
         s, off = self._transform()

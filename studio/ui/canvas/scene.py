@@ -2,6 +2,7 @@
 Graph's events and the validation report; user edits go back as undo commands."""
 from __future__ import annotations
 
+import itertools
 import math
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, QTimer, Signal
@@ -34,9 +35,11 @@ class GraphScene(QGraphicsScene):
         self.edges: dict[Edge, EdgeItem] = {}
         self._node_edges: dict[str, set[EdgeItem]] = {}  # node id -> its wires' items
         self._all_rect: QRectF | None = None  # cached bounding rect of all nodes
+        #: bumped when a node item is added, removed, moved or resized (the mini-map redraws)
+        self.layout_version = 0
         self._grow_timer = QTimer(self, singleShot=True, interval=0)
         self._grow_timer.timeout.connect(self.grow_now)
-        self._pending_labels: dict[Edge, tuple[str, bool]] = {}   # see apply_report
+        self._pending_labels: dict[EdgeItem, None] = {}   # to look at later: see apply_report
         self._label_timer = QTimer(self, singleShot=True, interval=0)
         self._label_timer.timeout.connect(self._apply_pending_labels)
         self.snap_to_grid = True
@@ -44,6 +47,7 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe = None
         self._syncing_selection = False
         self.report: Report | None = None
+        self._applied_version: int | None = None   # of self.report, all items up to date
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         document.scope_changed.connect(self.rebuild)
         document.edit_validated.connect(self.apply_report)
@@ -58,7 +62,7 @@ class GraphScene(QGraphicsScene):
         if self._unsubscribe:
             self._unsubscribe()
         self._graph = graph
-        self._all_rect = None
+        self._layout_changed()
         self.nodes.clear()  # before clear(): signals fired while clearing must not see them
         self.edges.clear()
         self._pending_labels.clear()
@@ -72,6 +76,7 @@ class GraphScene(QGraphicsScene):
         self.grow_now()
 
     def _add_node(self, node_id: str) -> NodeItem:
+        self._applied_version = None   # a new item: the next report is applied in full
         item = NodeItem(self._graph.nodes[node_id])
         self.addItem(item)
         self.nodes[node_id] = item
@@ -85,6 +90,7 @@ class GraphScene(QGraphicsScene):
         if sp is None or dp is None:  # a port that a param edit removed: the wire is ignored
             return None
         item = EdgeItem(edge, sp, dp)
+        self._applied_version = None
         self.addItem(item)
         self.edges[edge] = item
         self._node_edges.setdefault(edge.src, set()).add(item)
@@ -108,8 +114,8 @@ class GraphScene(QGraphicsScene):
 
     def _on_event(self, ev: GraphEvent) -> None:
         kind = ev.kind
-        if kind in ("node_added", "node_removed", "node_moved", "param_changed", "reset"):
-            self._all_rect = None
+        if kind in ("node_added", "node_removed", "node_moved", "reset"):
+            self._layout_changed()
         if kind == "node_added":
             self._add_node(ev.node_id)
             self._grow_rect()
@@ -130,12 +136,19 @@ class GraphScene(QGraphicsScene):
         elif kind in ("param_changed", "node_renamed", "trainable_changed"):
             item = self.nodes.get(ev.node_id)
             if item is not None:
+                before = item.sceneBoundingRect()
                 item.refresh()
+                if item.sceneBoundingRect() != before:   # more rows of params or ports
+                    self._layout_changed()
         elif kind == "reset":
             if ev.node_id and ev.node_id in self.nodes:
                 self._reset_node(ev.node_id)
             else:
                 self.rebuild(self._graph)
+
+    def _layout_changed(self) -> None:
+        self._all_rect = None
+        self.layout_version += 1
 
     def _reset_node(self, node_id: str) -> None:
         """Ports of a node changed (e.g. Concatenate's number of inputs): redo its wires."""
@@ -161,36 +174,68 @@ class GraphScene(QGraphicsScene):
     EAGER_LABELS = 150   # more changed wires than this: the visible ones first
 
     def apply_report(self, report: Report) -> None:
-        """Shape labels on every wire, red wires where inference failed, node badges. Only
-        wires whose label or colour changed are touched; when many changed (an edit at the
-        head of a 1,000-node graph), those in view are updated now and the rest in small
-        batches on the next turns of the event loop, so the edit shows within a frame."""
+        """Shape labels on every wire, red wires where inference failed, node badges. After
+        a param edit only the wires and nodes of the nodes whose result changed are looked
+        at (`Report.changed`), and only wires whose label or colour changed are touched.
+        When many wires are to be looked at (an edit at the head of a 1,000-node graph),
+        those in view are done now and the rest in small batches on the next turns of the
+        event loop (against the report of that time), so the edit shows within a frame."""
+        follows = report is self.report and report.changed is not None and \
+            self._applied_version is not None and report.version == self._applied_version + 1
         self.report = report
-        g = self._graph
-        changed: dict[Edge, tuple[str, bool]] = {}
-        for edge, item in self.edges.items():
-            t = report.edge_type(edge, g) if edge.src in g.nodes else None
-            bad = t is None or any(
-                i.kind in ("shape", "cycle", "port") and i.port in (None, edge.dst_port)
-                for i in report.issues_for(edge.dst))
-            text = str(t) if t is not None else "?"
-            if text != item.label.text() or bad != item.bad:
-                changed[edge] = (text, bad)
-        self._pending_labels.clear()
-        if len(changed) > self.EAGER_LABELS and self.views():
-            seen = self._visible_rect()
-            later = {e: v for e, v in changed.items()
-                     if not seen.contains(self.edges[e].label.scenePos())}
-            changed = {e: v for e, v in changed.items() if e not in later}
-            self._pending_labels.update(later)
-            self._label_timer.start()
-        for edge, (text, bad) in changed.items():
-            self.edges[edge].set_shape(text, bad)
-        for nid, item in self.nodes.items():
+        self._applied_version = report.version
+        if follows:
+            node_ids = [nid for nid in report.changed if nid in self.nodes]
+            items = {item for nid in node_ids for item in self._node_edges.get(nid, ())}
+        else:
+            node_ids, items = list(self.nodes), list(self.edges.values())
+            self._pending_labels.clear()
+        if len(items) > self.EAGER_LABELS and self.views():
+            items = self._visible_first(items)
+        self._show_labels(items)
+        for nid in node_ids:
             issues = report.issues_for(nid)
             errors = [i.message for i in issues if i.severity == "error"]
             warnings = [i.message for i in issues if i.severity != "error"]
-            item.set_issues(errors or warnings, "error" if errors else "warning")
+            self.nodes[nid].set_issues(errors or warnings, "error" if errors else "warning")
+
+    def _visible_first(self, items) -> list[EdgeItem]:
+        """The wire items of `items` whose label is in view; the others wait in batches."""
+        seen = self._visible_rect()
+        left, top, right, bottom = seen.left(), seen.top(), seen.right(), seen.bottom()
+        now = []
+        for item in items:
+            x, y = item.label_xy
+            if left <= x <= right and top <= y <= bottom:
+                now.append(item)
+            else:
+                self._pending_labels[item] = None
+        if self._pending_labels:
+            self._label_timer.start()
+        return now
+
+    def _show_labels(self, items) -> None:
+        """Set each wire item's label and colour from the current report (only those that
+        differ are touched)."""
+        report, g = self.report, self._graph
+        texts: dict[str, dict[str, str]] = {}   # per source node: output port -> label
+        pending = self._pending_labels
+        for item in items:
+            pending.pop(item, None)
+            edge = item.edge
+            by_port = texts.get(edge.src)
+            if by_port is None:
+                types = report.out_types.get(edge.src) if edge.src in g.nodes else None
+                ports = g.nodes[edge.src].output_ports() if types else ()
+                by_port = texts[edge.src] = {p: str(t) for p, t in zip(ports, types or ())}
+            text = by_port.get(edge.src_port)
+            issues = report.issues_for(edge.dst)
+            bad = text is None or (bool(issues) and any(
+                i.kind in ("shape", "cycle", "port") and i.port in (None, edge.dst_port)
+                for i in issues))
+            text = text or "?"
+            if text != item.label.text() or bad != item.bad:
+                item.set_shape(text, bad)
 
     def _visible_rect(self) -> QRectF:
         """The scene area shown in the views (with a margin), empty without a view."""
@@ -202,11 +247,10 @@ class GraphScene(QGraphicsScene):
 
     def _apply_pending_labels(self) -> None:
         """The next batch of labels kept for later (see apply_report)."""
-        for _ in range(min(self.EAGER_LABELS, len(self._pending_labels))):
-            edge, (text, bad) = self._pending_labels.popitem()
-            item = self.edges.get(edge)
-            if item is not None:
-                item.set_shape(text, bad)
+        batch = list(itertools.islice(self._pending_labels, self.EAGER_LABELS))
+        self._show_labels([item for item in batch if self.edges.get(item.edge) is item])
+        for item in batch:   # those removed from the scene meanwhile
+            self._pending_labels.pop(item, None)
         if self._pending_labels:
             self._label_timer.start()
 
@@ -223,11 +267,12 @@ class GraphScene(QGraphicsScene):
             item.restyle()
         for item in self.nodes.values():
             item.update()
+        self.layout_version += 1   # the mini-map's colours
         self.update()
 
     # moves and selection ------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem) -> None:
-        self._all_rect = None
+        self._layout_changed()
         for e_item in self._node_edges.get(item.node_id, ()):
             e_item.update_path()
 

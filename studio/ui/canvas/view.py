@@ -55,6 +55,7 @@ class GraphView(QGraphicsView):
         self._space = False
         self._pressed_on_node = False
         self._hover_edge: EdgeItem | None = None
+        self._minimap_key: tuple | None = None   # see update_minimap_visibility
         self.minimap = MiniMap(self)
         self.minimap_enabled = True
         self.horizontalScrollBar().valueChanged.connect(self.update_minimap_visibility)
@@ -154,8 +155,17 @@ class GraphView(QGraphicsView):
 
     def update_minimap_visibility(self, *_args) -> None:
         """The mini-map shows only when part of the graph is out of view, and only in a
-        corner of the canvas where it covers no node (else it stays hidden)."""
+        corner of the canvas where it covers no node (else it stays hidden). Called on every
+        scene change: it looks again only when the layout or the part in view changed."""
         try:
+            t = self.transform()
+            key = (self.graph_scene.layout_version, self.minimap_enabled,
+                   self.viewport().size().toTuple(), self.minimap.size().toTuple(),
+                   t.m11(), t.m22(), self.horizontalScrollBar().value(),
+                   self.verticalScrollBar().value())
+            if key == self._minimap_key:
+                return
+            self._minimap_key = key
             vp = self.viewport().rect()
             visible = self.mapToScene(vp).boundingRect()
             nodes = self.graph_scene.nodes_rect()
