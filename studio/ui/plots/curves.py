@@ -23,6 +23,15 @@ OVERLAY_COLOURS = [(120, 120, 120), (150, 80, 180), (40, 160, 110), (200, 60, 90
                    (130, 110, 40)]
 
 
+def _keyed(title: str) -> str:
+    """The title with the colour key of every plot (a legend inside a plot of the short
+    bottom panel covered the curves)."""
+    def swatch(rgb, text):
+        return f'<span style="color:rgb{rgb}">{text}</span>'
+    return (f"{title} &nbsp; {swatch(TRAIN_COLOUR, '&#9473; train')} &nbsp; "
+            f"{swatch(VAL_COLOUR, '&#9679; validation')}")
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
 
@@ -32,7 +41,7 @@ class MetricPlot:
 
     def __init__(self, item: pg.PlotItem, title: str, alpha: float):
         self.item, self.title = item, title
-        item.setTitle(title, size="9pt")
+        item.setTitle(_keyed(title) if title == "loss" else title, size="9pt")
         # no grid: translucent grid lines cost ~3x the painting time of the curves
         item.setLabel("bottom", "epoch")
         item.setDownsampling(ds=True, auto=True, mode="peak")
@@ -40,8 +49,6 @@ class MetricPlot:
         for side in ("left", "bottom"):
             # no SI-prefix relabelling (an HTML re-layout of the label) on every range change
             item.getAxis(side).enableAutoSIPrefix(False)
-        if title == "loss":
-            item.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.step = SmoothedBuffer(alpha=alpha)
         self.train = CurveBuffer(64)
         self.val = CurveBuffer(64)
@@ -290,6 +297,8 @@ class LiveCurves(QWidget):
                 base = key.removeprefix("val_")
                 p = self.plot(base)
                 style = Qt.PenStyle.DashLine if key.startswith("val_") else Qt.PenStyle.DotLine
+                if p.item.legend is None:  # names the earlier runs only (the title keys ours)
+                    p.item.addLegend(offset=(-5, 5), labelTextSize="7pt")
                 curve = p.item.plot(xs, ys, pen=pg.mkPen(colour, width=1.5, style=style),
                                     name=f"{label} {'val' if key.startswith('val_') else ''}")
                 p.overlays.append(curve)
