@@ -96,6 +96,7 @@ def render_window(window, size: tuple[int, int]):
         QApplication.processEvents()
     window.fit_docks_to_window()
     QApplication.processEvents()
+    window.unit_heatmaps.settle()   # they make nodes taller: before the graph is framed
     window.apply_saved_view()
     QApplication.processEvents()
     from .ui.teaching.boundary_tab import BoundaryTab

@@ -157,9 +157,12 @@ class BoundaryWatcher:
         model = self.model_of()
         if model is None:
             return
-        step = getattr(event, "global_step", None)
-        regions = decision_regions(model, self.plane, self.loss, step)
+        frame = self.compute(model, getattr(event, "global_step", None))
         spent = time.monotonic() - now
         self._next = time.monotonic() + max(self.interval_s, spent / self.budget)
         self.frames += 1
-        self.sink(regions)
+        self.sink(frame)
+
+    def compute(self, model, step: int | None):
+        """The frame sent to the sink (subclasses draw other pictures at the same pace)."""
+        return decision_regions(model, self.plane, self.loss, step)

@@ -3,6 +3,7 @@ validation points in the model's input space (after the dataset's normalization)
 labels, and how the model's first output is read (its loss)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,15 +60,23 @@ def load_plane_data(project, size: int = 64, limit: int = 2000) -> PlaneData:
         plane_for(np.concatenate([train_x, val_x]), size=size))
 
 
-def project_regions(graph, weights: dict | None, plane: Plane, loss: str,
-                    seed: int = 0) -> Regions:
-    """The regions of the model as the document holds it: its weights, or a seeded fresh
-    initialisation when it has none yet (what training will start from, up to the seed)."""
+_SEEDING = threading.Lock()   # torch's generator is global: one seeded build at a time
+
+
+def seeded_model(graph, weights: dict | None, seed: int = 0):
+    """The model as the document holds it: its weights, or a fresh initialisation seeded with
+    `seed` when it has none yet (what training starts from). Safe to call from several
+    threads at once (two views computing at the same time draw the same numbers)."""
     import torch
 
     from ..insight import build_model
 
-    with torch.random.fork_rng(devices=[]):
+    with _SEEDING, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model(graph, weights or None)
-    return decision_regions(model, plane, loss)
+        return build_model(graph, weights or None)
+
+
+def project_regions(graph, weights: dict | None, plane: Plane, loss: str,
+                    seed: int = 0) -> Regions:
+    """The regions of the model as the document holds it (see seeded_model)."""
+    return decision_regions(seeded_model(graph, weights, seed), plane, loss)

@@ -25,6 +25,7 @@ from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
+from .canvas.unit_heatmaps import UnitHeatmaps
 from .file_actions import FileActions
 from .lazy_widgets import load_widget, placeholder
 from .teaching.health_view import install as install_health
@@ -57,6 +58,7 @@ class MainWindow(FileActions, QMainWindow):
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.live = LiveOverlay(self.scene, self.view)
+        self.unit_heatmaps = UnitHeatmaps(self.scene, self.view)
         self.editor = CanvasEditor(self.view)
         self.blocks = BlockEditor(self.view)
         self.transfer = TransferActions(self)
@@ -156,6 +158,8 @@ class MainWindow(FileActions, QMainWindow):
                 lambda on: on and self.ensure_training_room())
             training.running_changed.connect(lambda on: on and self.live.clear())
             training.running_changed.connect(lambda on: self._log_run(training, on))
+        if hasattr(training, "extra_callbacks"):
+            self.unit_heatmaps.attach(training)
         if hasattr(training, "activations"):
             training.activations.connect(self.live.show_activation)
         if hasattr(training, "grad_norms"):
@@ -281,6 +285,12 @@ class MainWindow(FileActions, QMainWindow):
         a["minimap"].setCheckable(True)
         a["minimap"].setChecked(True)
         a["minimap"].toggled.connect(self.view.set_minimap_enabled)
+        a["unit_heatmaps"] = self._action(
+            "Unit &Heatmaps", lambda: None, tip="Inside the nodes of a model with a 2-number "
+            "input: each hidden unit's value over the input plane")
+        a["unit_heatmaps"].setCheckable(True)
+        a["unit_heatmaps"].setChecked(True)
+        a["unit_heatmaps"].toggled.connect(self.unit_heatmaps.set_enabled)
         a["quick_add"] = self._action("&Quick Add…", self.quick_add_at_cursor, "Tab",
                                       canvas_only=True)
         a["train"] = self._action("&Train", self._request_train,
@@ -344,7 +354,7 @@ class MainWindow(FileActions, QMainWindow):
         m.addActions([a["frame_all"], a["frame_sel"], a["zoom_in"], a["zoom_out"],
                       a["zoom_reset"]])
         m.addSeparator()
-        m.addAction(a["minimap"])
+        m.addActions([a["minimap"], a["unit_heatmaps"]])
         panels = m.addMenu("&Panels")
         for dock in self.docks.values():
             panels.addAction(dock.toggleViewAction())
@@ -518,6 +528,7 @@ class MainWindow(FileActions, QMainWindow):
         self.settings.setValue("theme", name)
         self.scene.restyle()
         self.live.redraw()
+        self.unit_heatmaps.restyle()
         style_plots(self)
         self.view.viewport().update()
         self.view.minimap.update()
@@ -553,6 +564,7 @@ class MainWindow(FileActions, QMainWindow):
         for panel in self.panels.values():  # e.g. the training panel stops its run
             if callable(getattr(panel, "shutdown", None)):
                 panel.shutdown()
+        self.unit_heatmaps.wait()
         self.document.close()
         event.accept()
 

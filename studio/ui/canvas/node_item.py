@@ -70,6 +70,7 @@ class NodeItem(QGraphicsItem):
         self.out_ports: dict[str, PortItem] = {}
         self._lines: list[str] = []
         self._height = 60.0
+        self.extra_height = 0.0        # room below the text for a picture (unit heatmaps)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -98,7 +99,7 @@ class NodeItem(QGraphicsItem):
         ins, outs = node.input_ports(), node.output_ports()
         rows = max(MAX_PARAM_ROWS + 1, len(self._lines) + 1, len(ins), len(outs))
         self.prepareGeometryChange()
-        self._height = DEFAULT_HEIGHT + (rows - MAX_PARAM_ROWS - 1) * ROW
+        self._height = DEFAULT_HEIGHT + (rows - MAX_PARAM_ROWS - 1) * ROW + self.extra_height
         self._sync_ports(self.in_ports, ins, False)
         self._sync_ports(self.out_ports, outs, True)
         tip = [f"<b>{node.name}</b> — {node.spec.name}", node.spec.doc]
@@ -115,6 +116,13 @@ class NodeItem(QGraphicsItem):
             item = items.get(name) or PortItem(self.node_id, name, output, self)
             items[name] = item
             item.setPos(WIDTH if output else 0.0, PORT_Y + PORT_STEP * i)
+
+    def set_extra_height(self, height: float) -> float:
+        """Make the card `height` taller; returns the y where that room starts."""
+        if height != self.extra_height:
+            self.extra_height = height
+            self.refresh()
+        return self._height - self.extra_height - 4
 
     def port(self, name: str, output: bool) -> PortItem | None:
         return (self.out_ports if output else self.in_ports).get(name)

@@ -66,9 +66,12 @@ class LiveFeed:
             state = getattr(trainer, "state", None)
             if state is None:
                 return
-            self.watcher = BoundaryWatcher(lambda: trainer.model, plane, state.losses[0],
-                                           self._send)
+            self.watcher = self.make_watcher(trainer, state, plane)
         self.watcher(event)
+
+    def make_watcher(self, trainer, state, plane):
+        """The watcher that computes the frames (other teaching views draw other ones)."""
+        return BoundaryWatcher(lambda: trainer.model, plane, state.losses[0], self._send)
 
     def _send(self, regions) -> None:
         try:
