@@ -64,7 +64,7 @@ def test_heatmaps_follow_training_live_and_show_the_trained_model_after(qtbot, w
     heat = _drawn(qtbot, win)
     before = _pixels(heat.items["n3"])
     panel = win.panels["training"]
-    win.document.project.training["epochs"] = 40
+    panel.overrides = {"epochs": 40, "run_dir": False}      # no run folder beside the example
     seen = []
     heat.frame.connect(lambda m: seen.append(m.step))
     assert panel.start()

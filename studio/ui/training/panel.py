@@ -26,6 +26,7 @@ from ..dialogs.outside_data import confirm_outside_data
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
 from ..teaching.boundary_tab import BoundaryTab
+from ..teaching.network_view import NetworkView
 
 BANNER_STYLE = ("background:#fff4d6; color:#6b4e00; border:1px solid #e8c46a; "
                 "border-radius:4px; padding:4px 8px;")
@@ -107,6 +108,9 @@ class TrainingPanel(QWidget):
         self.boundary = BoundaryTab(self.document)
         v.insertTab(1, self.boundary, "Decision boundary")
         self.extra_callbacks.append(self.boundary.feed)
+        self.network = NetworkView(self.document)
+        v.insertTab(2, self.network, "Units and weights")
+        self.extra_callbacks.append(self.network.feed)
         self._show_boundary_first()
         self.document.undo_stack.indexChanged.connect(self._boundary_tab_shown_if_useful)
         v.message.connect(self.status.setText)
@@ -317,6 +321,7 @@ class TrainingPanel(QWidget):
             worker.drain()
         self.views.wait(timeout_ms)
         self.boundary.wait(timeout_ms)
+        self.network.wait(timeout_ms)
         self._disconnect_document()
 
     def closeEvent(self, event) -> None:
@@ -327,6 +332,7 @@ class TrainingPanel(QWidget):
         self.document.locked = running  # the document refuses edits while a run is active
         self.views.busy = running
         self.boundary.run_changed(running, self.worker)
+        self.network.run_changed(running, self.worker)
         self.banner.setVisible(running)
         self.controls.set_running(running, self.worker.state if self.worker else "idle")
         self.settings.setEnabled(not running)
