@@ -101,8 +101,10 @@ def render_window(window, size: tuple[int, int]):
     QApplication.processEvents()
     from .ui.teaching.boundary_tab import BoundaryTab
 
-    for tab in window.findChildren(BoundaryTab):   # its regions are computed off the GUI thread
-        tab.settle()
+    from .ui.teaching.network_view import NetworkView
+
+    for tab in [*window.findChildren(BoundaryTab), *window.findChildren(NetworkView)]:
+        tab.settle()   # computed off the GUI thread
     window.scene.flush_labels()   # a big graph's off-screen wire labels come in batches
     return window.grab()
 

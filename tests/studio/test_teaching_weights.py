@@ -125,5 +125,7 @@ def test_click_a_weight_edit_it_undo_and_train_on_from_it(qtbot, make_panel):
 def test_a_model_without_small_linear_layers_says_why(qtbot, make_panel):
     panel, _doc, _events = make_panel("digits_cnn")
     net = panel.network
+    assert net._call is None                   # hidden: nothing computed (torch may stay unloaded)
+    panel.views.setCurrentWidget(net)
     qtbot.waitUntil(lambda: "Not shown" in net.status.text(), timeout=WAIT_MS)
     assert not net.scene.lines and not net.value.isEnabled()

@@ -79,6 +79,7 @@ class NetworkView(QWidget):
         self.frames_shown = 0
         self._call: BackgroundCall | None = None
         self._token = 0
+        self._stale = True
         self.feed = WeightFeed(self.frame.emit)
         self.frame.connect(self._show_frame, Qt.ConnectionType.QueuedConnection)
         self.scene = NetworkScene(self)
@@ -123,12 +124,14 @@ class NetworkView(QWidget):
         document.graph_replaced.connect(self.schedule)
         document.settings_changed.connect(self.schedule)
         document.selection_changed.connect(self._selection_changed)
-        self.refresh()
 
     # -- the document's model -----------------------------------------------------------------
     def schedule(self, *_) -> None:
+        """Redraw soon; a hidden view only notes it must (nothing runs, torch stays
+        unloaded, until it is shown)."""
         self._show_start_from()
-        if not self.running:
+        self._stale = True
+        if not self.running and self.isVisible():
             self._debounce.start()
 
     def _selection_changed(self, ids: list) -> None:
@@ -142,6 +145,7 @@ class NetworkView(QWidget):
         self._show_start_from()
         if self.running:
             return
+        self._stale = False
         self._token += 1
         doc = self.document
         chain = _chain(doc.graph, list(doc.selected_ids))
@@ -304,6 +308,8 @@ class NetworkView(QWidget):
     def showEvent(self, event) -> None:
         self.feed.enabled = True
         super().showEvent(event)
+        if self._stale:
+            self.schedule()
 
     def hideEvent(self, event) -> None:
         self.feed.enabled = False
