@@ -85,3 +85,15 @@ def test_flat_mlp_input_and_a_model_it_cannot_feed(qtbot, make_panel):  # noqa: 
     button = panel2.views.draw_test.button
     assert not button.isEnabled() and "1×8×8 or 1×28×28" in button.toolTip()
     assert panel2.views.draw_test.open() is None
+
+
+def test_the_pad_follows_the_document_to_another_model(qtbot, make_panel):  # noqa: F811
+    panel, doc, _events = make_panel("digits_cnn")
+    dialog = panel.views.draw_test.open()
+    qtbot.waitUntil(lambda: dialog.probs is not None, timeout=WAIT_MS)
+    from engine.examples import example_path
+
+    doc.open(example_path("xor_mlp"))
+    qtbot.waitUntil(lambda: dialog.probs is None, timeout=WAIT_MS)
+    assert "1×8×8 or 1×28×28" in dialog.answer.text()
+    assert not panel.views.draw_test.button.isEnabled()

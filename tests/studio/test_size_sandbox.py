@@ -1,37 +1,16 @@
 """The output-size sandbox in the inspector (pytest-qt): moving a slider redraws the output
 size the formula gives without touching the document; Apply is one undoable edit; pooling
 layers get it without dilation; other layers do not get it."""
-import pytest
 from PySide6.QtCore import Qt
 
-from engine.examples import example_path
-from engine.project import load_project
-from studio.document import Document
-from studio.ui.inspector import InspectorWidget
-
-
-@pytest.fixture
-def doc(qtbot):
-    d = Document(load_project(example_path("digits_cnn")), autosave_ms=0)
-    yield d
-    d.autosave_timer.stop()
-    d.undo_stack.clear()
-
-
-@pytest.fixture
-def insp(qtbot, doc):
-    w = InspectorWidget(doc)
-    qtbot.addWidget(w)
-    w.resize(340, 900)
-    w.show()
-    return w
+from tests.studio.test_inspector import doc, insp  # noqa: F401 - the digits_cnn inspector
 
 
 def _formula_size(n, k, s, p, d=1):
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-def test_sliders_preview_then_apply_is_one_undoable_edit(qtbot, doc, insp):
+def test_sliders_preview_then_apply_is_one_undoable_edit(qtbot, doc, insp):  # noqa: F811
     conv1 = doc.graph.by_name("conv1")
     insp.set_node(conv1.id)
     box = insp.sandbox
@@ -71,7 +50,7 @@ def test_sliders_preview_then_apply_is_one_undoable_edit(qtbot, doc, insp):
     assert box.values()["kernel_size"] == 3
 
 
-def test_pool_sandbox_without_dilation_refuses_too_much_padding(qtbot, doc, insp):
+def test_pool_sandbox_without_dilation_refuses_too_much_padding(qtbot, doc, insp):  # noqa: F811
     pool = doc.graph.by_name("pool1")
     insp.set_node(pool.id)
     box = insp.sandbox

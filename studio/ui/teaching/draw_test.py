@@ -207,7 +207,10 @@ class DrawTestDialog(QDialog):
         self._timer.start()
 
     def update_prediction(self) -> None:
-        if self.refresh_model():
+        if self.refresh_model():            # another model now: nothing of the old one stays
+            self.probs = self.acts = None
+            self.bars.setOpts(x=[], height=[])
+            self.map_image.clear()
             return
         from engine.insight import run_model
         from engine.insight.compute import softmax
