@@ -199,6 +199,40 @@ def samples(graph, n: int = 64, seed: int | None = None) -> np.ndarray:
     return as_tiles((out[0] if isinstance(out, tuple) else out).numpy())
 
 
+def confident_share(samples, classifier, threshold: float = 0.9) -> tuple[float, list[int]]:
+    """How a classifier of real data sees generated `samples` (a tensor batch): the share it
+    gives one class with probability >= `threshold`, and how many samples go to each class."""
+    import torch
+
+    with torch.no_grad():
+        probs = torch.softmax(classifier(samples), dim=1)
+    counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).tolist()
+    return float((probs.max(1).values >= threshold).float().mean()), counts
+
+
+def checkpoint_state(gan: GanState) -> tuple[dict, dict]:
+    """(tensors, JSON-able rest) of what a resumed GAN run needs beyond the model's weights:
+    both optimisers' states and the step counter that schedules the k:1 generator steps."""
+    from .resume import split_optimizer_state
+
+    tensors, meta = {}, {"steps": gan.steps}
+    for part, optimizer in (("g", gan.g_optimizer), ("d", gan.d_optimizer)):
+        t, meta[part] = split_optimizer_state(optimizer.state_dict())
+        tensors.update({f"gan/{part}/{k}": v for k, v in t.items()})
+    return tensors, meta
+
+
+def restore_state(gan: GanState, tensors: dict, meta: dict) -> None:
+    """Undo checkpoint_state: the optimisers continue where they were, as does k:1."""
+    from .resume import join_optimizer_state
+
+    for part, optimizer in (("g", gan.g_optimizer), ("d", gan.d_optimizer)):
+        prefix = f"gan/{part}/"
+        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        optimizer.load_state_dict(join_optimizer_state(own, meta[part]))
+    gan.steps = int(meta["steps"])
+
+
 def attach_gan(state, graph, config: dict) -> None:
     """Give a GAN's TrainState its GanState, the fixed noise as the snapshot sample, and the
     per-epoch GanSnapshot."""

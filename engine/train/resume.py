@@ -34,6 +34,11 @@ def last_checkpoint(state: TrainState, progress: RunProgress, epoch: int, weight
             "schedule": state.schedule.state_dict(), "current_lr": progress.current_lr,
             "best": progress.best_row, "bad_epochs": progress.bad_epochs,
             "history": progress.history, "monitor": state.monitor}
+    if state.gan is not None:  # a GAN's two optimisers and its k:1 step counter
+        from .gan import checkpoint_state
+
+        gan_tensors, info["gan"] = checkpoint_state(state.gan)
+        tensors.update(gan_tensors)
     if copy:
         weights = copy_weights(weights)
         tensors = {k: v.clone() for k, v in tensors.items()}
@@ -67,6 +72,13 @@ def load_resume(run_dir: Path, state: TrainState, config: dict) -> RunProgress:
         optim_tensors = {k: v for k, v in tensors.items() if k.startswith("optim/")}
         state.optimizer.load_state_dict(join_optimizer_state(optim_tensors,
                                                              info["optimizer"]))
+        if state.gan is not None:
+            from .gan import restore_state
+
+            if "gan" not in info:
+                raise ValueError("the checkpoint has no GAN optimiser state (written by an "
+                               "older Studio): start a new run")
+            restore_state(state.gan, tensors, info["gan"])
     except (OSError, KeyError, ValueError, WeightsError) as exc:
         raise TrainError(f"cannot resume from {run_dir}: {exc}", "error") from exc
     if "rng/torch" in tensors:

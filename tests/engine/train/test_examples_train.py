@@ -22,5 +22,6 @@ def test_example_trains(name):
     result = trainer.fit()
     assert result.status == "completed", result.error
     after = trainer.evaluate("train")["loss"]
-    assert after < before * 0.995, (before, after)
+    if trainer.state.gan is None:  # a balanced GAN's D loss stays near 2 ln 2: test_gan.py
+        assert after < before * 0.995, (before, after)
     assert len(result.history) == 3
