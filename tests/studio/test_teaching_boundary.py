@@ -133,3 +133,28 @@ def test_own_two_column_csv_and_a_model_it_cannot_draw(qtbot, tmp_path):
         assert panel.views.isTabVisible(panel.views.indexOf(tab))
     finally:
         panel.shutdown()
+
+
+def test_tabs_for_one_kind_of_model_follow_the_open_document(qtbot, make_panel):
+    """Open digits_cnn, then vae_digits, then gan_digits, then xor_mlp in one panel: the Latent
+    tab is there only for the VAE, GAN only for the GAN, Decision boundary only for XOR."""
+    from engine.examples import example_path
+
+    panel, doc, _ = make_panel("digits_cnn", epochs=1)
+    views = panel.views
+
+    def shown():
+        return {name for name, w in (("latent", views.latent), ("gan", views.gan),
+                                     ("boundary", panel.boundary))
+                if views.isTabVisible(views.indexOf(w))}
+
+    assert shown() == set()
+    views.setCurrentWidget(views.curves)
+    doc.open_example(example_path("vae_digits"))
+    assert shown() == {"latent"}
+    views.setCurrentWidget(views.latent)
+    doc.open_example(example_path("gan_digits"))
+    assert shown() == {"gan"}
+    assert views.currentWidget() is not views.latent     # never left on a hidden tab
+    doc.open_example(example_path("xor_mlp"))
+    assert shown() == {"boundary"}

@@ -112,7 +112,7 @@ class TrainingPanel(QWidget):
         v.insertTab(2, self.network, "Units and weights")
         self.extra_callbacks.append(self.network.feed)
         self._show_boundary_first()
-        self.document.undo_stack.indexChanged.connect(self._boundary_tab_shown_if_useful)
+        self.document.undo_stack.indexChanged.connect(self._tabs_shown_if_useful)
         v.message.connect(self.status.setText)
         v.feature_maps.layer_chosen.connect(lambda _nid: self._update_watch())
         self.tabs = v
@@ -178,13 +178,15 @@ class TrainingPanel(QWidget):
     def _show_boundary_first(self) -> None:
         """A model of two numbers (x1, x2) opens on its decision regions, others on the
         curves."""
-        self._boundary_tab_shown_if_useful()
+        self._tabs_shown_if_useful()
         if self.boundary.applicable:
             self.views.setCurrentWidget(self.boundary)
 
-    def _boundary_tab_shown_if_useful(self, *_) -> None:
-        """The tab is there only for a model with a 2-number input (one less tab to scroll
-        past for the others); an edit can make it appear or go."""
+    def _tabs_shown_if_useful(self, *_) -> None:
+        """Decision boundary is there only for a model with a 2-number input, Latent and GAN
+        only for a VAE or a GAN (fewer tabs to scroll past); an edit can make them appear or
+        go."""
+        self.views.show_tabs_for_model()
         applicable = self.boundary.applicable
         self.views.setTabVisible(self.views.indexOf(self.boundary), applicable)
         if not applicable and self.views.currentWidget() is self.boundary:

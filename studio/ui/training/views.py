@@ -89,6 +89,18 @@ class TrainingViews(QTabWidget):
             self.addTab(w, name)
         self.currentChanged.connect(self._tab_changed)
 
+    # a tab that explains one kind of model only is shown only for a model with that layer
+    ONLY_FOR = {"latent": "gen.Sampling", "gan": "gen.Generated"}
+
+    def show_tabs_for_model(self) -> None:
+        types = {n.type for g in self.document.graph.all_graphs() for n in g.nodes.values()}
+        for attr, layer in self.ONLY_FOR.items():
+            view = getattr(self, attr)
+            shown = layer in types
+            self.setTabVisible(self.indexOf(view), shown)
+            if not shown and self.currentWidget() is view:
+                self.setCurrentWidget(self.curves)
+
     def refresh_layers(self) -> None:
         """The feature-map view's layer list follows the graph."""
         layers = layer_nodes(self.document)
