@@ -68,6 +68,7 @@ def _dialog(window, args, size):
             raise SystemExit(f"studio screenshot: {name!r} has no units to show")
         if unit:
             dialog.unit.setValue(int(unit))
+            dialog._debounce.stop()
             dialog.compute()
         _wait(lambda: dialog.pictures is not None and
               dialog.pictures.unit == dialog.unit.value())
@@ -94,10 +95,16 @@ def teaching_shot(window, args, size, render):
         return None
     if args.train:
         train(window, args.train)
+        if getattr(args, "tab", None):     # training showed its own tab
+            window.show_tab(args.tab)
     if args.view:
         show_view(window, args.view)
     if explain_wanted(args):
         return explain_shot(window, args, size, render, _wait)
     if args.units or args.probe:
-        return _dialog(window, args, size).grab()
+        dialog = _dialog(window, args, size)
+        pixmap = dialog.grab()
+        if hasattr(dialog, "wait"):
+            dialog.wait()
+        return pixmap
     return render(window, size)

@@ -78,7 +78,7 @@ class UnitDialog(QDialog):
         self.node_id = node_id
         self.pictures = None
         self._token = 0
-        self._call: BackgroundCall | None = None
+        self._calls: list[BackgroundCall] = []   # under way (an earlier unit's may still run)
         node = document.graph.nodes[node_id]
         self.trained = bool(document.graph.weights)
         self.setWindowTitle(f"What activates a unit of {node.name}")
@@ -126,15 +126,22 @@ class UnitDialog(QDialog):
     def compute(self) -> None:
         self._token += 1
         self.status.setText(f"Computing unit {self.unit.value()}…")
-        self._call = BackgroundCall(_compute, self.project, self.node_id, self.unit.value(),
-                                    self._token)
-        self._call.succeeded.connect(self._show)
-        self._call.failed.connect(lambda msg, _tb: self.status.setText(
+        call = BackgroundCall(_compute, self.project, self.node_id, self.unit.value(),
+                              self._token)
+        call.succeeded.connect(self._show)
+        call.failed.connect(lambda msg, _tb: self.status.setText(
             f"Could not compute it: {msg}"))
-        self._call.start()
+        call.finished.connect(lambda c=call: c in self._calls and self._calls.remove(c))
+        self._calls.append(call)
+        call.start()
 
     def wait(self, ms: int = 60_000) -> bool:
-        return self._call is None or self._call.wait(ms)
+        """Wait for the computations under way (tests, closing)."""
+        return all(call.wait(ms) for call in list(self._calls))
+
+    def done(self, result: int) -> None:
+        self._debounce.stop()      # no new computation once closed
+        super().done(result)
 
     def _show(self, result) -> None:
         token, pictures = result
