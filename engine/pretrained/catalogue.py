@@ -32,12 +32,12 @@ class Preprocess:
                 f"mean ({mean}), std ({std})")
 
     def dataset_options(self) -> dict:
-        """Image-folder dataset settings close to this preprocessing with the loader's present
-        options: RGB images resized to the crop size, standardized per channel with the
-        training images' own mean and std (the shorter-side resize + centre crop and the
-        fixed ImageNet mean/std are not dataset options yet)."""
-        return {"image_size": [self.crop, self.crop], "color": "RGB",
-                "normalize": "standard", "normalize_axis": "channel"}
+        """The image-folder dataset settings of this preprocessing: RGB, the shorter side
+        resized to `resize`, the centre `crop` x `crop` cut out, then normalized with the
+        fixed mean and std the network was trained with (not the data's own statistics)."""
+        return {"image_size": [self.crop, self.crop], "color": "RGB", "resize": self.resize,
+                "interpolation": self.interpolation, "normalize": "fixed",
+                "mean": list(self.mean), "std": list(self.std)}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from . import stream
 from .data_plan import DataPlan, TargetPlan
 from .plan import OutputPlan, Plan
 from .sources import source_code
@@ -19,10 +20,12 @@ def load_data(plan: Plan) -> tuple[list[list[str]], list[str]]:
     """(helper functions, the load_data function)."""
     d = plan.data
     src = source_code(d)
-    body = fit(_chain([*src.lines, *_subsample(d), *_to_input(d), *_split(d),
-                       *_normalize(d), *_conversions(d), *_tensors(plan)]))
+    body = fit(_chain([*src.lines, *_subsample(d), *([] if d.streamed else _to_input(d)),
+                       *_split(d), *_normalize(d), *_conversions(d), *_tensors(plan)]))
     body.append("return splits, (offset, scale)" if d.normalize else "return splits")
-    return src.helpers, function("load_data()", _doc(d, src.what), body)
+    helpers = [*src.helpers, *stream.augment_helpers(d), *([stream.STREAMED] if d.streamed
+                                                             else [])]
+    return helpers, function("load_data()", _doc(d, src.what), body)
 
 
 def _doc(d: DataPlan, what: str) -> str:
@@ -43,6 +46,8 @@ def _doc(d: DataPlan, what: str) -> str:
     if not d.normalize:
         return text + "."
     kind, axis = d.normalize
+    if kind == "fixed":
+        return text + "; normalized with a fixed mean and std."
     how = {"minmax": "min-max scaled", "standard": "standardized"}[kind]
     over = {"feature": "per feature", "global": "over all values", "channel": "per channel"}
     wordings = [f"{text}; {how} {over[axis]} with the training split's statistics.",
@@ -111,6 +116,13 @@ def _normalize(d: DataPlan) -> list[str]:
     if not d.normalize:
         return []
     kind, axis = d.normalize
+    if kind == "fixed" or d.streamed:
+        lines = _fixed(d) if kind == "fixed" else stream.statistics(d)
+        if not d.streamed:
+            lines.append("x = (x - offset) / scale")
+        if d.own_test:
+            lines.append("test_x = (test_x - offset) / scale")
+        return lines
     ndim = len(d.input_shape) + 1
     if axis == "global":
         over = ""
@@ -132,6 +144,22 @@ def _normalize(d: DataPlan) -> list[str]:
     lines.append("x = (x - offset) / scale")
     if d.own_test:
         lines.append("test_x = (test_x - offset) / scale")
+    return lines
+
+
+def _fixed(d: DataPlan) -> list[str]:
+    """engine.data.prep.fixed_normalization: the dataset's mean and std (fractions of the
+    value range), per channel or one for all."""
+    lines = []
+    for name, key in (("offset", "mean"), ("scale", "std")):
+        values = d.config[key] if isinstance(d.config[key], list) else [d.config[key]]
+        times = f" * {lit(d.value_range)}" if d.value_range != 1.0 else ""
+        if len(values) == 1:
+            lines.append(f"{name} = np.float32({lit(float(values[0]))}{times})  # the {key}")
+            continue
+        shape = ", ".join(map(str, (len(values),) + (1,) * (len(d.input_shape) - 1)))
+        lines.append(f"{name} = (np.array({lit([float(v) for v in values])}){times})"
+                     f".reshape({shape}).astype(np.float32)  # the {key} per channel")
     return lines
 
 
@@ -203,10 +231,11 @@ def _tensors(plan: Plan) -> list[str]:
              *(["test"] if d.has_test and not d.own_test else [])]
     pairs = ", ".join(f"({string(n)}, {n})" for n in names)
     loop = f"for name, part in ({pairs}{',' if len(names) == 1 else ''})"
-    head = f"splits = {{name: (torch.as_tensor(x[part]), {targets(lambda v: f'{v}[part]')})"
+    inputs = stream.reader(d, "part") if d.streamed else "torch.as_tensor(x[part])"
+    head = f"splits = {{name: ({inputs}, {targets(lambda v: f'{v}[part]')})"
     if len(head) > 92 and plan.multi:
         parts = [target_tensor(plan, o, f"{o.target.var}[part]") for o in plan.outputs]
-        lines = ["splits = {name: (torch.as_tensor(x[part]),",
+        lines = [f"splits = {{name: ({inputs},",
                  *wrapped("                [", parts, "])", 0), f"          {loop}}}"]
     else:
         lines = [head, f"          {loop}}}"]

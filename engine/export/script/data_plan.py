@@ -49,6 +49,10 @@ class DataPlan:
     targets: list[TargetPlan] = field(default_factory=list)
     max_samples: int | None = None
     allow_outside: bool = False         # the user confirmed data outside the project folder
+    streamed: bool = False              # read from disk batch by batch (engine.data.lazy)
+    augment: dict = field(default_factory=dict)   # the "augment" option (training batches)
+    value_range: float = 1.0            # the largest raw value (255 for 8-bit images)
+    stats: dict | None = None           # the normalization Studio fitted (or fixed)
 
     @property
     def own_test(self) -> bool:
@@ -68,6 +72,7 @@ def data_plan(config: dict, project_folder: Path | None, folder: str,
     """Load the dataset as Studio does and record what the script has to repeat. Raises
     ExportError for a source the script cannot load, DataError for a bad dataset."""
     from ...data.catalogue import CATALOGUE
+    from ...data.lazy import is_lazy
     from ...data.loader import _frac, _int, _normalization, load_raw, prepare
 
     source, name = config.get("source"), config.get("name")
@@ -80,7 +85,7 @@ def data_plan(config: dict, project_folder: Path | None, folder: str,
         if source != "download":
             raise
         raw = _download_stand_in(name)   # not cached yet: the script downloads it itself
-    _check_options(config, raw)
+    augment = _check_options(config, raw, tuple(input_shape), input_dtype)
     splits = prepare(raw, config, input_shape, input_dtype)
     own_test = raw.test is not None
     kind, axis = _normalization(config)
@@ -92,7 +97,10 @@ def data_plan(config: dict, project_folder: Path | None, folder: str,
                     splits.val is not None, splits.test is not None,
                     max_samples=_int(config, "max_samples", 0)
                     if config.get("max_samples") is not None else None,
-                    allow_outside=allow_outside)
+                    allow_outside=allow_outside, streamed=is_lazy(raw.x), augment=augment,
+                    value_range=float(raw.value_range), stats=splits.normalization)
+    if plan.normalize and kind == "fixed":
+        plan.normalize = ("fixed", splits.normalization["axis"])
     plan.targets = _targets(raw, config, splits.train.x[:1])
     return plan
 
@@ -137,23 +145,28 @@ def _check_supported(source: str | None, name: str | None) -> None:
                           f"{what}, which is not supported yet")
 
 
-def _check_options(config: dict, raw: RawData) -> None:
-    """Dataset options the script does not write out yet are refused, never dropped (a script
-    that prepares its data otherwise would train on other numbers)."""
-    from ...data.lazy import is_lazy
+def _check_options(config: dict, raw: RawData, input_shape: tuple[int, ...],
+                   input_dtype: str) -> dict:
+    """The "augment" option, checked as the Trainer checks it; what the script cannot repeat
+    is refused, never dropped (a script that prepares its data otherwise would train on
+    other numbers)."""
+    from ...data.augment import check_augment
+    from ...data.lazy import CsvSamples, is_lazy
 
-    missing = [f"'{key}'" for key in ("resize", "augment") if config.get(key)]
-    if config.get("normalize") == "fixed":
-        missing.append("normalize 'fixed'")
-    if missing:
-        raise ExportError(f"the Python script export does not write out the dataset option"
-                          f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} yet; "
-                          "train with studio train, or export the model (ONNX, TorchScript)")
-    if is_lazy(raw.x):
-        raise ExportError("the dataset streams from disk (it is larger than its memory budget, "
-                          "or 'stream' is true) and the Python script export loads data into "
-                          "memory; train with studio train, or export the model (ONNX, "
-                          "TorchScript)")
+    if is_lazy(raw.x) and isinstance(raw.x.source, CsvSamples):
+        raise ExportError("the CSV file streams from disk (it is larger than its memory "
+                          "budget, or 'stream' is true) and the Python script export streams "
+                          "image folders and .npy files only; raise 'memory_budget_mb', or "
+                          "export the model (ONNX, TorchScript)")
+    if not config.get("augment"):
+        return {}
+    if input_dtype == "long" or len(input_shape) != 3:
+        raise ExportError(f"dataset: augmentation needs image inputs (channels, height, "
+                          f"width); the Input node takes {input_shape}")
+    try:
+        return check_augment(config["augment"])
+    except ValueError as exc:
+        raise ExportError(f"dataset: {exc}") from None
 
 
 def _download_stand_in(name: str) -> RawData:

@@ -91,7 +91,7 @@ def main_code(plan: Plan) -> list[str]:
             torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
             rank = torch.distributed.get_rank()
         {load} = load_data()
-        data = {{name: (x.to(device), {targets}) for name, (x, y) in splits.items()}}
+        data = {{name: ({inputs}, {targets}) for name, (x, y) in splits.items()}}
         torch.manual_seed({seed})  # as in Studio: the same initial weights
         model = {cls}().to(device)
         if args.weights:
@@ -112,7 +112,20 @@ def main_code(plan: Plan) -> list[str]:
             predict(model, torch.as_tensor({prepare}).to(device))
         ''', epochs=cfg["epochs"], device=lit(cfg["device"]),
                  load="splits, (offset, scale)" if d.normalize else "splits", targets=targets,
-                 seed=cfg["seed"], cls=plan.class_name, prepare=prepare, shape=shape)
+                 seed=cfg["seed"], cls=plan.class_name, prepare=prepare, shape=shape,
+                 inputs="Streamed(x, args.workers, device)" if d.streamed else "x.to(device)")
+    at = next(i for i, ln in enumerate(body) if ln.startswith("data = {"))
+    if len(body[at]) > 96:
+        head, _, tail = body[at].partition(" for name, ")
+        body[at:at + 1] = [head, f"        for name, {tail}"]
+    if d.streamed:
+        at = body.index("args = parser.parse_args(argv)")
+        body[at:at] = [(f"parser.add_argument(\"--workers\", type=int, "
+                        f"default={cfg['num_workers']}, help=\"data loading processes\")")]
+    if d.augment and d.normalize and not d.streamed:
+        at = next(i for i, ln in enumerate(body) if ln.startswith("splits, (offset, scale)"))
+        body.insert(at + 2 + (not body[at + 1].endswith("}")), "data[\"normalization\"] = torch.as_tensor(offset).to(device), "
+                            "torch.as_tensor(scale).to(device)")
     if d.has_test:
         body += ['elif rank == 0:',
                  '    log({f"test_{k}": v for k, v in evaluate(model, *data["test"]).items()})']

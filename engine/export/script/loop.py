@@ -18,9 +18,11 @@ def evaluate_code(plan: Plan) -> list[str]:
     r = recipe(plan)
     bs = _eval_batch_size(plan)
     ys = f"zip(*[t.split({bs}) for t in y])" if plan.multi else f"y.split({bs})"
+    xs = f"x.batches(torch.arange(len(x)).split({bs}))" if plan.data.streamed \
+        else f"x.split({bs})"
     keep = plan.metrics
     body = ["model.eval()", "total, outs = 0.0, []" if keep else "total = 0.0",
-            f"for xb, yb in zip(x.split({bs}), {ys}):", *indent(r.eval_batch(plan))]
+            f"for xb, yb in zip({xs}, {ys}):", *indent(r.eval_batch(plan))]
     if keep:
         body.append("    outs.append(out)")
     loss = "total / len(x)" + (" + penalty(model).item()" if plan.penalties else "")
@@ -44,11 +46,15 @@ def train_code(plan: Plan) -> list[str]:
     if r.ddp:
         setup.append("net = nn.parallel.DistributedDataParallel(model) if world > 1 else model")
     setup.append(f"generator = torch.Generator().manual_seed({seed})  # Studio's batch order")
+    if plan.data.augment:
+        setup.append(f"augment_seeds = torch.Generator().manual_seed({seed})  # one per batch")
+        if plan.data.normalize and not plan.data.streamed:
+            setup.append('offset, scale = data["normalization"]  # undone to augment')
     scaled = bool(plan.transfer.groups)
     rate_setup, rate_epoch, rate_step, rate_tick = sched.lines(bs, scaled)
     setup += rate_setup + _early_setup(plan)
     keep = plan.metrics
-    batch = [*r.batch(plan), *rate_step, *r.step(plan),
+    batch = [*r.batch(plan), *_augmented(plan), *rate_step, *r.step(plan),
              *r.update(plan, _clipping(cfg["grad_clip"])), *rate_tick,
              "total += value * len(batch)", "seen += len(batch)"]
     if keep:
@@ -57,10 +63,7 @@ def train_code(plan: Plan) -> list[str]:
     epoch = [*rate_epoch, *epoch_code(plan.transfer), "net.train()"
              if r.ddp else "model.train()",
              "total, seen, outs, ys = 0.0, 0, [], []" if keep else "total, seen = 0.0, 0",
-             (f"for batch in torch.randperm(len(x), generator=generator).to(x.device)"
-             f".split({bs}):"),
-             "    batch = batch[rank::world]  # under torchrun: this process's share",
-             *indent(batch), *block("""
+             *_batches(plan, bs), *indent(batch), *block("""
                  if world > 1:
                      sums = torch.tensor([total, seen], dtype=torch.float64, device=x.device)
                      torch.distributed.all_reduce(sums)
@@ -85,6 +88,33 @@ def train_code(plan: Plan) -> list[str]:
     body = [*setup, "for epoch in range(epochs):", *indent(epoch), *_early_restore(plan)]
     return function("train(model, data, epochs, log, rank=0, world=1)", _train_doc(plan, sched),
                     body)
+
+
+def _batches(plan: Plan, bs: int) -> list[str]:
+    """The loop over the epoch's batches (`batch`: the indices; from disk, also `xb`)."""
+    order = "torch.randperm(len(x), generator=generator)"
+    seeds = [("seeds = torch.randint(0, 2**62, (len(order),), generator=augment_seeds)"
+              ".tolist()")] if plan.data.augment else []
+    if plan.data.streamed:
+        return ["# the epoch's batches (under torchrun, this process's share of each)",
+                f"order = [b[rank::world] for b in {order}.split({bs})]",
+                *seeds, f"for batch, xb in zip(order, x.batches(order{', seeds' if seeds else ''})):"]
+    if seeds:
+        return [f"order = {order}.to(x.device).split({bs})", *seeds,
+                "for batch, seed in zip(order, seeds):",
+                "    batch = batch[rank::world]  # under torchrun: this process's share"]
+    return [f"for batch in {order}.to(x.device).split({bs}):",
+            "    batch = batch[rank::world]  # under torchrun: this process's share"]
+
+
+def _augmented(plan: Plan) -> list[str]:
+    """In memory: the batch augmented on its raw values, as Studio does (engine.train.batches
+    .Augmented); from disk the Dataset has done it."""
+    if not plan.data.augment or plan.data.streamed:
+        return []
+    if not plan.data.normalize:
+        return ["xb = augment(xb, seed)"]
+    return ["xb = (augment(xb * scale + offset, seed) - offset) / scale  # on raw values"]
 
 
 def _train_doc(plan: Plan, sched) -> str:

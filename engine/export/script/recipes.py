@@ -36,7 +36,7 @@ class Recipe:
 
     def batch(self, plan: Plan) -> list[str]:
         y = "[t[batch] for t in y]" if plan.multi else "y[batch]"
-        return [f"xb, yb = x[batch], {y}"]
+        return [f"yb = {y}"] if plan.data.streamed else [f"xb, yb = x[batch], {y}"]
 
     def step(self, plan: Plan) -> list[str]:
         raise NotImplementedError

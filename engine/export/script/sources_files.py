@@ -32,14 +32,24 @@ def path_code(d: DataPlan, key: str) -> str:
 
 
 def file_source(d: DataPlan) -> Source:
+    if d.streamed and d.source == "npy":
+        from .stream import npy_rows
+
+        return _in_folder(d, npy_rows(d))
     source = {"csv": csv_source, "npy": npy_source, "npz": npz_source, "idx": idx_source,
               "image_folder": image_source}[d.source](d)
+    source = _in_folder(d, source)
+    if d.config.get("window"):
+        source.lines += windows(d)
+    return source
+
+
+def _in_folder(d: DataPlan, source: Source) -> Source:
+    """`folder = ...` first when the source's paths are relative to the project folder."""
     if "folder / " in "\n".join(source.lines):
         where = "" if d.folder in ("", ".") else f" / {lit(d.folder)}"
         source.lines.insert(0, f"folder = Path(__file__).resolve().parent{where}  "
                                "# the project's folder")
-    if d.config.get("window"):
-        source.lines += windows(d)
     return source
 
 
@@ -211,9 +221,11 @@ def image_source(d: DataPlan) -> Source:
     skip = d.config.get("on_error", "error") == "skip"
     exts = wrapped("if path.suffix.lower() in {", [lit(e) for e in sorted(IMAGE_EXTENSIONS)],
                    "}:", 0, outer=3)
-    load = [*(["image = wide_grey(image)"] if wide else []), f"image = image.convert({lit(mode)})",
-            f"if image.size != ({size[1]}, {size[0]}):",
-            f"    image = image.resize(({size[1]}, {size[0]}), Image.Resampling.BILINEAR)",
+    if d.streamed:
+        from .stream import image_files
+
+        return image_files(d, root, mode, size, wide)
+    load = [*prepare_image(d, mode, size, wide),
             "images.append(np.asarray(image, dtype=np.float32)" +
             ("[None])" if mode == "L" else ".transpose(2, 0, 1))")]
     opened = ["with Image.open(path) as image:", *["    " + ln for ln in load]]
@@ -235,9 +247,35 @@ def image_source(d: DataPlan) -> Source:
     if var:
         lines.append(f"{var} = np.array(labels, dtype=np.int64)")
     helpers = [WIDE_GREY] if wide else []
+    return Source(lines, image_what(d, mode, size), helpers)
+
+
+def image_what(d: DataPlan, mode: str, size: tuple[int, int]) -> str:
     colour = "grey" if mode == "L" else "colour"
-    return Source(lines, f"the images in {d.config['path']} ({colour}, {size[0]}x{size[1]})",
-                  helpers)
+    resized = f"resized to {d.config['resize']}, centre " if d.config.get("resize") else ""
+    return f"the images in {d.config['path']} ({colour}, {resized}{size[0]}x{size[1]})"
+
+
+def prepare_image(d: DataPlan, mode: str, size: tuple[int, int], wide: bool) -> list[str]:
+    """Lines that turn the open `image` into the one Studio trains on (engine.data.images
+    `_to_array`): colour mode, then a resize (or the shorter side resized and the centre
+    cut out)."""
+    h, w = size
+    how = f"Image.Resampling.{d.config.get('interpolation', 'bilinear').upper()}"
+    lines = [*(["image = wide_grey(image)"] if wide else []), f"image = image.convert({lit(mode)})"]
+    shorter = d.config.get("resize")
+    if not shorter:
+        return [*lines, f"if image.size != ({w}, {h}):",
+                f"    image = image.resize(({w}, {h}), {how})"]
+    return [f"resample = {how}", *lines, *block("""
+        width, height = image.size  # the shorter side to {n} pixels, the aspect ratio kept
+        if width <= height and width != {n}:
+            image = image.resize(({n}, int({n} * height / width)), {how})
+        elif height < width and height != {n}:
+            image = image.resize((int({n} * width / height), {n}), {how})
+        left, top = round((image.size[0] - {w}) / 2), round((image.size[1] - {h}) / 2)
+        image = image.crop((left, top, left + {w}, top + {h}))  # the centre {h}x{w}
+        """, n=shorter, w=w, h=h, how="resample")]
 
 
 WIDE_GREY = block('''

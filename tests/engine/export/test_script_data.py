@@ -363,15 +363,17 @@ def test_the_download_is_fetched_by_the_script(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("option, words", [
-    ({"augment": {"flip": "horizontal"}}, "'augment'"),
-    ({"resize": 8, "normalize": "fixed", "mean": 0.5, "std": 0.25}, "'resize', normalize 'fixed'"),
-    ({"stream": True}, "streams from disk")])
+    ({"augment": {"flip": "horizontal"}}, "augmentation needs image inputs"),
+    ({"source": "csv", "path": "rows.csv", "stream": True}, "CSV file streams from disk")])
 def test_dataset_options_the_script_cannot_repeat_are_refused(option, words, tmp_path):
     from engine.export import ExportError
 
-    _images(tmp_path / "pictures", "RGB", [(6, 6)] * 3)
-    dataset = {"source": "image_folder", "path": "pictures", "image_size": [6, 6], **option}
-    project = _project(tmp_path, dataset, (3, 6, 6), (("shade", 2, None),))
+    (tmp_path / "rows.csv").write_text("a,b,label\n" + "".join(
+        f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    np.save(tmp_path / "x.npy", RNG.normal(size=(20, 4)).astype(np.float32))
+    dataset = {"source": "npy", "path": "x.npy", **option}
+    shape = (2,) if option.get("source") == "csv" else (4,)
+    project = _project(tmp_path, dataset, shape, (("out", 2, None),))
     with pytest.raises(ExportError, match=words):
         export_script(project, tmp_path / "model.py")
     assert not (tmp_path / "model.py").exists()
