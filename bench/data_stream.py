@@ -1,17 +1,18 @@
 """Streaming an image folder from disk vs holding it in memory: samples per second.
 
-One generated image folder (PNG photos of mixed sizes in a few classes, resized to one size
-on load) is trained on through the Trainer's own data objects:
-  memory      decoded once at set-up, batches indexed in memory (the in-memory path)
-  stream_wN   streamed from disk through the DataLoader with N worker processes (0, 1, 2),
-              each image decoded and resized when its batch is read; the memory budget is
-              set so small that nothing is cached (every epoch decodes again)
-Two measures per side, in interleaved rounds (the order of the sides alternates):
-  pipeline    one epoch of training batches, nothing else (what the data path delivers)
-  train       one epoch of a small CNN's training steps on those batches
-reported as medians with the min-max spread, plus process CPU time per sample (this process
-and its finished worker processes), because on a shared machine wall clock is noisy.
-Set-up (the in-memory side's decoding of every image) is reported apart, once.
+One generated image folder (JPEG photos of mixed sizes in a few classes, resized to one size
+on load) is read through the Trainer's own data objects:
+  memory        decoded once at set-up, batches indexed in memory (the in-memory path)
+  stream_wN     streamed from disk through the DataLoader with N worker processes (0, 1, 2)
+                that live across epochs (started by the first pass, reused by the next)
+  stream_wN_new the same with new workers for every pass (how it was before: each pass
+                starts N processes from the fork server)
+each image decoded and resized when its batch is read; the memory budget is so small that
+nothing is cached (every epoch decodes again). Each round starts every side afresh (its
+workers stopped) and times two epochs: `first` (with the workers' start-up) and `later`.
+Rounds are interleaved (the order of the sides alternates); medians with the min-max
+spread, plus process CPU time per sample (this process and its finished worker processes).
+--train adds a small CNN's training steps to each epoch (default: the data path alone).
 Run: python -m bench.data_stream [--images 900] [--size 64] [--rounds 5] [--batch 64]
 """
 from __future__ import annotations
@@ -107,6 +108,18 @@ def one_epoch(trainer: Trainer, batch: int, train: bool, seed: int) -> tuple[flo
     return n / wall, 1000 * cpu / n
 
 
+def sides_for(folder: Path, args) -> dict[str, Trainer]:
+    sides = {"memory": trainer_for(folder, args.size, args.batch, False, 0)}
+    for w in (int(v) for v in args.workers.split(",")):
+        sides[f"stream_w{w}"] = trainer_for(folder, args.size, args.batch, True, w)
+        if w:
+            fresh = trainer_for(folder, args.size, args.batch, True, w)
+            fresh.state.train_data.persistent_workers = False
+            sides[f"stream_w{w}_new"] = fresh
+    assert not getattr(sides["memory"].state.train_data, "from_disk", False)
+    return sides
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=900)
@@ -114,40 +127,45 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--workers", default="0,1,2")
+    p.add_argument("--train", action="store_true", help="time training steps too")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"
         make_folder(folder, args.images, args.size)
-        sides = {"memory": trainer_for(folder, args.size, args.batch, False, 0)}
-        for w in (int(v) for v in args.workers.split(",")):
-            sides[f"stream_w{w}"] = trainer_for(folder, args.size, args.batch, True, w)
-        assert not getattr(sides["memory"].state.train_data, "from_disk", False)
-        samples: dict = {(name, m): ([], []) for name in sides for m in ("pipeline", "train")}
+        sides = sides_for(folder, args)
+        samples: dict = {(name, m): ([], []) for name in sides for m in ("first", "later")}
         names = list(sides)
         for r in range(args.rounds):
-            order = names if r % 2 == 0 else names[::-1]
-            for measure in ("pipeline", "train"):
-                for name in order:
-                    rate, cpu = one_epoch(sides[name], args.batch, measure == "train", r)
-                    samples[(name, measure)][0].append(rate)
-                    samples[(name, measure)][1].append(cpu)
+            for name in (names if r % 2 == 0 else names[::-1]):
+                data = sides[name].state.train_data
+                if hasattr(data, "close"):
+                    data.close()            # this round starts without workers
+                for epoch in ("first", "later"):
+                    rate, cpu = one_epoch(sides[name], args.batch, args.train, r)
+                    samples[(name, epoch)][0].append(rate)
+                    samples[(name, epoch)][1].append(cpu)
+        for trainer in sides.values():
+            if hasattr(trainer.state.train_data, "close"):
+                trainer.state.train_data.close()
         rows = []
-        base = {m: statistics.median(samples[("memory", m)][0]) for m in ("pipeline", "train")}
-        for (name, measure), (rates, cpus) in samples.items():
+        base = {m: statistics.median(samples[("memory", m)][0]) for m in ("first", "later")}
+        for (name, epoch), (rates, cpus) in samples.items():
             med = statistics.median(rates)
-            rows.append({"side": name, "measure": measure, "samples_s": round(med, 1),
+            rows.append({"epoch": epoch, "side": name, "samples_s": round(med, 1),
                          "spread": f"{min(rates):.0f}-{max(rates):.0f}",
-                         "vs_memory": round(med / base[measure], 3),
+                         "vs_memory": round(med / base[epoch], 3),
                          "cpu_ms_per_sample": round(statistics.median(cpus), 3),
                          "setup_s": round(sides[name].setup_s, 2)})
-        rows.sort(key=lambda r: (r["measure"], r["side"]))
+        rows.sort(key=lambda r: (r["epoch"], r["side"]))
+        what = "training epochs" if args.train else "epochs of the data path alone"
         print(f"{args.images} JPEG photos (mixed sizes, resized to {args.size}x{args.size}), "
-              f"batch {args.batch}, {args.rounds} interleaved rounds, torch threads 1\n")
-        print_table(rows, ["measure", "side", "samples_s", "spread", "vs_memory",
+              f"batch {args.batch}, {what}, {args.rounds} interleaved rounds, torch threads 1\n")
+        print_table(rows, ["epoch", "side", "samples_s", "spread", "vs_memory",
                            "cpu_ms_per_sample", "setup_s"])
         write_json("data_stream", {"images": args.images, "size": args.size,
-                                   "batch": args.batch, "rounds": args.rounds, "rows": rows,
+                                   "batch": args.batch, "rounds": args.rounds,
+                                   "train": args.train, "rows": rows,
                                    "raw": {f"{k[0]}/{k[1]}": v[0]
                                            for k, v in samples.items()}})
 

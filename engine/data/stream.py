@@ -70,7 +70,9 @@ def attach_cache(view, budget_mb: float) -> SampleCache | None:
 
 
 class BatchReader:
-    """The DataLoader's dataset: item (indices, seed) -> (x, [targets]) tensors."""
+    """The DataLoader's dataset: item (indices, seed) -> (x, [targets]) tensors; a batch with
+    a seed goes through `transform` (training augmentation), one without is read as stored
+    (the view's own normalization)."""
 
     def __init__(self, view, ys: list, transform=None):
         self.view, self.ys, self.transform = view, ys, transform
@@ -80,7 +82,7 @@ class BatchReader:
 
         idx, seed = item
         idx = np.asarray(idx, np.int64)
-        if self.transform is None:
+        if self.transform is None or seed is None:
             x = torch.from_numpy(np.ascontiguousarray(self.view[idx]))
         else:
             raw = torch.from_numpy(np.ascontiguousarray(self.view.raw(idx)))
@@ -90,18 +92,25 @@ class BatchReader:
 
 
 def batch_plan(order, batch_size: int, rank: int = 0, world: int = 1, seeds=None) -> list:
-    """[(indices, seed)] per batch of `order` (a CPU tensor or None for 0..n-1)."""
+    """[(indices, seed)] per batch of `order` (a CPU tensor); seed None: not augmented."""
     chunks = [c[rank::world] if world > 1 else c for c in order.split(batch_size)]
-    seeds = seeds if seeds is not None else [0] * len(chunks)
+    seeds = seeds if seeds is not None else [None] * len(chunks)
     return [(c.numpy(), s) for c, s in zip(chunks, seeds)]
+
+
+# modules a fork-server worker needs, imported once by the server instead of by every worker
+WORKER_PRELOAD = ["engine.data.augment", "engine.data.stream", "engine.data.lazy",
+                  "engine.data.images", "PIL.Image"]
 
 
 class DiskData:
     """A split streamed from disk: the trainer's batches through a DataLoader with worker
-    processes (pinned memory on CUDA)."""
+    processes (pinned memory on CUDA). The workers are started once, on the first pass, and
+    serve every later pass (epochs, evaluations) until `close()` or the object goes away."""
 
     streaming = True
     from_disk = True
+    persistent_workers = True   # False: new workers every pass (for the benchmark)
 
     def __init__(self, view, ys: list, device, channels_last: bool = False,
                  num_workers: int = 0):
@@ -109,6 +118,7 @@ class DiskData:
         self.device, self.channels_last = device, channels_last
         self.num_workers = num_workers
         self.transform = self._seeds = None
+        self._loader = self._plan = None
 
     def augment(self, transform, seed: int) -> None:
         """Augment the batches of every shuffled pass (training; evaluation passes, in the
@@ -116,6 +126,7 @@ class DiskData:
         seeded with `seed` (the same seeds as engine.train.batches.Augmented)."""
         import torch
 
+        self.close()   # the workers hold the dataset they were started with
         self.transform, self._seeds = transform, torch.Generator().manual_seed(int(seed))
 
     def __len__(self) -> int:
@@ -138,29 +149,54 @@ class DiskData:
 
     def batches(self, order, batch_size: int, rank: int = 0, world: int = 1, seeds=None):
         import torch
-        from torch.utils.data import DataLoader
 
-        transform = None   # evaluation: the view's own normalization, no augmentation
         if order is None:
-            order = torch.arange(len(self.x))
+            order = torch.arange(len(self.x))   # evaluation: as stored, not augmented
         elif self.transform is not None and seeds is None:
             seeds = batch_seeds(self._seeds, math.ceil(len(order) / batch_size))
-        if seeds is not None:
-            transform = self.transform
-        plan = batch_plan(order, batch_size, rank, world, seeds)
+        loader, plan = self._loader_for_pass()
+        plan[:] = batch_plan(order, batch_size, rank, world, seeds)
         cuda = torch.device(self.device).type == "cuda"
-        loader = DataLoader(BatchReader(self.x, self.ys, transform), batch_size=None,
-                            sampler=plan, num_workers=self.num_workers, pin_memory=cuda,
-                            generator=torch.Generator(),  # leaves the global RNG alone
-                            prefetch_factor=2 if self.num_workers else None,
-                            # a fork of a process with running threads (the app's GUI and
-                            # trainer, torch's pool) can deadlock in the child: start clean
-                            multiprocessing_context="forkserver" if self.num_workers else None)
         for xb, ys in loader:
             xb = xb.to(self.device, non_blocking=cuda)
             if self.channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             yield xb, [y.to(self.device, non_blocking=cuda) for y in ys]
+
+    def _loader_for_pass(self):
+        """The DataLoader and its plan (the list of batches it serves, refilled each pass)."""
+        if self._loader is not None and self.persistent_workers:
+            return self._loader, self._plan
+        import multiprocessing
+
+        import torch
+        from torch.utils.data import DataLoader
+
+        workers = self.num_workers
+        context = None
+        if workers:
+            # a fork of a process with running threads (the app's GUI and trainer, torch's
+            # pool) can deadlock in the child: workers start from a clean fork server, which
+            # imports what they need once
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(WORKER_PRELOAD)
+        plan: list = []
+        cuda = torch.device(self.device).type == "cuda"
+        loader = DataLoader(BatchReader(self.x, self.ys, self.transform), batch_size=None,
+                            sampler=plan, num_workers=workers, pin_memory=cuda,
+                            generator=torch.Generator(),  # leaves the global RNG alone
+                            prefetch_factor=2 if workers else None,
+                            persistent_workers=bool(workers) and self.persistent_workers,
+                            multiprocessing_context=context)
+        self._loader, self._plan = loader, plan
+        return loader, plan
+
+    def close(self) -> None:
+        """Stop the worker processes (they also stop when this object is collected)."""
+        loader, self._loader, self._plan = self._loader, None, None
+        iterator = getattr(loader, "_iterator", None)
+        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+            iterator._shutdown_workers()
 
 
 def batch_seeds(generator, n: int) -> list[int]:

@@ -180,12 +180,24 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a failed event
             return self._fail(TrainError(f"{type(exc).__name__}: {exc}", cause_of(exc),
                                          tb=traceback.format_exc()))
+        finally:
+            self._stop_data_workers()
         best = self.progress.best_row or {}
         run_dir = str(self.run_dir) if self.run_dir else None
         self._emit(RunFinished(status, len(self.history), best.get("epoch"), dict(best),
                                run_dir))
         return FitResult(status, list(self.history), best.get("epoch"), dict(best),
                          self.run_dir)
+
+    def _stop_data_workers(self) -> None:
+        """Streamed splits keep their DataLoader workers across epochs: stop them when the
+        run ends (a later evaluation starts them again)."""
+        s = self.state
+        for data in (getattr(s, "train_data", None), getattr(s, "val_data", None),
+                     getattr(s, "test_data", None)):
+            data = getattr(data, "data", data)    # an Augmented wrapper holds the split
+            if hasattr(data, "close"):
+                data.close()
 
     def _fail(self, err: TrainError) -> FitResult:
         tb = err.traceback or traceback.format_exc()

@@ -18,6 +18,10 @@ from engine.train.trainer import Trainer
 
 from .conftest import assert_ruff_clean, assert_short_lines
 
+# each test trains twice and starts worker processes (the app's from a fork server): slow
+# on a loaded machine, though nothing here is a timing claim
+pytestmark = pytest.mark.timeout(900)
+
 IMAGENET = {"normalize": "fixed", "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 AUGMENT = {"flip": "both", "shift": 1, "crop": {"size": [12, 12], "padding": 2}, "rotate": 15,
            "color_jitter": {"brightness": 0.2, "contrast": 0.3, "saturation": 0.2, "hue": 0.05},

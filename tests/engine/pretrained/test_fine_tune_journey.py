@@ -60,6 +60,7 @@ def test_photos_to_fine_tuned_resnet18_and_the_script_that_does_the_same(tmp_pat
     assert not torch.equal(seen[0][1], seen[1][1])          # the head learned from epoch 1
     matrix = np.array(result.history[-1]["val_confusion_matrix"])
     assert matrix.shape == (3, 3) and matrix.sum() == len(trainer.splits.val)
+    _check_worst_predictions(trainer, matrix)
     (tmp_path / "out").mkdir()
     script = export_script(project, tmp_path / "out" / "fine.py")
     text = script.read_text()
@@ -85,3 +86,26 @@ def test_photos_to_fine_tuned_resnet18_and_the_script_that_does_the_same(tmp_pat
                 assert mine[key] == pytest.approx(value, rel=rel, abs=1e-5), key
             elif key != "val_confusion_matrix" or theirs["epoch"] <= 2:
                 assert mine[key] == value, key
+
+
+def _check_worst_predictions(trainer, matrix):
+    """The worst-predictions view's order, from the model itself: every validation photo once,
+    the wrong answers first (most confident first), then the right ones (least confident
+    first); the view's confusion matrix is the run's last."""
+    from engine.insight import compute_insight
+    from engine.insight.compute import ranked_predictions
+
+    insight = compute_insight(trainer.model, trainer.splits)
+    order = ranked_predictions(insight)
+    x, y = trainer.splits.val.x, trainer.splits.val.y[0]
+    trainer.model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(trainer.model(torch.as_tensor(x[np.arange(len(x))])), 1).numpy()
+    pred = probs.argmax(1)
+    np.testing.assert_array_equal(insight.pred, pred)
+    np.testing.assert_array_equal(insight.confusion, matrix)
+    assert sorted(order.tolist()) == list(range(len(y)))
+    wrong = pred[order] != y[order]
+    assert not np.any(np.diff(wrong.astype(int)) > 0)      # the wrong answers come first
+    conf = probs[order, pred[order]]
+    assert np.all(np.diff(conf[wrong]) <= 1e-6) and np.all(np.diff(conf[~wrong]) >= -1e-6)
