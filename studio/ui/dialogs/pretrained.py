@@ -164,8 +164,7 @@ class PretrainedDialog(QDialog):
         self.details.setText(
             f"<b>{net.title}</b> — {net.description}<br>"
             f"<b>ImageNet preprocessing:</b> {pre.describe()}. The dataset settings adopt it: "
-            f"RGB, the shorter side resized to {pre.resize}, the centre {pre.crop}×{pre.crop} "
-            "cut out, normalized with ImageNet's mean and std.<br>"
+            "your images are read as RGB and prepared exactly this way.<br>"
             f"<b>Weights:</b> {net.file} ({net.file_mb:.0f} MB), "
             + ("already downloaded." if cached else f"from {net.url}"))
         self.weights_file.setPlaceholderText(net.file)
