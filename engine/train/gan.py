@@ -152,10 +152,10 @@ def g_step(gan: GanState, n: int, device) -> float:
 
 
 def eval_loss(gan: GanState, xb):
-    """The discriminator's loss on real `xb` and as many samples of the fixed noise."""
-    n = min(len(xb), len(gan.fixed_noise))
-    fake = gan.generator(gan.fixed_noise[:n])
-    return d_loss(gan, gan.discriminator(xb[:n]), gan.discriminator(fake))
+    """The discriminator's loss on real `xb` against the samples of the fixed noise (as many,
+    up to its 64)."""
+    fake = gan.generator(gan.fixed_noise[:len(xb)])
+    return d_loss(gan, gan.discriminator(xb), gan.discriminator(fake))
 
 
 def snapshot(gan: GanState, model, epoch: int):

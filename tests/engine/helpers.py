@@ -27,8 +27,9 @@ def digits_cnn() -> tuple[Graph, list]:
 
 
 def scriptable_examples() -> list[str]:
-    """The bundled examples the exported training script can train: all but GANs (whose
-    adversarial recipe the script does not write; it refuses them with an ExportError)."""
+    """The bundled examples whose exported scripts the generic script tests run: all but GANs
+    (their script has a recipe and two extra classes of its own: tests/engine/train/
+    test_gan.py runs it against the app)."""
     from engine.examples import example_paths
 
     return [name for name, path in example_paths().items()

@@ -81,7 +81,7 @@ def train_code(plan: Plan) -> list[str]:
     if plan.data.has_val:
         epoch.append('row.update({f"val_{k}": v for k, v in evaluate(model, *data["val"])'
                      '.items()})')
-    lr = ("rate" if sched.rate else lit(cfg["optimizer"]["lr"])) if scaled \
+    lr = ("rate" if sched.rate else lit(cfg["optimizer"]["lr"])) if scaled or plan.gan \
         else 'optimizer.param_groups[0]["lr"]'
     epoch += [f'row["lr"] = {lr}', "log(row)", *sched.end,
               *_early_end(plan)]

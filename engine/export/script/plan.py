@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ...codegen import Namespace, generate
 from ...layers.generative import GENERATED_TYPE, SAMPLING_TYPE
@@ -65,6 +66,7 @@ class Plan:
     penalties: list[tuple[str, float, list[str]]] = field(default_factory=list)
     rbm: tuple[str, int] | None = None  # (attribute, CD steps) when trained by CD-k
     kl: list[str] = field(default_factory=list)  # attributes of a VAE's Sampling nodes
+    gan: Any = None                     # gan.GanPlan: a GAN's adversarial recipe
     monitor: str | None = None          # early stopping's metric
     transfer: TransferPlan = field(default_factory=TransferPlan)  # lr per layer, fine-tuning
 
@@ -75,7 +77,7 @@ class Plan:
     @property
     def metrics(self) -> bool:
         """Whether any metric is reported (and outputs must be kept for it)."""
-        return self.rbm is None and any(o.metrics for o in self.outputs)
+        return self.rbm is None and self.gan is None and any(o.metrics for o in self.outputs)
 
 
 def build_plan(project: Project, filename: str, weights_hint: str | None) -> Plan:
@@ -91,10 +93,6 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
     if class_name.lower() in support:  # RBM beside Rbm would read as a typo
         class_name += "Model"
         code = generate(graph, report, class_name=class_name, docstring=doc)
-    if any(n.type == GENERATED_TYPE for n in graph.nodes.values()):
-        raise ExportError("the training script does not write a GAN's adversarial recipe: "
-                          "train it in Studio or with `studio train`, and export the trained "
-                          "generator with `studio export -f onnx --part generator`")
     if len(code.input_ids) != 1:
         raise ExportError(f"the training script needs exactly one Input node, the graph has "
                           f"{len(code.input_ids)}")
@@ -106,8 +104,10 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
     except ConfigError as exc:
         raise ExportError(str(exc)) from None
     in_type = report.out_types[code.input_ids[0]][0]
+    generated = next((n for n in graph.nodes.values() if n.type == GENERATED_TYPE), None)
+    data_type = report.out_types[generated.id][0] if generated else in_type  # a GAN's: real
     data = data_plan(project.dataset, project.folder if project.path else None,
-                     _data_folder(project, filename), tuple(in_type.shape), in_type.dtype,
+                     _data_folder(project, filename), tuple(data_type.shape), data_type.dtype,
                      project.allow_outside_data)
     out_ids = list(code.output_ids)
     try:
@@ -146,6 +146,11 @@ def build_plan(project: Project, filename: str, weights_hint: str | None) -> Pla
         raise ExportError(str(exc)) from None
     plan.penalties = _penalties(cfg["regularization"], graph, module)
     plan.kl = [a for nid, a in code.attrs.items() if graph.nodes[nid].type == SAMPLING_TYPE]
+    if generated is not None:
+        from .gan import check, gan_plan
+
+        check(cfg)
+        plan.gan = gan_plan(graph, generated, class_name, code.attrs)
     if "cd" in losses:
         rbm = next((nid for nid in report.order if graph.nodes[nid].type == "rbm.RBM"), None)
         if rbm is None:

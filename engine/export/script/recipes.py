@@ -54,7 +54,7 @@ class Supervised(Recipe):
 
     @staticmethod
     def applies(plan: Plan) -> bool:
-        return plan.rbm is None
+        return plan.rbm is None and plan.gan is None
 
     def helpers(self, plan: Plan) -> list[list[str]]:
         return loss_code(plan)
@@ -144,8 +144,10 @@ RECIPES: list[type[Recipe]] = [ContrastiveDivergence, Supervised]
 
 
 def recipe(plan: Plan) -> Recipe:
-    """The recipe that trains `plan`'s project (the first that applies)."""
-    return next(r for r in RECIPES if r.applies(plan))()
+    """The recipe that trains `plan`'s project (the first that applies; a GAN's: gan.py)."""
+    from .gan import Adversarial
+
+    return next(r for r in [Adversarial, *RECIPES] if r.applies(plan))()
 
 
 def _finite(*values: str) -> list[str]:
