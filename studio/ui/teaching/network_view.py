@@ -26,7 +26,7 @@ from .boundary_tab import LiveFeed
 from .network_scene import NetworkScene, WeightRef
 from .weight_command import START_FROM, EditWeightCommand
 
-PICK = "Click a line (a weight) or a circle (a unit's bias) to see its value and change it."
+PICK = "Click a line (a weight) or a circle (a bias) to see and change it."
 
 
 def _chain(graph, selected: list[str]) -> list:
@@ -87,6 +87,9 @@ class NetworkView(QWidget):
         self.view = QGraphicsView(self.scene)
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setToolTip(PICK)
+        for policy in (self.view.setHorizontalScrollBarPolicy,
+                       self.view.setVerticalScrollBarPolicy):
+            policy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)   # the picture is fitted instead
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.legend = QLabel()
@@ -199,9 +202,9 @@ class NetworkView(QWidget):
     def _legend(self) -> None:
         neg, _zero, pos = UNIT_COLORS["dark" if current_name() == "dark" else "light"]
         self.legend.setText(
-            f"<span style='color:{pos}'>━ positive</span> &nbsp; "
-            f"<span style='color:{neg}'>━ negative</span> &nbsp; thicker: larger |w| "
-            f"(thickest {self.scene.w_max:.3g}) · circle colour: bias")
+            f"<span style='color:{pos}'>━ positive</span> &nbsp;"
+            f"<span style='color:{neg}'>━ negative</span> &nbsp;thicker: larger |w| "
+            f"(up to {self.scene.w_max:.3g}) · circle: bias")
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
