@@ -5,6 +5,10 @@ time per second of training and the trainer's throughput (samples/s), for
   curves    the Curves tab shown, health warnings on (what every run pays)
   boundary  the Decision boundary tab shown: decision regions recomputed on the trainer
             thread between batches (<= 10/s, <= 10 % of the time) and drawn on the GUI thread
+  heatmaps  the Curves tab shown, the per-unit heatmaps inside the canvas nodes on
+  both      the Decision boundary tab and the heatmaps (the app's default for xor_mlp)
+
+Health warnings are on in every mode but `bare`; the heatmaps only in the last two.
 
 Each round runs every mode once, in an order rotating with the round, so drifting machine load
 hits all alike; the table gives each round and the medians with their spread (min..max), and
@@ -35,7 +39,7 @@ from bench.common import print_table, write_json
 from engine.project import load_project
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples"
-MODES = ("bare", "curves", "boundary")
+MODES = ("bare", "curves", "boundary", "heatmaps", "both")
 
 
 def _window(name: str, epochs: int, settings_dir: str):
@@ -60,7 +64,11 @@ def run(mode: str, name: str, epochs: int, settings_dir: str) -> dict:
     panel = win.panels["training"]
     panel.overrides = {"run_dir": False}
     win.show_tab("training")
-    panel.views.setCurrentWidget(panel.boundary if mode == "boundary" else panel.curves)
+    boundary = mode in ("boundary", "both")
+    panel.views.setCurrentWidget(panel.boundary if boundary else panel.curves)
+    heatmaps = getattr(win, "unit_heatmaps", None)
+    if heatmaps is not None:
+        heatmaps.set_enabled(mode in ("heatmaps", "both"))
     if mode == "bare" and win.health is not None:
         panel.extra_callbacks.remove(win.health.feed)
     rows: list[dict] = []
@@ -84,6 +92,7 @@ def run(mode: str, name: str, epochs: int, settings_dir: str) -> dict:
     wall = time.perf_counter() - wall0
     gui_cpu = time.thread_time() - cpu0
     frames = panel.boundary.frames_shown - frames0
+    unit_frames = heatmaps.frames_shown if heatmaps is not None else 0
     panel.shutdown()
     win.document.undo_stack.setClean()    # the trained weights: nothing to ask about
     win.close()
@@ -93,6 +102,7 @@ def run(mode: str, name: str, epochs: int, settings_dir: str) -> dict:
     return {"samples_s": statistics.median(r["samples_per_s"] for r in later),
             "gui_cpu_per_s": gui_cpu / max(wall, 1e-9), "wall_s": wall,
             "boundary_frames": frames, "frames_per_s": frames / max(wall, 1e-9),
+            "heatmap_frames": unit_frames,
             "trainer_cpu_us_per_sample": 1e6 * (trainer_cpu["finished"] - trainer_cpu[
                 "started"]) / max(trainer_cpu["samples"], 1)}
 
@@ -139,7 +149,7 @@ def main(argv=None) -> int:
     print()
     print_table(rows, ["round", "mode", "samples_s", "ratio_vs_bare", "gui_cpu_per_s",
                        "trainer_cpu_us_per_sample", "cpu_ratio_vs_bare", "boundary_frames",
-                       "wall_s"])
+                       "heatmap_frames", "wall_s"])
     print()
     print_table(summary, ["mode", "samples_s_median", "samples_s_spread",
                           "ratio_vs_bare_median", "ratio_vs_bare_spread",
