@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from warnings import warn
 
 import numpy as np
 
@@ -240,7 +241,21 @@ class HealthMonitor:
             if norms:
                 self._add_norms(norms)
 
+    broken = False
+
     def __call__(self, event) -> None:
+        """Never fails the run: a check that raises (a model it cannot run on the samples)
+        warns once and turns the monitor off."""
+        if self.broken:
+            return
+        try:
+            self._on_event(event)
+        except Exception as exc:  # noqa: BLE001 - health warnings never stop training
+            self.broken = True
+            warn(f"health warnings are off for this run: {type(exc).__name__}: "
+                          f"{exc}", RuntimeWarning, stacklevel=2)
+
+    def _on_event(self, event) -> None:
         kind = getattr(event, "kind", "")
         if kind == "grad_norms":
             self._add_norms(event.norms)

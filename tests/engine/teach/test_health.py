@@ -4,8 +4,10 @@ warning appears on the right node and clears when the condition goes away."""
 from __future__ import annotations
 
 import math
+import typing
 
 import numpy as np
+import pytest
 import torch
 
 from engine.insight import build_model
@@ -195,3 +197,21 @@ def test_a_run_whose_relus_die_gets_the_warning_on_the_relu_node():
     assert [(w.node_id, w.kind) for w in sent[-1]] == [(n["act1"].id, "dead_relu")]
     project, n = _dead_relu_project(0.5)
     assert _train_with_monitor(project) in ([], [[]])
+
+
+def test_a_check_that_cannot_run_turns_the_monitor_off_without_failing_the_run():
+    class Broken:
+        node_params: typing.ClassVar[dict] = {}
+        val_data = None
+
+        @property
+        def train_data(self):
+            raise RuntimeError("no samples here")
+
+    graph, _n = _mlp()
+    sent = []
+    monitor = HealthMonitor(lambda: Broken(), graph, sent.append)
+    with pytest.warns(RuntimeWarning, match="health warnings are off.*no samples here"):
+        monitor(BatchEnded(1, 1, 1, 0.5, 0.1, 100.0, 1.0, 10))
+    monitor(BatchEnded(1, 2, 2, 0.5, 0.1, 100.0, 1.0, 10))       # quietly off now
+    assert monitor.broken and sent == []
