@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from .columns import columns_over_info, tile_view
 from .mosaic import mosaic
 
 CURVES = (("d_loss", "D loss", (214, 39, 40)), ("g_loss", "G loss", (31, 119, 180)),
@@ -22,14 +23,8 @@ class GanView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.grid_view = pg.GraphicsLayoutWidget()
-        self.grid_view.setBackground("w")
-        self.grid_view.setToolTip("The generator's output for the same 64 noise vectors "
-                                  "after every epoch")
-        self.box = self.grid_view.addViewBox(lockAspect=True, invertY=True)
-        self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("CET-L1"))
-        self.box.addItem(self.image)
+        self.grid_view, self.box, self.image = tile_view(
+            "The generator's output for the same 64 noise vectors after every epoch")
         self.plot = pg.PlotWidget(background="w")
         self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.plot.setLabel("bottom", "epoch")
@@ -53,16 +48,7 @@ class GanView(QWidget):
         right = QVBoxLayout()
         right.addWidget(QLabel("Losses and discriminator outputs per epoch"))
         right.addWidget(self.plot, 1)
-        row = QHBoxLayout()
-        row.addLayout(left, 1)
-        row.addLayout(right, 1)
-        self.info = QLabel(self.EMPTY)
-        self.info.setWordWrap(True)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addLayout(row, 1)
-        lay.addWidget(self.info)
+        self.info = columns_over_info(self, left, right, self.EMPTY)
         self.history: dict[str, list[float]] = {key: [] for key, _, _ in CURVES}
         self.epochs: list[int] = []
         self.collapse = False

@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from .columns import columns_over_info, tile_view
 from .mosaic import mosaic, normalize_tiles
 from .pca import PALETTE
 
@@ -29,14 +30,9 @@ class LatentView(QWidget):
             self.scatter.getAxis(axis).enableAutoSIPrefix(False)
         self.scatter.setToolTip("Each validation sample's code μ (the encoder's mean), "
                                 "coloured by its class")
-        self.grid_view = pg.GraphicsLayoutWidget()
-        self.grid_view.setBackground("w")
-        self.grid_view.setToolTip("The decoder's output for codes on a grid across the latent "
-                                  "plane (5% to 95% quantiles of the prior N(0, 1) per axis)")
-        self.box = self.grid_view.addViewBox(lockAspect=True, invertY=True)
-        self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("CET-L1"))
-        self.box.addItem(self.image)
+        self.grid_view, self.box, self.image = tile_view(
+            "The decoder's output for codes on a grid across the latent plane (5% to 95% "
+            "quantiles of the prior N(0, 1) per axis)")
         self.grid_title = QLabel("Decoded across the latent plane")
         self.scatter_title = QLabel("Codes by class")
         self.sample_button = QPushButton("Sample from prior")
@@ -51,16 +47,7 @@ class LatentView(QWidget):
         right_head.addWidget(self.sample_button)
         right.addLayout(right_head)
         right.addWidget(self.grid_view, 1)
-        row = QHBoxLayout()
-        row.addLayout(left, 1)
-        row.addLayout(right, 1)
-        self.info = QLabel(self.EMPTY)
-        self.info.setWordWrap(True)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        lay.addLayout(row, 1)
-        lay.addWidget(self.info)
+        self.info = columns_over_info(self, left, right, self.EMPTY)
         self.codes: np.ndarray | None = None
         self.epoch = 0
 
