@@ -124,6 +124,14 @@ def test_studio_train_trains_the_gan_and_the_vae(tmp_path, capsys):
     model = onnx.load(str(tmp_path / "generator.onnx")).graph
     assert [d.dim_value for d in model.input[0].type.tensor_type.shape.dim][1:] == [32]
     assert [d.dim_value for d in model.output[0].type.tensor_type.shape.dim][1:] == [1, 8, 8]
+    import onnxruntime as ort
+
+    z = np.random.default_rng(0).standard_normal((5, 32)).astype(np.float32)
+    session = ort.InferenceSession(str(tmp_path / "generator.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: z})[0]
+    generator = engine.compile_graph(generator_graph(gan.graph)).eval()
+    with torch.no_grad():
+        assert np.allclose(got, generator(torch.from_numpy(z)).numpy(), atol=1e-5)
 
 
 def _run(project, tmp_path, name, epochs, **kw):
