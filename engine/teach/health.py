@@ -288,7 +288,8 @@ class HealthMonitor:
 
     def _check_activations(self) -> None:
         state = self.state_of()
-        if state is None or not self.watched:
+        # a GAN's data feeds its discriminator, not the model's noise input: no activations
+        if state is None or not self.watched or getattr(state, "gan", None) is not None:
             return
         if self._x is None:
             data = state.val_data if state.val_data is not None and len(state.val_data) \

@@ -215,3 +215,16 @@ def test_a_check_that_cannot_run_turns_the_monitor_off_without_failing_the_run()
         monitor(BatchEnded(1, 1, 1, 0.5, 0.1, 100.0, 1.0, 10))
     monitor(BatchEnded(1, 2, 2, 0.5, 0.1, 100.0, 1.0, 10))       # quietly off now
     assert monitor.broken and sent == []
+
+
+def test_a_gan_trains_with_the_monitor_on_and_no_check_turned_off(recwarn):
+    """A GAN's samples go into its discriminator, not its noise Input: the activation check
+    must not push digits through the generator (it raised, and the monitor switched off)."""
+    from engine.examples import example_path
+    from engine.project import load_project
+
+    project = load_project(example_path("gan_digits"), weights=False)
+    project.dataset["max_samples"] = 128
+    project.training["epochs"] = 1
+    _train_with_monitor(project)
+    assert not [w for w in recwarn if "health warnings are off" in str(w.message)]
