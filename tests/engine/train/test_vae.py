@@ -143,3 +143,10 @@ def test_decoder_graph_uses_the_trained_weights_and_samples_from_the_prior(tmp_p
 
     graph = onnx.load(str(tmp_path / "decoder.onnx")).graph
     assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim][1:] == [2]
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(tmp_path / "decoder.onnx"))
+    codes = manifold_codes(4, 2)
+    got = session.run(None, {session.get_inputs()[0].name: codes})[0]
+    with torch.no_grad():
+        assert np.allclose(got, decoder(torch.as_tensor(codes)).numpy(), atol=1e-5)
