@@ -29,7 +29,7 @@ SATURATED_SHARE = 0.9      # share of a squashing unit's outputs on its flat tai
 SIGMOID_TAIL = 0.02        # sigmoid outputs within this of 0 or 1 (slope < 0.02)
 TANH_TAIL = 0.04           # tanh outputs within this of -1 or 1 (slope < 0.08)
 WINDOW = 5                 # gradient reports the verdict is taken over (median)
-PUBLISH_S = 0.1            # the warnings are worked out at most this often (and at the end)
+PUBLISH_S = 0.5            # the warnings are worked out at most this often (and at the end)
 
 
 @dataclass(frozen=True)

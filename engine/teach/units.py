@@ -71,8 +71,8 @@ class UnitWatcher(BoundaryWatcher):
     and budget-capped like BoundaryWatcher (always at a pause and at the end)."""
 
     def __init__(self, model_of: Callable[[], object], plane: Plane, node_ids: list[str],
-                 sink: Callable[[UnitMaps], None], interval_s: float = 0.25,
-                 budget: float = 0.1):
+                 sink: Callable[[UnitMaps], None], interval_s: float = 0.5,
+                 budget: float = 0.03):
         super().__init__(model_of, plane, "", sink, interval_s, budget)
         self.node_ids = list(node_ids)
 
