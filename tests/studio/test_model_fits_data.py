@@ -2,29 +2,17 @@
 Problems tab and the inspector; one click on its fix applies it (undoable); the model trains to
 >= 90 % validation accuracy with the new project's settings."""
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QPointF, Qt
 
 from studio.commands import ConnectCommand
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 
-from .helpers import dispose
+from .helpers import main_window
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Document(autosave_ms=0), settings)
-    w.resize(1360, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.panels["training"].shutdown()
-    dispose(w)
+    with main_window(qtbot, tmp_path, monkeypatch) as w:
+        yield w
 
 
 def build_mlp(win):

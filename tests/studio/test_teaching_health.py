@@ -3,31 +3,18 @@ lesson, train: an amber badge on its first layer says what vanishing gradients m
 try, and the Problems panel lists it; open another example: it is gone. A new run starts with
 none."""
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
 
 from engine.examples import example_path
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 
-from .helpers import dispose
+from .helpers import main_window
 from .test_training_panel import WAIT_MS
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
-    w.load_panels(("training", "problems"))
-    w.resize(1360, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.panels["training"].shutdown()
-    dispose(w)
+    with main_window(qtbot, tmp_path, monkeypatch, ("training", "problems")) as w:
+        yield w
 
 
 def _train(qtbot, win, epochs=2):

@@ -3,14 +3,11 @@ its note, train it and see it stuck at 75 % with regions that cannot separate XO
 hidden-layer preset, train it to 100 % with regions that do; open a plain example: no note."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
 
 from engine.examples import example_path, lesson_paths
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 
-from .helpers import dispose
+from .helpers import main_window
 from .test_training_panel import WAIT_MS
 
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
@@ -19,18 +16,8 @@ XOR = [0, 1, 1, 0]
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
-    w.load_panels(("training",))
-    w.resize(1360, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.panels["training"].shutdown()
-    dispose(w)
+    with main_window(qtbot, tmp_path, monkeypatch, ("training",)) as w:
+        yield w
 
 
 def _open_and_train(qtbot, win, tmp_path, name):

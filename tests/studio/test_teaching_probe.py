@@ -3,35 +3,23 @@ dialog's statistics equal the tensor PyTorch computes on the same samples; Expor
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from engine.examples import example_path
 from engine.insight import build_model
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 from studio.ui.teaching.probe_dialog import ProbeDialog, probe_inputs
 
-from .helpers import dispose
+from .helpers import main_window
 
 WAIT_MS = 120_000
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
-    w.load_panels(())
-    w.open_file(example_path("digits_cnn"))
-    w.resize(1360, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    dispose(w)
+    with main_window(qtbot, tmp_path, monkeypatch, ()) as w:
+        w.open_file(example_path("digits_cnn"))
+        yield w
 
 
 def _edge(doc, src_name):

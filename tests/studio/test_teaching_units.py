@@ -5,36 +5,24 @@ images, for the trained weights; another unit recomputes. Then open digits_cnn: 
 shows its kernel; Input and Output nodes offer no such entry."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from engine.examples import example_path
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 from studio.ui.teaching.unit_view import UnitMenu
 
-from .helpers import dispose
+from .helpers import main_window
 from .test_training_panel import WAIT_MS
 from .test_transfer_gui import _action, _right_click
 
 
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
-    w.load_panels(("training",))
-    w.resize(1360, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    for dialog in list(w.unit_menu.dialogs):
-        dialog.wait()
-        dialog.close()
-    w.panels["training"].shutdown()
-    dispose(w)
+    with main_window(qtbot, tmp_path, monkeypatch, ("training",)) as w:
+        yield w
+        for dialog in list(w.unit_menu.dialogs):
+            dialog.wait()
+            dialog.close()
 
 
 def _pixmaps(box):
