@@ -19,3 +19,16 @@ def cnn():
     project = load_project(EXAMPLES / "digits_cnn.nnproj")
     torch.manual_seed(0)
     return build_model(project.graph), project
+
+
+@pytest.fixture(scope="session", autouse=True)
+def generated_mnist(tmp_path_factory):
+    """The tests never read the user's dataset cache or the internet: $STUDIO_DATA_DIR points
+    at a generated MNIST (tests/mnist_cache.py) whose checksums stand in for the published
+    ones in this process, so the MNIST examples load, train and export like the others."""
+    from . import mnist_cache
+
+    folder = tmp_path_factory.mktemp("datasets")
+    saved = mnist_cache.install(folder, mnist_cache.write_cache(folder))
+    yield folder
+    mnist_cache.restore(saved)

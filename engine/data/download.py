@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..guard.text import quote
-from .base import DataError, RawData, Target
-from .base import dataset_budget_mb
+from .base import DataError, RawData, Target, dataset_budget_mb
 from .files import idx_raw
 from .idx import check_budget, parse_cifar_batch
 
@@ -154,6 +153,18 @@ def load_download(name: str, config: dict) -> RawData:
     title = RESOURCES[name]["title"]
     raw.description = f"{title}: {len(raw.x)} training and {len(raw.test.x)} test images"
     return raw
+
+
+def missing_files(name: str, config: dict | None = None) -> list[str]:
+    """The files of dataset `name` not yet in the cache (a cheap look: their checksums are
+    checked when the dataset is read). Raises DataError for a bad "cache_dir"."""
+    folder = cache_dir(config) / name
+    return [f for f in RESOURCES[name]["files"] if not (folder / f).is_file()]
+
+
+def download_size_mb(name: str) -> float:
+    """The published size of all of a dataset's files, in MB."""
+    return sum(SIZES.get(name, {}).values()) / 2**20
 
 
 def fetch(name: str, config: dict | None = None) -> dict[str, Path]:

@@ -125,12 +125,14 @@ def download(d: DataPlan) -> Source:
     res = RESOURCES[d.name]
     mirror = d.config.get("mirror")
     mirrors = [mirror if mirror.endswith("/") else mirror + "/"] if mirror else res["mirrors"]
-    chosen = d.config.get("cache_dir")
-    cache = lit(chosen) if chosen else \
-        f"os.environ.get({lit(CACHE_ENV)}) or Path.home() / \".cache/studio/datasets\""
-    lines = [f"cache = {cache}", f"folder = Path(cache).expanduser() / {lit(d.name)}",
+    chosen = d.config.get("cache_dir")        # a sub-folder of the cache, as in the app
+    sub = f" / {lit(chosen)}" if chosen else ""
+    lines = ['home_cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"',
+             f'cache = os.environ.get({lit(CACHE_ENV)}) or Path(home_cache) / "studio/datasets"',
+             f"folder = Path(cache).expanduser(){sub} / {lit(d.name)}",
              *wrapped("files = fetch(folder, [", [lit(m) for m in mirrors], "], {"),
              *[f"    {lit(name)}: {lit(md5)}," for name, md5 in res["files"].items()], "})"]
+    labels = "label" in wanted(d)           # an autoencoder's script needs no labels
     y = wanted(d).get("label", "y")
     if d.name == "cifar10":
         lines += block("""
@@ -149,7 +151,7 @@ def download(d: DataPlan) -> Source:
             """, y=y)
         return Source(lines, "CIFAR-10 (downloaded once)", [FETCH])
     lines += ["x = read_idx(files[0])[:, None].astype(np.float32)  # 1 channel",
-              f"{y} = read_idx(files[1]).astype(np.int64)",
+              *([f"{y} = read_idx(files[1]).astype(np.int64)"] if labels else []),
               "test_x = read_idx(files[2])[:, None].astype(np.float32)",
-              f"test_{y} = read_idx(files[3]).astype(np.int64)"]
+              *([f"test_{y} = read_idx(files[3]).astype(np.int64)"] if labels else [])]
     return Source(lines, f"{res['title']} (downloaded once)", [FETCH, READ_IDX])

@@ -5,6 +5,7 @@ so it works without a preview)."""
 from __future__ import annotations
 
 import copy
+import html
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -55,6 +56,23 @@ def load_preview(config: dict, folder, n: int = 8, allow_outside: bool = False) 
             "tasks": splits.tasks, "class_names": splits.class_names,
             "x": np.asarray(x), "y": [np.asarray(t[:n]) for t in splits.train.y],
             "description": splits.description or (info.description if info else "")}
+
+
+def download_note(config: dict) -> str:
+    """Where a download dataset stands (rich text): in the cache, or what Preview and Train
+    will fetch, and where to."""
+    from engine.data import DataError
+    from engine.data.download import cache_dir, download_size_mb, missing_files
+
+    name = config.get("name", "")
+    try:
+        folder, missing = cache_dir(config) / name, missing_files(name, config)
+    except DataError as exc:
+        return f"<br><span style='color:#c0392b'>{html.escape(str(exc))}</span>"
+    if not missing:
+        return f"<br>Downloaded, in {html.escape(str(folder))}"
+    return (f"<br><b>Not downloaded yet:</b> Preview or Train downloads it once "
+            f"(~{download_size_mb(name):.0f} MB) into {html.escape(str(folder))}")
 
 
 def class_counts(splits) -> list[tuple[str, int]] | None:
@@ -172,7 +190,10 @@ class DatasetPicker(QGroupBox):
             b.show(ds.get(b.path[0]))
         info = CATALOGUE.get(ds.get("name", "")) if named else None
         if info and self.preview_data is None and not self._refusal:
-            self.info.setText(f"{info.description}; samples of shape {info.sample_shape}")
+            text = f"{info.description}; samples of shape {info.sample_shape}"
+            if info.source == "download":
+                text = html.escape(text) + download_note(ds)
+            self.info.setText(text)
         self.extras.show_dataset(self.dataset, self.document.project.training)
         self._update_shape_button()
 
