@@ -1,0 +1,64 @@
+"""gan_mnist in the real window (offscreen): with MNIST neither cached nor reachable, the dataset
+panel says it is not downloaded yet and where it will go, Train shows the download's failure in
+one sentence and the project stays as it was; with MNIST in the cache (the generated one of the
+test session) the same window trains it and the GAN view shows 28x28 samples."""
+import socket
+
+import pytest
+
+from engine.examples import copy_example
+from engine.project import load_project, save_project
+
+from .helpers import main_window
+
+WAIT_MS = 120_000   # generous: under load the first torch import and data loading are slow
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    with main_window(qtbot, tmp_path, monkeypatch) as w:
+        yield w
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_gan_mnist_offline_then_from_the_cache(qtbot, win, tmp_path, monkeypatch,
+                                              generated_mnist):
+    path = copy_example("gan_mnist", tmp_path / "gan.nnproj")
+    project = load_project(path)
+    project.dataset["max_samples"] = 120
+    project.training["epochs"] = 1
+    save_project(project, path)
+    before = path.read_bytes()
+    empty = tmp_path / "empty"
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(empty))
+    monkeypatch.setenv("STUDIO_DATA_MIRROR", f"http://127.0.0.1:{_closed_port()}/")
+
+    assert win.open_file(path)
+    panel = win.panels["training"]
+    panel.dataset.refresh()
+    info = panel.dataset.info.text()
+    assert "Not downloaded yet" in info and str(empty / "mnist") in info
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=WAIT_MS)
+    shown = panel.error.text.text()
+    assert panel.error.isVisible() and "could not download MNIST" in shown
+    assert "no network connection" in shown and str(empty / "mnist") in shown
+    assert not win.document.modified and path.read_bytes() == before
+
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(generated_mnist))  # now it is in the cache
+    panel.dataset.refresh()
+    assert "Downloaded, in" in panel.dataset.info.text()
+    assert panel.start(), panel.error.text.text()
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=WAIT_MS)
+    assert not panel.error.isVisible()
+    gan = panel.views.gan
+    assert gan.image.image is not None
+    tiles = gan.image.image.shape[:2]          # 8x8 tiles of 28 pixels, a 1-pixel gap
+    assert tiles[0] >= 8 * 28 and tiles[1] >= 8 * 28
