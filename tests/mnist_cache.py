@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,12 @@ def restore(saved: dict) -> None:
         os.environ.pop(download.CACHE_ENV, None)
     else:
         os.environ[download.CACHE_ENV] = saved["env"]
+
+
+def offline_mirror() -> str:
+    """An http URL where nothing listens (a download from it fails at once, as offline)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/"

@@ -2,13 +2,12 @@
 panel says it is not downloaded yet and where it will go, Train shows the download's failure in
 one sentence and the project stays as it was; with MNIST in the cache (the generated one of the
 test session) the same window trains it and the GAN view shows 28x28 samples."""
-import socket
-
 import pytest
 
 from engine.examples import copy_example
 from engine.project import load_project, save_project
 
+from ..mnist_cache import offline_mirror
 from .helpers import main_window
 
 WAIT_MS = 120_000   # generous: under load the first torch import and data loading are slow
@@ -18,14 +17,6 @@ WAIT_MS = 120_000   # generous: under load the first torch import and data loadi
 def win(qtbot, tmp_path, monkeypatch):
     with main_window(qtbot, tmp_path, monkeypatch) as w:
         yield w
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_gan_mnist_offline_then_from_the_cache(qtbot, win, tmp_path, monkeypatch,
@@ -38,7 +29,7 @@ def test_gan_mnist_offline_then_from_the_cache(qtbot, win, tmp_path, monkeypatch
     before = path.read_bytes()
     empty = tmp_path / "empty"
     monkeypatch.setenv("STUDIO_DATA_DIR", str(empty))
-    monkeypatch.setenv("STUDIO_DATA_MIRROR", f"http://127.0.0.1:{_closed_port()}/")
+    monkeypatch.setenv("STUDIO_DATA_MIRROR", offline_mirror())
 
     assert win.open_file(path)
     panel = win.panels["training"]

@@ -3,8 +3,6 @@
 app's, and one clear sentence, with nothing lost, when MNIST is neither cached nor reachable."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 import torch
 
@@ -14,6 +12,7 @@ from engine.examples import copy_example, example_paths
 from engine.export.script import export_script
 from engine.gan import discriminator_graph, generator_graph
 
+from ...mnist_cache import offline_mirror
 from ..export.test_script import _history, _in_app, _run_in_process
 
 
@@ -57,16 +56,8 @@ def test_the_exported_script_trains_like_the_app(name, tmp_path, monkeypatch):
         assert [r[key] for r in got] == [r[key] for r in app], key
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_without_mnist_and_offline_each_way_fails_in_one_sentence(tmp_path, monkeypatch,
-                                                                    capsys):
+                                                                    capsys, generated_mnist):
     from engine.cli import main as cli_main
     from engine.train.trainer import Trainer
 
@@ -74,7 +65,7 @@ def test_without_mnist_and_offline_each_way_fails_in_one_sentence(tmp_path, monk
     monkeypatch.setenv("STUDIO_DATA_DIR", str(empty))
     path = copy_example("gan_mnist", tmp_path / "gan.nnproj")
     project = engine.load_project(path)
-    project.dataset["mirror"] = f"http://127.0.0.1:{_closed_port()}/"  # nothing listens
+    project.dataset["mirror"] = offline_mirror()
     engine.save_project(project, path)
     before = path.read_bytes()
     folder = empty / "mnist"
@@ -89,6 +80,13 @@ def test_without_mnist_and_offline_each_way_fails_in_one_sentence(tmp_path, monk
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "could not download MNIST" in err
     assert path.read_bytes() == before and not list(folder.glob("*"))   # nothing lost or half
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(generated_mnist))             # once it is there
+    project = engine.load_project(path)
+    project.dataset["max_samples"] = 120
+    engine.save_project(project, path)
+    assert cli_main(["train", str(path), "--epochs", "1", "--device", "cpu", "--quiet"]) == 0
+    assert engine.load_project(path).graph.weights
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(empty))
 
     script = export_script(engine.load_project(path), tmp_path / "gan.py")  # export works
     with pytest.raises(SystemExit) as info:
