@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from .layers import LayerSpec, ParamError, RegistryError, get_spec
+from .weights_lazy import copy_weights
 
 BLOCK_PREFIX = "block:"  # the type of a block instance node is "block:<BlockTypeName>"
 
@@ -543,7 +544,7 @@ class Graph:
 
     def copy(self) -> "Graph":
         g = Graph.from_dict(self.to_dict())
-        g.weights = {k: dict(v) for k, v in self.weights.items()}
+        g.weights = copy_weights(self.weights)   # a lazy file stays unread
         return g
 
     def __repr__(self) -> str:

@@ -212,9 +212,11 @@ def loads_project(text: str, path=None) -> Project:
     return project_from_dict(parse_json(text, path), path)
 
 
-def load_project(path: str | os.PathLike, weights: bool = True) -> Project:
+def load_project(path: str | os.PathLike, weights: bool | str = True) -> Project:
     """Read a `.nnproj` file (and the weights file that belongs to it, if any). Only a
-    regular file of at most MAX_FILE_BYTES is read. Raises ProjectError."""
+    regular file of at most MAX_FILE_BYTES is read. Raises ProjectError. `weights`: True
+    reads them now, False leaves them out, "lazy" reads them on first use of
+    `graph.weights` (weights_lazy.py; a bad weights file then raises there)."""
     path = Path(path)
     try:
         raw = read_regular(path, MAX_FILE_BYTES, "it")
@@ -229,7 +231,7 @@ def load_project(path: str | os.PathLike, weights: bool = True) -> Project:
             from None
     project = loads_project(text, path)
     if weights:
-        project.graph.weights = paired_weights(project)
+        project.graph.weights = paired_weights(project, lazy=weights == "lazy")
     return project
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write, fsync_dir
 from .guard.files import (
+    MAX_SAFETENSORS_HEADER,
     NotRegularFile,
     TooLarge,
     memory_budget_mb,
@@ -95,22 +97,65 @@ def load_weights(path: str | os.PathLike, graph: Graph | None = None) -> dict:
     return decode_weights(read_weights_bytes(path), path, graph)
 
 
-def paired_weights(project: Project) -> dict:
-    """The weights that belong to `project` as loaded (see the module docstring)."""
+def paired_weights(project: Project, lazy: bool = False):
+    """The weights that belong to `project` as loaded (see the module docstring). `lazy`:
+    a LazyWeights that reads them on first use (weights_lazy.py) when there is a file to
+    read, else {}."""
     wpath = project.weights_path()
     record = project.weights_record
     if wpath is None or record is None:
         return {}
     if record is LEGACY:  # a file saved before pairs: whatever weights file is beside it
-        return load_weights(wpath, project.graph) if os.path.lexists(wpath) else {}
-    pending = pending_weights_path(wpath)
-    found = [p for p in (wpath, pending) if os.path.lexists(p)]
+        if not os.path.lexists(wpath):
+            return {}
+        read = partial(load_weights, wpath, project.graph)
+    else:
+        found = [p for p in (wpath, pending_weights_path(wpath)) if os.path.lexists(p)]
+        if not found:
+            return {}  # the project was copied without its weights: it opens untrained
+        read = partial(_read_pair, project, wpath, found, record)
+    if not lazy:
+        return read()
+    from .weights_lazy import LazyWeights, WeightsSource
+
+    for path in [wpath] if record is LEGACY else found:
+        check_weights_file(path)
+    return LazyWeights(WeightsSource(read, str(wpath)))
+
+
+def check_weights_file(path: Path) -> None:
+    """What can be known of a weights file without reading its tensors: a regular file
+    within the memory budget whose safetensors header is sound and fits the file's size.
+    Raises ProjectError naming the file."""
+    what = "the weights file"
+    try:
+        with open_regular(path, memory_budget_mb() * 2**20, what) as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else 0
+            head += f.read(min(n, MAX_SAFETENSORS_HEADER))
+    except (NotRegularFile, TooLarge) as exc:
+        raise ProjectError(str(exc), path) from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read {what}: {exc.strerror or exc}", path) from None
+    try:
+        declared = safetensors_declared_bytes(head, what)
+    except ValueError as exc:
+        raise ProjectError(f"the weights file is not valid safetensors ({exc})", path) \
+            from None
+    if declared > size - 8 - n:
+        raise ProjectError(f"the weights file is not valid safetensors (its header declares "
+                           f"{declared:,} bytes of tensors, the file holds {size - 8 - n:,})",
+                           path)
+
+
+def _read_pair(project: Project, wpath: Path, found: list, record: dict) -> dict:
+    """The weights of the first file in `found` whose checksum is the one the project
+    names; a ProjectError naming the weights file otherwise."""
     for path in found:
         data = read_weights_bytes(path)
         if hashlib.sha256(data).hexdigest() == record["sha256"]:
             return decode_weights(data, wpath, project.graph)
-    if not found:
-        return {}  # the project was copied without its weights: it opens untrained
     if found[0] == wpath:
         decode_weights(read_weights_bytes(wpath), wpath)  # a damaged file: say so
     raise ProjectError("this weights file does not belong to the project (its checksum "

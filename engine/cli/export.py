@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..project import ProjectError
 from .common import ALLOW_OUTSIDE_HELP, FORCE_HELP, error, open_project
 
 FORMATS = ("python", "onnx", "torchscript", "weights", "bundle")
@@ -56,7 +57,8 @@ def run(args) -> int:
     from ..export import export_project
     from ..guard.overwrite import OverwriteError, check_output
 
-    project = open_project(args.file, args.allow_outside_data)
+    # weights are read when the format needs them (a script does not)
+    project = open_project(args.file, args.allow_outside_data, weights="lazy")
     if project is None:
         return 1
     out = Path(args.output) if args.output else default_output(args.file, args.format)
@@ -85,6 +87,8 @@ def run(args) -> int:
                                     overwrite=args.force or args.format != "bundle")
     except ValueError as exc:  # ExportError, CompileError, WeightsError, DataError, ConfigError
         return error(f"{args.file}: {exc}")
+    except ProjectError as exc:   # the weights file, read now, is unreadable or not the pair's
+        return error(exc)
     except OSError as exc:
         return error(f"cannot write {out}: {exc.strerror or exc}")
     print(f"wrote {out}")

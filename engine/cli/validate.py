@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    project = open_project(args.file)
+    project = open_project(args.file, weights="lazy")  # checking the graph reads no weights
     if project is None:
         return 1
     fit = DataFit(profile_dataset(project.dataset, project.folder),
