@@ -1,8 +1,10 @@
 """gan_mnist in the real window (offscreen): with MNIST neither cached nor reachable, the dataset
-panel says it is not downloaded yet and where it will go, Train shows the download's failure in
-one sentence and the project stays as it was; with MNIST in the cache (the generated one of the
-test session) the same window trains it and the GAN view shows 28x28 samples."""
+panel says it is not downloaded yet and where it will go, "Download and preview" and Train show
+the download's failure in one sentence and the project stays as it was; with MNIST in the cache
+(the generated one of the test session) the same window trains it and the GAN view shows 28x28
+samples."""
 import pytest
+from PySide6.QtCore import Qt
 
 from engine.examples import copy_example
 from engine.project import load_project, save_project
@@ -36,6 +38,11 @@ def test_gan_mnist_offline_then_from_the_cache(qtbot, win, tmp_path, monkeypatch
     panel.dataset.refresh()
     info = panel.dataset.info.text()
     assert "Not downloaded yet" in info and str(empty / "mnist") in info
+    button = panel.dataset.preview_button
+    assert button.text() == "Download and preview"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "could not download MNIST" in panel.dataset.info.text(),
+                    timeout=WAIT_MS)
     assert panel.start()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=WAIT_MS)
     shown = panel.error.text.text()
@@ -45,7 +52,7 @@ def test_gan_mnist_offline_then_from_the_cache(qtbot, win, tmp_path, monkeypatch
 
     monkeypatch.setenv("STUDIO_DATA_DIR", str(generated_mnist))  # now it is in the cache
     panel.dataset.refresh()
-    assert "Downloaded, in" in panel.dataset.info.text()
+    assert "Downloaded, in" in panel.dataset.info.text() and button.text() == "Preview"
     assert panel.start(), panel.error.text.text()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=WAIT_MS)
     assert not panel.error.isVisible()

@@ -75,6 +75,20 @@ def download_note(config: dict) -> str:
             f"(~{download_size_mb(name):.0f} MB) into {html.escape(str(folder))}")
 
 
+def not_downloaded(config: dict) -> bool:
+    """A download dataset some of whose files are not in the cache yet."""
+    from engine.data import DataError
+    from engine.data.download import RESOURCES, missing_files
+
+    name = config.get("name")
+    if config.get("source") != "download" or name not in RESOURCES:
+        return False
+    try:
+        return bool(missing_files(name, config))
+    except DataError:
+        return False
+
+
 def class_counts(splits) -> list[tuple[str, int]] | None:
     """(class name, training samples) per class of the first target, when it has classes."""
     names = splits.class_names[0] if splits.class_names else None
@@ -194,8 +208,17 @@ class DatasetPicker(QGroupBox):
             if info.source == "download":
                 text = html.escape(text) + download_note(ds)
             self.info.setText(text)
+        self._name_preview_button()
         self.extras.show_dataset(self.dataset, self.document.project.training)
         self._update_shape_button()
+
+    def _name_preview_button(self) -> None:
+        """"Download and preview" while a download dataset is not in the cache yet."""
+        fetch = not_downloaded(self.dataset)
+        self.preview_button.setText("Download and preview" if fetch else "Preview")
+        self.preview_button.setToolTip(
+            "Download the dataset once into the dataset cache, then show a few samples"
+            if fetch else "Load the dataset and show a few samples, sizes and classes")
 
     def _update_shape_button(self, *_) -> None:
         """Enabled when the data's sample shape is known; the tooltip says why not."""
@@ -368,6 +391,7 @@ class DatasetPicker(QGroupBox):
 
     def _show_preview(self, data: dict) -> None:
         self.preview_button.setEnabled(True)
+        self._name_preview_button()   # downloaded now
         self.preview_data = data
         n_train, n_val, n_test = data["sizes"]
         classes = data["class_names"][0] if data["class_names"] else None
