@@ -1,5 +1,6 @@
 """Application start-up: the QApplication, the main window, recovery of unsaved work, the
-headless screenshot command, and importing torch in the background once the window shows."""
+headless screenshot command, and importing torch in the background once the window has
+painted and its panels are built."""
 from __future__ import annotations
 
 import os
@@ -63,16 +64,16 @@ def open_start_document(window, path: str | None) -> None:
 
 
 def run_app(path: str | None = None) -> int:
-    """Open the main window (on `path`, or on the digits_cnn example) and run the event loop."""
-    from PySide6.QtCore import QTimer
-
+    """Open the main window (on `path`, or on the digits_cnn example) and run the event loop.
+    Only the window is built before it first paints (menus, empty canvas, panel frames); then,
+    one step per event-loop turn: the document, the panels, and torch on a thread."""
     from .ui.main_window import MainWindow
 
     app = make_app()
     window = MainWindow(lazy_panels=True)
-    window.show()
-    QTimer.singleShot(0, lambda: open_start_document(window, path))
-    QTimer.singleShot(50, import_torch_in_background)
+    window.after_paint.add(lambda: open_start_document(window, path))
+    window.show()   # queues the panels after the document
+    window.after_paint.add(import_torch_in_background)
     return app.exec()
 
 

@@ -6,7 +6,6 @@ entry point names a module whose import registers its specs with `@register`.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import entry_points
 
 from .base import (REGISTRY, Explanation, LayerSpec, Param, ParamError, RegistryError,
                    ShapeError, TensorType, expand, get_spec, register)
@@ -22,6 +21,8 @@ import_module(f"{__name__}.activation_more")
 
 def load_plugins() -> list[str]:
     """Import layer modules advertised by installed packages; returns the loaded names."""
+    from importlib.metadata import entry_points  # slow to import: only when plugins load
+
     loaded = []
     for ep in entry_points(group="studio.layers"):
         ep.load()

@@ -27,7 +27,7 @@ from .canvas.editor import CanvasEditor
 from .canvas.live_overlay import LiveOverlay
 from .canvas.unit_heatmaps import UnitHeatmaps
 from .file_actions import FileActions
-from .lazy_widgets import load_widget, placeholder
+from .lazy_widgets import AfterFirstPaint, load_widget, placeholder, preimport
 from .teaching.health_view import install as install_health
 from .teaching.lesson_note import LessonNote
 from .teaching.probe_menu import WireProbeMenu
@@ -82,7 +82,12 @@ class MainWindow(FileActions, QMainWindow):
         self._default_geometry()
         self.restore_layout()
         self._lazy_panels = lazy_panels
-        if not lazy_panels:
+        self.after_paint = AfterFirstPaint(self)   # start-up work once the window is on screen
+        self._panels_queued = False
+        self._built: set[str] = set()
+        if lazy_panels:
+            self._build_panel("palette")   # light, and what a user looks for first
+        else:
             self.load_panels()
 
     # docks ---------------------------------------------------------------------------------------
@@ -133,20 +138,9 @@ class MainWindow(FileActions, QMainWindow):
         if self._panels_loaded:
             return
         self._panels_loaded = True
-        for key, title, module, cls, _area in self.PANELS:
-            if keys is not None and key not in keys:
-                continue
-            arg = self if key == "palette" else self.document
-            widget = load_widget(module, cls, arg)
-            if widget is None:
-                widget = placeholder(f"{title} panel is not available")
-            self.docks[key].setWidget(widget)
-            self.panels[key] = widget
-        palette = self.panels.get("palette")
-        if hasattr(palette, "layer_activated"):
-            palette.layer_activated.connect(self.editor.add_layer_at_cursor)
-        if hasattr(palette, "set_document"):
-            palette.set_document(self.document)
+        for key, *_rest in self.PANELS:
+            if (keys is None or key in keys) and key not in self._built:
+                self._build_panel(key)
         problems = self.panels.get("problems")
         if hasattr(problems, "node_activated"):
             problems.node_activated.connect(self.focus_node)
@@ -173,6 +167,19 @@ class MainWindow(FileActions, QMainWindow):
             if callable(getattr(training, name, None)):
                 self.train_requested.connect(getattr(training, name))
                 break
+
+    def _build_panel(self, key: str) -> None:
+        title, module, cls = next(p[1:4] for p in self.PANELS if p[0] == key)
+        widget = load_widget(module, cls, self if key == "palette" else self.document)
+        if widget is None:
+            widget = placeholder(f"{title} panel is not available")
+        self.docks[key].setWidget(widget)
+        self.panels[key] = widget
+        self._built.add(key)
+        if key == "palette" and hasattr(widget, "layer_activated"):
+            widget.layer_activated.connect(self.editor.add_layer_at_cursor)
+        if key == "palette" and hasattr(widget, "set_document"):
+            widget.set_document(self.document)
 
     TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
 
@@ -552,9 +559,14 @@ class MainWindow(FileActions, QMainWindow):
             self._shown_once = True
             self.fit_docks_to_window()
             QTimer.singleShot(0, self.fit_docks_to_window)  # once the layout is realised
-        if self._lazy_panels and not self._panels_loaded:
-            # after the first paint: the window is on screen before the heavy panels load
-            QTimer.singleShot(30, self.load_panels)
+        if self._lazy_panels and not self._panels_loaded and not self._panels_queued:
+            self._panels_queued = True
+            # after the first paint: the window is on screen before the heavy panels load,
+            # one module per event-loop turn (the training panel imports pyqtgraph)
+            for module in dict.fromkeys(p[2] for p in self.PANELS):
+                self.after_paint.add(lambda m=module: preimport(m))
+            self.after_paint.add(self.load_panels)
+            self.after_paint.arm()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():

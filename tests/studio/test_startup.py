@@ -1,33 +1,77 @@
-"""What runs before the first window paints: no torch, no networkx (imported at the first
-validation of a graph with nodes), and an empty document still reports what it lacks."""
+"""What runs before the first window paints: no torch, pyqtgraph or networkx (the document,
+the panels and torch come after it), and an empty document still reports what it lacks."""
+import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from engine.examples import example_path
 from engine.graph import Graph
+from engine.project import load_project
 from engine.validate import Validator
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRST_WINDOW = """
-import sys
-from PySide6.QtCore import QSettings
-from studio.app import make_app
+# `studio [FILE]` as the command runs it (studio.app.run_app), watched: what is imported when
+# the main window first paints, then (polled) the document on the canvas, the panels built and
+# torch imported; then it quits.
+RUN_APP = """
+import sys, threading
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+from studio import app as studio_app
 from studio.ui.main_window import MainWindow
-app = make_app()
-w = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat), lazy_panels=True)
-w.show()
-app.processEvents()
-print(*(m in sys.modules for m in ("torch", "networkx")))
-w.document.undo_stack.setClean()
+
+at_paint = {}
+
+class Watch(QObject):
+    def eventFilter(self, obj, event):
+        if not at_paint and event.type() == QEvent.Type.Paint and isinstance(obj, MainWindow):
+            at_paint.update({m: m in sys.modules for m in ("torch", "pyqtgraph", "networkx")},
+                            nodes=len(obj.scene.nodes), panels=obj._panels_loaded,
+                            palette=type(obj.panels["palette"]).__name__)
+        return False
+
+def poll():
+    window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    torch_ready = "torch" in sys.modules and not any(
+        t.name == "torch-import" for t in threading.enumerate())
+    if at_paint and window._panels_loaded and window.scene.nodes and torch_ready:
+        print(at_paint)
+        print({"nodes": len(window.scene.nodes), "path": str(window.document.path),
+               "training": type(window.panels["training"]).__name__})
+        window.document.undo_stack.setClean()
+        app.quit()
+        return
+    QTimer.singleShot(20, poll)
+
+app = studio_app.make_app()
+watch = Watch()
+app.installEventFilter(watch)
+QTimer.singleShot(0, poll)
+sys.exit(studio_app.run_app(sys.argv[1] if len(sys.argv) > 1 else None))
 """
 
 
-def test_the_first_window_paints_without_torch_or_networkx(tmp_path):
-    done = subprocess.run([sys.executable, "-c", FIRST_WINDOW, str(tmp_path / "s.ini")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
-                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+@pytest.mark.parametrize("example", [None, "xor_mlp"])
+def test_the_window_paints_before_torch_pyqtgraph_and_the_document_load(tmp_path, example):
+    """`studio` and `studio FILE`: the first paint shows the window with its palette and an
+    empty canvas, before torch, pyqtgraph and networkx are imported; then the document, the
+    panels and torch follow (the app waits for them before it quits)."""
+    args = [str(example_path(example))] if example else []
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", RUN_APP, *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600, check=False, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[-2:] == ["False", "False"]
+    at_paint, after = (ast.literal_eval(line) for line in done.stdout.splitlines()[-2:])
+    assert at_paint == {"torch": False, "pyqtgraph": False, "networkx": False, "nodes": 0,
+                        "panels": False, "palette": "PaletteWidget"}
+    assert after["nodes"] == len(load_project(example_path(example or "digits_cnn")).graph.nodes)
+    assert after["training"] == "TrainingPanel"
+    assert after["path"] == (args[0] if example else "None")
 
 
 def test_an_empty_graph_reports_what_it_lacks_then_a_node_is_sorted():

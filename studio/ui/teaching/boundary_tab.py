@@ -20,7 +20,6 @@ from engine.teach import BoundaryWatcher, load_plane_data, project_regions, two_
 from studio.background import BackgroundCall
 
 from ..training.commands import SetProjectSettingCommand
-from .boundary_plot import BoundaryPlot
 
 EXPLAIN = ("Colour: the class the model predicts at each point of the input plane (paler where "
            "it is unsure; the line is the 50 % boundary). Dots: training samples; rings: "
@@ -95,6 +94,8 @@ class BoundaryTab(QWidget):
         self._token = 0
         self.feed = LiveFeed(self.frame.emit)
         self.frame.connect(self._show_frame, Qt.ConnectionType.QueuedConnection)
+        from .boundary_plot import BoundaryPlot  # pyqtgraph: not before the first paint
+
         self.plot = BoundaryPlot()
         self.status = QLabel()
         self.status.setWordWrap(True)
