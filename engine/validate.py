@@ -152,6 +152,10 @@ class Validator:
         self.report = Report()
         self._dirty = True
         self._pending: set[str] = set()
+        #: per node, its last results (input types, output types, parameter count) with its
+        #: current params: an undo brings a node's inputs back to what they were, and its
+        #: result comes from here instead of being inferred again
+        self._memo: dict[str, list[tuple[tuple, list, int]]] = {}
         self._unsubscribe = graph.subscribe(self._on_event) if listen else None
 
     def close(self) -> None:
@@ -226,6 +230,7 @@ class Validator:
     def _full(self) -> None:
         g = self.graph
         self._dirty = False
+        self._memo.clear()
         self.report = r = Report(args=self.args)
         if not g.nodes:   # a new document: nothing to sort
             self._edge_in, self._ports, self._dg = {}, {}, None
@@ -329,6 +334,11 @@ class Validator:
             if not src_types or e.src_port not in src_ports:
                 return  # the upstream node already reports why
             ins.append(src_types[src_ports.index(e.src_port)])
+        key = tuple(ins)
+        for seen, outs, count in self._memo.get(nid, ()) if ins else ():
+            if seen == key:
+                r.in_types[nid], r.out_types[nid], r.param_counts[nid] = ins, outs, count
+                return
         spec = node.spec
         try:
             params = effective_params(node, self.args)
@@ -356,6 +366,9 @@ class Validator:
         r.in_types[nid] = ins
         r.out_types[nid] = outs
         r.param_counts[nid] = count
+        if ins:
+            last = self._memo.get(nid)
+            self._memo[nid] = [(key, outs, count)] + [m for m in last or () if m[0] != key][:1]
 
     def _given_input(self, node: Node) -> list[TensorType]:
         index = [n.id for n in self.graph.inputs()].index(node.id)
@@ -376,29 +389,33 @@ class Validator:
             return None
         r = self.report
         changed: set[str] = set()
+        edge_in, ports = self._edge_in, self._ports
+        structural = self.STRUCTURAL
         for nid in r.order:
-            if nid not in edited and not self._fed_by(nid, changed):
-                continue
+            if nid not in edited:
+                if not changed:
+                    continue
+                for port in ports[nid][0]:   # fed by a changed node?
+                    e = edge_in.get((nid, port))
+                    if e is not None and e.src in changed:
+                        break
+                else:
+                    continue
+            if nid in edited:
+                self._memo.pop(nid, None)   # its params changed
             before = self._result(nid)
-            kept = [i for i in before[3] if i.kind in self.STRUCTURAL]
-            if kept:
-                r.node_issues[nid] = kept
+            if before[3]:
+                kept = [i for i in before[3] if i.kind in structural]
+                if kept:
+                    r.node_issues[nid] = kept
+                else:
+                    del r.node_issues[nid]
             else:
                 r.node_issues.pop(nid, None)
             self._infer(nid)
             if self._result(nid) != before:
                 changed.add(nid)
         return changed
-
-    def _fed_by(self, nid: str, nodes: set[str]) -> bool:
-        """Whether an input wire of `nid` that inference reads comes from one of `nodes`."""
-        if not nodes:
-            return False
-        for port in self._ports[nid][0]:
-            e = self._edge_in.get((nid, port))
-            if e is not None and e.src in nodes:
-                return True
-        return False
 
     def _result(self, nid: str) -> tuple:
         r = self.report

@@ -34,6 +34,7 @@ from engine.validate import Fix, Report, Validator
 
 from .background import DaemonCall
 from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
+from .idle import IdleQueue
 from .scope import BlockScope
 from .unsaved_runs import UnsavedRuns
 
@@ -86,6 +87,8 @@ class Document(QObject):
                  autosave_ms: int = AUTOSAVE_MS):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
+        #: panel refreshes that follow edits, one per turn of the event loop (studio.idle)
+        self.idle = IdleQueue(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.undo_stack.indexChanged.connect(self._after_edit)
         self.selected_ids: list[str] = []
@@ -199,6 +202,12 @@ class Document(QObject):
         if layer_type != "io.Input" or profile is None or profile.error:
             return {}
         return {"shape": suggest_input_shape(profile, None), "dtype": profile.input_dtype}
+
+    def later(self, refresh) -> None:
+        """Run `refresh()` on a later turn of the event loop, once however many edits ask
+        for it before then: what a panel shows follows the edit without delaying the
+        canvas. Use a bound method (it is dropped with its widget)."""
+        self.idle.add(refresh)
 
     def set_selection(self, ids: list[str]) -> None:
         ids = [i for i in ids if i in self.edit_graph.nodes]

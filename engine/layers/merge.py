@@ -34,6 +34,9 @@ class _Elementwise(_Merge):
     op = ""
 
     def infer(self, p, ins):
+        first = ins[0]
+        if all(t == first for t in ins):   # the common case, without naming the ports
+            return [first]
         return [broadcast(ins, self.input_ports(p))]
 
     def explain(self, p, ins, outs):

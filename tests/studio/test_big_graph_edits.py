@@ -88,9 +88,10 @@ def test_an_edit_at_the_head_shows_in_view_at_once_and_everywhere_soon(window, q
     now = labels(window)
     in_view = [e for e, t in now.items() if t == "N×6"]
     assert 0 < len(in_view) < len(now) - 2       # the visible wires first ...
-    seen = scene._visible_rect()
-    assert all(seen.contains(scene.edges[e].label.scenePos()) for e in in_view)
-    qtbot.waitUntil(lambda: not scene._pending_labels, timeout=10_000)   # ... then the rest
+    seen, expected = scene._visible_rect(), expected_labels(window)
+    shown = [e for e, item in scene.edges.items() if seen.contains(item.label.scenePos())]
+    assert shown and all(now[e] == expected[e] for e in shown)   # nothing stale in view
+    qtbot.waitUntil(lambda: not scene.labels_pending(), timeout=10_000)   # ... then the rest
     final = labels(window)
     assert sum(t == "N×6" for t in final.values()) == N_LAYERS - 1  # between the Linears
     window.document.undo_stack.undo()
@@ -141,3 +142,52 @@ def test_quick_edits_and_undos_leave_every_label_as_a_full_validation_says(windo
     doc.undo_stack.redo()
     scene.flush_labels()
     assert labels(window) == expected_labels(window)
+
+
+def settled(win):
+    """Nothing left for later: every label batch and every panel refresh has run."""
+    return not win.scene.labels_pending() and not win.document.idle.pending()
+
+
+def shown_everywhere(win):
+    """What the canvas and the panels show, next to what a fresh validation says."""
+    from engine.summary import summarize
+    from engine.validate import validate
+
+    g = win.document.graph
+    report = validate(g)
+    fresh = summarize(g, report)
+    summary = win.panels["summary"]
+    rows = [(summary.cell_text(r, 0), summary.cell_text(r, 2), summary.cell_text(r, 3))
+            for r in range(summary.model.rowCount())]
+    reg = win.panels["training"].settings.reg_table
+    reg_rows = [reg.cellWidget(r, 0).text() for r in range(reg.rowCount())]
+    weighted = [g.nodes[nid].name for nid, n in report.param_counts.items() if n > 0]
+    return {
+        "labels": labels(win) == expected_labels(win),
+        "summary rows": rows == [(r.name, r.output, f"{r.params:,}") for r in fresh.rows],
+        "summary total": f"<b>{report.total_params:,}</b>" in summary.totals.text(),
+        # while the graph is broken the table keeps the layers it listed (not emptied)
+        "regularization rows": reg_rows == weighted if report.ok else
+        set(reg_rows) <= {n.name for n in g.nodes.values()},
+        "badges": all(bool(win.scene.nodes[nid].badge.messages) == bool(report.issues_for(nid))
+                      for nid in g.nodes),
+    }
+
+
+def test_after_edit_undo_and_redo_the_panels_settle_on_what_the_graph_says(window, qtbot):
+    """The edit shows on the canvas at once; the panels (summary, training settings) follow
+    on later turns of the event loop, and once nothing is pending nothing shown is stale."""
+    doc, g = window.document, window.document.graph
+    first_linear = next(n for n in g.nodes.values() if n.type == "core.Linear")
+    inp = next(n for n in g.nodes.values() if n.type == "io.Input")
+    everything = dict.fromkeys(shown_everywhere(window), True)
+    qtbot.waitUntil(lambda: settled(window), timeout=10_000)
+    assert shown_everywhere(window) == everything
+    for step in (lambda: doc.push(SetParamCommand(g, first_linear.id, "out_features", 6)),
+                 lambda: doc.push(SetParamCommand(g, inp.id, "dtype", "long")),   # breaks it
+                 doc.undo_stack.undo, doc.undo_stack.undo, doc.undo_stack.redo):
+        step()
+        qtbot.waitUntil(lambda: settled(window), timeout=10_000)
+        assert shown_everywhere(window) == everything
+    assert sum(t == "N×6" for t in labels(window).values()) == N_LAYERS - 1   # redone

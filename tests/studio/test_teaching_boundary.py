@@ -128,9 +128,11 @@ def test_own_two_column_csv_and_a_model_it_cannot_draw(qtbot, tmp_path):
         doc.push(SetParamCommand(doc.graph, "n1", "shape", [3]))
         qtbot.waitUntil(lambda: "Input of 2 numbers" in tab.status.text(), timeout=WAIT_MS)
         assert tab.plot.regions is None
-        assert not panel.views.isTabVisible(panel.views.indexOf(tab))  # no tab to scroll past
-        doc.undo_stack.undo()
-        assert panel.views.isTabVisible(panel.views.indexOf(tab))
+        qtbot.waitUntil(lambda: not panel.views.isTabVisible(panel.views.indexOf(tab)),
+                        timeout=WAIT_MS)   # no tab to scroll past
+        doc.undo_stack.undo()   # the tabs follow on a later turn of the event loop
+        qtbot.waitUntil(lambda: panel.views.isTabVisible(panel.views.indexOf(tab)),
+                        timeout=WAIT_MS)
     finally:
         panel.shutdown()
 

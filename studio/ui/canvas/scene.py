@@ -19,6 +19,7 @@ from .edge_item import EdgeItem
 from .node_item import NodeItem
 
 GRID = 20.0
+NODE_REACH = 300.0   # a node card at (x, y) may be in view when (x + this, y + this) is
 
 
 class GraphScene(QGraphicsScene):
@@ -39,7 +40,7 @@ class GraphScene(QGraphicsScene):
         self.layout_version = 0
         self._grow_timer = QTimer(self, singleShot=True, interval=0)
         self._grow_timer.timeout.connect(self.grow_now)
-        self._pending_labels: dict[EdgeItem, None] = {}   # to look at later: see apply_report
+        self._pending: dict[str, None] = {}   # node ids to look at later: see apply_report
         self._label_timer = QTimer(self, singleShot=True, interval=0)
         self._label_timer.timeout.connect(self._apply_pending_labels)
         self.snap_to_grid = True
@@ -65,7 +66,7 @@ class GraphScene(QGraphicsScene):
         self._layout_changed()
         self.nodes.clear()  # before clear(): signals fired while clearing must not see them
         self.edges.clear()
-        self._pending_labels.clear()
+        self._pending.clear()
         self._node_edges.clear()
         self.clear()
         for node in graph.nodes.values():
@@ -171,57 +172,79 @@ class GraphScene(QGraphicsScene):
         self.setSceneRect(self.sceneRect().united(rect))
 
     # validation ---------------------------------------------------------------------------
-    EAGER_LABELS = 150   # more changed wires than this: the visible ones first
+    EAGER_NODES = 150   # at most this many nodes in view (with their wires) at once ...
+    BATCH_NODES = 60    # ... and the others this many per later turn of the event loop
 
     def apply_report(self, report: Report) -> None:
         """Shape labels on every wire, red wires where inference failed, node badges. After
-        a param edit only the wires and nodes of the nodes whose result changed are looked
-        at (`Report.changed`), and only wires whose label or colour changed are touched.
-        When many wires are to be looked at (an edit at the head of a 1,000-node graph),
-        those in view are done now and the rest in small batches on the next turns of the
-        event loop (against the report of that time), so the edit shows within a frame."""
+        a param edit only the nodes whose result changed (`Report.changed`) and their wires
+        are looked at, and only wires whose label or colour changed are touched. When there
+        are many, those in view are done now (at most EAGER_NODES nodes) and the rest in
+        batches of BATCH_NODES on the next turns of the event loop, against the report of
+        that time: an edit at the head of a 1,000-node graph shows within a frame."""
         follows = report is self.report and report.changed is not None and \
             self._applied_version is not None and report.version == self._applied_version + 1
         self.report = report
         self._applied_version = report.version
+        pending = self._pending
         if follows:
-            node_ids = [nid for nid in report.changed if nid in self.nodes]
-            items = {item for nid in node_ids for item in self._node_edges.get(nid, ())}
+            pending.update(dict.fromkeys(report.changed))
         else:
-            node_ids, items = list(self.nodes), list(self.edges.values())
-            self._pending_labels.clear()
-        if len(items) > self.EAGER_LABELS and self.views():
-            items = self._visible_first(items)
-        self._show_labels(items)
+            pending.clear()
+            pending.update(dict.fromkeys(self.nodes))
+        if len(pending) > self.BATCH_NODES and self.views():
+            now = self._in_view(pending)
+        else:
+            now = list(pending)
+        self._apply_nodes(now)
+        if pending:
+            self._label_timer.start()
+
+    def labels_pending(self) -> bool:
+        """Whether some nodes' badges or wire labels are still to be brought up to date."""
+        return bool(self._pending)
+
+    def _in_view(self, node_ids) -> list[str]:
+        """Of `node_ids`, those (at most EAGER_NODES) whose card is in view or near it (their
+        wires' labels with them): plain comparisons of the node positions kept on the Python
+        side. (The scene's index would first take in every label that changed size; a long
+        wire whose label alone is in view waits for its batch.)"""
+        nodes, now = self._graph.nodes, []
+        for r in self._visible_rects():
+            left, top = r.left() - NODE_REACH, r.top() - NODE_REACH
+            right, bottom = r.right(), r.bottom()
+            for nid in node_ids:
+                node = nodes.get(nid)
+                if node is not None:
+                    x, y = node.pos
+                    if left <= x <= right and top <= y <= bottom:
+                        now.append(nid)
+                        if len(now) == self.EAGER_NODES:
+                            return now
+        return list(dict.fromkeys(now))
+
+    def _apply_nodes(self, node_ids) -> None:
+        """Bring these nodes' badges and their wires' labels up to the current report."""
+        report, pending = self.report, self._pending
+        items: dict[EdgeItem, None] = {}
         for nid in node_ids:
+            pending.pop(nid, None)
+            node_item = self.nodes.get(nid)
+            if node_item is None:   # removed meanwhile
+                continue
+            items.update(dict.fromkeys(self._node_edges.get(nid, ())))
             issues = report.issues_for(nid)
             errors = [i.message for i in issues if i.severity == "error"]
             warnings = [i.message for i in issues if i.severity != "error"]
-            self.nodes[nid].set_issues(errors or warnings, "error" if errors else "warning")
-
-    def _visible_first(self, items) -> list[EdgeItem]:
-        """The wire items of `items` whose label is in view; the others wait in batches."""
-        seen = self._visible_rect()
-        left, top, right, bottom = seen.left(), seen.top(), seen.right(), seen.bottom()
-        now = []
-        for item in items:
-            x, y = item.label_xy
-            if left <= x <= right and top <= y <= bottom:
-                now.append(item)
-            else:
-                self._pending_labels[item] = None
-        if self._pending_labels:
-            self._label_timer.start()
-        return now
+            node_item.set_issues(errors or warnings, "error" if errors else "warning")
+        self._show_labels(items)
 
     def _show_labels(self, items) -> None:
         """Set each wire item's label and colour from the current report (only those that
         differ are touched)."""
         report, g = self.report, self._graph
         texts: dict[str, dict[str, str]] = {}   # per source node: output port -> label
-        pending = self._pending_labels
         for item in items:
-            pending.pop(item, None)
             edge = item.edge
             by_port = texts.get(edge.src)
             if by_port is None:
@@ -237,27 +260,28 @@ class GraphScene(QGraphicsScene):
             if text != item.label.text() or bad != item.bad:
                 item.set_shape(text, bad)
 
+    def _visible_rects(self) -> list[QRectF]:
+        """The scene area shown in each view (with a margin)."""
+        return [view.mapToScene(view.viewport().rect()).boundingRect()
+                .adjusted(-200, -200, 200, 200) for view in self.views()]
+
     def _visible_rect(self) -> QRectF:
         """The scene area shown in the views (with a margin), empty without a view."""
         rect = QRectF()
-        for view in self.views():
-            shown = view.mapToScene(view.viewport().rect()).boundingRect()
-            rect = rect.united(shown.adjusted(-200, -200, 200, 200))
+        for shown in self._visible_rects():
+            rect = rect.united(shown)
         return rect
 
     def _apply_pending_labels(self) -> None:
-        """The next batch of labels kept for later (see apply_report)."""
-        batch = list(itertools.islice(self._pending_labels, self.EAGER_LABELS))
-        self._show_labels([item for item in batch if self.edges.get(item.edge) is item])
-        for item in batch:   # those removed from the scene meanwhile
-            self._pending_labels.pop(item, None)
-        if self._pending_labels:
+        """The next batch of nodes kept for later (see apply_report)."""
+        self._apply_nodes(list(itertools.islice(self._pending, self.BATCH_NODES)))
+        if self._pending:
             self._label_timer.start()
 
     def flush_labels(self) -> None:
         """Apply every label kept for later now (tests, export of the canvas as an image)."""
         self._label_timer.stop()
-        while self._pending_labels:
+        while self._pending:
             self._apply_pending_labels()
         self._label_timer.stop()
 

@@ -275,9 +275,12 @@ class DrawTestLauncher(QObject):
         self.button = QPushButton("✎ Draw to test…")
         self.button.clicked.connect(self.open)
         views.feature_maps.top.addWidget(self.button)
-        views.document.changed.connect(self.refresh)
+        views.document.changed.connect(self._refresh_later)
         views.document.graph_replaced.connect(self.refresh)
         self.refresh()
+
+    def _refresh_later(self, *_) -> None:
+        self.views.document.later(self.refresh)   # not inside the graph's edit event
 
     def refresh(self, *_) -> None:
         reason = why_not(self.views.document)

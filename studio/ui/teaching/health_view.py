@@ -62,7 +62,7 @@ class HealthWarnings(QObject):
         self.report.connect(self._received, Qt.ConnectionType.QueuedConnection)
         document.graph_replaced.connect(self.clear)
         document.scope_changed.connect(self._apply)
-        document.changed.connect(self._apply)      # node items made anew keep the warning
+        document.changed.connect(self._apply_later)  # node items made anew keep the warning
 
     def run_changed(self, running: bool, worker=None) -> None:
         if running:
@@ -89,6 +89,9 @@ class HealthWarnings(QObject):
         self._apply()
         if changed:
             self.changed.emit(list(warnings))
+
+    def _apply_later(self, *_args) -> None:
+        self.document.later(self._apply)   # a pass over every node: not on the edit's path
 
     def _apply(self, *_args) -> None:
         top = self.document.scope.graph() is self.document.graph

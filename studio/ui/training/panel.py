@@ -112,7 +112,7 @@ class TrainingPanel(QWidget):
         v.insertTab(2, self.network, "Units and weights")
         self.extra_callbacks.append(self.network.feed)
         self._show_boundary_first()
-        self.document.undo_stack.indexChanged.connect(self._tabs_shown_if_useful)
+        self.document.undo_stack.indexChanged.connect(self._tabs_later)
         v.message.connect(self.status.setText)
         v.feature_maps.layer_chosen.connect(lambda _nid: self._update_watch())
         self.tabs = v
@@ -144,8 +144,9 @@ class TrainingPanel(QWidget):
 
     def _connections(self) -> list:
         doc = self.document
-        return [(doc.undo_stack.indexChanged, self._refresh_settings),
-                (doc.changed, self.views.refresh_layers),
+        return [(doc.undo_stack.indexChanged, self._refresh_settings_later),
+                (doc.settings_changed, self._refresh_settings),   # its own edit: at once
+                (doc.changed, self._layers_later),
                 (doc.validated, self._clear_stale_refusal),
                 (doc.graph_replaced, self._document_replaced),
                 (doc.selection_changed, self._selection_changed)]
@@ -181,6 +182,17 @@ class TrainingPanel(QWidget):
         self._tabs_shown_if_useful()
         if self.boundary.applicable:
             self.views.setCurrentWidget(self.boundary)
+
+    # after an edit these follow on later turns of the event loop (Document.later): on a
+    # 1,000-node graph each is a pass over the graph, and the canvas comes first
+    def _tabs_later(self, *_) -> None:
+        self.document.later(self._tabs_shown_if_useful)
+
+    def _refresh_settings_later(self, *_) -> None:
+        self.document.later(self._refresh_settings)
+
+    def _layers_later(self, *_) -> None:
+        self.document.later(self.views.refresh_layers)
 
     def _tabs_shown_if_useful(self, *_) -> None:
         """Decision boundary is there only for a model with a 2-number input, Latent and GAN

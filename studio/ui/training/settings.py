@@ -76,6 +76,10 @@ class TrainingSettings(QWidget):
         self.document = document
         self.bindings: list[Binding] = []
         self._reg_rows: list | None = None   # the layers the regularization table shows
+        #: what the loss and regularization tables show: an edit elsewhere in a big graph
+        #: leaves them alone (a pass over their hundreds of widgets costs milliseconds)
+        self._loss_shown: tuple | None = None
+        self._reg_shown: tuple | None = None
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c0392b;")
@@ -262,6 +266,10 @@ class TrainingSettings(QWidget):
     def _refresh_losses(self) -> None:
         outs = self._outputs()
         loss = self.training.get("loss")
+        shown = ([(n.id, n.name, n.params.get("loss_weight")) for n in outs], repr(loss))
+        if shown == self._loss_shown:
+            return
+        self._loss_shown = shown
         self.loss_table.setRowCount(len(outs))
         for row, node in enumerate(outs):
             name = QLabel(node.name)
@@ -305,6 +313,10 @@ class TrainingSettings(QWidget):
         reg = self.training.get("regularization") or {}
         nodes = self._weighted_nodes()
         rows = [(n.id, n.name) for n in nodes]
+        shown = (rows, repr(reg))
+        if shown == self._reg_shown:
+            return
+        self._reg_shown = shown
         if rows == self._reg_rows:
             for row, node in enumerate(nodes):
                 for col, kind in ((1, "l1"), (2, "l2")):
@@ -359,6 +371,7 @@ class TrainingSettings(QWidget):
         """The reason under the form and the refused field outlined in red, until the next
         accepted edit (or undo) makes them stale."""
         self._clear_refusal()
+        self._loss_shown = self._reg_shown = None   # the refused value goes from the tables
         self.message.setText(f"Refused: {reason}")
         if binding is not None:
             binding.mark(True)
