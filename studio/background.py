@@ -85,3 +85,25 @@ class DaemonCall(QObject):
 
 
 _alive_daemons: set[DaemonCall] = set()
+
+
+class SettlesBackground:
+    """Mixin for a view that recomputes in a BackgroundCall (`self._call`) started by
+    `self.refresh()`, which a debounce timer (`self._debounce`) calls after edits."""
+
+    _call: BackgroundCall | None = None
+
+    def wait(self, timeout_ms: int = 30_000) -> None:
+        """Wait for the computation under way, if any (closing, tests)."""
+        if self._call is not None:
+            self._call.wait(timeout_ms)
+
+    def settle(self, timeout_ms: int = 30_000) -> None:
+        """Finish a pending recomputation now and show it (screenshots, tests)."""
+        from PySide6.QtCore import QCoreApplication
+
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self.refresh()
+        self.wait(timeout_ms)
+        QCoreApplication.processEvents()

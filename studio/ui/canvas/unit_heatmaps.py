@@ -17,7 +17,7 @@ from shiboken6 import isValid
 
 from engine.teach import two_d_input
 from engine.teach.units import HEATMAP_SIZE, UnitMaps, UnitWatcher, project_unit_maps
-from studio.background import BackgroundCall
+from studio.background import BackgroundCall, SettlesBackground
 
 from ..teaching.boundary_tab import LiveFeed
 from ..theme import canvas_colors, current_name
@@ -172,7 +172,7 @@ def _compute(token: int, project, seed: int):
                                                 data.plane, seed)
 
 
-class UnitHeatmaps(QObject):
+class UnitHeatmaps(QObject, SettlesBackground):
     """Keeps the canvas's unit heatmaps in step with the document and a training run.
     `frame(UnitMaps)` is emitted from the trainer thread (queued to the GUI thread)."""
 
@@ -262,19 +262,6 @@ class UnitHeatmaps(QObject):
     def _failed(self, message: str, _tb: str = "") -> None:
         self.message = message
         self.clear()
-
-    def wait(self, timeout_ms: int = 30_000) -> None:
-        if self._call is not None:
-            self._call.wait(timeout_ms)
-
-    def settle(self, timeout_ms: int = 30_000) -> None:
-        """Finish a pending recomputation now and show it (screenshots, tests)."""
-        from PySide6.QtCore import QCoreApplication
-
-        if self._debounce.isActive():
-            self.refresh()
-        self.wait(timeout_ms)
-        QCoreApplication.processEvents()
 
     # -- drawing -----------------------------------------------------------------------------
     def show(self, maps: UnitMaps) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from engine.data import CATALOGUE
 from engine.teach import BoundaryWatcher, load_plane_data, project_regions, two_d_input
-from studio.background import BackgroundCall
+from studio.background import BackgroundCall, SettlesBackground
 
 from ..training.commands import SetProjectSettingCommand
 
@@ -79,7 +79,7 @@ class LiveFeed:
             self.worker = None
 
 
-class BoundaryTab(QWidget):
+class BoundaryTab(QWidget, SettlesBackground):
     """`frame(Regions)` is emitted from the trainer thread (queued to the GUI thread)."""
 
     frame = Signal(object)
@@ -190,20 +190,6 @@ class BoundaryTab(QWidget):
         if getattr(call, "token", None) == self._token:
             self.plot.clear_all()
             self.status.setText(f"The decision regions cannot be drawn: {message}")
-
-    def wait(self, timeout_ms: int = 30_000) -> None:
-        if self._call is not None:
-            self._call.wait(timeout_ms)
-
-    def settle(self, timeout_ms: int = 30_000) -> None:
-        """Finish a pending recomputation now and show it (screenshots, tests)."""
-        from PySide6.QtCore import QCoreApplication
-
-        if self._debounce.isActive():
-            self._debounce.stop()
-            self.refresh()
-        self.wait(timeout_ms)
-        QCoreApplication.processEvents()
 
     # -- live, while a run trains -------------------------------------------------------------
     def run_changed(self, running: bool, worker=None) -> None:
