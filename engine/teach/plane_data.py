@@ -4,6 +4,7 @@ labels, and how the model's first output is read (its loss)."""
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,16 +64,24 @@ def load_plane_data(project, size: int = 64, limit: int = 2000) -> PlaneData:
 _SEEDING = threading.Lock()   # torch's generator is global: one seeded build at a time
 
 
-def seeded_model(graph, weights: dict | None, seed: int = 0):
-    """The model as the document holds it: its weights, or a fresh initialisation seeded with
-    `seed` when it has none yet (what training starts from). Safe to call from several
-    threads at once (two views computing at the same time draw the same numbers)."""
+@contextmanager
+def seeded(seed: int):
+    """Draw from torch's global generator seeded with `seed`, one thread at a time, and leave
+    it as it was: two views building seeded models at once get the same numbers as alone."""
     import torch
-
-    from ..insight import build_model
 
     with _SEEDING, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        yield
+
+
+def seeded_model(graph, weights: dict | None, seed: int = 0):
+    """The model as the document holds it: its weights, or a fresh initialisation seeded with
+    `seed` when it has none yet (what training starts from). Safe to call from several
+    threads at once (see seeded)."""
+    from ..insight import build_model
+
+    with seeded(seed):
         return build_model(graph, weights or None)
 
 

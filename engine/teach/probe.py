@@ -33,15 +33,13 @@ def tapped_model(graph, src: str, src_port: str, seed: int = 0):
     """(model, index): the graph compiled with one more Output tapping `src`.`src_port`, and
     that output's index among the model's outputs. The graph's weights are loaded; without
     weights, a fresh initialisation seeded with `seed` (the one training starts from)."""
-    import torch
-
     from ..compile import compile_graph
+    from .plane_data import seeded
 
     tapped = graph.copy()
     tap = tapped.add_node("io.Output", {}, name=tapped.unique_name(PROBE_NAME))
     tapped.connect(src, src_port, tap.id, "in")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):      # not while another view seeds torch's shared generator
         model = compile_graph(tapped)
     return model, model.studio_code.output_ids.index(tap.id)
 

@@ -136,14 +136,10 @@ class DrawTestDialog(QDialog):
         key = (doc.undo_stack.index(), id(doc.graph.weights), id(doc.project))
         if key == self._key:
             return ""
-        import torch
-
-        from engine.insight import build_model
+        from engine.teach.plane_data import seeded_model
 
         seed = int(doc.project.training.get("seed", 0) or 0)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.model = build_model(doc.graph, doc.graph.weights or None)
+        self.model = seeded_model(doc.graph, doc.graph.weights, seed)
         self.model.eval()
         self._key = key
         graph = doc.graph

@@ -35,16 +35,13 @@ class Explainer(QObject):
         return node is not None and (explainable(node.type) or self._logits(node_id))
 
     def _model_for(self, document):
-        import torch
-
-        from engine.insight import build_model
+        from engine.teach.plane_data import seeded_model
 
         key = (document.undo_stack.index(), id(document.graph.weights))
         if key != self._model_key:
             seed = int(document.project.training.get("seed", 0) or 0)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)      # untrained: the initialisation training starts from
-                self._model = build_model(document.graph, document.graph.weights or None)
+            # untrained: the initialisation training starts from
+            self._model = seeded_model(document.graph, document.graph.weights, seed)
             self._model_key = key
         return self._model
 

@@ -81,3 +81,41 @@ def test_heatmaps():
     assert np.isnan(grid[3, 0])
     assert heatmap(np.ones((7, 3))).shape == (7, 3)
     assert heatmap(np.ones((2, 4, 6)), 1).shape == (4, 6)
+
+
+def test_a_probe_built_while_another_view_seeds_torch_gets_its_own_numbers():
+    """torch's generator is shared by all threads: a probe compiled while another view builds
+    its seeded model must still start from the initialisation of its own seed."""
+    import sys
+    import threading
+
+    from engine.teach.plane_data import seeded_model
+    from engine.teach.probe import tapped_model
+
+    graph = load_project(EXAMPLES / "digits_mlp.nnproj").graph
+    graph.weights = {}                                 # a fresh, seeded initialisation
+    edge = graph.edges[-1]
+
+    def params(model):
+        return [p.detach().clone() for p in model.parameters()]
+
+    expected = params(tapped_model(graph, edge.src, edge.src_port, seed=0)[0])
+    stop, mismatches = threading.Event(), []
+
+    def other_view():
+        while not stop.is_set():
+            seeded_model(graph, None, seed=1)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                        # interleave the threads often
+    thread = threading.Thread(target=other_view)
+    thread.start()
+    try:
+        for _ in range(40):
+            got = params(tapped_model(graph, edge.src, edge.src_port, seed=0)[0])
+            mismatches += [not all(torch.equal(a, b) for a, b in zip(got, expected))]
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    assert not any(mismatches), f"{sum(mismatches)} of 40 probes drew another view's numbers"
