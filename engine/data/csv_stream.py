@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from .base import DataError, RawData
-from .files import _csv_columns, _csv_target, _csv_targets, _sniff, csv_delimiter, open_data
+from .csv_file import _csv_columns, _csv_target, _csv_targets, _sniff, csv_delimiter
+from .files import open_data
 from .lazy import CsvSamples, LazyView
 
 

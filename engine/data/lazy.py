@@ -159,7 +159,7 @@ class CsvSamples(LazySamples):
     def _read(self, indices):
         import csv
 
-        from .files import _number
+        from .csv_file import _number
 
         handle = self.__dict__.get("_handle")
         if handle is None or handle[0] != os.getpid():

@@ -65,7 +65,8 @@ def encode_target(var: str, target) -> list[str]:
 
 def csv_source(d: DataPlan) -> Source:
     from ...data.base import dataset_budget_mb
-    from ...data.files import _csv_columns, _csv_targets, _read_rows, _sniff, resolve_path
+    from ...data.csv_file import _csv_columns, _csv_targets, _read_rows, _sniff
+    from ...data.files import resolve_path
 
     path = resolve_path(d.config.get("path"), d.project_folder, allow_outside=d.allow_outside)
     header, _ = _read_rows(path, d.config, dataset_budget_mb(d.config))
