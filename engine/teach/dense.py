@@ -76,6 +76,23 @@ def dense_chains(graph) -> list[list[tuple[str, str | None]]]:
     return sorted(chains, key=len, reverse=True)
 
 
+def drawable(graph, in_types: dict, out_types: dict) -> bool:
+    """True if the units view has something to draw: a plain Linear of at most MAX_UNITS
+    inputs and outputs (the widths a validation report's types give; a Linear whose input
+    is not known yet counts by its outputs)."""
+    def width(types: dict, nid: str) -> int | None:
+        known = types.get(nid)
+        return known[0].shape[-1] if known and known[0].shape else None
+
+    for chain in dense_chains(graph):
+        for nid, _ in chain:
+            widths = (width(in_types, nid), width(out_types, nid),
+                      graph.nodes[nid].params.get("out_features"))
+            if all(w is None or w <= MAX_UNITS for w in widths):
+                return True
+    return False
+
+
 def small_layers(graph, weights: dict, chain: list[tuple[str, str | None]]) -> list[DenseLayer]:
     """The longest run of consecutive layers of `chain` with at most MAX_UNITS inputs and
     outputs each, read from `weights`."""

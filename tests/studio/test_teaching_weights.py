@@ -125,7 +125,33 @@ def test_click_a_weight_edit_it_undo_and_train_on_from_it(qtbot, make_panel):
 def test_a_model_without_small_linear_layers_says_why(qtbot, make_panel):
     panel, _doc, _events = make_panel("digits_cnn")
     net = panel.network
+    assert not panel.views.isTabVisible(panel.views.indexOf(net))   # no tab to scroll past
     assert net._call is None                   # hidden: nothing computed (torch may stay unloaded)
     panel.views.setCurrentWidget(net)
     qtbot.waitUntil(lambda: "Not shown" in net.status.text(), timeout=WAIT_MS)
     assert not net.scene.lines and not net.value.isEnabled()
+
+
+def test_the_tab_is_there_only_for_a_model_it_can_draw(qtbot, make_panel):
+    """Open xor_mlp, widen its hidden layer past 32 units, undo, open digits_cnn, then
+    digits_mlp in one panel: Units and weights is shown only while the model has a Linear of
+    at most 32 inputs and outputs, and the panel is never left on the hidden tab."""
+    from engine.examples import example_path
+    from studio.commands import SetParamCommand
+
+    panel, doc, _events = make_panel("xor_mlp")
+    views, net = panel.views, panel.network
+
+    def shown():
+        return views.isTabVisible(views.indexOf(net))
+
+    assert shown()
+    views.setCurrentWidget(net)
+    doc.push(SetParamCommand(doc.graph, "n2", "out_features", 64))    # 2 -> 64 -> 1
+    assert not shown() and views.currentWidget() is not net
+    doc.undo_stack.undo()
+    assert shown()
+    doc.open_example(example_path("digits_cnn"))      # Linears: flattened maps -> 64 -> 10
+    assert not shown()
+    doc.open_example(example_path("digits_mlp"))      # 64 -> 64 -> 32 -> 10: fc3 is small
+    assert shown()

@@ -16,8 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.teach.dense import WeightWatcher, dense_chains, small_layers, with_weight
-from studio.background import BackgroundCall
+from engine.teach.dense import (
+    WeightWatcher,
+    dense_chains,
+    drawable,
+    small_layers,
+    with_weight,
+)
+from studio.background import BackgroundCall, SettlesBackground
 
 from ..canvas.unit_heatmaps import UNIT_COLORS
 from ..theme import current_name
@@ -65,7 +71,7 @@ class WeightFeed(LiveFeed):
         return WeightWatcher(lambda: trainer.model, node_ids, self._send)
 
 
-class NetworkView(QWidget):
+class NetworkView(QWidget, SettlesBackground):
     """`frame((step, weights))` is emitted from the trainer thread (queued)."""
 
     frame = Signal(object)
@@ -129,6 +135,12 @@ class NetworkView(QWidget):
         document.selection_changed.connect(self._selection_changed)
 
     # -- the document's model -----------------------------------------------------------------
+    @property
+    def applicable(self) -> bool:
+        """The model has a Linear layer small enough to draw."""
+        report = self.document.report()
+        return drawable(self.document.graph, report.in_types, report.out_types)
+
     def schedule(self, *_) -> None:
         """Redraw soon; a hidden view only notes it must (nothing runs, torch stays
         unloaded, until it is shown)."""
@@ -210,18 +222,6 @@ class NetworkView(QWidget):
         super().resizeEvent(event)
         if self.layers:
             self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-
-    def wait(self, timeout_ms: int = 30_000) -> None:
-        if self._call is not None:
-            self._call.wait(timeout_ms)
-
-    def settle(self, timeout_ms: int = 30_000) -> None:
-        from PySide6.QtCore import QCoreApplication
-
-        if self._debounce.isActive():
-            self.refresh()
-        self.wait(timeout_ms)
-        QCoreApplication.processEvents()
 
     # -- picking and editing ------------------------------------------------------------------
     def _current(self, ref: WeightRef) -> float:

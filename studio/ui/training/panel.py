@@ -106,10 +106,10 @@ class TrainingPanel(QWidget):
 
         self.views = v = TrainingViews(self.document, self.dataset)
         self.boundary = BoundaryTab(self.document)
-        v.insertTab(1, self.boundary, "Decision boundary")
+        v.insert_model_tab(1, self.boundary, "Decision boundary", lambda: self.boundary.applicable)
         self.extra_callbacks.append(self.boundary.feed)
         self.network = NetworkView(self.document)
-        v.insertTab(2, self.network, "Units and weights")
+        v.insert_model_tab(2, self.network, "Units and weights", lambda: self.network.applicable)
         self.extra_callbacks.append(self.network.feed)
         self._show_boundary_first()
         self.document.undo_stack.indexChanged.connect(self._tabs_later)
@@ -195,14 +195,10 @@ class TrainingPanel(QWidget):
         self.document.later(self.views.refresh_layers)
 
     def _tabs_shown_if_useful(self, *_) -> None:
-        """Decision boundary is there only for a model with a 2-number input, Latent and GAN
-        only for a VAE or a GAN (fewer tabs to scroll past); an edit can make them appear or
-        go."""
+        """Decision boundary is there only for a model with a 2-number input, Units and
+        weights only for one with a small Linear layer, Latent and GAN only for a VAE or a GAN
+        (fewer tabs to scroll past); an edit can make them appear or go."""
         self.views.show_tabs_for_model()
-        applicable = self.boundary.applicable
-        self.views.setTabVisible(self.views.indexOf(self.boundary), applicable)
-        if not applicable and self.views.currentWidget() is self.boundary:
-            self.views.setCurrentWidget(self.views.curves)
 
     def _refresh_settings(self, *_) -> None:
         self.settings.refresh()

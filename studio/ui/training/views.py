@@ -61,6 +61,7 @@ class TrainingViews(QTabWidget):
         self._pca_key = None
         self._pca_call: BackgroundCall | None = None
         self._calls: set[BackgroundCall] = set()   # insight computations still running
+        self._model_tabs: list = []    # (view, applies()): tabs for some models only
         self.curves = LiveCurves()
         self.feature_maps = FeatureMapView()
         self.explainer = Explainer(self)      # click a pixel of a feature map: its arithmetic
@@ -92,13 +93,20 @@ class TrainingViews(QTabWidget):
     # a tab that explains one kind of model only is shown only for a model with that layer
     ONLY_FOR = {"latent": "gen.Sampling", "gan": "gen.Generated"}
 
+    def insert_model_tab(self, index: int, view: QWidget, name: str, applies) -> None:
+        """A tab shown only while `applies()` is true of the document's model (see
+        show_tabs_for_model)."""
+        self.insertTab(index, view, name)
+        self._model_tabs.append((view, applies))
+
     def show_tabs_for_model(self) -> None:
+        """Show the tabs that apply to the document's model, hide the others (never left on a
+        hidden tab); called after every edit and for each opened document."""
         types = {n.type for g in self.document.graph.all_graphs() for n in g.nodes.values()}
-        for attr, layer in self.ONLY_FOR.items():
-            view = getattr(self, attr)
-            shown = layer in types
-            self.setTabVisible(self.indexOf(view), shown)
-            if not shown and self.currentWidget() is view:
+        shown = [(getattr(self, attr), layer in types) for attr, layer in self.ONLY_FOR.items()]
+        for view, shown_now in [*shown, *((v, applies()) for v, applies in self._model_tabs)]:
+            self.setTabVisible(self.indexOf(view), shown_now)
+            if not shown_now and self.currentWidget() is view:
                 self.setCurrentWidget(self.curves)
 
     def refresh_layers(self) -> None:
