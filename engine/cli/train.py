@@ -128,9 +128,13 @@ class Progress:
                          f"ETA {ev.eta_s:.0f}s ")
         sys.stderr.flush()
 
-    def on_epoch(self, ev: EpochEnded) -> None:
+    def clear_bar(self) -> None:
+        """Wipe the progress bar's line (a TTY) before another line is printed."""
         if self.tty:
             sys.stderr.write("\r" + " " * 79 + "\r")
+
+    def on_epoch(self, ev: EpochEnded) -> None:
+        self.clear_bar()
         row = ev.metrics
         parts = [f"epoch {ev.epoch}/{self.epochs}", f"loss {row['loss']:.4f}"]
         parts += [f"{k} {v:.4f}" for k, v in row.items()
@@ -157,6 +161,30 @@ class Progress:
     def close(self) -> None:
         if self.log:
             self.log.close()
+
+
+class HealthLines:
+    """A trainer callback printing the run's health warnings (engine.teach.health: dead ReLUs,
+    vanishing or exploding gradients, saturated sigmoids) on stderr, each new one once as one
+    line, the way the app shows them on the canvas."""
+
+    def __init__(self, trainer, progress: Progress):
+        from ..teach.health import HealthMonitor
+
+        self.trainer, self.progress = trainer, progress
+        self.printed: set[tuple[str, str]] = set()    # (node id, kind)
+        self.monitor = HealthMonitor(lambda: trainer.state, trainer.project.graph, self.show)
+
+    def __call__(self, event) -> None:
+        if self.trainer.rank == 0:
+            self.monitor(event)
+
+    def show(self, warnings) -> None:
+        for w in warnings:
+            if (w.node_id, w.kind) not in self.printed:
+                self.printed.add((w.node_id, w.kind))
+                self.progress.clear_bar()
+                print(f"warning: {w.message}", file=sys.stderr, flush=True)
 
 
 def _stop_on_ctrl_c(trainer):
@@ -290,6 +318,7 @@ def run(args) -> int:
     except (ConfigError, FileNotFoundError) as exc:
         progress.close()
         return error(exc, args.file)
+    trainer.callbacks.append(HealthLines(trainer, progress))
     restore = _stop_on_ctrl_c(trainer)
     from ..threads import use_free_cores
 

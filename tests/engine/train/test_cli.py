@@ -85,3 +85,39 @@ def test_init_weights_from_another_run(tmp_path, capsys):
     assert "init weights: loaded 4 tensor(s)" in capsys.readouterr().err
     assert main(["train", str(target), "--init-weights", str(tmp_path / "none.pt")]) == 1
     assert "none.pt does not exist" in capsys.readouterr().err
+
+
+def test_train_prints_each_health_warning_once(tmp_path, capsys):
+    """A run whose ReLUs are dead from the start (a bias of -100 before them) gets one line on
+    stderr naming the layer; a healthy run gets none."""
+    from tests.engine.teach.test_health import _dead_relu_project
+
+    for bias, expected in ((-100.0, 1), (0.5, 0)):
+        project, _nodes = _dead_relu_project(bias)
+        path = save_project(project, tmp_path / f"relu{bias}.nnproj")
+        assert main(["train", str(path), "--no-save", "--quiet"]) == 0
+        lines = [line for line in capsys.readouterr().err.splitlines()
+                 if line.startswith("warning: ")]
+        assert len(lines) == expected
+        if expected:
+            assert "All 6 units of act1 output 0" in lines[0] and "dead ReLU" in lines[0]
+
+
+def test_a_health_warning_is_printed_once_while_its_numbers_change(capsys):
+    """The monitor sends the whole list whenever it changes (a share or a norm moves): a
+    warning already printed is not printed again."""
+    from types import SimpleNamespace
+
+    from engine.cli.train import HealthLines, Progress
+    from engine.graph import Graph
+    from engine.teach.health import HealthWarning
+
+    trainer = SimpleNamespace(state=None, project=SimpleNamespace(graph=Graph()))
+    lines = HealthLines(trainer, Progress(quiet=True))
+    lines.show([HealthWarning("n3", "saturated", "95% of act1's outputs sit at 0 or 1")])
+    lines.show([HealthWarning("n3", "saturated", "97% of act1's outputs sit at 0 or 1"),
+                HealthWarning("n2", "vanishing", "Vanishing gradients: fc1's ...")])
+    lines.show([])
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: 95% of act1's outputs sit at 0 or 1",
+        "warning: Vanishing gradients: fc1's ..."]
