@@ -77,20 +77,18 @@ def dense_chains(graph) -> list[list[tuple[str, str | None]]]:
 
 
 def drawable(graph, in_types: dict, out_types: dict) -> bool:
-    """True if the units view has something to draw: a plain Linear of at most MAX_UNITS
-    inputs and outputs (the widths a validation report's types give; a Linear whose input
-    is not known yet counts by its outputs)."""
+    """True if the units view has something to draw: a plain Linear (each is in one of
+    dense_chains) of at most MAX_UNITS inputs and outputs, by the widths a validation
+    report's types give (a Linear whose input is not known yet counts by its outputs).
+    One pass over the nodes: it runs after every edit."""
     def width(types: dict, nid: str) -> int | None:
         known = types.get(nid)
         return known[0].shape[-1] if known and known[0].shape else None
 
-    for chain in dense_chains(graph):
-        for nid, _ in chain:
-            widths = (width(in_types, nid), width(out_types, nid),
-                      graph.nodes[nid].params.get("out_features"))
-            if all(w is None or w <= MAX_UNITS for w in widths):
-                return True
-    return False
+    return any(_plain_linear(node) and all(
+        w is None or w <= MAX_UNITS
+        for w in (width(in_types, nid), width(out_types, nid), node.params.get("out_features")))
+        for nid, node in graph.nodes.items())
 
 
 def small_layers(graph, weights: dict, chain: list[tuple[str, str | None]]) -> list[DenseLayer]:
