@@ -148,9 +148,10 @@ def test_the_tab_is_there_only_for_a_model_it_can_draw(qtbot, make_panel):
     assert shown()
     views.setCurrentWidget(net)
     doc.push(SetParamCommand(doc.graph, "n2", "out_features", 64))    # 2 -> 64 -> 1
-    assert not shown() and views.currentWidget() is not net
+    qtbot.waitUntil(lambda: not shown(), timeout=WAIT_MS)   # on a later turn of the loop
+    assert views.currentWidget() is not net
     doc.undo_stack.undo()
-    assert shown()
+    qtbot.waitUntil(shown, timeout=WAIT_MS)
     doc.open_example(example_path("digits_cnn"))      # Linears: flattened maps -> 64 -> 10
     assert not shown()
     doc.open_example(example_path("digits_mlp"))      # 64 -> 64 -> 32 -> 10: fc3 is small
