@@ -15,18 +15,29 @@ class RunControl:
         self._lock = threading.Lock()
         self._watched: list[str] = []
         self._steps = 0               # batches allowed while paused (Step)
+        #: nothing asked of the loop (no stop, pause or watched node): the one plain
+        #: attribute the loop reads before each batch; the other checks only when False
+        self.idle = True
+
+    def _update(self) -> None:
+        """Recompute `idle` (under the lock, so the last writer saw the last change)."""
+        with self._lock:
+            self.idle = not (self._stop.is_set() or self._pause.is_set() or self._watched)
 
     def stop(self) -> None:
         self._stop.set()
+        self._update()
         self._wake.set()
 
     def pause(self) -> None:
         self._pause.set()
+        self._update()
 
     def resume(self) -> None:
         with self._lock:
             self._steps = 0
         self._pause.clear()
+        self._update()
         self._wake.set()
 
     def step(self) -> None:
@@ -34,6 +45,7 @@ class RunControl:
         with self._lock:
             self._steps += 1
         self._pause.set()
+        self._update()
         self._wake.set()
 
     def take_step(self) -> bool:
@@ -67,6 +79,7 @@ class RunControl:
     def watch(self, node_ids) -> None:
         with self._lock:
             self._watched = list(node_ids)
+        self._update()
 
     def watched(self) -> list[str]:
         with self._lock:

@@ -93,8 +93,11 @@ class TrainingLoop:
         tgts_acc: list[list] = [[] for _ in s.output_ids]
         step = 0
         s.net.train()
-        while True:
-            if self.control.stopped:
+        control, per_step_lr = self.control, s.schedule.per_step
+        if not per_step_lr:
+            self._set_lr(epoch)
+        while True:   # the per-batch path: what a hand-written loop does, plus cheap checks
+            if not control.idle and control.stopped:
                 return None
             try:
                 xb, ys = next(batches)
@@ -103,12 +106,10 @@ class TrainingLoop:
             except Exception as exc:
                 raise describe(exc, "data", self.graph, p.global_step + 1, epoch + 1,
                                cfg["batch_size"]) from exc
-            if not self._maybe_pause():   # after next(): a Step always gets a batch
+            if not control.idle and not self._maybe_pause():  # after next(): a Step gets a batch
                 return None
-            lr = s.schedule.lr_at(epoch, p.global_step)
-            if lr != p.current_lr:
-                set_lr(s.optimizer, lr)
-                p.current_lr = lr
+            if per_step_lr:
+                self._set_lr(epoch)
             try:
                 loss_val, outs = self.step(xb, ys)
             except TrainError:
@@ -128,10 +129,18 @@ class TrainingLoop:
             if self.batch_throttle.ready():
                 self._batch_event(epoch, step, self._synced(meter, epoch) / meter.seen,
                                   meter.seen, t0)
-            if self.control.watching and self.act_throttle.ready():
+            if not control.idle and control.watching and self.act_throttle.ready():
                 self._snapshot()
         loss_sum = self._synced(meter, epoch)
         return loss_sum, meter.seen, outs_acc, tgts_acc, time.perf_counter() - t0
+
+    def _set_lr(self, epoch: int) -> None:
+        """The schedule's rate for the next step, given to the optimizer when it changed."""
+        p = self.progress
+        lr = self.state.schedule.lr_at(epoch, p.global_step)
+        if lr != p.current_lr:
+            set_lr(self.state.optimizer, lr)
+            p.current_lr = lr
 
     def _synced(self, meter: LossMeter, epoch: int) -> float:
         """The epoch's loss sum so far (syncs the losses an accelerator step left there)."""

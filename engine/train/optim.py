@@ -61,6 +61,12 @@ class Schedule:
         self.best = math.inf
         self.bad_epochs = 0
 
+    @property
+    def per_step(self) -> bool:
+        """The rate can change within an epoch (one-cycle, warm-up); else it is set once per
+        epoch."""
+        return self.name == "onecycle" or self.warmup_steps > 0
+
     def lr_at(self, epoch: int, global_step: int) -> float:
         lr = self._schedule(epoch, global_step)
         if self.name != "onecycle" and self.warmup_steps and global_step < self.warmup_steps:

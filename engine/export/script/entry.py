@@ -80,7 +80,9 @@ def main_code(plan: Plan) -> list[str]:
         args = parser.parse_args(argv)
         if args.threads or "OMP_NUM_THREADS" not in os.environ:  # else the user's setting
             busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # other programs
-            torch.set_num_threads(args.threads or max(1, round((os.cpu_count() or 1) - busy)))
+            cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")  # ours
+                     else os.cpu_count() or 1)
+            torch.set_num_threads(args.threads or max(1, round(cores - busy)))
         device = torch.device(args.device if args.device != "auto" else
                               "cuda" if torch.cuda.is_available() else "cpu")
         rank, world = 0, int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun
