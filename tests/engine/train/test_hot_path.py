@@ -52,6 +52,23 @@ def deferred(monkeypatch):
     monkeypatch.setattr(steps, "SYNC_EACH_STEP", frozenset())
 
 
+def test_the_plain_step_equals_the_general_step(monkeypatch):
+    """The common case's lean step (and its learning rate set once per epoch) trains exactly
+    as the general step, which sets the rate before every batch."""
+    g, data = mlp_graph(dropout=0.2), blobs(n=150)
+    proj = project(g, epochs=3, batch_size=16, seed=3, schedule={"name": "cosine"})
+    plain, first, _ = fit(proj, data)
+    assert steps.is_plain(plain.state)
+    monkeypatch.setattr(steps, "is_plain", lambda state: False)
+    monkeypatch.setattr(type(plain.state.schedule), "per_step", property(lambda self: True))
+    general, second, _ = fit(proj, data)
+    assert first.losses == second.losses
+    assert [r["lr"] for r in first.history] == [r["lr"] for r in second.history]
+    assert len({r["lr"] for r in first.history}) == 3   # the cosine schedule moved
+    for a, b in zip(plain.model.state_dict().values(), general.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_trainer_losses_equal_a_hand_written_loop():
     g, data = mlp_graph(dropout=0.2), blobs(n=150)
     _, result, _ = fit(project(g, epochs=3, batch_size=16, seed=3), data)
