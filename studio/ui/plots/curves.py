@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .budget import CostBudget
 from .buffers import CurveBuffer, SmoothedBuffer
 
 EPOCH_SKIP = {"epoch", "elapsed_s", "samples_per_s", "steps_per_epoch", "global_step",
@@ -152,20 +153,33 @@ class MetricPlot:
         return f"<b>{self.title}</b> " + " · ".join(parts) if parts else ""
 
 
+class _TimedLayout(pg.GraphicsLayoutWidget):
+    """The plots' view, reporting the GUI-thread CPU seconds of each of its paints."""
+
+    def __init__(self, on_paint):
+        super().__init__()
+        self._on_paint = on_paint
+
+    def paintEvent(self, event) -> None:
+        t0 = time.thread_time()
+        super().paintEvent(event)
+        self._on_paint(time.thread_time() - t0)
+
+
 class LiveCurves(QWidget):
     """Feed it with `start_run(steps_per_epoch)`, `add_batches([BatchEnded])` and
     `add_epoch(metrics)` (an epoch's row: EpochEnded.metrics, a line of metrics.jsonl)."""
 
-    def __init__(self, parent: QWidget | None = None, fps: int = 30):
+    def __init__(self, parent: QWidget | None = None, fps: int = 10):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False)
-        self.view = pg.GraphicsLayoutWidget()
+        self.budget = CostBudget(self.CPU_SHARE, self.MIN_REDRAW_S)
+        self.view = _TimedLayout(self.budget.add)
         self.view.setBackground("w")
         self.plots: dict[str, MetricPlot] = {}
         self.steps_per_epoch = 1
         self.epochs: int | None = None
         self.alpha = 0.8
-        self._last_redraw = float("-inf")
         self.log = QCheckBox("log scale")
         self.log.toggled.connect(self._log_toggled)
         self.smoothing = QDoubleSpinBox()
@@ -255,20 +269,23 @@ class LiveCurves(QWidget):
             buf.append(x, float(value))
             p.dirty = True
 
-    MIN_REDRAW_S = 0.5     # repaint curves at most twice a second: a repaint of the plot
-    # grid is ~5 ms of Python (holding the GIL the training thread needs) in software
-    # rendering, more under load; the feature maps and the progress bar refresh on their own
+    # Repaint the curves at most twice a second, and less often when a redraw and the paints
+    # it causes cost more than CPU_SHARE of a core (measured as they run): a repaint of the
+    # plot grid is ~5-10 ms of Python in software rendering (holding the GIL the training
+    # thread needs), several times that on a loaded machine. The feature maps and the
+    # progress bar refresh on their own.
+    MIN_REDRAW_S = 0.5
+    CPU_SHARE = 0.02
 
     def redraw(self, force: bool = False) -> None:
         """Push changed buffers to their curves; nothing to do while the tab is hidden."""
         if not self.isVisible():
             return
-        now = time.monotonic()
-        if not force and now - self._last_redraw < self.MIN_REDRAW_S:
+        if not force and not (self.budget.due() and any(p.dirty for p in self.plots.values())):
             return
-        self._last_redraw = now
-        for p in self.plots.values():
-            p.redraw()
+        with self.budget.run():
+            for p in self.plots.values():
+                p.redraw()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
