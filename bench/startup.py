@@ -89,7 +89,9 @@ app = studio_app.make_app()
 watch = FirstPaint()
 app.installEventFilter(watch)
 studio_app.run_app(None)
-out = {"paint_torch": times["paint"][2], "paint_pyqtgraph": times["paint"][3],
+window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+out = {"steps": window.after_paint.timings,
+       "paint_torch": times["paint"][2], "paint_pyqtgraph": times["paint"][3],
        "max_freeze_s": max(gaps), "freezes_over_50ms": sum(g > 0.05 for g in gaps)}
 for key in ("paint", "example", "panels", "torch"):
     out[key + "_epoch"], out[key + "_cpu"] = times[key][:2]
@@ -156,9 +158,19 @@ def main() -> int:
         {"measure": "pyqtgraph imported before the first paint",
          "median [min-max]": str(any(r["paint_pyqtgraph"] for r in rounds)), "target": "False"},
     ]
+    steps = {}
+    for r in rounds:
+        for name, cpu in r["steps"]:
+            steps.setdefault(name, []).append(cpu)
+    step_rows = sorted(({"step after the first paint": name, "GUI-thread CPU s": spread(v)}
+                        for name, v in steps.items()),
+                       key=lambda row: -float(row["GUI-thread CPU s"].split()[0]))
     print(f"{args.rounds} fresh processes, one after another; load average "
           f"{load:.2f} before, {os.getloadavg()[0]:.2f} after")
     print_table(rows, ["measure", "median [min-max]", "target"])
+    print("\nthe start-up steps after the first paint, each in an event-loop turn of its own "
+          "(its CPU time is the freeze it causes on an idle machine):")
+    print_table(step_rows[:8], ["step after the first paint", "GUI-thread CPU s"])
     print("\nslowest imports of the start script (cumulative, one round with -X importtime, "
           "which slows them):")
     print_table(imports, ["module", "cumulative_s"])

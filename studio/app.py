@@ -71,9 +71,9 @@ def run_app(path: str | None = None) -> int:
 
     app = make_app()
     window = MainWindow(lazy_panels=True)
-    window.after_paint.add(lambda: open_start_document(window, path))
+    window.after_paint.add(lambda: open_start_document(window, path), "open the document")
     window.show()   # queues the panels after the document
-    window.after_paint.add(import_torch_in_background)
+    window.after_paint.add(import_torch_in_background, "start importing torch")
     return app.exec()
 
 

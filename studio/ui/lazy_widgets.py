@@ -5,6 +5,7 @@ only once the window is on screen."""
 from __future__ import annotations
 
 import importlib
+import time
 import traceback
 from collections.abc import Callable
 
@@ -55,15 +56,16 @@ class AfterFirstPaint(QObject):
     def __init__(self, widget: QWidget, fallback_ms: int = 2000):
         super().__init__(widget)
         self.painted = False
-        self._steps: list[Callable[[], object]] = []
+        self._steps: list[tuple[Callable[[], object], str]] = []
+        self.timings: list[tuple[str, float]] = []   # (step, GUI-thread CPU s): bench/startup
         self._fallback = QTimer(self)
         self._fallback.setSingleShot(True)
         self._fallback.setInterval(fallback_ms)
         self._fallback.timeout.connect(self._start)
         widget.installEventFilter(self)
 
-    def add(self, step: Callable[[], object]) -> None:
-        self._steps.append(step)
+    def add(self, step: Callable[[], object], name: str = "") -> None:
+        self._steps.append((step, name or getattr(step, "__qualname__", "step")))
         if self.painted and len(self._steps) == 1:
             QTimer.singleShot(0, self._next)
 
@@ -87,10 +89,12 @@ class AfterFirstPaint(QObject):
     def _next(self) -> None:
         if not self._steps:
             return
-        step = self._steps.pop(0)
+        step, name = self._steps.pop(0)
+        t0 = time.thread_time()
         try:
             step()
         except Exception:  # noqa: BLE001 - one failed step must not stop the start-up
             traceback.print_exc()
+        self.timings.append((name, time.thread_time() - t0))
         if self._steps:
             QTimer.singleShot(0, self._next)

@@ -562,10 +562,13 @@ class MainWindow(FileActions, QMainWindow):
         if self._lazy_panels and not self._panels_loaded and not self._panels_queued:
             self._panels_queued = True
             # after the first paint: the window is on screen before the heavy panels load,
-            # one module per event-loop turn (the training panel imports pyqtgraph)
-            for module in dict.fromkeys(p[2] for p in self.PANELS):
-                self.after_paint.add(lambda m=module: preimport(m))
-            self.after_paint.add(self.load_panels)
+            # importing each module, then building each panel, in an event-loop turn of its
+            # own (the window repaints and takes input between them); then they are wired
+            for key, _title, module, _cls, _area in self.PANELS:
+                self.after_paint.add(lambda m=module: preimport(m), f"import {module}")
+                self.after_paint.add(lambda k=key: self._panels_loaded or k in self._built
+                                     or self._build_panel(k), f"build the {key} panel")
+            self.after_paint.add(self.load_panels, "wire the panels")
             self.after_paint.arm()
 
     def closeEvent(self, event: QCloseEvent) -> None:
