@@ -97,8 +97,21 @@ def test_gradient_norms_are_drawn_batched_with_every_point(qtbot):
     sent = [{"a": 0.5 * (i + 1), "b": 2.0 if i != 3 else float("nan")} for i in range(8)]
     for norms in sent:
         view.add_norms(norms)
-    assert view.curves["a"].getData()[0] is None      # not drawn per event ...
-    qtbot.waitUntil(lambda: view.curves["a"].getData()[0] is not None, timeout=2000)
+    assert "a" not in view.curves                      # not drawn per event ...
+    qtbot.waitUntil(lambda: "a" in view.curves, timeout=2000)
     _x, y = view.curves["a"].getData()                 # ... but every point, in one go
     np.testing.assert_allclose(10 ** y, [n["a"] for n in sent])   # log-y plot
     assert len(view.curves["b"].getData()[0]) == 7     # the NaN is left out
+
+
+def test_gradient_norms_of_a_hidden_view_make_no_curves_until_it_is_shown(qtbot):
+    from studio.ui.insight.gradients import GradientView
+
+    view = GradientView()
+    qtbot.addWidget(view)
+    view.reset({"a": "conv"})
+    for i in range(3):
+        view.add_norms({"a": 0.1 * (i + 1)})
+    assert not view.curves and view.buffers["a"].n == 3   # kept, not drawn
+    view.show()
+    np.testing.assert_allclose(10 ** view.curves["a"].getData()[1], [0.1, 0.2, 0.3])

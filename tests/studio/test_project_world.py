@@ -66,7 +66,7 @@ def test_opening_another_project_shows_nothing_of_the_previous_one(qtbot, win, t
     # what A's run left on show
     assert panel.confusion.matrix is not None and panel.predictions.table.rowCount() > 0
     assert _data_points(panel) > 0 and panel.runs.tree.topLevelItemCount() == 1
-    assert panel.feature_maps.offline and panel.gradients.curves
+    assert panel.feature_maps.offline and panel.gradients.buffers
     assert "accuracy" in panel.curves.plots
     panel.show_error("the loss became NaN", "n2")
     assert panel.error.isVisibleTo(panel) and panel.error.node_button.isVisibleTo(panel.error)
@@ -79,7 +79,7 @@ def test_opening_another_project_shows_nothing_of_the_previous_one(qtbot, win, t
     assert _data_points(panel) == 0 and panel.runs.tree.topLevelItemCount() == 0
     assert set(panel.curves.plots) == {"loss", "lr"}     # no empty plots of A's metrics
     assert not panel.feature_maps.offline and not panel.feature_maps.live
-    assert not panel.gradients.curves and panel.pca.points is None
+    assert not panel.gradients.buffers and panel.pca.points is None
     assert panel.status.text() == "Ready." and panel.progress.format() == "idle"
     # the feature-map list is B's layers, not A's
     names = {panel.feature_maps.layer.itemText(i)

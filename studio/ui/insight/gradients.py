@@ -57,13 +57,12 @@ class GradientView(QWidget):
         self.hist.clear()
 
     def add_norms(self, norms: dict) -> None:
+        """Keep the norms; their curves (and legend entries, ~10 ms each) are made and
+        drawn when the view is shown, not on the GUI thread of a run that does not show it."""
         self.count += 1
         for nid, value in norms.items():
             if nid not in self.buffers:
-                colour = PALETTE[len(self.buffers) % len(PALETTE)]
                 self.buffers[nid] = CurveBuffer(256)
-                self.curves[nid] = self.norms.plot(pen=pg.mkPen(colour, width=1.5),
-                                                   name=self.names.get(nid, nid))
             if value and np.isfinite(value) and value > 0:
                 self.buffers[nid].append(self.count, float(value))
         if self.isVisible() and not self._timer.isActive():
@@ -74,8 +73,12 @@ class GradientView(QWidget):
             self._draw()
 
     def _draw(self) -> None:
-        for nid, curve in self.curves.items():
-            curve.setData(self.buffers[nid].x, self.buffers[nid].y)
+        for nid, buf in self.buffers.items():
+            if nid not in self.curves:
+                colour = PALETTE[len(self.curves) % len(PALETTE)]
+                self.curves[nid] = self.norms.plot(pen=pg.mkPen(colour, width=1.5),
+                                                   name=self.names.get(nid, nid))
+            self.curves[nid].setData(buf.x, buf.y)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
