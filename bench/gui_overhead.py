@@ -71,6 +71,17 @@ def headless(name: str, epochs: int, batch_size: int, thread: bool = False,
 def _headless(name, epochs, batch_size, thread, Trainer) -> float:
     import threading
 
+    # like with like: the app's worker freezes the objects alive at the start of a run (no
+    # cyclic-GC scans of them while it trains), and `studio train` has no GUI objects at all;
+    # unfrozen, this process's leftover pyqtgraph objects would slow the headless runs down
+    gc.freeze()
+    try:
+        return _headless_run(name, epochs, batch_size, thread, Trainer, threading)
+    finally:
+        gc.unfreeze()
+
+
+def _headless_run(name, epochs, batch_size, thread, Trainer, threading) -> float:
     rows: list[dict] = []
     trainer = Trainer(_project(name, epochs, batch_size), "cpu",
                       [lambda e: rows.append(e.metrics) if e.kind == "epoch" else None],
