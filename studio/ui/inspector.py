@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QFontDatabase, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -31,46 +31,20 @@ from engine.validate import Report, effective_params
 
 from ..commands import RenameCommand, SetParamCommand, SetTrainableCommand
 from .explain import explain_text
+from .inspector_text import (
+    EMPTY_TEXT,
+    ERROR,
+    MUTED,
+    WARNING,
+    form_layout,
+    lines_html,
+    macs_text,
+    section_title,
+    text_label,
+    types_text,
+)
 from .inspector_widgets import ParamEditor, StrEditor, _ListLineEdit, make_editor
 from .palette import category_color
-
-MUTED = "color: #808890;"
-ERROR = "color: #d0342c;"
-WARNING = "color: #c07a10;"
-EMPTY_TEXT = "Select a node on the canvas to see and edit its parameters."
-
-
-def _mono() -> QFont:
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    return font
-
-
-def _label(text: str = "", style: str = "", wrap: bool = True, mono: bool = False) -> QLabel:
-    lab = QLabel(text)
-    lab.setWordWrap(wrap)
-    lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if style:
-        lab.setStyleSheet(style)
-    if mono:
-        lab.setFont(_mono())
-    return lab
-
-
-def _section(title: str) -> QLabel:
-    lab = QLabel(title.upper())
-    lab.setStyleSheet("font-weight: 600; font-size: 8pt; color: #7a828c; "
-                      "border-bottom: 1px solid #c8ccd2; padding-top: 8px; padding-bottom: 1px;")
-    return lab
-
-
-def _form() -> QFormLayout:
-    form = QFormLayout()
-    form.setContentsMargins(0, 2, 0, 2)
-    form.setHorizontalSpacing(8)
-    form.setVerticalSpacing(4)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    return form
 
 
 class InspectorWidget(QScrollArea):
@@ -87,7 +61,7 @@ class InspectorWidget(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._build_static()
-        from .sweep.marks import SearchMarks   # right-click: Search this parameter…
+        from .sweep.marks import SearchMarks  # right-click: Search this parameter…
 
         self.search_marks = SearchMarks(document, self)
         self._timer = QTimer(self, singleShot=True, interval=0)
@@ -108,7 +82,7 @@ class InspectorWidget(QScrollArea):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(8, 6, 8, 8)
         outer.setSpacing(3)
-        self.empty = _label(EMPTY_TEXT, MUTED)
+        self.empty = text_label(EMPTY_TEXT, MUTED)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         outer.addWidget(self.empty)
 
@@ -125,16 +99,16 @@ class InspectorWidget(QScrollArea):
         self.swatch.setFixedSize(12, 12)
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600; font-size: 12pt;")
-        self.type_id = _label(style=MUTED)
+        self.type_id = text_label(style=MUTED)
         head.addWidget(self.swatch)
         head.addWidget(self.title, 1)
         col.addLayout(head)
         col.addWidget(self.type_id)
-        self.doc = _label(style=MUTED)
+        self.doc = text_label(style=MUTED)
         col.addWidget(self.doc)
 
-        col.addWidget(_section("Node"))
-        node_form = _form()
+        col.addWidget(section_title("Node"))
+        node_form = form_layout()
         self.name_edit = QLineEdit()
         self.name_edit.setToolTip("The node's name (also its attribute name in generated code).")
         self.name_edit.editingFinished.connect(self._commit_name)
@@ -142,26 +116,26 @@ class InspectorWidget(QScrollArea):
         self.trainable.setToolTip("Unchecked: the layer's weights are frozen during training.")
         self.trainable.toggled.connect(self._commit_trainable)
         node_form.addRow("name", self.name_edit)
-        self.name_error = _label(style=ERROR)
+        self.name_error = text_label(style=ERROR)
         node_form.addRow(self.name_error)
         node_form.addRow("trainable", self.trainable)
-        self.trainable_error = _label(style=ERROR)
+        self.trainable_error = text_label(style=ERROR)
         node_form.addRow(self.trainable_error)
         node_form.setRowVisible(self.trainable_error, False)
         self.node_form = node_form
         col.addLayout(node_form)
 
-        self.params_header = _section("Parameters")
+        self.params_header = section_title("Parameters")
         col.addWidget(self.params_header)
         self.param_host = QWidget()
         col.addWidget(self.param_host)
 
-        col.addWidget(_section("Shape"))
-        shape_form = _form()
-        self.in_label = _label(mono=True)
-        self.out_label = _label(mono=True)
-        self.count_label = _label(mono=True)
-        self.macs_label = _label(mono=True)
+        col.addWidget(section_title("Shape"))
+        shape_form = form_layout()
+        self.in_label = text_label(mono=True)
+        self.out_label = text_label(mono=True)
+        self.count_label = text_label(mono=True)
+        self.macs_label = text_label(mono=True)
         shape_form.addRow("input", self.in_label)
         shape_form.addRow("output", self.out_label)
         shape_form.addRow("params", self.count_label)
@@ -170,8 +144,8 @@ class InspectorWidget(QScrollArea):
         self.shape_form = shape_form
         col.addLayout(shape_form)
 
-        self.issues_header = _section("Problems")
-        self.issues_label = _label()
+        self.issues_header = section_title("Problems")
+        self.issues_label = text_label()
         self.issues_label.setTextFormat(Qt.TextFormat.RichText)
         col.addWidget(self.issues_header)
         col.addWidget(self.issues_label)
@@ -180,19 +154,19 @@ class InspectorWidget(QScrollArea):
         self.fix_row.setContentsMargins(0, 2, 0, 2)
         col.addLayout(self.fix_row)
 
-        col.addWidget(_section("Explain"))
-        self.formula = _label(mono=True)
+        col.addWidget(section_title("Explain"))
+        self.formula = text_label(mono=True)
         self.formula.setTextFormat(Qt.TextFormat.RichText)
         self.formula.setToolTip("The layer's defining formula.")
-        self.explain = _label(mono=True)
+        self.explain = text_label(mono=True)
         self.explain.setTextFormat(Qt.TextFormat.RichText)
         self.explain.setToolTip("How the output shape and parameter count follow from the "
                                 "parameters, with this node's numbers.")
         col.addWidget(self.formula)
         col.addWidget(self.explain)
-        from .teaching.size_sandbox import SizeSandbox   # conv/pool layers: try sizes live
+        from .teaching.size_sandbox import SizeSandbox  # conv/pool layers: try sizes live
 
-        self.sandbox_header = _section("Try sizes")
+        self.sandbox_header = section_title("Try sizes")
         self.sandbox = SizeSandbox(self.document)
         col.addWidget(self.sandbox_header)
         col.addWidget(self.sandbox)
@@ -265,7 +239,7 @@ class InspectorWidget(QScrollArea):
         old = self.param_host.layout()
         if old is not None:
             QWidget().setLayout(old)  # reparent the old layout and its widgets away
-        form = _form()
+        form = form_layout()
         self.param_host.setLayout(form)
         self.editors, self.errors = {}, {}
         labels = {}
@@ -276,7 +250,7 @@ class InspectorWidget(QScrollArea):
             name_label.setToolTip(q.help)
             labels[q.name] = name_label
             form.addRow(name_label, editor)
-            err = _label(style=ERROR)
+            err = text_label(style=ERROR)
             form.addRow(err)
             form.setRowVisible(err, False)
             self.editors[q.name], self.errors[q.name] = editor, err
@@ -328,13 +302,13 @@ class InspectorWidget(QScrollArea):
         ins = report.in_types.get(node.id) or self._upstream_types(node, report)
         outs = report.out_types.get(node.id)
         ports_in, ports_out = node.input_ports(), node.output_ports()
-        self.in_label.setText(_types_text(ports_in, ins) if ports_in else "—")
-        self.out_label.setText(_types_text(ports_out, outs) if ports_out else "—")
+        self.in_label.setText(types_text(ports_in, ins) if ports_in else "—")
+        self.out_label.setText(types_text(ports_out, outs) if ports_out else "—")
         self.shape_form.setRowVisible(self.in_label, bool(ports_in))
         self.shape_form.setRowVisible(self.out_label, bool(ports_out))
         count = report.param_counts.get(node.id)
         self.count_label.setText("?" if count is None else f"{count:,}")
-        self.macs_label.setText(_macs_text(spec, node, ins, outs))
+        self.macs_label.setText(macs_text(spec, node, ins, outs))
         issues = report.issues_for(node.id)
         self.issues_header.setVisible(bool(issues))
         self.issues_label.setVisible(bool(issues))
@@ -344,9 +318,9 @@ class InspectorWidget(QScrollArea):
             for i in issues))
         self._show_fixes([i.fix for i in issues if i.fix is not None])
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
-        self.formula.setText(_lines_html(spec.formula, "#8fb4e8" if dark else "#34598a"))
+        self.formula.setText(lines_html(spec.formula, "#8fb4e8" if dark else "#34598a"))
         self.formula.setVisible(bool(spec.formula))
-        self.explain.setText(_lines_html(explain_text(spec, self._effective(node), ins, outs,
+        self.explain.setText(lines_html(explain_text(spec, self._effective(node), ins, outs,
                                                       has_issues=bool(issues))))
         self.sandbox.show_node(node, ins)
         self.sandbox_header.setVisible(self.sandbox.node is not None)
@@ -472,26 +446,3 @@ class InspectorWidget(QScrollArea):
             self.node_form.setRowVisible(self.trainable_error, True)
             return
         self.node_form.setRowVisible(self.trainable_error, False)
-
-
-def _lines_html(text: str, color: str | None = None) -> str:
-    """Each line a paragraph with a hanging indent, so wrapped formulas stay readable."""
-    style = "margin: 0 0 2px 12px; text-indent: -12px;" + (f" color: {color};" if color else "")
-    return "".join(f"<p style='{style}'>{html.escape(line)}</p>" for line in text.splitlines())
-
-
-def _types_text(ports: list[str], types) -> str:
-    if types is None:
-        return "?"
-    if len(ports) == 1 or len(ports) != len(types):
-        return ", ".join(map(str, types)) or "—"
-    return "\n".join(f"{port}: {t}" for port, t in zip(ports, types))
-
-
-def _macs_text(spec: LayerSpec, node: Node, ins, outs) -> str:
-    if ins is None or outs is None:
-        return "?"
-    try:
-        return f"{spec.flops(node.params, ins, outs):,}"
-    except Exception:  # a spec bug must not break the inspector
-        return "?"

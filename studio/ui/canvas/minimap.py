@@ -2,14 +2,16 @@
 visible area outlined; click or drag in it to move the main view there. It draws one
 rectangle per node itself (no item painting) into a picture kept until a node is added,
 removed, moved or resized, so it stays cheap on 1,000-node graphs: an edit that only changes
-shapes redraws the kept picture and the visible-area outline."""
+shapes redraws the kept picture and the visible-area outline. `place` puts it in a corner
+of the canvas where it covers no node."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
 from ..theme import canvas_colors, category_color
+from .node_item import NodeItem
 
 
 class MiniMap(QFrame):
@@ -23,6 +25,7 @@ class MiniMap(QFrame):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Mini-map: click to move the view")
         self._world = QRectF()
+        self._place_key: tuple | None = None   # what the last `place` looked at
         self._nodes_key: tuple | None = None   # what the kept picture of the nodes shows
         self._nodes_pixmap = QPixmap()
         self._refresh = QTimer(self, singleShot=True, interval=100)
@@ -30,6 +33,50 @@ class MiniMap(QFrame):
         main_view.horizontalScrollBar().valueChanged.connect(self.update)
         main_view.verticalScrollBar().valueChanged.connect(self.update)
         main_view.scene().changed.connect(lambda _r: self._refresh.start())
+
+    def place(self) -> None:
+        """Show the mini-map only when part of the graph is out of view, and only in a corner
+        of the canvas where it covers no node (else it stays hidden). Called on every scene
+        change: it looks again only when the layout or the part in view changed."""
+        view = self.main_view
+        try:
+            t = view.transform()
+            key = (view.graph_scene.layout_version, view.minimap_enabled,
+                   view.viewport().size().toTuple(), self.size().toTuple(),
+                   t.m11(), t.m22(), view.horizontalScrollBar().value(),
+                   view.verticalScrollBar().value())
+            if key == self._place_key:
+                return
+            self._place_key = key
+            vp = view.viewport().rect()
+            visible = view.mapToScene(vp).boundingRect()
+            nodes = view.graph_scene.nodes_rect()
+            small = vp.width() < view.MINIMAP_MIN_VIEW[0] or \
+                vp.height() < view.MINIMAP_MIN_VIEW[1]
+            wanted = view.minimap_enabled and not small and not nodes.isEmpty() \
+                and not visible.contains(nodes)
+            corner = self._free_corner() if wanted else None
+        except RuntimeError:  # scroll signals fired while Qt tears the scene down
+            return
+        if corner is not None:
+            self.move(view.viewport().mapTo(view, corner))
+        self.setVisible(corner is not None)
+
+    def _free_corner(self) -> QPoint | None:
+        """The top-left of the first corner (bottom-right, bottom-left, top-right, top-left)
+        where the mini-map covers no node."""
+        view = self.main_view
+        vp, m = view.viewport().rect(), view.MINIMAP_MARGIN
+        w, h = self.width(), self.height()
+        xs = (vp.right() - w - m, vp.left() + m)
+        ys = (vp.bottom() - h - m, vp.top() + m)
+        for y in ys:
+            for x in xs:
+                box = QRectF(x, y, w, h)
+                area = view.mapToScene(box.toAlignedRect()).boundingRect()
+                if not any(isinstance(item, NodeItem) for item in view.graph_scene.items(area)):
+                    return QPoint(x, y)
+        return None
 
     def refit(self) -> None:
         self.update()

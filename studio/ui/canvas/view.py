@@ -55,7 +55,6 @@ class GraphView(QGraphicsView):
         self._space = False
         self._pressed_on_node = False
         self._hover_edge: EdgeItem | None = None
-        self._minimap_key: tuple | None = None   # see update_minimap_visibility
         self.minimap = MiniMap(self)
         self.minimap_enabled = True
         self.horizontalScrollBar().valueChanged.connect(self.update_minimap_visibility)
@@ -154,51 +153,14 @@ class GraphView(QGraphicsView):
         self.update_minimap_visibility()
 
     def update_minimap_visibility(self, *_args) -> None:
-        """The mini-map shows only when part of the graph is out of view, and only in a
-        corner of the canvas where it covers no node (else it stays hidden). Called on every
-        scene change: it looks again only when the layout or the part in view changed."""
-        try:
-            t = self.transform()
-            key = (self.graph_scene.layout_version, self.minimap_enabled,
-                   self.viewport().size().toTuple(), self.minimap.size().toTuple(),
-                   t.m11(), t.m22(), self.horizontalScrollBar().value(),
-                   self.verticalScrollBar().value())
-            if key == self._minimap_key:
-                return
-            self._minimap_key = key
-            vp = self.viewport().rect()
-            visible = self.mapToScene(vp).boundingRect()
-            nodes = self.graph_scene.nodes_rect()
-            small = vp.width() < self.MINIMAP_MIN_VIEW[0] or \
-                vp.height() < self.MINIMAP_MIN_VIEW[1]
-            wanted = self.minimap_enabled and not small and not nodes.isEmpty() \
-                and not visible.contains(nodes)
-            corner = self._free_corner() if wanted else None
-        except RuntimeError:  # scroll signals fired while Qt tears the scene down
-            return
-        if corner is not None:
-            self.minimap.move(self.viewport().mapTo(self, corner))
-        self.minimap.setVisible(corner is not None)
+        """Show the mini-map where it covers no node, when part of the graph is out of view
+        (MiniMap.place)."""
+        self.minimap.place()
 
     def minimap_rect_in_viewport(self) -> QRectF:
         """Where the mini-map is, in viewport coordinates (for tests and screenshots)."""
         top_left = self.viewport().mapFrom(self, self.minimap.pos())
         return QRectF(top_left.x(), top_left.y(), self.minimap.width(), self.minimap.height())
-
-    def _free_corner(self) -> QPoint | None:
-        """The top-left of the first corner (bottom-right, bottom-left, top-right, top-left)
-        where the mini-map covers no node."""
-        vp, m = self.viewport().rect(), self.MINIMAP_MARGIN
-        w, h = self.minimap.width(), self.minimap.height()
-        xs = (vp.right() - w - m, vp.left() + m)
-        ys = (vp.bottom() - h - m, vp.top() + m)
-        for y in ys:
-            for x in xs:
-                box = QRectF(x, y, w, h)
-                area = self.mapToScene(box.toAlignedRect()).boundingRect()
-                if not any(isinstance(item, NodeItem) for item in self.graph_scene.items(area)):
-                    return QPoint(x, y)
-        return None
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
