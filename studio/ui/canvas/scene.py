@@ -411,7 +411,11 @@ class GraphScene(QGraphicsScene):
             (major if round(y / GRID) % 5 == 0 else minor).append(
                 QLineF(rect.left(), y, rect.right(), y))
             y += GRID
+        # axis-aligned hairlines gain nothing from antialiasing, which was most of a frame
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(QPen(QColor(c.grid_minor), 0))
         painter.drawLines(minor)
         painter.setPen(QPen(QColor(c.grid_major), 0))
         painter.drawLines(major)
+        painter.restore()
