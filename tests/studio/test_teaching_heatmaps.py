@@ -64,14 +64,18 @@ def test_heatmaps_follow_training_live_and_show_the_trained_model_after(qtbot, w
     heat = _drawn(qtbot, win)
     before = _pixels(heat.items["n3"])
     panel = win.panels["training"]
-    panel.overrides = {"epochs": 40, "run_dir": False}      # no run folder beside the example
+    # a run long enough for several heatmap frames however fast the machine trains (they
+    # come at most twice a second), stopped once they were seen
+    panel.overrides = {"epochs": 100_000, "run_dir": False}  # no run folder beside the example
     seen = []
     heat.frame.connect(lambda m: seen.append(m.step))
     assert panel.start()
     qtbot.waitUntil(lambda: heat.frames_shown >= 3, timeout=WAIT_MS)
     live = _pixels(heat.items["n3"])
     assert any(not np.array_equal(a, b) for a, b in zip(before, live))   # they move
+    panel.stop()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=WAIT_MS)
+    assert win.document.graph.weights                   # the stopped run's weights adopted
     steps = [s for s in seen if s is not None]
     assert steps == sorted(steps) and steps[0] >= 1
     # after the run: the adopted trained weights are what the squares show

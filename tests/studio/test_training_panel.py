@@ -101,6 +101,9 @@ def test_pause_and_resume(qtbot, make_panel):
     panel.overrides = {"event_interval": 0.0}
     panel.start()
     qtbot.waitUntil(lambda: any(e.kind == "batch" for e in events), timeout=WAIT_MS)
+    # the batch event comes from the trainer thread: Pause is enabled once the GUI thread
+    # has seen the run start (a click before that would do nothing)
+    qtbot.waitUntil(panel.pause_button.isEnabled, timeout=WAIT_MS)
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.resume_button.isEnabled(), timeout=WAIT_MS)
     step = panel.worker.trainer.global_step
