@@ -6,7 +6,6 @@ import functools
 import hashlib
 import http.server
 import io
-import socket
 import tarfile
 import threading
 
@@ -17,17 +16,11 @@ from engine.data import DataError, load_dataset
 from engine.data import download as dl
 from engine.data.idx import parse_cifar_batch, write_cifar_batch, write_idx
 
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from ...mnist_cache import offline_mirror
 
 
 def test_offline_download_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = offline_mirror()
     monkeypatch.setenv(dl.CACHE_ENV, str(tmp_path))
     with pytest.raises(DataError) as info:
         load_dataset({"source": "download", "name": "mnist", "mirror": url})
@@ -81,7 +74,7 @@ def test_mnist_download_checksum_and_cache(server, tmp_path, monkeypatch):
     assert 0 <= s.train.x.min() and s.train.x.max() <= 1      # minmax over all pixels
     assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(files)
     # cached: loads again with the server gone
-    cfg["mirror"] = f"http://127.0.0.1:{_closed_port()}/"
+    cfg["mirror"] = offline_mirror()
     again = load_dataset(cfg, input_shape=(1, 28, 28))
     np.testing.assert_array_equal(again.test.x, s.test.x)
 

@@ -3,7 +3,6 @@ checked, the cache used, the offline sentence, local files, new projects from th
 import hashlib
 import http.server
 import io
-import socket
 import threading
 import typing
 
@@ -15,6 +14,7 @@ from engine import compile_graph
 from engine.pretrained import PretrainedError, get, new_project
 from engine.pretrained.weights import fetch, hash_prefix, weights_dir
 
+from ...mnist_cache import offline_mirror
 from . import reference
 
 
@@ -48,14 +48,6 @@ def server():
     httpd.server_close()
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _pth(state: dict) -> bytes:
     buf = io.BytesIO()
     torch.save(state, buf)
@@ -85,7 +77,7 @@ def test_hash_mismatch_is_refused_and_nothing_kept(server, tmp_path):
 
 def test_offline_one_sentence_says_which_file_to_put_where(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_WEIGHTS_DIR", str(tmp_path / "cache"))
-    url = f"http://127.0.0.1:{_closed_port()}/models/resnet18-f37072fd.pth"
+    url = offline_mirror() + "models/resnet18-f37072fd.pth"
     monkeypatch.setenv("STUDIO_WEIGHTS_MIRROR", url.rsplit("/", 1)[0])
     with pytest.raises(PretrainedError) as err:
         new_project("resnet18")
