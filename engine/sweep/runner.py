@@ -85,12 +85,20 @@ def prepare(project: Project, options: SweepOptions):
     space_text = {d.key: d.describe() for d in dims}
     if study.user_attrs.get("space") != space_text:   # what the latest trials search
         study.set_user_attr("space", space_text)
-    if conf["baseline"] and not study.get_trials(deepcopy=False) and conf["sampler"] != "grid":
-        base = current_values(project, dims)
-        if all(fits(d, base[d.key]) for d in dims):
-            study.enqueue_trial({d.key: to_optuna(d, base[d.key]) for d in dims},
-                                user_attrs={"baseline": True}, skip_if_exists=True)
+    if conf["baseline"] and conf["sampler"] != "grid":
+        with st.setup_lock(storage):
+            _enqueue_baseline(study, project, dims)
     return study, dims, conf
+
+
+def _enqueue_baseline(study, project: Project, dims) -> None:
+    """The project's own values as the first trial of a new study (when they fit the space)."""
+    if study.get_trials(deepcopy=False):
+        return
+    base = current_values(project, dims)
+    if all(fits(d, base[d.key]) for d in dims):
+        study.enqueue_trial({d.key: to_optuna(d, base[d.key]) for d in dims},
+                            user_attrs={"baseline": True}, skip_if_exists=True)
 
 
 class SweepControl:

@@ -11,6 +11,7 @@ import os
 import socket
 import warnings
 import zlib
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..project import Project
@@ -79,6 +80,28 @@ def open_storage(storage: str):
     except OSError as exc:
         raise SweepError(f"cannot open the journal file {path}: {exc.strerror or exc}") \
             from None
+
+
+def setup_lock(storage: str):
+    """A lock held while a process sets up a new study (its baseline trial), so that two
+    processes starting together on one journal file enqueue the baseline once: Optuna's
+    `skip_if_exists` checks, then adds. Database storages are not locked; there two
+    processes that start at the same moment may both train the baseline."""
+    if is_url(storage):
+        return nullcontext()
+    return _file_lock(str(Path(storage).expanduser()) + ".setup")
+
+
+@contextmanager
+def _file_lock(path: str):
+    from optuna.storages.journal import JournalFileOpenLock
+
+    lock = JournalFileOpenLock(path)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,12 +1,15 @@
 """Sweeps that really train: a random search beats (or ties) the default, pruning, shared
 storage between processes, the CLI."""
 import json
+import threading
+import time
 
+import optuna
 import pytest
 
 from engine.project import load_project
 from engine.sweep.results import records
-from engine.sweep.runner import SweepOptions, run_trials
+from engine.sweep.runner import SweepOptions, prepare, run_trials
 from engine.sweep.space import space
 from engine.sweep.study import default_storage, load_study
 from engine.train.trainer import Trainer
@@ -106,6 +109,39 @@ def test_two_processes_on_one_journal_split_the_trials(tmp_path):
     lines = [ln for out, _ in outs for ln in out.splitlines()
              if ln.startswith("trial ") and ln.split()[1].isdigit()]
     assert sorted(int(ln.split()[1]) for ln in lines) == list(range(6))
+
+
+def test_processes_starting_together_enqueue_one_baseline(tmp_path, monkeypatch):
+    """Optuna's skip_if_exists checks, then adds: two processes that both see an empty study
+    would each enqueue the baseline, and it would train twice. A slow add widens that
+    window; the setup lock closes it."""
+    project = xor_project(tmp_path, epochs=1, pruner="none")
+    journal = str(tmp_path / "study.journal")
+    add = optuna.Study.add_trial
+
+    def slow_add(self, *args, **kwargs):
+        time.sleep(0.3)
+        return add(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.Study, "add_trial", slow_add)
+    start = threading.Barrier(2)
+    errors = []
+
+    def starting_process():
+        try:
+            start.wait()
+            prepare(project, SweepOptions(storage=journal, study="s"))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=starting_process) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    trials = load_study(journal, "s").get_trials(deepcopy=False)
+    assert [t.user_attrs.get("baseline") for t in trials] == [True]
 
 
 @pytest.mark.slow
