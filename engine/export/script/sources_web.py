@@ -120,7 +120,7 @@ FETCH = block('''
 
 
 def download(d: DataPlan) -> Source:
-    from ...data.download import CACHE_ENV, RESOURCES
+    from ...data.download import CACHE_ENV, MIRROR_ENV, RESOURCES
 
     res = RESOURCES[d.name]
     mirror = d.config.get("mirror")
@@ -130,7 +130,11 @@ def download(d: DataPlan) -> Source:
     lines = ['home_cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"',
              f'cache = os.environ.get({lit(CACHE_ENV)}) or Path(home_cache) / "studio/datasets"',
              f"folder = Path(cache).expanduser(){sub} / {lit(d.name)}",
-             *wrapped("files = fetch(folder, [", [lit(m) for m in mirrors], "], {"),
+             *wrapped("mirrors = [", [lit(m) for m in mirrors], "]"),
+             f"own_copy = os.environ.get({lit(MIRROR_ENV)})  # e.g. file:///data/mnist/",
+             "if own_copy:  # the user's own copy replaces the download locations, as in Studio",
+             '    mirrors = [own_copy.rstrip("/") + "/"]',
+             "files = fetch(folder, mirrors, {",
              *[f"    {lit(name)}: {lit(md5)}," for name, md5 in res["files"].items()], "})"]
     labels = "label" in wanted(d)           # an autoencoder's script needs no labels
     y = wanted(d).get("label", "y")

@@ -8,6 +8,7 @@ import torch
 
 import engine
 from engine.data import load_dataset
+from engine.data.download import RESOURCES
 from engine.examples import copy_example, example_paths
 from engine.export.script import export_script
 from engine.gan import discriminator_graph, generator_graph
@@ -94,3 +95,6 @@ def test_without_mnist_and_offline_each_way_fails_in_one_sentence(tmp_path, monk
     message = str(info.value.code)
     assert message.startswith("could not download train-images-idx3-ubyte.gz") and \
         str(folder) in message and "\n" not in message
+    monkeypatch.setenv("STUDIO_DATA_MIRROR", (generated_mnist / "mnist").as_uri())
+    _run_in_process(script, monkeypatch, "--epochs", "1")    # the user's own copy, as the app
+    assert sorted(f.name for f in folder.iterdir()) == sorted(RESOURCES["mnist"]["files"])
