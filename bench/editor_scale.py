@@ -1,8 +1,9 @@
 """Desktop editor timings: time to first window shown (torch must not be imported yet; target
 <= 1.5 s, measured in a fresh process from interpreter start), opening a 1,000-node project in
 the window (target <= 1 s, including the first paint), a param edit at the head of the graph
-(every wire label downstream updates) and its undo, each split into the synchronous part, the
-first frame and the largest deferred batch (interleaved rounds, CPU time), auto-layout and frame-all; and a ResNet-50
+(every wire label downstream updates) and its undo: the edit with the frame painted after it
+(one figure, target <= 16 ms), split into the synchronous part and the frame, and the largest
+deferred batch (interleaved rounds, CPU time), auto-layout and frame-all; and a ResNet-50
 built from blocks: open in the window (target <= 1 s), validate (<= 20 ms) and an edit inside
 the block type its 16 bottlenecks use (re-validation <= 20 ms).
 Run: python -m bench.editor_scale  (--edit: only the edit and undo on the big graph)"""
@@ -166,8 +167,9 @@ def in_window(path: Path, tmp: Path, rounds: int = 9) -> dict:
     out["wires_labelled"] = sum(1 for e in win.scene.edges.values() if e.label.text())
     out["idle_frame_cpu_s"] = _median([cpu(win.view.viewport().repaint) for _ in range(5)])
     before = {e: item.label.text() for e, item in win.scene.edges.items()}
-    runs: dict[str, dict[str, list]] = {k: {"sync": [], "frame": [], "deferred": [],
-                                            "largest": []} for k in ("edit", "undo")}
+    runs: dict[str, dict[str, list]] = {k: {"sync": [], "frame": [], "shown": [],
+                                            "deferred": [], "largest": []}
+                                        for k in ("edit", "undo")}
     largest: dict[str, tuple[str, float]] = {}
     values = [32, 48, 40, 56, 24, 36, 44, 28, 52][:rounds]
     for value in values:
@@ -185,6 +187,7 @@ def in_window(path: Path, tmp: Path, rounds: int = 9) -> dict:
             r = runs[kind]
             r["sync"].append(sync)
             r["frame"].append(frame)
+            r["shown"].append(sync + frame)   # from the edit until its frame is painted
             r["deferred"].append(deferred)
             r["largest"].append(top[1])
             if top[1] >= largest.get(kind, ("", -1.0))[1]:
@@ -307,10 +310,11 @@ def _edit_rows(scale: dict) -> list[dict]:
         def cell(key, k=kind):
             return _spread(scale[f"{k}_{key}_cpu_s"], scale[f"{k}_{key}_cpu_range_s"])
         rows += [
-            {"measure": f"{what}: synchronous part (CPU, median [min-max] of {n})",
-             "value": cell("sync"), "target": "<= 0.016"},
-            {"measure": "  first frame painted after it (CPU)", "value": cell("frame"),
-             "target": ""},
+            {"measure": f"{what}: with the frame painted after it (CPU, median [min-max] of "
+                        f"{n})", "value": cell("shown"), "target": "<= 0.016"},
+            {"measure": "  synchronous part (CPU)", "value": cell("sync"), "target": ""},
+            {"measure": "  first frame painted after it (CPU; the whole viewport)",
+             "value": cell("frame"), "target": ""},
             {"measure": f"  largest deferred batch (CPU; {scale[kind + '_largest_batch_is']})",
              "value": cell("largest"), "target": "<= 0.016"},
             {"measure": "  all deferred work until settled (CPU)", "value": cell("deferred"),

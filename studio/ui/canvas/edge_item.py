@@ -11,7 +11,6 @@ from ..theme import canvas_colors
 from .port_item import PortItem
 from .shape_label import ShapeLabelItem
 
-
 PICK_WIDTH = 10.0  # a wire can be clicked this far across (wider than any pen it is drawn with)
 STUB = 28.0        # how far a backward wire runs out of a port before it turns
 NODE_CLEAR = 60.0  # a backward wire between ports on one level passes this far below them
@@ -77,6 +76,7 @@ class EdgeItem(QGraphicsPathItem):
         self._bounds = QRectF()
         self.label_xy = (0.0, 0.0)   # where the label is, in scene coordinates
         self._pick: QPainterPath | None = None   # the clickable outline, made when needed
+        self._pen = QPen()
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
@@ -150,13 +150,25 @@ class EdgeItem(QGraphicsPathItem):
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.setPen(pen)
 
+    def setPen(self, pen: QPen) -> None:
+        """A new colour or width is a repaint, not a geometry change (Qt's own setPen is one:
+        turning a thousand wires red would rebuild the scene index in the next frame); the
+        bounding rect leaves room for any pen (see update_path)."""
+        if pen != self._pen:
+            self._pen = QPen(pen)
+            self.update()
+
+    def pen(self) -> QPen:
+        return QPen(self._pen)
+
     def paint(self, painter, option, widget=None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected != getattr(self, "_drawn_selected", False):
             self._drawn_selected = selected
             self._apply_pen()
-        option.state &= ~QStyle.StateFlag.State_Selected  # no dashed selection box
-        super().paint(painter, option, widget)
+        painter.setPen(self._pen)   # no dashed selection box: the pen shows it
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
 
     def boundingRect(self) -> QRectF:
         """The path's control points with room for the pen and the click outline (Qt's own

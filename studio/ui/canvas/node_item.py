@@ -98,8 +98,10 @@ class NodeItem(QGraphicsItem):
         self._lines = key_params(node)
         ins, outs = node.input_ports(), node.output_ports()
         rows = max(MAX_PARAM_ROWS + 1, len(self._lines) + 1, len(ins), len(outs))
-        self.prepareGeometryChange()
-        self._height = DEFAULT_HEIGHT + (rows - MAX_PARAM_ROWS - 1) * ROW + self.extra_height
+        height = DEFAULT_HEIGHT + (rows - MAX_PARAM_ROWS - 1) * ROW + self.extra_height
+        if height != self._height:   # else a repaint: no work for the scene's index
+            self.prepareGeometryChange()
+            self._height = height
         self._sync_ports(self.in_ports, ins, False)
         self._sync_ports(self.out_ports, outs, True)
         tip = [f"<b>{node.name}</b> — {node.spec.name}", node.spec.doc]

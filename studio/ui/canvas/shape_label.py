@@ -1,10 +1,16 @@
-"""The tensor shape written on a wire (e.g. "N×16×8×8"), on a small rounded plate."""
+"""The tensor shape written on a wire (e.g. "N×16×8×8"), on a small rounded plate.
+
+Its bounding box only grows, by steps: a new shape of about the same width (an edit on a big
+graph changes hundreds of them) repaints the label without a geometry change, so Qt's scene
+index is not rebuilt for it in the next frame. Clicks and tooltips use the plate itself
+(`shape`)."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..theme import canvas_colors
@@ -22,12 +28,16 @@ def _text_width(text: str) -> float:
     return QFontMetricsF(label_font()).horizontalAdvance(text)
 
 
+GROW_STEP = 12.0   # the bounding box's half width grows by multiples of this
+
+
 class ShapeLabelItem(QGraphicsItem):
     def __init__(self, parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self._text = ""
         self.bad = False
-        self._rect = QRectF()
+        self._rect = QRectF()     # the plate
+        self._bounds = QRectF()   # the plate's room: see the module's doc
         self.setZValue(1)
 
     def text(self) -> str:
@@ -36,15 +46,23 @@ class ShapeLabelItem(QGraphicsItem):
     def set_text(self, text: str, bad: bool = False) -> None:
         if text == self._text and bad == self.bad:
             return
-        self.prepareGeometryChange()
-        self._text, self.bad = text, bad
         w = _text_width(text) + 8 if text else 0
+        if w / 2 > -self._bounds.left():
+            self.prepareGeometryChange()
+            half = math.ceil(w / 2 / GROW_STEP) * GROW_STEP
+            self._bounds = QRectF(-half, -9, 2 * half, 16)
+        self._text, self.bad = text, bad
         self._rect = QRectF(-w / 2, -9, w, 16)
         self.setVisible(bool(text))
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return self._rect
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self._rect)
+        return path
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.4:
