@@ -53,12 +53,14 @@ def open_start_document(window, path: str | None) -> None:
 
     if path:
         if not window.open_file(path, ask_unsaved=False):
+            window.document.new()
             window.log_event(f"Could not open {path}")
         window.offer_recovery(window.document.path or path)
         return
     try:
         window.document.open_example(example_path("digits_cnn"))
     except Exception as exc:  # noqa: BLE001 (a broken install still starts, empty)
+        window.document.new()
         window.log_event(f"Could not open the default example: {exc}")
     window.offer_recovery(None)
 
@@ -67,10 +69,15 @@ def run_app(path: str | None = None) -> int:
     """Open the main window (on `path`, or on the digits_cnn example) and run the event loop.
     Only the window is built before it first paints (menus, empty canvas, panel frames); then,
     one step per event-loop turn: the document, the panels, and torch on a thread."""
+    from engine.project import Project
+
+    from .document import Document
     from .ui.main_window import MainWindow
 
     app = make_app()
-    window = MainWindow(lazy_panels=True)
+    # an empty project without a dataset until the document opens after the paint: a new
+    # project's dataset would be profiled on a thread (numpy, scikit-learn) meanwhile
+    window = MainWindow(Document(Project()), lazy_panels=True)
     window.after_paint.add(lambda: open_start_document(window, path), "open the document")
     window.show()   # queues the panels after the document
     window.after_paint.add(import_torch_in_background, "start importing torch")

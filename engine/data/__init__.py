@@ -5,18 +5,31 @@ Entry point: `load_dataset(config, project_folder, input_shape, input_dtype) -> 
 """
 from __future__ import annotations
 
+from importlib import import_module
+
 from .base import DataError, DatasetInfo, DataSplits, RawData, Split, Target
 from .catalogue import CATALOGUE, SOURCES, catalogue, dataset_info, dataset_names, default_config
-from .loader import load_dataset, load_raw, prepare, preview
-from .prep import (
-    denormalize_inputs,
-    fit_normalization,
-    label_encode,
-    normalize_inputs,
-    one_hot,
-    split_indices,
-    windows,
-)
+
+# imported when first used (they import numpy): the catalogue and a new project's dataset
+# config are needed before the app's window paints, the arrays only once data is loaded
+_LAZY = {name: "loader" for name in ("load_dataset", "load_raw", "prepare", "preview")}
+_LAZY.update({name: "prep" for name in (
+    "denormalize_inputs", "fit_normalization", "label_encode", "normalize_inputs", "one_hot",
+    "split_indices", "windows")})
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "CATALOGUE",

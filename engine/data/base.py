@@ -6,11 +6,13 @@ one array per target, matched in order to the project's Output nodes (most datas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..guard.files import memory_budget_mb
 from ..guard.text import clip_message, quote
+
+if TYPE_CHECKING:   # numpy is imported where arrays are made: the catalogue needs none
+    import numpy as np
 
 
 class DataError(ValueError):
@@ -63,6 +65,8 @@ class DataSplits:
 
     @property
     def input_dtype(self) -> str:
+        import numpy as np
+
         return "long" if np.issubdtype(self.train.x.dtype, np.integer) else "float"
 
 

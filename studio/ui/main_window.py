@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QUndoView,
     QWidget,
 )
@@ -24,21 +23,18 @@ from ..document import Document
 from .canvas import GraphScene, GraphView
 from .canvas.blocks import BlockEditor, Breadcrumb, canvas_with_breadcrumb
 from .canvas.editor import CanvasEditor
-from .canvas.live_overlay import LiveOverlay
-from .canvas.unit_heatmaps import UnitHeatmaps
 from .file_actions import FileActions
-from .lazy_widgets import AfterFirstPaint, load_widget, placeholder, preimport
-from .teaching.health_view import install as install_health
+from .lazy_widgets import AfterFirstPaint, load_widget
 from .teaching.lesson_note import LessonNote
 from .teaching.probe_menu import WireProbeMenu
-from .teaching.unit_view import UnitMenu
 from .theme import apply_theme, current_name, style_plots
 from .transfer import TransferActions
+from .window_panels import WindowPanels
 
 ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "icons" / "studio.svg"
 
 
-class MainWindow(FileActions, QMainWindow):
+class MainWindow(FileActions, WindowPanels, QMainWindow):
     """Signals: selection_changed(list[str]) with the selected node ids; train_requested()
     on Ctrl+Enter / Model > Train (the training panel connects to it)."""
 
@@ -48,7 +44,6 @@ class MainWindow(FileActions, QMainWindow):
     def __init__(self, document: Document | None = None, settings: QSettings | None = None,
                  lazy_panels: bool = False):
         super().__init__()
-        self._panels_loaded = False
         self.document = document or Document(parent=self)
         self.settings = settings or QSettings()
         self.setObjectName("main_window")
@@ -57,17 +52,13 @@ class MainWindow(FileActions, QMainWindow):
                             | QMainWindow.DockOption.AnimatedDocks)
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
-        self.live = LiveOverlay(self.scene, self.view)
-        self.unit_heatmaps = UnitHeatmaps(self.scene, self.view)
         self.editor = CanvasEditor(self.view)
         self.blocks = BlockEditor(self.view)
         self.transfer = TransferActions(self)
-        self.unit_menu = UnitMenu(self)   # wraps the canvas menu TransferActions set
         central = canvas_with_breadcrumb(self.view, Breadcrumb(self.document, self.blocks))
         self.lesson_note = LessonNote(self.document)
         central.layout().insertWidget(0, self.lesson_note)
         self.probe_menu = WireProbeMenu(self.view, self.document)
-        self.health = None   # training health warnings (load_panels)
         self.setCentralWidget(central)
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
@@ -81,156 +72,8 @@ class MainWindow(FileActions, QMainWindow):
         self._shown_once = False
         self._default_geometry()
         self.restore_layout()
-        self._lazy_panels = lazy_panels
         self.after_paint = AfterFirstPaint(self)   # start-up work once the window is on screen
-        self._panels_queued = False
-        self._built: set[str] = set()
-        if lazy_panels:
-            self._build_panel("palette")   # light, and what a user looks for first
-        else:
-            self.load_panels()
-
-    # docks ---------------------------------------------------------------------------------------
-    def _dock(self, key: str, title: str, widget: QWidget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{key}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        self.docks[key] = dock
-        self.panels[key] = widget
-        return dock
-
-    PANELS = [  # key, title, module, class, area
-        ("palette", "Layers", "studio.ui.palette", "PaletteWidget", "left"),
-        ("inspector", "Inspector", "studio.ui.inspector", "InspectorWidget", "right"),
-        ("summary", "Summary", "studio.ui.panels.summary", "SummaryPanel", "bottom"),
-        ("problems", "Problems", "studio.ui.panels.problems", "ProblemsPanel", "bottom"),
-        ("training", "Training", "studio.ui.training.panel", "TrainingPanel", "bottom"),
-        ("sweep", "Sweep", "studio.ui.sweep.panel", "SweepPanel", "bottom"),
-    ]
-
-    def _build_docks(self) -> None:
-        """Docks with placeholders; `load_panels` puts the real widgets in (at once, or just
-        after the window first shows when `lazy_panels` is set, for a faster start)."""
-        areas = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
-                 "right": Qt.DockWidgetArea.RightDockWidgetArea,
-                 "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
-        first = None
-        for key, title, _module, _cls, area in self.PANELS:
-            dock = self._dock(key, title, placeholder(f"{title}…"), areas[area])
-            if area == "bottom":
-                if first is None:
-                    first = dock
-                else:
-                    self.tabifyDockWidget(first, dock)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setObjectName("log")
-        self.tabifyDockWidget(first, self._dock("log", "Log", self.log, areas["bottom"]))
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 370],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([first], [290], Qt.Orientation.Vertical)
-        first.raise_()
-
-    def load_panels(self, keys: tuple[str, ...] | None = None) -> None:
-        """Build the palette, inspector and bottom panels (each optional) and wire them;
-        `keys` limits which are built (the others keep their placeholder)."""
-        if self._panels_loaded:
-            return
-        self._panels_loaded = True
-        for key, *_rest in self.PANELS:
-            if (keys is None or key in keys) and key not in self._built:
-                self._build_panel(key)
-        problems = self.panels.get("problems")
-        if hasattr(problems, "node_activated"):
-            problems.node_activated.connect(self.focus_node)
-        training = self.panels.get("training")
-        if hasattr(training, "node_highlight"):
-            training.node_highlight.connect(self.focus_node)
-        if hasattr(training, "running_changed"):
-            training.running_changed.connect(
-                lambda on: on and self.ensure_training_room())
-            training.running_changed.connect(lambda on: on and self.live.clear())
-            training.running_changed.connect(lambda on: self._log_run(training, on))
-        if hasattr(training, "extra_callbacks"):
-            self.unit_heatmaps.attach(training)
-        if hasattr(training, "activations"):
-            training.activations.connect(self.live.show_activation)
-        if hasattr(training, "grad_norms"):
-            training.grad_norms.connect(self.live.show_grad_norms)
-        self.health = install_health(self, training, problems)
-        self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
-        if "sweep" in self.docks:  # the sweep's table and charts want the same room
-            self.docks["sweep"].visibilityChanged.connect(self._sweep_tab_shown)
-        style_plots(self)
-        for name in ("start_training", "start", "train"):
-            if callable(getattr(training, name, None)):
-                self.train_requested.connect(getattr(training, name))
-                break
-
-    def _build_panel(self, key: str) -> None:
-        title, module, cls = next(p[1:4] for p in self.PANELS if p[0] == key)
-        widget = load_widget(module, cls, self if key == "palette" else self.document)
-        if widget is None:
-            widget = placeholder(f"{title} panel is not available")
-        self.docks[key].setWidget(widget)
-        self.panels[key] = widget
-        self._built.add(key)
-        if key == "palette" and hasattr(widget, "layer_activated"):
-            widget.layer_activated.connect(self.editor.add_layer_at_cursor)
-        if key == "palette" and hasattr(widget, "set_document"):
-            widget.set_document(self.document)
-
-    TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
-
-    def _default_geometry(self) -> None:
-        """First run: 85% of the available screen, centred (a saved geometry overrides)."""
-        screen = self.screen() or QApplication.primaryScreen()
-        if screen is None:
-            self.resize(1500, 950)
-            return
-        area = screen.availableGeometry()
-        w, h = int(area.width() * 0.85), int(area.height() * 0.85)
-        self.resize(max(w, 900), max(h, 600))
-        self.move(area.x() + (area.width() - self.width()) // 2,
-                  area.y() + (area.height() - self.height()) // 2)
-
-    def fit_docks_to_window(self) -> None:
-        """Default dock sizes for the window's size: the side panels and the bottom tabs take
-        a share of it, so the canvas keeps most of a small window (a saved layout wins)."""
-        w, h = self.width(), self.height()
-        clamp = lambda v, lo, hi: int(max(lo, min(hi, v)))
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]],
-                         [clamp(0.16 * w, 170, 240), clamp(0.25 * w, 300, 380)],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["summary"]], [clamp(0.3 * h, 190, 320)],
-                         Qt.Orientation.Vertical)
-        for key in ("training", "sweep"):  # a shown plot tab keeps its room
-            self.ensure_training_room(key)
-
-    def ensure_training_room(self, key: str = "training") -> None:
-        """Grow the bottom dock to at least TRAINING_SHARE of the window height."""
-        dock = self.docks.get(key)
-        if dock is None or dock.isFloating() or dock.visibleRegion().isEmpty():
-            return  # floating, or behind another tab
-        want = int(self.height() * self.TRAINING_SHARE)
-        if dock.height() < want:
-            self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
-
-    def _sweep_tab_shown(self, visible: bool) -> None:
-        if visible and not self._had_saved_layout:
-            QTimer.singleShot(0, lambda: self.ensure_training_room("sweep"))
-
-    def _training_tab_shown(self, visible: bool) -> None:
-        # a layout the user saved is kept; only the first-run default grows
-        if visible and not self._had_saved_layout:
-            QTimer.singleShot(0, self.ensure_training_room)
-
-    def show_tab(self, key: str) -> None:
-        dock = self.docks.get(key)
-        if dock is not None:
-            dock.show()
-            dock.raise_()
+        self._init_panels(lazy_panels)
 
     # actions --------------------------------------------------------------------------------------
     def _action(self, text: str, slot, shortcut=None, tip: str = "",
@@ -297,7 +140,7 @@ class MainWindow(FileActions, QMainWindow):
             "input: each hidden unit's value over the input plane")
         a["unit_heatmaps"].setCheckable(True)
         a["unit_heatmaps"].setChecked(True)
-        a["unit_heatmaps"].toggled.connect(self.unit_heatmaps.set_enabled)
+        a["unit_heatmaps"].toggled.connect(self._set_unit_heatmaps)
         a["quick_add"] = self._action("&Quick Add…", self.quick_add_at_cursor, "Tab",
                                       canvas_only=True)
         a["train"] = self._action("&Train", self._request_train,
@@ -372,7 +215,7 @@ class MainWindow(FileActions, QMainWindow):
                       a["align_hcenter"]])
         m.addSeparator()
         m.addAction(a["snap"])
-        m = bar.addMenu("&Model")
+        self.model_menu = m = bar.addMenu("&Model")
         m.addActions([a["quick_add"], a["train"]])
         m.addSeparator()
         m.addActions([a["make_block"], a["ungroup"], a["enter_block"], a["leave_block"],
@@ -380,10 +223,7 @@ class MainWindow(FileActions, QMainWindow):
         m.addSeparator()
         T = self.transfer
         m.addActions([T.replace_head_action, T.fine_tune_action, T.freeze_action,
-                      T.unfreeze_action])
-        m.addSeparator()
-        m.addAction(self._action(UnitMenu.LABEL, self.unit_menu.open_selected,
-                                 tip="What drives one unit of the selected layer highest"))
+                      T.unfreeze_action])   # build_insight adds What Activates a Unit…
         m = bar.addMenu("&Help")
         m.addActions([a["shortcuts"], a["about"]])
         tb = self.addToolBar("Main")
@@ -534,13 +374,26 @@ class MainWindow(FileActions, QMainWindow):
         apply_theme(QApplication.instance(), name)
         self.settings.setValue("theme", name)
         self.scene.restyle()
-        self.live.redraw()
-        self.unit_heatmaps.restyle()
+        if self.live is not None:
+            self.live.redraw()
+            self.unit_heatmaps.restyle()
         style_plots(self)
         self.view.viewport().update()
         self.view.minimap.update()
 
     # layout persistence ---------------------------------------------------------------------------
+    def _default_geometry(self) -> None:
+        """First run: 85% of the available screen, centred (a saved geometry overrides)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1500, 950)
+            return
+        area = screen.availableGeometry()
+        w, h = int(area.width() * 0.85), int(area.height() * 0.85)
+        self.resize(max(w, 900), max(h, 600))
+        self.move(area.x() + (area.width() - self.width()) // 2,
+                  area.y() + (area.height() - self.height()) // 2)
+
     def restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
@@ -559,17 +412,7 @@ class MainWindow(FileActions, QMainWindow):
             self._shown_once = True
             self.fit_docks_to_window()
             QTimer.singleShot(0, self.fit_docks_to_window)  # once the layout is realised
-        if self._lazy_panels and not self._panels_loaded and not self._panels_queued:
-            self._panels_queued = True
-            # after the first paint: the window is on screen before the heavy panels load,
-            # importing each module, then building each panel, in an event-loop turn of its
-            # own (the window repaints and takes input between them); then they are wired
-            for key, _title, module, _cls, _area in self.PANELS:
-                self.after_paint.add(lambda m=module: preimport(m), f"import {module}")
-                self.after_paint.add(lambda k=key: self._panels_loaded or k in self._built
-                                     or self._build_panel(k), f"build the {key} panel")
-            self.after_paint.add(self.load_panels, "wire the panels")
-            self.after_paint.arm()
+        self._queue_deferred_parts()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard():
@@ -579,7 +422,8 @@ class MainWindow(FileActions, QMainWindow):
         for panel in self.panels.values():  # e.g. the training panel stops its run
             if callable(getattr(panel, "shutdown", None)):
                 panel.shutdown()
-        self.unit_heatmaps.wait()
+        if self.unit_heatmaps is not None:
+            self.unit_heatmaps.wait()
         self.document.close()
         event.accept()
 

@@ -1,5 +1,6 @@
-"""What runs before the first window paints: no torch, pyqtgraph or networkx (the document,
-the panels and torch come after it), and an empty document still reports what it lacks."""
+"""What runs before the first window paints: no torch, numpy, pyqtgraph or networkx (the
+document, the canvas's training insight, the panels and torch come after it), and an empty
+document still reports what it lacks."""
 import ast
 import os
 import subprocess
@@ -25,12 +26,14 @@ from studio import app as studio_app
 from studio.ui.main_window import MainWindow
 
 at_paint = {}
+DEFERRED = ("torch", "numpy", "pyqtgraph", "networkx")
 
 class Watch(QObject):
     def eventFilter(self, obj, event):
         if not at_paint and event.type() == QEvent.Type.Paint and isinstance(obj, MainWindow):
-            at_paint.update({m: m in sys.modules for m in ("torch", "pyqtgraph", "networkx")},
+            at_paint.update({m: m in sys.modules for m in DEFERRED},
                             nodes=len(obj.scene.nodes), panels=obj._panels_loaded,
+                            insight=obj.live is not None,
                             palette=type(obj.panels["palette"]).__name__)
         return False
 
@@ -41,7 +44,11 @@ def poll():
     if at_paint and window._panels_loaded and window.scene.nodes and torch_ready:
         print(at_paint)
         print({"nodes": len(window.scene.nodes), "path": str(window.document.path),
-               "training": type(window.panels["training"]).__name__})
+               "training": type(window.panels["training"]).__name__,
+               "insight": window.live is not None and window.unit_heatmaps is not None,
+               "unit_menu": any(a.text() == "What Activates a Unit…"
+                                for a in window.menuBar().actions()[4].menu().actions()),
+               "numpy": "numpy" in sys.modules})
         window.document.undo_stack.setClean()
         app.quit()
         return
@@ -56,10 +63,11 @@ sys.exit(studio_app.run_app(sys.argv[1] if len(sys.argv) > 1 else None))
 
 
 @pytest.mark.parametrize("example", [None, "xor_mlp"])
-def test_the_window_paints_before_torch_pyqtgraph_and_the_document_load(tmp_path, example):
+def test_the_window_paints_before_torch_numpy_and_the_document_load(tmp_path, example):
     """`studio` and `studio FILE`: the first paint shows the window with its palette and an
-    empty canvas, before torch, pyqtgraph and networkx are imported; then the document, the
-    panels and torch follow (the app waits for them before it quits)."""
+    empty canvas, before torch, numpy, pyqtgraph and networkx are imported; then the
+    document, the training insight on the canvas (and its Model menu entry), the panels and
+    torch follow (the app waits for them before it quits)."""
     args = [str(example_path(example))] if example else []
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
            "XDG_DATA_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
@@ -67,10 +75,12 @@ def test_the_window_paints_before_torch_pyqtgraph_and_the_document_load(tmp_path
                           text=True, cwd=ROOT, timeout=600, check=False, env=env)
     assert done.returncode == 0, done.stderr
     at_paint, after = (ast.literal_eval(line) for line in done.stdout.splitlines()[-2:])
-    assert at_paint == {"torch": False, "pyqtgraph": False, "networkx": False, "nodes": 0,
-                        "panels": False, "palette": "PaletteWidget"}
+    assert at_paint == {"torch": False, "numpy": False, "pyqtgraph": False, "networkx": False,
+                        "nodes": 0, "panels": False, "insight": False,
+                        "palette": "PaletteWidget"}
     assert after["nodes"] == len(load_project(example_path(example or "digits_cnn")).graph.nodes)
     assert after["training"] == "TrainingPanel"
+    assert after["insight"] and after["unit_menu"] and after["numpy"]
     assert after["path"] == (args[0] if example else "None")
 
 

@@ -1,0 +1,207 @@
+"""The main window's docked panels and the parts of it built after its first paint.
+
+The docks get placeholders first; `load_panels` puts the real widgets in and wires them. With
+`lazy_panels` (the app's start-up) only the palette is built before the window first paints;
+the canvas's training insight (live thumbnails, unit heatmaps, What Activates a Unit: they
+import numpy) and the other panels follow, one step per event-loop turn, so the window is on
+screen first and repaints and takes input between the steps."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QPlainTextEdit, QWidget
+
+from .lazy_widgets import load_widget, placeholder, preimport
+from .theme import style_plots
+
+AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
+         "right": Qt.DockWidgetArea.RightDockWidgetArea,
+         "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+
+
+class WindowPanels:
+    """Mixed into MainWindow: uses its `document`, `scene`, `view`, `editor`, `act`,
+    `model_menu`, `after_paint`, `_action`, `focus_node`, `_log_run` and
+    `_had_saved_layout`."""
+
+    PANELS = (  # key, title, module, class, area
+        ("palette", "Layers", "studio.ui.palette", "PaletteWidget", "left"),
+        ("inspector", "Inspector", "studio.ui.inspector", "InspectorWidget", "right"),
+        ("summary", "Summary", "studio.ui.panels.summary", "SummaryPanel", "bottom"),
+        ("problems", "Problems", "studio.ui.panels.problems", "ProblemsPanel", "bottom"),
+        ("training", "Training", "studio.ui.training.panel", "TrainingPanel", "bottom"),
+        ("sweep", "Sweep", "studio.ui.sweep.panel", "SweepPanel", "bottom"),
+    )
+    TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
+
+    def _init_panels(self, lazy: bool) -> None:
+        """Called at the end of MainWindow.__init__, once the actions and menus exist."""
+        self._lazy_panels = lazy
+        self._panels_loaded = False
+        self._panels_queued = False
+        self._built: set[str] = set()
+        self.live = self.unit_heatmaps = self.unit_menu = None   # build_insight
+        self.health = None   # training health warnings (load_panels)
+        if lazy:
+            self._build_panel("palette")   # light, and what a user looks for first
+        else:
+            self.load_panels()
+
+    # docks ---------------------------------------------------------------------------------------
+    def _dock(self, key: str, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+        self.panels[key] = widget
+        return dock
+
+    def _build_docks(self) -> None:
+        """Docks with placeholders; `load_panels` puts the real widgets in."""
+        first = None
+        for key, title, _module, _cls, area in self.PANELS:
+            dock = self._dock(key, title, placeholder(f"{title}…"), AREAS[area])
+            if area == "bottom":
+                if first is None:
+                    first = dock
+                else:
+                    self.tabifyDockWidget(first, dock)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setObjectName("log")
+        self.tabifyDockWidget(first, self._dock("log", "Log", self.log, AREAS["bottom"]))
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 370],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([first], [290], Qt.Orientation.Vertical)
+        first.raise_()
+
+    # the canvas's training insight ----------------------------------------------------------------
+    def build_insight(self) -> None:
+        """Live activation thumbnails and gradient tints, unit heatmaps, and What Activates a
+        Unit… (the node menu and the Model menu). Once; `load_panels` needs them."""
+        if self.live is not None:
+            return
+        from .canvas.live_overlay import LiveOverlay
+        from .canvas.unit_heatmaps import UnitHeatmaps
+        from .teaching.unit_view import UnitMenu
+
+        self.live = LiveOverlay(self.scene, self.view)
+        self.unit_heatmaps = UnitHeatmaps(self.scene, self.view)
+        if not self.act["unit_heatmaps"].isChecked():   # turned off before they were built
+            self.unit_heatmaps.set_enabled(False)
+        self.unit_menu = UnitMenu(self)   # wraps the canvas menu TransferActions set
+        self.model_menu.addSeparator()
+        self.model_menu.addAction(self._action(
+            UnitMenu.LABEL, self.unit_menu.open_selected,
+            tip="What drives one unit of the selected layer highest"))
+
+    def _set_unit_heatmaps(self, on: bool) -> None:
+        if self.unit_heatmaps is not None:
+            self.unit_heatmaps.set_enabled(on)
+
+    # panels --------------------------------------------------------------------------------------
+    def load_panels(self, keys: tuple[str, ...] | None = None) -> None:
+        """Build the palette, inspector and bottom panels (each optional) and wire them;
+        `keys` limits which are built (the others keep their placeholder)."""
+        if self._panels_loaded:
+            return
+        self._panels_loaded = True
+        self.build_insight()
+        for key, *_rest in self.PANELS:
+            if (keys is None or key in keys) and key not in self._built:
+                self._build_panel(key)
+        problems = self.panels.get("problems")
+        if hasattr(problems, "node_activated"):
+            problems.node_activated.connect(self.focus_node)
+        training = self.panels.get("training")
+        if hasattr(training, "node_highlight"):
+            training.node_highlight.connect(self.focus_node)
+        if hasattr(training, "running_changed"):
+            training.running_changed.connect(
+                lambda on: on and self.ensure_training_room())
+            training.running_changed.connect(lambda on: on and self.live.clear())
+            training.running_changed.connect(lambda on: self._log_run(training, on))
+        if hasattr(training, "extra_callbacks"):
+            self.unit_heatmaps.attach(training)
+        if hasattr(training, "activations"):
+            training.activations.connect(self.live.show_activation)
+        if hasattr(training, "grad_norms"):
+            training.grad_norms.connect(self.live.show_grad_norms)
+        from .teaching.health_view import install as install_health
+
+        self.health = install_health(self, training, problems)
+        self.docks["training"].visibilityChanged.connect(self._training_tab_shown)
+        if "sweep" in self.docks:  # the sweep's table and charts want the same room
+            self.docks["sweep"].visibilityChanged.connect(self._sweep_tab_shown)
+        style_plots(self)
+        for name in ("start_training", "start", "train"):
+            if callable(getattr(training, name, None)):
+                self.train_requested.connect(getattr(training, name))
+                break
+
+    def _build_panel(self, key: str) -> None:
+        title, module, cls = next(p[1:4] for p in self.PANELS if p[0] == key)
+        widget = load_widget(module, cls, self if key == "palette" else self.document)
+        if widget is None:
+            widget = placeholder(f"{title} panel is not available")
+        self.docks[key].setWidget(widget)
+        self.panels[key] = widget
+        self._built.add(key)
+        if key == "palette" and hasattr(widget, "layer_activated"):
+            widget.layer_activated.connect(self.editor.add_layer_at_cursor)
+        if key == "palette" and hasattr(widget, "set_document"):
+            widget.set_document(self.document)
+
+    def _queue_deferred_parts(self) -> None:
+        """On the first show with `lazy_panels`: once the window has painted, the training
+        insight, then each panel's module import and build in an event-loop turn of its own,
+        then the wiring (the app queues opening the document before these)."""
+        if not self._lazy_panels or self._panels_loaded or self._panels_queued:
+            return
+        self._panels_queued = True
+        self.after_paint.add(lambda: self._panels_loaded or self.build_insight(),
+                             "build the canvas's training insight")
+        for key, _title, module, _cls, _area in self.PANELS:
+            self.after_paint.add(lambda m=module: preimport(m), f"import {module}")
+            self.after_paint.add(lambda k=key: self._panels_loaded or k in self._built
+                                 or self._build_panel(k), f"build the {key} panel")
+        self.after_paint.add(self.load_panels, "wire the panels")
+        self.after_paint.arm()
+
+    # dock sizes ----------------------------------------------------------------------------------
+    def fit_docks_to_window(self) -> None:
+        """Default dock sizes for the window's size: the side panels and the bottom tabs take
+        a share of it, so the canvas keeps most of a small window (a saved layout wins)."""
+        w, h = self.width(), self.height()
+        clamp = lambda v, lo, hi: int(max(lo, min(hi, v)))
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]],
+                         [clamp(0.16 * w, 170, 240), clamp(0.25 * w, 300, 380)],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["summary"]], [clamp(0.3 * h, 190, 320)],
+                         Qt.Orientation.Vertical)
+        for key in ("training", "sweep"):  # a shown plot tab keeps its room
+            self.ensure_training_room(key)
+
+    def ensure_training_room(self, key: str = "training") -> None:
+        """Grow the bottom dock to at least TRAINING_SHARE of the window height."""
+        dock = self.docks.get(key)
+        if dock is None or dock.isFloating() or dock.visibleRegion().isEmpty():
+            return  # floating, or behind another tab
+        want = int(self.height() * self.TRAINING_SHARE)
+        if dock.height() < want:
+            self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+
+    def _sweep_tab_shown(self, visible: bool) -> None:
+        if visible and not self._had_saved_layout:
+            QTimer.singleShot(0, lambda: self.ensure_training_room("sweep"))
+
+    def _training_tab_shown(self, visible: bool) -> None:
+        # a layout the user saved is kept; only the first-run default grows
+        if visible and not self._had_saved_layout:
+            QTimer.singleShot(0, self.ensure_training_room)
+
+    def show_tab(self, key: str) -> None:
+        dock = self.docks.get(key)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
