@@ -6,10 +6,16 @@ new process; the wall time is measured from before the spawn, the CPU time is th
 process's (interpreter start-up included), so a loaded machine shows in the wall figure and
 hardly in the CPU one. Prints medians and spread over the rounds, and the modules imported
 before the first paint that cost most (python -X importtime of one more round).
+Bytecode: by default the rounds run as an installed app does, with its modules' compiled
+bytecode cached (in a temporary folder, after one uncounted warm-up round; the source tree
+is not written to); `--cold` compiles every module in every round, as with
+PYTHONDONTWRITEBYTECODE=1.
+`--trees OLD NEW` times two source trees (e.g. a checkout of main and a branch) in
+interleaved rounds, so both see the same load.
 Run it on a display (e.g. an X server, QT_QPA_PLATFORM=xcb): the offscreen platform exposes
 the window late (after the panels and torch have loaded), so there the first-paint figure
 is not what a user sees.
-Run: python -m bench.startup [--rounds 9]"""
+Run: python -m bench.startup [--rounds 9] [--cold] [--trees DIR DIR]"""
 from __future__ import annotations
 
 import argparse
@@ -99,11 +105,17 @@ print(json.dumps(out))
 """
 
 
-def one_round(settings_dir: Path, importtime: bool = False) -> dict:
-    env = dict(os.environ, XDG_CONFIG_HOME=str(settings_dir), PYTHONPATH=str(ROOT))
+def one_round(tree: Path, settings_dir: Path, pycache: Path | None,
+              importtime: bool = False) -> dict:
+    env = dict(os.environ, XDG_CONFIG_HOME=str(settings_dir), PYTHONPATH=str(tree))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     args = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", CHILD]
     t0 = time.time()
-    res = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT,
+    res = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tree,
                          timeout=180, check=False)
     if res.returncode != 0:
         raise SystemExit(res.stderr[-2000:])
@@ -128,55 +140,74 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
 
 
+MEASURES = [  # (label, key in a round, target)
+    ("launch -> first paint of the window (wall s)", "paint_s", "<= 1.0"),
+    ("  CPU time of the process until then (s)", "paint_cpu", ""),
+    ("launch -> digits_cnn shown on the canvas (wall s)", "example_s", ""),
+    ("  CPU time until then (s)", "example_cpu", ""),
+    ("launch -> all panels built (wall s)", "panels_s", ""),
+    ("launch -> torch imported (wall s)", "torch_s", ""),
+    ("longest event-loop freeze after the first paint (s)", "max_freeze_s", ""),
+    ("  freezes over 50 ms after the first paint (count)", "freezes_over_50ms", ""),
+]
+
+
+def summary_rows(results: dict[str, list[dict]]) -> list[dict]:
+    rows = [{"measure": label, **{tree: spread([r[key] for r in rounds])
+                                  for tree, rounds in results.items()}, "target": target}
+            for label, key, target in MEASURES]
+    for module in ("torch", "pyqtgraph"):
+        rows.append({"measure": f"{module} imported before the first paint",
+                     **{tree: str(any(r[f"paint_{module}"] for r in rounds))
+                        for tree, rounds in results.items()}, "target": "False"})
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--cold", action="store_true",
+                        help="no cached bytecode: every round compiles every module")
+    parser.add_argument("--trees", nargs="+", type=Path, default=[ROOT],
+                        help="source trees to time in interleaved rounds (default: this one)")
     args = parser.parse_args()
+    trees = [t.resolve() for t in args.trees]
+    names = [str(t) if len(trees) == 1 else t.name for t in trees]
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        rounds = [one_round(Path(tmp)) for _ in range(args.rounds)]
-        imports = top_imports(one_round(Path(tmp), importtime=True)["stderr"])
-    rows = [
-        {"measure": "launch -> first paint of the window (wall s)",
-         "median [min-max]": spread([r["paint_s"] for r in rounds]), "target": "<= 1.0"},
-        {"measure": "  CPU time of the process until then (s)",
-         "median [min-max]": spread([r["paint_cpu"] for r in rounds]), "target": ""},
-        {"measure": "launch -> digits_cnn shown on the canvas (wall s)",
-         "median [min-max]": spread([r["example_s"] for r in rounds]), "target": ""},
-        {"measure": "  CPU time until then (s)",
-         "median [min-max]": spread([r["example_cpu"] for r in rounds]), "target": ""},
-        {"measure": "launch -> all panels built (wall s)",
-         "median [min-max]": spread([r["panels_s"] for r in rounds]), "target": ""},
-        {"measure": "launch -> torch imported (wall s)",
-         "median [min-max]": spread([r["torch_s"] for r in rounds]), "target": ""},
-        {"measure": "longest event-loop freeze after the first paint (s)",
-         "median [min-max]": spread([r["max_freeze_s"] for r in rounds]), "target": ""},
-        {"measure": "  freezes over 50 ms after the first paint (count)",
-         "median [min-max]": spread([r["freezes_over_50ms"] for r in rounds]), "target": ""},
-        {"measure": "torch imported before the first paint",
-         "median [min-max]": str(any(r["paint_torch"] for r in rounds)), "target": "False"},
-        {"measure": "pyqtgraph imported before the first paint",
-         "median [min-max]": str(any(r["paint_pyqtgraph"] for r in rounds)), "target": "False"},
-    ]
-    steps = {}
-    for r in rounds:
-        for name, cpu in r["steps"]:
-            steps.setdefault(name, []).append(cpu)
-    step_rows = sorted(({"step after the first paint": name, "GUI-thread CPU s": spread(v)}
-                        for name, v in steps.items()),
-                       key=lambda row: -float(row["GUI-thread CPU s"].split()[0]))
-    print(f"{args.rounds} fresh processes, one after another; load average "
+        tmp = Path(tmp)
+        caches = {t: None if args.cold else tmp / f"pycache{i}" for i, t in enumerate(trees)}
+        if not args.cold:
+            for t in trees:   # compiles and caches the bytecode (not counted)
+                one_round(t, tmp, caches[t])
+        results: dict[str, list[dict]] = {n: [] for n in names}
+        for _ in range(args.rounds):
+            for name, t in zip(names, trees):
+                results[name].append(one_round(t, tmp, caches[t]))
+        imports = top_imports(one_round(trees[-1], tmp, caches[trees[-1]],
+                                        importtime=True)["stderr"])
+    print(f"{args.rounds} fresh processes per tree, {'interleaved, ' if len(trees) > 1 else ''}"
+          f"bytecode {'not cached (--cold)' if args.cold else 'cached'}; load average "
           f"{load:.2f} before, {os.getloadavg()[0]:.2f} after")
-    print_table(rows, ["measure", "median [min-max]", "target"])
-    print("\nthe start-up steps after the first paint, each in an event-loop turn of its own "
-          "(its CPU time is the freeze it causes on an idle machine):")
-    print_table(step_rows[:8], ["step after the first paint", "GUI-thread CPU s"])
-    print("\nslowest imports of the start script (cumulative, one round with -X importtime, "
-          "which slows them):")
+    print_table(summary_rows(results), ["measure", *names, "target"])
+    for name, rounds in results.items():
+        steps = {}
+        for r in rounds:
+            for step, cpu in r["steps"]:
+                steps.setdefault(step, []).append(cpu)
+        step_rows = sorted(({"step after the first paint": step, "GUI-thread CPU s": spread(v)}
+                            for step, v in steps.items()),
+                           key=lambda row: -float(row["GUI-thread CPU s"].split()[0]))
+        print(f"\n{name}: the start-up steps after the first paint, each in an event-loop "
+              "turn of its own (its CPU time is the freeze it causes on an idle machine):")
+        print_table(step_rows[:8], ["step after the first paint", "GUI-thread CPU s"])
+    print(f"\n{names[-1]}: slowest imports of the start script (cumulative, one round with "
+          "-X importtime, which slows them):")
     print_table(imports, ["module", "cumulative_s"])
-    for r in rounds:
-        r.pop("stderr", None)
-    write_json("startup", {"rounds": rounds, "top_imports": imports,
+    for rounds in results.values():
+        for r in rounds:
+            r.pop("stderr", None)
+    write_json("startup", {"rounds": results, "top_imports": imports, "cold": args.cold,
                            "load_average": [load, os.getloadavg()[0]]})
     return 0
 
