@@ -43,6 +43,8 @@ class GraphScene(QGraphicsScene):
         self._pending: dict[str, None] = {}   # node ids to look at later: see apply_report
         self._label_timer = QTimer(self, singleShot=True, interval=0)
         self._label_timer.timeout.connect(self._apply_pending_labels)
+        self._in_view_key: tuple | None = None   # see _nodes_in_view
+        self._in_view_ids: set[str] = set()
         self.snap_to_grid = True
         self._graph: Graph | None = None
         self._unsubscribe = None
@@ -206,22 +208,26 @@ class GraphScene(QGraphicsScene):
 
     def _in_view(self, node_ids) -> list[str]:
         """Of `node_ids`, those (at most EAGER_NODES) whose card is in view or near it (their
-        wires' labels with them): plain comparisons of the node positions kept on the Python
-        side. (The scene's index would first take in every label that changed size; a long
-        wire whose label alone is in view waits for its batch.)"""
-        nodes, now = self._graph.nodes, []
-        for r in self._visible_rects():
-            left, top = r.left() - NODE_REACH, r.top() - NODE_REACH
-            right, bottom = r.right(), r.bottom()
-            for nid in node_ids:
-                node = nodes.get(nid)
-                if node is not None:
-                    x, y = node.pos
-                    if left <= x <= right and top <= y <= bottom:
-                        now.append(nid)
-                        if len(now) == self.EAGER_NODES:
-                            return now
-        return list(dict.fromkeys(now))
+        wires' labels with them)."""
+        shown = self._nodes_in_view()
+        return [nid for nid in node_ids if nid in shown][:self.EAGER_NODES]
+
+    def _nodes_in_view(self) -> set[str]:
+        """The nodes whose card is in view or near it: plain comparisons of the node
+        positions kept on the Python side (the scene's index would first take in every
+        label that changed size; a long wire whose label alone is in view waits for its
+        batch). Kept while the layout and the part in view are the same (edit after edit)."""
+        rects = self._visible_rects()
+        key = (self.layout_version, tuple(r.getRect() for r in rects))
+        if key != self._in_view_key:
+            shown: set[str] = set()
+            for r in rects:
+                left, top = r.left() - NODE_REACH, r.top() - NODE_REACH
+                right, bottom = r.right(), r.bottom()
+                shown.update(nid for nid, node in self._graph.nodes.items()
+                             if left <= node.pos[0] <= right and top <= node.pos[1] <= bottom)
+            self._in_view_key, self._in_view_ids = key, shown
+        return self._in_view_ids
 
     def _apply_nodes(self, node_ids) -> None:
         """Bring these nodes' badges and their wires' labels up to the current report."""
