@@ -41,6 +41,8 @@ def test_views_show_what_they_are_given(qtbot):
     qtbot.addWidget(cv)
     cm = np.array([[5, 1], [2, 7]])
     cv.set_matrix(cm, ["cat", "dog"])
+    assert not cv.built and not cv.texts     # kept, not drawn: the view was never shown
+    cv.show()
     assert len(cv.texts) == 4 and "15 validation samples, 12 correct" in cv.info.text()
     assert "true dog predicted as cat (2×)" in cv.info.text()
     pv = PredictionsView(image_shape=(1, 8, 8))
@@ -59,6 +61,8 @@ def test_views_show_what_they_are_given(qtbot):
     x = np.random.rand(12, 64).astype(np.float32)
     rv.set_pairs(x, x * 0.5)
     assert rv.shown == 10 and "MSE" in rv.info.text()
+    rv.show()
+    assert rv.image.image.shape == (10 * 9 - 1, 2 * 9 - 1)   # (x, y): 2 rows of 10 tiles
 
 
 def test_predictions_browser_occlusion_and_embedding_view(qtbot, cnn):

@@ -57,6 +57,8 @@ def test_gan_mnist_offline_then_from_the_cache(qtbot, win, tmp_path, monkeypatch
     qtbot.waitUntil(lambda: panel.worker is None, timeout=WAIT_MS)
     assert not panel.error.isVisible()
     gan = panel.views.gan
+    win.show_tab("training")
+    panel.views.setCurrentWidget(gan)   # its plots are made and drawn when it is shown
     assert gan.image.image is not None
     tiles = gan.image.image.shape[:2]          # 8x8 tiles of 28 pixels, a 1-pixel gap
     assert tiles[0] >= 8 * 28 and tiles[1] >= 8 * 28

@@ -142,6 +142,7 @@ def test_trials_table_views_and_apply_best_is_one_undo_step(win, qtbot):
     assert panel.parallel.nearest(0.0, ys[0]) is not None
     panel.select_trial(best.number)
     assert panel.selected_trials() == [best.number]
+    panel.curves.ensure_drawn()     # drawn when shown (this test's window is not shown)
     overlays = panel.curves.plots["loss"].overlays
     assert len(overlays) == 2 and overlays[0].xData.tolist() == [1.0, 2.0]
     # apply best: one undoable edit of a training setting and a layer parameter

@@ -1,6 +1,6 @@
 """Confusion matrix: rows are the true class, columns the predicted one; counts in cells. The
 matrix fills its view and the counts are sized to their cells (hidden when a cell is too small
-to hold them legibly)."""
+to hold them legibly). pyqtgraph is imported and the plot made when the view is first shown."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,14 +8,29 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from .lazy import BuiltWhenShown
+
 MIN_TEXT_PX, MAX_TEXT_PX = 7, 16
 
 
-class ConfusionView(QWidget):
+class ConfusionView(BuiltWhenShown, QWidget):
+    """`set_matrix(counts, class names)`; drawn when shown (see lazy.py)."""
+
     EMPTY = "The confusion matrix appears when a classifier's run ends."
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.texts: list = []          # the counts' TextItems, as drawn
+        self.info = QLabel(self.EMPTY)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.info)
+        self.matrix: np.ndarray | None = None
+        self.names: list[str] = []
+        self.text_px = 0
+
+    def _build(self) -> None:
+        
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.plot = self.view.addPlot()
@@ -27,37 +42,45 @@ class ConfusionView(QWidget):
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("CET-L12"))
         self.plot.addItem(self.image)
-        self.texts: list[pg.TextItem] = []
-        self.info = QLabel(self.EMPTY)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.info)
-        self.matrix: np.ndarray | None = None
-        self.text_px = 0
+        self.layout().insertWidget(0, self.view, 1)
         self.plot.getViewBox().sigResized.connect(lambda *_: self.fit_texts())
 
     def clear(self) -> None:
         """Back to empty (another project was opened)."""
-        for t in self.texts:
-            self.plot.removeItem(t)
-        self.texts, self.matrix, self.text_px = [], None, 0
-        self.image.clear()
-        self.plot.getAxis("bottom").setTicks(None)
-        self.plot.getAxis("left").setTicks(None)
+        self.matrix, self.names = None, []
         self.info.setText(self.EMPTY)
+        self._cleared()
 
     def set_matrix(self, cm: np.ndarray, class_names: list[str] | None = None) -> None:
-        self.matrix = np.asarray(cm)
+        cm = self.matrix = np.asarray(cm)
         n = len(cm)
-        names = class_names if class_names and len(class_names) == n else \
+        self.names = names = class_names if class_names and len(class_names) == n else \
             [str(i) for i in range(n)]
+        total, right = int(cm.sum()), int(np.trace(cm))
+        off = cm.copy()
+        np.fill_diagonal(off, 0)
+        i, j = np.unravel_index(np.argmax(off), off.shape)
+        worst = f"; most confused: true {names[i]} predicted as {names[j]} " \
+                f"({int(off[i, j])}×)" if off.max() > 0 else ""
+        self.info.setText(f"{total} validation samples, {right} correct "
+                          f"({100 * right / max(total, 1):.1f}%){worst}")
+        self._changed()
+
+    def _render(self) -> None:
+        
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts, self.text_px = [], 0
+        cm = self.matrix
+        if cm is None:
+            self.image.clear()
+            self.plot.getAxis("bottom").setTicks(None)
+            self.plot.getAxis("left").setTicks(None)
+            return
+        n = len(cm)
         # colour by row-normalized rate so small classes are readable
         rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         self.image.setImage(rates.T, levels=(0, 1))
-        for t in self.texts:
-            self.plot.removeItem(t)
-        self.texts = []
         for i in range(n):
             for j in range(n):
                 if cm[i, j] == 0:
@@ -67,24 +90,16 @@ class ConfusionView(QWidget):
                 t.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(t)
                 self.texts.append(t)
-        ticks = [[(k + 0.5, names[k]) for k in range(n)]]
+        ticks = [[(k + 0.5, self.names[k]) for k in range(n)]]
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0)
         self.fit_texts()
-        total, right = int(cm.sum()), int(np.trace(cm))
-        off = cm.copy()
-        np.fill_diagonal(off, 0)
-        i, j = np.unravel_index(np.argmax(off), off.shape)
-        worst = f"; most confused: true {names[i]} predicted as {names[j]} " \
-                f"({int(off[i, j])}×)" if off.max() > 0 else ""
-        self.info.setText(f"{total} validation samples, {right} correct "
-                          f"({100 * right / max(total, 1):.1f}%){worst}")
 
     def cell_size(self) -> tuple[float, float]:
         """A cell's width and height on screen, in pixels."""
-        n = 0 if self.matrix is None else len(self.matrix)
-        box = self.plot.getViewBox().sceneBoundingRect()
+        n = 0 if self.matrix is None or not self.built else len(self.matrix)
+        box = self.plot.getViewBox().sceneBoundingRect() if n else None
         return (box.width() / n, box.height() / n) if n else (0.0, 0.0)
 
     def fit_texts(self) -> None:

@@ -8,13 +8,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from .lazy import BuiltWhenShown
 from .mosaic import activation_tiles, filter_tiles, mosaic, normalize_tiles, to_rgba
 
 
-class FeatureMapView(QWidget):
+class FeatureMapView(BuiltWhenShown, QWidget):
     """`set_layers([(node_id, name)])`, then `show_activation(node_id, array)` (live: the
     array's first dim is the fixed sample) or `set_offline(acts, weights)` after a run.
-    `layer_chosen(node_id)` asks the owner to watch that node."""
+    `layer_chosen(node_id)` asks the owner to watch that node. The image view is made, and
+    the chosen layer drawn, when the view is shown (lazy.py)."""
 
     layer_chosen = Signal(str)
     pixel_clicked = Signal(str, int, object)    # node id, sample, (channel, row, col) | (unit,)
@@ -39,20 +41,11 @@ class FeatureMapView(QWidget):
         top.addWidget(self.layer, 1)
         top.addWidget(self.mode)
         top.addWidget(self.sample)
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
-        self.box = self.view.addViewBox(lockAspect=True, invertY=True)
-        self.box.setMouseEnabled(False, False)
-        self.image = pg.ImageItem()
-        self.view.scene().sigMouseClicked.connect(self._clicked)
         self.clickable = lambda _node_id: False    # set by the owner: can it explain this?
-        self.cmap = pg.colormap.get("viridis")
-        self.box.addItem(self.image)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.top = top     # others add their tools here (the Draw-to-test button)
         lay.addLayout(top)
-        lay.addWidget(self.view, 1)
         lay.addWidget(self.info)
         self.node_id: str | None = None
         self.live: dict[str, np.ndarray] = {}      # node_id -> (samples, ...)
@@ -62,12 +55,17 @@ class FeatureMapView(QWidget):
         self.grid = (0, 0)
         self.tile_hw = (0, 0)
         self.kind = ""
-        self._stale = False
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.redraw()
+    def _build(self) -> None:
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.box = self.view.addViewBox(lockAspect=True, invertY=True)
+        self.box.setMouseEnabled(False, False)
+        self.image = pg.ImageItem()
+        self.view.scene().sigMouseClicked.connect(self._clicked)
+        self.cmap = pg.colormap.get("viridis")
+        self.box.addItem(self.image)
+        self.layout().insertWidget(1, self.view, 1)
 
     # -- inputs --------------------------------------------------------------------------------
     def set_layers(self, layers: list[tuple[str, str]]) -> None:
@@ -107,10 +105,8 @@ class FeatureMapView(QWidget):
         self.live[node_id] = np.asarray(array)
         if filters is not None:
             self.weights[node_id] = {"weight": np.asarray(filters)}
-        if node_id == self.node_id and self.isVisible():
+        if node_id == self.node_id:
             self.redraw()
-        elif node_id == self.node_id:
-            self._stale = True
 
     def clear(self) -> None:
         """Forget every activation and weight (another project was opened)."""
@@ -131,7 +127,10 @@ class FeatureMapView(QWidget):
         return self.live.get(self.node_id, self.offline.get(self.node_id))
 
     def redraw(self) -> None:
-        self._stale = False
+        """Draw the chosen layer now, or when the view is next shown."""
+        self._changed()
+
+    def _render(self) -> None:
         nid = self.node_id
         if nid is None:
             return
@@ -207,7 +206,8 @@ class FeatureMapView(QWidget):
             self.pixel_clicked.emit(self.node_id, self.sample.value(), at)
 
     def _blank(self, text: str) -> None:
-        self.image.clear()
+        if self.built:
+            self.image.clear()
         self.tile_count = 0
         self.grid = (0, 0)
         self.info.setText(text)

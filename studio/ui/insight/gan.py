@@ -9,13 +9,17 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .columns import columns_over_info, tile_view
+from .lazy import BuiltWhenShown
 from .mosaic import mosaic
 
 CURVES = (("d_loss", "D loss", (214, 39, 40)), ("g_loss", "G loss", (31, 119, 180)),
           ("d_real", "D(x)", (44, 160, 44)), ("d_fake", "D(G(z))", (255, 127, 14)))
 
 
-class GanView(QWidget):
+class GanView(BuiltWhenShown, QWidget):
+    """`set_snapshot(GanSnapshot)` each epoch, `show_samples(tiles)` after training; the
+    plots are made when the view is first shown (lazy.py)."""
+
     EMPTY = ("A GAN (a model with a Generated node) shows here while it trains: its samples "
              "of a fixed noise batch after each epoch, both losses and D(x), D(G(z)).")
 
@@ -23,6 +27,25 @@ class GanView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.grid_title = QLabel("Samples of a fixed noise batch")
+        self.sample_button = QPushButton("New samples")
+        self.sample_button.setToolTip("64 samples of fresh noise through the trained generator")
+        self.sample_button.setEnabled(False)
+        self.sample_button.clicked.connect(self.sample_requested)
+        head = QHBoxLayout()
+        head.addWidget(self.grid_title, 1)
+        head.addWidget(self.sample_button)
+        self.left = QVBoxLayout()
+        self.left.addLayout(head)
+        self.right = QVBoxLayout()
+        self.right.addWidget(QLabel("Losses and discriminator outputs per epoch"))
+        self.info = columns_over_info(self, self.left, self.right, self.EMPTY)
+        self.history: dict[str, list[float]] = {key: [] for key, _, _ in CURVES}
+        self.epochs: list[int] = []
+        self.tiles: np.ndarray | None = None     # the samples shown
+        self.collapse = False
+
+    def _build(self) -> None:
         self.grid_view, self.box, self.image = tile_view(
             "The generator's output for the same 64 noise vectors after every epoch")
         self.plot = pg.PlotWidget(background="w")
@@ -34,32 +57,14 @@ class GanView(QWidget):
         self.lines = {key: self.plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name,
                                           symbol="o", symbolSize=4, symbolBrush=colour)
                       for key, name, colour in CURVES}
-        self.grid_title = QLabel("Samples of a fixed noise batch")
-        self.sample_button = QPushButton("New samples")
-        self.sample_button.setToolTip("64 samples of fresh noise through the trained generator")
-        self.sample_button.setEnabled(False)
-        self.sample_button.clicked.connect(self.sample_requested)
-        head = QHBoxLayout()
-        head.addWidget(self.grid_title, 1)
-        head.addWidget(self.sample_button)
-        left = QVBoxLayout()
-        left.addLayout(head)
-        left.addWidget(self.grid_view, 1)
-        right = QVBoxLayout()
-        right.addWidget(QLabel("Losses and discriminator outputs per epoch"))
-        right.addWidget(self.plot, 1)
-        self.info = columns_over_info(self, left, right, self.EMPTY)
-        self.history: dict[str, list[float]] = {key: [] for key, _, _ in CURVES}
-        self.epochs: list[int] = []
-        self.collapse = False
+        self.left.addWidget(self.grid_view, 1)
+        self.right.addWidget(self.plot, 1)
 
     def clear(self) -> None:
         """Back to empty (another project, or a new run)."""
-        self.image.clear()
         self.history = {key: [] for key, _, _ in CURVES}
-        self.epochs = []
-        for line in self.lines.values():
-            line.setData([], [])
+        self.epochs, self.tiles = [], None
+        self._cleared()
         self.collapse = False
         self.info.setText(self.EMPTY)
         self.info.setStyleSheet("")
@@ -71,8 +76,8 @@ class GanView(QWidget):
         self.epochs.append(ev.epoch)
         for key, _, _ in CURVES:
             self.history[key].append(float(getattr(ev, key)))
-            self.lines[key].setData(self.epochs, self.history[key])
-        self.show_tiles(ev.tiles)
+        self.tiles = ev.tiles
+        self._changed()
         self.grid_title.setText(f"Samples of a fixed noise batch, epoch {ev.epoch}")
         self.collapse = bool(ev.collapse)
         text = (f"Epoch {ev.epoch}: D(x) {ev.d_real:.2f}, D(G(z)) {ev.d_fake:.2f}; samples "
@@ -88,11 +93,17 @@ class GanView(QWidget):
             if ev.collapse else f"D loss {ev.d_loss:.4f}, G loss {ev.g_loss:.4f}")
         self.info.setStyleSheet("color: #b35c00;" if ev.collapse else "")
 
-    def show_tiles(self, tiles: np.ndarray) -> None:
-        grid, _ = mosaic(np.clip(np.asarray(tiles, np.float32), 0, 1), pad=1, cols=8)
+    def show_samples(self, tiles: np.ndarray) -> None:
+        self.tiles = tiles
+        self._changed()
+        self.grid_title.setText(f"{len(tiles)} samples of fresh noise")
+
+    def _render(self) -> None:
+        for key, line in self.lines.items():
+            line.setData(self.epochs, self.history[key])
+        if self.tiles is None:
+            self.image.clear()
+            return
+        grid, _ = mosaic(np.clip(np.asarray(self.tiles, np.float32), 0, 1), pad=1, cols=8)
         self.image.setImage(np.nan_to_num(grid, nan=1.0).T, levels=(0, 1))
         self.box.autoRange(padding=0.01)
-
-    def show_samples(self, tiles: np.ndarray) -> None:
-        self.show_tiles(tiles)
-        self.grid_title.setText(f"{len(tiles)} samples of fresh noise")

@@ -9,12 +9,34 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from studio.ui.plots.buffers import CurveBuffer
 
+from .lazy import BuiltWhenShown
 from .pca import PALETTE
 
 
-class GradientView(QWidget):
+class GradientView(BuiltWhenShown, QWidget):
+    """Norms arrive with `add_norms` (kept in buffers, drawn batched while shown), weights
+    with `set_weights`; the plots are made when the view is first shown (lazy.py)."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.names: dict[str, str] = {}
+        self.buffers: dict[str, CurveBuffer] = {}
+        self.curves: dict = {}        # node id -> its norm curve, as drawn
+        self.weights: dict = {}    # node id -> its weight (or None), for the histograms
+        self._hist_drawn = True
+        self.count = 0
+        # norms arrive ~10 times a second: draw them at most every DRAW_MS (each draw
+        # holds the GIL the training thread needs)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DRAW_MS)
+        self._timer.timeout.connect(self._changed)
+
+    DRAW_MS = 500
+
+    def _build(self) -> None:
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         # side by side: the bottom panel is wide and short, and stacked plots of ~80 px each
@@ -28,25 +50,14 @@ class GradientView(QWidget):
         self.hist = self.view.addPlot(title="weight distribution (same colours)", row=0,
                                       col=1)
         self.hist.setLabel("bottom", "weight value")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.view)
-        self.names: dict[str, str] = {}
-        self.buffers: dict[str, CurveBuffer] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self.count = 0
-        # norms arrive ~10 times a second: draw them at most every DRAW_MS (each draw
-        # holds the GIL the training thread needs)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(self.DRAW_MS)
-        self._timer.timeout.connect(self._draw_if_visible)
-
-    DRAW_MS = 500
+        self.layout().addWidget(self.view)
+        self._hist_drawn = False
 
     def reset(self, names: dict[str, str]) -> None:
+        """A new run of the layers `names` (node id -> name): no norms yet."""
         self.names = dict(names)
-        self.norms.clear()
+        if self.built:
+            self.norms.clear()
         self.buffers.clear()
         self.curves.clear()
         self.count = 0
@@ -54,7 +65,8 @@ class GradientView(QWidget):
     def clear(self) -> None:
         """No norms and no weight histograms (another project was opened)."""
         self.reset({})
-        self.hist.clear()
+        self.weights, self._hist_drawn = {}, False
+        self._cleared()
 
     def add_norms(self, norms: dict) -> None:
         """Keep the norms; their curves (and legend entries, ~10 ms each) are made and
@@ -68,29 +80,25 @@ class GradientView(QWidget):
         if self.isVisible() and not self._timer.isActive():
             self._timer.start()
 
-    def _draw_if_visible(self) -> None:
-        if self.isVisible():
-            self._draw()
+    def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
+        self.weights = {nid: t.get("weight") for nid, t in weights.items()}
+        self._hist_drawn = False
+        self._changed()
 
-    def _draw(self) -> None:
+    def _render(self) -> None:
         for nid, buf in self.buffers.items():
             if nid not in self.curves:
                 colour = PALETTE[len(self.curves) % len(PALETTE)]
                 self.curves[nid] = self.norms.plot(pen=pg.mkPen(colour, width=1.5),
                                                    name=self.names.get(nid, nid))
             self.curves[nid].setData(buf.x, buf.y)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._draw()
-
-    def set_weights(self, weights: dict[str, dict[str, np.ndarray]]) -> None:
-        self.hist.clear()
-        for k, (nid, tensors) in enumerate(weights.items()):
-            w = tensors.get("weight")
-            if w is None:
-                continue
-            counts, edges = np.histogram(np.ravel(w), bins=40)
-            colour = PALETTE[k % len(PALETTE)]
-            self.hist.plot(edges, counts / max(counts.max(), 1), stepMode="center",
-                           pen=pg.mkPen(colour, width=1.5), name=self.names.get(nid, nid))
+        if not self._hist_drawn:
+            self._hist_drawn = True
+            self.hist.clear()
+            for k, (nid, w) in enumerate(self.weights.items()):
+                if w is None:
+                    continue
+                counts, edges = np.histogram(np.ravel(w), bins=40)
+                self.hist.plot(edges, counts / max(counts.max(), 1), stepMode="center",
+                               pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=1.5),
+                               name=self.names.get(nid, nid))

@@ -19,11 +19,12 @@ from PySide6.QtWidgets import (
 from engine.insight import Insight, occlusion_map, ranked_predictions
 
 from ..images import as_image, to_pixmap
+from .lazy import BuiltWhenShown
 
 MAX_ROWS = 300
 
 
-class PredictionsView(QWidget):
+class PredictionsView(BuiltWhenShown, QWidget):
     EMPTY = "Predictions appear when a classifier's run ends."
     OCCLUSION_HINT = ("Select an image to see which parts the prediction relies on "
                       "(occlusion).")
@@ -41,6 +42,24 @@ class PredictionsView(QWidget):
         self.info = QLabel(self.EMPTY)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.currentCellChanged.connect(lambda row, *_: self.show_occlusion(row))
+        self.occ_info = QLabel(self.OCCLUSION_HINT)
+        self.occ_info.setWordWrap(True)
+        self.occ_info.setFixedWidth(300)
+        self.side = QVBoxLayout()
+        self.side.addWidget(self.occ_info)
+        body = QHBoxLayout()
+        body.addWidget(self.table, 1)
+        body.addLayout(self.side)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.info)
+        lay.addLayout(body, 1)
+        self.order: np.ndarray = np.zeros(0, int)
+        self.insight: Insight | None = None
+        self.heat: np.ndarray | None = None
+        self._occluded: tuple | None = None    # (image, heat, patch) to draw
+
+    def _build(self) -> None:
         self.occlusion = pg.GraphicsLayoutWidget()
         self.occlusion.setBackground("w")
         self.occlusion.setFixedWidth(300)
@@ -52,29 +71,14 @@ class PredictionsView(QWidget):
         self.occ_heat.setColorMap(pg.colormap.get("CET-L3"))
         self.occ_box.addItem(self.occ_image)
         self.occ_box.addItem(self.occ_heat)
-        self.occ_info = QLabel(self.OCCLUSION_HINT)
-        self.occ_info.setWordWrap(True)
-        self.occ_info.setFixedWidth(300)
-        side = QVBoxLayout()
-        side.addWidget(self.occlusion, 1)
-        side.addWidget(self.occ_info)
-        body = QHBoxLayout()
-        body.addWidget(self.table, 1)
-        body.addLayout(side)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.info)
-        lay.addLayout(body, 1)
-        self.order: np.ndarray = np.zeros(0, int)
-        self.insight: Insight | None = None
-        self.heat: np.ndarray | None = None
+        self.side.insertWidget(0, self.occlusion, 1)
 
     def clear(self) -> None:
         """Back to empty (another project was opened)."""
         self.table.setRowCount(0)
         self.order, self.insight, self.heat = np.zeros(0, int), None, None
-        self.occ_image.clear()
-        self.occ_heat.clear()
+        self._occluded = None
+        self._cleared()
         self.info.setText(self.EMPTY)
         self.occ_info.setText(self.OCCLUSION_HINT)
 
@@ -126,7 +130,18 @@ class PredictionsView(QWidget):
             self.occ_info.setText(f"Occlusion failed: {exc}")
             return
         self.heat = heat
-        img = sample.mean(axis=0)
+        self._occluded = (sample.mean(axis=0), heat, patch)
+        self._changed()
+        self.occ_info.setText(f"sample #{i}: bright = covering this {patch}×{patch} patch "
+                              f"drops the probability of the true class most "
+                              f"(max drop {100 * float(heat.max()):.0f} points)")
+
+    def _render(self) -> None:
+        if self._occluded is None:
+            self.occ_image.clear()
+            self.occ_heat.clear()
+            return
+        img, heat, patch = self._occluded
         self.occ_image.setImage(img.T, levels=(float(img.min()), float(img.max()) or 1.0))
         self.occ_image.setColorMap(pg.colormap.get("CET-L1"))
         # the map has one value per patch position: stretch it over the pixels it covers
@@ -134,6 +149,3 @@ class PredictionsView(QWidget):
                                                                         1e-6)))
         self.occ_heat.setRect(patch / 2, patch / 2, heat.shape[1], heat.shape[0])
         self.occ_box.autoRange(padding=0.02)
-        self.occ_info.setText(f"sample #{i}: bright = covering this {patch}×{patch} patch "
-                              f"drops the probability of the true class most "
-                              f"(max drop {100 * float(heat.max()):.0f} points)")

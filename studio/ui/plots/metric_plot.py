@@ -1,0 +1,203 @@
+"""One quantity of the live curves (loss, a metric, the learning rate): its points, kept from
+the start, and, while the curves are on screen, the pyqtgraph plot drawing them. Making a
+plot costs 20-70 ms of GUI-thread CPU (several times that on a loaded machine), so a plot
+is made once and reused: another run or another project puts its quantity on a plot that
+already exists (a `Slot`) instead of making a new one."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from .buffers import CurveBuffer, SmoothedBuffer
+
+TRAIN_COLOUR = (52, 120, 220)
+VAL_COLOUR = (230, 120, 30)
+
+
+def _keyed(title: str) -> str:
+    """The title with the colour key of every plot (a legend inside a plot of the short
+    bottom panel covered the curves)."""
+    def swatch(rgb, text):
+        return f'<span style="color:rgb{rgb}">{text}</span>'
+    return (f"{title} &nbsp; {swatch(TRAIN_COLOUR, '&#9473; train')} &nbsp; "
+            f"{swatch(VAL_COLOUR, '&#9679; validation')}")
+
+
+class Slot:
+    """A PlotItem with the four curves of a quantity: train per step (raw and smoothed),
+    train per epoch and validation per epoch. Made once, reused for other quantities."""
+
+    def __init__(self):
+        self.item = item = pg.PlotItem()
+        # no grid: translucent grid lines cost ~3x the painting time of the curves
+        item.setLabel("bottom", "epoch")
+        item.setDownsampling(ds=True, auto=True, mode="peak")
+        item.setClipToView(True)
+        for side in ("left", "bottom"):
+            # no SI-prefix relabelling (an HTML re-layout of the label) on every range change
+            item.getAxis(side).enableAutoSIPrefix(False)
+        faint = pg.mkPen(TRAIN_COLOUR + (70,), width=1)
+        self.step_curve = item.plot(pen=faint)
+        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train")
+        self.train_curve = item.plot(pen=None, symbol="o", symbolSize=5,
+                                     symbolBrush=TRAIN_COLOUR, symbolPen=None,
+                                     name="train (epoch)")
+        self.val_curve = item.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="o",
+                                   symbolSize=5, symbolBrush=VAL_COLOUR, symbolPen=None,
+                                   name="validation")
+
+
+class MetricPlot:
+    """A quantity's points (`step`, `train`, `val` buffers) and overlays of earlier runs;
+    drawn on a Slot once `attach`ed (while the curves are shown). Until then `item` and the
+    curve attributes are None."""
+
+    def __init__(self, title: str, alpha: float):
+        self.title = title
+        self.step = SmoothedBuffer(alpha=alpha)
+        self.train = CurveBuffer(64)
+        self.val = CurveBuffer(64)
+        self.log = False
+        self.x_span: float | None = None
+        self.overlay_specs: list[tuple] = []   # (xs, ys, pen, name) of earlier runs' curves
+        self.overlays: list = []               # their curves, as drawn
+        self.dirty = False
+        self._refit = True
+        self._drawn: dict = {}          # curve -> buffer version last drawn
+        self.slot: Slot | None = None
+
+    # the slot's parts (None while not attached)
+    item = property(lambda self: self.slot.item if self.slot else None)
+    step_curve = property(lambda self: self.slot.step_curve if self.slot else None)
+    smooth_curve = property(lambda self: self.slot.smooth_curve if self.slot else None)
+    train_curve = property(lambda self: self.slot.train_curve if self.slot else None)
+    val_curve = property(lambda self: self.slot.val_curve if self.slot else None)
+
+    # -- drawing on a slot -----------------------------------------------------------------------
+    def attach(self, slot: Slot) -> None:
+        """Draw on `slot` (a new one, or one another quantity used before)."""
+        self.slot, item = slot, slot.item
+        item.setTitle(_keyed(self.title) if self.title == "loss" else self.title, size="9pt")
+        item.setLogMode(y=self.log)
+        self._apply_x_span()
+        self._drawn.clear()
+        self.dirty = self._refit = True
+        self._draw_overlays()
+
+    def detach(self) -> Slot | None:
+        """Stop drawing; the slot is emptied for reuse."""
+        slot, self.slot = self.slot, None
+        if slot is not None:
+            for c in self.overlays:
+                slot.item.removeItem(c)
+            for curve in (slot.step_curve, slot.smooth_curve, slot.train_curve,
+                          slot.val_curve):
+                curve.setData([], [])
+        self.overlays = []
+        return slot
+
+    def set_x_span(self, epochs: float | None) -> None:
+        """A fixed x range of the whole run (the x axis is then never re-ticked while the
+        curves grow: a repaint of the axes is most of a redraw); None: auto-range x."""
+        self.x_span = epochs
+        if self.slot:
+            self._apply_x_span()
+
+    def _apply_x_span(self) -> None:
+        if self.x_span:
+            self.item.enableAutoRange(x=False)
+            self.item.setXRange(0, self.x_span, padding=0.02)
+        else:
+            self.item.enableAutoRange(x=True)
+
+    def set_log(self, on: bool) -> None:
+        self.log = on
+        if self.slot:
+            self.item.setLogMode(y=on)
+        self.dirty = self._refit = True
+
+    def set_overlays(self, specs: list[tuple]) -> None:
+        """Earlier runs' curves: [(xs, ys, pen, name)], drawn with a legend naming them."""
+        if self.slot:
+            for c in self.overlays:
+                self.item.removeItem(c)
+        self.overlays, self.overlay_specs = [], list(specs)
+        if self.slot:
+            self._draw_overlays()
+
+    def _draw_overlays(self) -> None:
+        item = self.item
+        if self.overlay_specs and item.legend is None:  # names the earlier runs only
+            item.addLegend(offset=(-5, 5), labelTextSize="7pt")
+        self.overlays = [item.plot(xs, ys, pen=pen, name=name)
+                         for xs, ys, pen, name in self.overlay_specs]
+
+    def clear(self) -> None:
+        for b in (self.step, self.train, self.val):
+            b.clear()
+        self.dirty = self._refit = True
+
+    def redraw(self) -> None:
+        if not self.dirty or self.slot is None:
+            return
+        self.dirty = False
+        # setData only for curves whose buffer changed (epoch points change once an epoch)
+        for curves, buf in (((self.step_curve, self.smooth_curve), self.step),
+                            ((self.train_curve,), self.train), ((self.val_curve,), self.val)):
+            if self._drawn.get(curves[0]) == buf.version:
+                continue
+            self._drawn[curves[0]] = buf.version
+            curves[0].setData(buf.x, buf.y)
+            if len(curves) > 1:
+                curves[1].setData(buf.x, buf.smoothed)
+        self._fit_y_range()
+
+    def _fit_y_range(self) -> None:
+        """Keep all points in view, but move the y range only when a point leaves it or the
+        data shrank to under half of it (each change re-ticks and repaints the axis). A
+        constant curve (a fixed learning rate) gets a sensible range instead of float-noise
+        ticks."""
+        ys = [b.y for b in (self.step, self.train, self.val) if b.n]
+        if not ys:
+            return
+        y = np.concatenate(ys)
+        log = self.log
+        y = y[np.isfinite(y) & (y > 0)] if log else y[np.isfinite(y)]
+        if not y.size:
+            return
+        if log:
+            y = np.log10(y)
+        self.item.disableAutoRange(axis="y")
+        lo, hi = float(y.min()), float(y.max())
+        if hi - lo <= 1e-6 * max(abs(hi), 1e-12):
+            half = (0.15 if log else abs(hi) * 0.5) or 1.0
+            self.item.setYRange(lo - half, hi + half, padding=0)
+            return
+        vlo, vhi = self.item.vb.viewRange()[1]
+        refit, self._refit = self._refit, False
+        if not refit and lo >= vlo and hi <= vhi and (hi - lo) >= 0.5 * (vhi - vlo):
+            return
+        # room to move before the next change: a curve leaving the range gets 25% more on
+        # that side (losses fall, accuracies rise); a non-negative quantity that spans more
+        # than half of [0, max] (most losses, accuracies) is drawn from 0, a bound that
+        # never moves
+        span = hi - lo
+        below = 0.25 if lo < vlo else 0.05
+        above = 0.25 if hi > vhi else 0.05
+        bottom = lo - below * span
+        if not log and lo >= 0 and lo < 0.5 * hi:
+            bottom = 0.0
+        self.item.setYRange(bottom, hi + above * span, padding=0)
+
+    def readout(self, x: float) -> str:
+        parts = []
+        for name, buf in (("train", self.step), ("train/epoch", self.train),
+                          ("val", self.val)):
+            if buf.n == 0:
+                continue
+            i = int(np.clip(np.searchsorted(buf.x, x), 0, buf.n - 1))
+            if i > 0 and abs(buf.x[i - 1] - x) < abs(buf.x[i] - x):
+                i -= 1
+            y = buf.smoothed[i] if buf is self.step else buf.y[i]
+            parts.append(f"{name} {y:.4g}")
+        return f"<b>{self.title}</b> " + " · ".join(parts) if parts else ""
