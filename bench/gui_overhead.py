@@ -1,7 +1,10 @@
 """Training throughput from the GUI (live curves and feature maps on) vs. headless training of
 the same project, alternating in one process; and the Qt event loop's lag during GUI training,
-measured with a 5 ms QTimer probe. Targets: throughput_ratio >= 0.95, lag p99 <= 16 ms,
-max <= 50 ms. Writes bench/results/gui_overhead.json.
+measured with a 5 ms QTimer probe (bench/stalls.py) while batches run. Targets:
+throughput_ratio >= 0.95, lag p99 <= 16 ms, max <= 50 ms. The largest stall is explained: its
+GUI-thread CPU time and the GUI thread's stack sampled during it; so are the largest stalls
+at a run's start (before its first batch) and at its end (its weights adopted, its insight
+views filled). Writes bench/results/gui_overhead.json.
 
 Like with like: the app trains with the cores other programs leave free less one (the GUI
 thread keeps a core), `studio train` with the free cores (engine.threads). Each round runs
@@ -24,13 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import itertools
-
 import numpy as np
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from bench.common import busy, print_table, stop_busy, write_json
+from bench.stalls import StallProbe, describe
 from engine.project import load_project
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -119,22 +121,21 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     panel.activations.connect(lambda *_: draws.append(maps.tile_count))
     rows: list[dict] = []
     panel.extra_callbacks.append(lambda e: rows.append(e.metrics) if e.kind == "epoch" else None)
-    ticks: list[float] = []
-    probe = QTimer()
-    probe.setInterval(PROBE_MS)
-    probe.setTimerType(Qt.TimerType.PreciseTimer)
-    probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    probe = StallProbe(PROBE_MS)
     cpu0, wall0 = time.thread_time(), time.perf_counter()
+    probe.start()                   # the run's start (plots, watch) is probed too ...
     panel.start()
     worker = panel.worker
-    # probe the loop while batches run (not while data loads): start at the first progress
-    worker.progress.connect(lambda _b: probe.isActive() or probe.start())
+    # ... but the figures of the target are those while batches run (not while data loads)
+    worker.progress.connect(lambda _b: probe.mark("batches"))
     loop = QEventLoop()
-    worker.done.connect(loop.quit)
+    worker.done.connect(lambda: probe.mark("end"))  # after the panel's own end of the run:
+    worker.done.connect(loop.quit)  # the stall it is in is the end's (weights adopted, ...)
     loop.exec()                     # a real event loop, as in the app (no polling)
-    probe.stop()
     # CPU time the GUI thread itself used while training: its share of a core
     gui_share = (time.thread_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
+    _wait(lambda: panel.views._insight_call is None, END_S)   # ... and insight shown
+    probe.stop()
     panel.shutdown()
     panel.close()
     panel.deleteLater()
@@ -142,8 +143,21 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     maps.deleteLater()
     assert draws and max(draws) > 0, "the feature maps were never drawn"
     app.processEvents()
-    lags = [max(0.0, (b - a) * 1000 - PROBE_MS) for a, b in itertools.pairwise(ticks)]
-    return _rate(rows), lags, gui_share
+    return _rate(rows), probe.gaps(), gui_share
+
+
+END_S = 3.0      # the run's end is probed until its insight views are shown, or this long
+
+
+def _wait(done, timeout_s: float) -> None:
+    """Run the event loop until done() or timeout_s."""
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: done() and loop.quit())
+    poll.start(20)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    poll.stop()
 
 
 def _round(app, args, r: int, gui_threads: int) -> dict:
@@ -196,13 +210,16 @@ def _main(args) -> int:
     gui_threads = args.gui_threads or choose_threads(reserve=1)   # what the app picks
     studio.worker.TORCH_THREADS = args.gui_threads   # None: the app chooses for each run
     headless(args.example, 2, args.batch_size)            # warm-up: imports, data, kernels
-    rows, lags = [], []
+    rows, lags, others = [], [], []
     for r in range(args.rounds):
         load = os.getloadavg()[0]
         res = _round(app, args, r, gui_threads)
-        g, lag, share = res["gui"]
+        g, gaps, share = res["gui"]
         h_def, h_same = res["headless_default"], res["headless_same"]
-        lags += lag
+        for gap in gaps:
+            gap["round"] = r + 1
+        lags += [gap for gap in gaps if gap["phase"] == "batches"]
+        others += [gap for gap in gaps if gap["phase"] != "batches"]
         rows.append({"round": r + 1, "headless_default_s": h_def, "headless_same_s": h_same,
                      "gui_samples_s": g, "ratio_vs_default": g / h_def,
                      "ratio_vs_same": g / h_same, "gui_thread_cpu": share,
@@ -218,7 +235,11 @@ def _main(args) -> int:
     for row in rows:
         row["ratio"] = row[f"ratio_vs_{best}"]
     med["ratio"] = med[f"ratio_vs_{best}"]
-    lag_arr = np.asarray(lags) if lags else np.zeros(1)
+    lag_arr = np.asarray([g["lag_ms"] for g in lags]) if lags else np.zeros(1)
+    worst = max(lags, key=lambda g: g["lag_ms"], default=None)
+    worst_cpu = max(lags, key=lambda g: g["gui_cpu_ms"], default=None)
+    edges = {phase: max((g for g in others if g["phase"] == phase),
+                        key=lambda g: g["lag_ms"], default=None) for phase in ("start", "end")}
     result = {"example": args.example, "epochs": args.epochs, "batch_size": args.batch_size,
               "load": args.load,
               "cores": cores, "headless_threads": default_threads, "gui_threads": gui_threads,
@@ -233,6 +254,11 @@ def _main(args) -> int:
               "lag_p50_ms": float(np.percentile(lag_arr, 50)),
               "lag_p99_ms": float(np.percentile(lag_arr, 99)),
               "lag_max_ms": float(lag_arr.max()), "lag_samples": len(lags),
+              "largest_stall": worst, "largest_gui_cpu_stall": worst_cpu,
+              "run_start_largest_stall": edges["start"],
+              "run_end_largest_stall": edges["end"],
+              "stalls_over_50ms": sorted((g for g in lags + others if g["lag_ms"] > 50),
+                                         key=lambda g: -g["lag_ms"]),
               "gui_thread_cpu_share": med["gui_thread_cpu"],
               "load_average": os.getloadavg(),
               "targets": {"throughput_ratio": ">= 0.95", "lag_p99_ms": "<= 16",
@@ -248,6 +274,14 @@ def _main(args) -> int:
     print("gui_thread_cpu_share: CPU seconds of the GUI thread per second of GUI training "
           f"(median of the rounds; load-robust). Load average 1/5/15 min at the end: "
           f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    for title, gap in (("Largest stall while batches ran", worst),
+                       ("Largest GUI-thread CPU in one stall while batches ran", worst_cpu),
+                       ("Largest stall at a run's start (building, loading data)",
+                        edges["start"]),
+                       ("Largest stall at a run's end (weights adopted, insight shown)",
+                        edges["end"])):
+        if gap is not None:
+            print(f"{title} (round {gap['round']}): {describe(gap)}")
     write_json("gui_overhead", result)
     return 0
 

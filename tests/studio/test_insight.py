@@ -51,6 +51,8 @@ def test_views_show_what_they_are_given(qtbot):
     pv.set_insight(Insight(x=np.random.rand(2, 64), y=np.array([0, 0]), task="classification",
                            outputs=probs, probs=probs, pred=np.array([0, 1]),
                            class_names=["cat", "dog"]))
+    assert pv.table.rowCount() == 0           # filled when shown
+    pv.show()
     assert pv.table.rowCount() == 2 and pv.table.item(0, 3).text() == "✗ dog"
     pca = PCAView()
     qtbot.addWidget(pca)
@@ -76,11 +78,13 @@ def test_predictions_browser_occlusion_and_embedding_view(qtbot, cnn):
     pv = PredictionsView(image_shape=(1, 8, 8))
     qtbot.addWidget(pv)
     pv.set_insight(compute_insight(model, splits))
+    pv.show()
     pv.table.setCurrentCell(0, 0)
     i = int(pv.order[0])
     np.testing.assert_allclose(pv.heat, occlusion_map(model, x[i], int(y[i]), patch=2),
                                atol=1e-6)
     assert f"sample #{i}" in pv.occ_info.text()
+    np.testing.assert_allclose(pv.occ_heat.image, np.clip(pv.heat, 0, None).T)
     ev = EmbeddingView()
     qtbot.addWidget(ev)
     emb = np.array([[0, 0], [0, 0], [1, 0], [0.9, 0.2], [-1, 0]], np.float32)

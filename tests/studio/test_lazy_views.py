@@ -49,6 +49,10 @@ def _check_shows_the_run(qtbot, panel, events, got) -> None:
     assert len(views.confusion.texts) == np.count_nonzero(cm)
     np.testing.assert_allclose(views.confusion.image.image,
                                (cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)).T)
+    views.setCurrentWidget(views.predictions)     # filled a few rows per event-loop turn
+    order = views.predictions.order
+    qtbot.waitUntil(lambda: views.predictions.filled == min(len(order), 300), timeout=WAIT_MS)
+    assert views.predictions.table.item(0, 1).text() == str(int(order[0]))
     views.setCurrentWidget(views.gradients)
     norms = got["norms"]
     for nid, curve in views.gradients.curves.items():

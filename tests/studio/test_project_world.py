@@ -64,6 +64,7 @@ def test_opening_another_project_shows_nothing_of_the_previous_one(qtbot, win, t
     _train(qtbot, panel)
     qtbot.waitUntil(lambda: panel.insight is not None, timeout=WAIT_MS)
     # what A's run left on show
+    panel.predictions.ensure_drawn()       # (filled when shown; the dock is behind a tab)
     assert panel.confusion.matrix is not None and panel.predictions.table.rowCount() > 0
     assert _data_points(panel) > 0 and panel.runs.tree.topLevelItemCount() == 1
     assert panel.feature_maps.offline and panel.gradients.buffers

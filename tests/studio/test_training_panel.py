@@ -155,7 +155,9 @@ def test_feature_maps_show_one_tile_per_channel_and_confusion_sums(qtbot, make_p
     qtbot.waitUntil(lambda: panel.insight is not None, timeout=WAIT_MS)
     val_size = next(e.val_size for e in events if e.kind == "started")
     assert panel.confusion.matrix.sum() == val_size
-    assert panel.predictions.table.rowCount() > 0
+    panel.tabs.setCurrentWidget(panel.predictions)    # filled when shown
+    qtbot.waitUntil(lambda: panel.predictions.filled == min(val_size, 300), timeout=WAIT_MS)
+    assert panel.predictions.table.rowCount() == min(val_size, 300)
     # PCA of conv1's activations on the validation set, computed when its tab is shown
     panel.tabs.setCurrentWidget(panel.pca)
     qtbot.waitUntil(lambda: panel.pca.points is not None, timeout=WAIT_MS)

@@ -1,10 +1,11 @@
 """Predictions browser: sample, true label, predicted label and confidence, worst mistakes
-first (confidently wrong at the top)."""
+first (confidently wrong at the top); an occlusion map of the selected sample. The table
+is filled and the map's plot made when the view is shown (lazy.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,6 +59,8 @@ class PredictionsView(BuiltWhenShown, QWidget):
         self.insight: Insight | None = None
         self.heat: np.ndarray | None = None
         self._occluded: tuple | None = None    # (image, heat, patch) to draw
+        self._table_stale = False
+        self.filled = 0                         # rows of the table filled so far
 
     def _build(self) -> None:
         self.occlusion = pg.GraphicsLayoutWidget()
@@ -77,22 +80,44 @@ class PredictionsView(BuiltWhenShown, QWidget):
         """Back to empty (another project was opened)."""
         self.table.setRowCount(0)
         self.order, self.insight, self.heat = np.zeros(0, int), None, None
-        self._occluded = None
+        self._occluded, self._table_stale, self.filled = None, False, 0
         self._cleared()
         self.info.setText(self.EMPTY)
         self.occ_info.setText(self.OCCLUSION_HINT)
 
     def set_insight(self, ins: Insight) -> None:
+        """Rank the predictions; the table is filled when the view is shown, ROWS_PER_TURN
+        rows per event-loop turn (each row's picture is a pixmap: 300 of them held the GUI
+        thread ~0.1 s at the end of a run)."""
         if ins.probs is None or ins.pred is None:
             self.table.setRowCount(0)
             self.info.setText("The predictions browser needs a classification task.")
             return
         self.order = ranked_predictions(ins)
+        self.insight = ins
+        self.table.setRowCount(0)
+        self._table_stale = True
+        mistakes = int((ins.pred != ins.y).sum())
+        self.info.setText(f"{mistakes} mistakes in {len(ins.y)} validation samples; worst "
+                          f"(most confident) mistakes first")
+        self._changed()
+
+    ROWS_PER_TURN = 60
+
+    def ensure_drawn(self) -> None:
+        super().ensure_drawn()
+        self._fill(MAX_ROWS)
+
+    def _fill(self, n: int) -> None:
+        """Fill the next `n` rows of the table; the rest follow in the next turn."""
+        ins, rows = self.insight, self.order[:MAX_ROWS]
+        if ins is None or self.filled >= len(rows):
+            return
         names = ins.class_names
         label = (lambda k: names[k] if names and k < len(names) else str(k))
-        rows = self.order[:MAX_ROWS]
-        self.table.setRowCount(len(rows))
-        for r, i in enumerate(rows):
+        end = min(len(rows), self.filled + n)
+        for r in range(self.filled, end):
+            i = rows[r]
             img = as_image(ins.x[i], self.image_shape)
             cell = QTableWidgetItem()
             if img is not None:
@@ -106,10 +131,9 @@ class PredictionsView(BuiltWhenShown, QWidget):
                      QTableWidgetItem(f"{100 * conf:.1f}%")]
             for c, it in enumerate(items):
                 self.table.setItem(r, c, it)
-        self.insight = ins
-        mistakes = int((ins.pred != ins.y).sum())
-        self.info.setText(f"{mistakes} mistakes in {len(ins.y)} validation samples; worst "
-                          f"(most confident) mistakes first")
+        self.filled = end
+        if end < len(rows):
+            QTimer.singleShot(0, self, lambda: ins is self.insight and self._fill(n))
 
     def show_occlusion(self, row: int) -> None:
         """Slide a patch over the selected image: where covering it lowers the probability
@@ -137,6 +161,10 @@ class PredictionsView(BuiltWhenShown, QWidget):
                               f"(max drop {100 * float(heat.max()):.0f} points)")
 
     def _render(self) -> None:
+        if self._table_stale:
+            self._table_stale, self.filled = False, 0
+            self.table.setRowCount(min(len(self.order), MAX_ROWS))
+            self._fill(self.ROWS_PER_TURN)
         if self._occluded is None:
             self.occ_image.clear()
             self.occ_heat.clear()

@@ -54,6 +54,8 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.budget = CostBudget(self.CPU_SHARE, self.MIN_REDRAW_S)
         self.plots: dict[str, MetricPlot] = {}
         self.free: list[Slot] = []         # made plots no quantity uses now
+        self.running = False               # a run is on (no spare plot is made then)
+        self._spare_due = False
         self.steps_per_epoch = 1
         self.epochs: int | None = None
         self.alpha = 0.8
@@ -191,11 +193,24 @@ class LiveCurves(BuiltWhenShown, QWidget):
             return
         if not self._place(limit=1):
             QTimer.singleShot(0, self, lambda: self.redraw(force=True))   # the next, next turn
+        elif not self.free and not self.running and not self._spare_due:
+            self._spare_due = True
+            QTimer.singleShot(self.SPARE_AFTER_MS, self, self._make_spare)
         if not force and not (self.budget.due() and any(p.dirty for p in self.plots.values())):
             return
         with self.budget.run():
             for p in self.plots.values():
                 p.redraw()
+
+    # A run's metric plots (accuracy, ...) are known when it starts; making one then would
+    # stall the GUI thread as the run begins, so a plot is made beforehand, when the curves
+    # are shown and nothing runs (`running` is set by the owner)
+    SPARE_AFTER_MS = 500
+
+    def _make_spare(self) -> None:
+        self._spare_due = False
+        if not self.free and not self.running and self.isVisible():
+            self.free.append(Slot())
 
     # -- overlays ----------------------------------------------------------------------------
     def set_overlays(self, runs: list[tuple[str, list[dict]]]) -> None:

@@ -340,7 +340,7 @@ class TrainingPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.document.locked = running  # the document refuses edits while a run is active
-        self.views.busy = running
+        self.views.busy = self.curves.running = running
         self.boundary.run_changed(running, self.worker)
         self.network.run_changed(running, self.worker)
         self.banner.setVisible(running)
