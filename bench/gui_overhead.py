@@ -119,6 +119,7 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     panel.activations.connect(maps.show_activation)
     draws = []
     panel.activations.connect(lambda *_: draws.append(maps.tile_count))
+    _wait(lambda: False, IDLE_S)    # a user looks at the panel before pressing Train
     rows: list[dict] = []
     panel.extra_callbacks.append(lambda e: rows.append(e.metrics) if e.kind == "epoch" else None)
     probe = StallProbe(PROBE_MS)
@@ -147,6 +148,7 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
 
 
 END_S = 3.0      # the run's end is probed until its insight views are shown, or this long
+IDLE_S = 1.0     # the shown panel idles this long before Train (it makes a spare plot then)
 
 
 def _wait(done, timeout_s: float) -> None:
