@@ -25,7 +25,7 @@ from .graph_parts import (
     python_name,
 )
 from .layers import LayerSpec, ParamError, get_spec
-from .weights_lazy import copy_weights
+from .weights_lazy import copy_weights, drop_weights
 
 
 class Graph:
@@ -176,7 +176,7 @@ class Graph:
         for e in removed:
             self.disconnect(e)
         del self.nodes[node_id]
-        self.weights.pop(node_id, None)
+        drop_weights(self.weights, node_id)   # a lazy file stays unread
         self._emit(GraphEvent("node_removed", node_id, old=node))
         return node, removed
 

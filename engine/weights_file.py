@@ -14,7 +14,7 @@ import hashlib
 import os
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .atomic import atomic_write, fsync_dir
 from .guard.files import (
@@ -105,15 +105,18 @@ def paired_weights(project: Project, lazy: bool = False):
     record = project.weights_record
     if wpath is None or record is None:
         return {}
+    # the tensors of the graph as opened (a lazy read comes after edits: a node removed
+    # meanwhile is dropped by LazyWeights, and its undo needs the file's tensors)
+    graph = _NodesOf(frozenset(project.graph.nodes)) if lazy else project.graph
     if record is LEGACY:  # a file saved before pairs: whatever weights file is beside it
         if not os.path.lexists(wpath):
             return {}
-        read = partial(load_weights, wpath, project.graph)
+        read = partial(load_weights, wpath, graph)
     else:
         found = [p for p in (wpath, pending_weights_path(wpath)) if os.path.lexists(p)]
         if not found:
             return {}  # the project was copied without its weights: it opens untrained
-        read = partial(_read_pair, project, wpath, found, record)
+        read = partial(_read_pair, graph, wpath, found, record)
     if not lazy:
         return read()
     from .weights_lazy import LazyWeights, WeightsSource
@@ -149,13 +152,19 @@ def check_weights_file(path: Path) -> None:
                            path)
 
 
-def _read_pair(project: Project, wpath: Path, found: list, record: dict) -> dict:
+class _NodesOf(NamedTuple):
+    """What decode_weights needs of a graph: its node ids."""
+    nodes: frozenset
+
+
+def _read_pair(graph, wpath: Path, found: list, record: dict) -> dict:
     """The weights of the first file in `found` whose checksum is the one the project
-    names; a ProjectError naming the weights file otherwise."""
+    names (only those of `graph`'s nodes); a ProjectError naming the weights file
+    otherwise."""
     for path in found:
         data = read_weights_bytes(path)
         if hashlib.sha256(data).hexdigest() == record["sha256"]:
-            return decode_weights(data, wpath, project.graph)
+            return decode_weights(data, wpath, graph)
     if found[0] == wpath:
         decode_weights(read_weights_bytes(wpath), wpath)  # a damaged file: say so
     raise ProjectError("this weights file does not belong to the project (its checksum "
@@ -173,7 +182,9 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
         atomic_write(path, text_for(None).encode("utf-8"))
         return None
     try:
-        blob = weights_bytes(weights)
+        blob = weights_bytes(weights)   # a lazy file is read here, before anything is written
+    except ProjectError:
+        raise   # a lazily read weights file found damaged: the error names it
     except Exception as exc:  # noqa: BLE001 - numpy and safetensors refuse in their own types
         raise ProjectError(f"the weights cannot be saved ({type(exc).__name__}: {exc})",
                            path) from None

@@ -11,6 +11,16 @@ from PySide6.QtCore import QObject, QThread, Signal
 _alive: set[BackgroundCall] = set()   # keep running threads referenced until they end
 
 
+def error_text(exc: BaseException) -> str:
+    """An error for the user: a ProjectError's own sentence (it names the file, e.g. a
+    weights file found damaged when first read), else the exception's type and message."""
+    from engine.project import ProjectError
+
+    if isinstance(exc, ProjectError) or not str(exc):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
 class BackgroundCall(QThread):
     """`BackgroundCall(fn, *args).start()`; `succeeded(result)` or `failed(message, tb)`
     arrive on the GUI thread."""
@@ -31,8 +41,7 @@ class BackgroundCall(QThread):
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.failed.emit(f"{type(exc).__name__}: {exc}" if str(exc) else
-                             type(exc).__name__, traceback.format_exc())
+            self.failed.emit(error_text(exc), traceback.format_exc())
             return
         self.succeeded.emit(result)
 
@@ -68,7 +77,7 @@ class DaemonCall(QObject):
         try:
             result = (True, self.fn(*self.args, **self.kwargs))
         except Exception as exc:  # noqa: BLE001 - delivered to the GUI, never a crash
-            result = (False, (f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            result = (False, (error_text(exc), traceback.format_exc()))
         try:
             self._done.emit(*result)
         except RuntimeError:  # the application is quitting

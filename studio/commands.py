@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from engine.graph import Edge, Graph, GraphError, Node
+from engine.weights_lazy import peek_weights, restore_weights
 
 NODES_MIME = "application/x-studio-nodes"
 LAYER_MIME = "application/x-studio-layer"
@@ -110,15 +111,14 @@ class RemoveNodesCommand(GraphCommand):
     def _redo(self) -> None:
         self._removed = []
         for nid in self.node_ids:
-            weights = self.graph.weights.get(nid)
+            weights = peek_weights(self.graph.weights, nid)   # a lazy file stays unread
             node, edges = self.graph.remove_node(nid)
             self._removed.append((node, edges, weights))
 
     def _undo(self) -> None:
         for node, _edges, weights in reversed(self._removed):
             self.graph.insert_node(node)
-            if weights is not None:
-                self.graph.weights[node.id] = weights
+            restore_weights(self.graph.weights, node.id, weights)
         restored = set()
         for _node, edges, _w in self._removed:
             for e in edges:

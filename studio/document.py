@@ -31,6 +31,7 @@ from engine.project import (
     save_project,
 )
 from engine.validate import Fix, Report, Validator
+from engine.weights_lazy import LazyWeights
 
 from .background import DaemonCall
 from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
@@ -336,16 +337,35 @@ class Document(QObject):
         self.modified_changed.emit(True)
 
     def open(self, path: str | Path) -> None:
-        """Open a project file. On ProjectError the current document is left untouched."""
-        project = load_project(path)
+        """Open a project file. On ProjectError the current document is left untouched.
+        Its weights are read on first use (engine.weights_lazy: what runs the model, an
+        export, a save), which then raises the ProjectError naming the weights file."""
+        project = load_project(path, weights="lazy")
         self.discard_recovery()
         self._install(project)
 
     def open_example(self, path: str | Path) -> None:
-        """Open a copy of an example as a new, untitled project."""
-        project = load_project(path)
+        """Open a copy of an example as a new, untitled project (weights read lazily)."""
+        project = load_project(path, weights="lazy")
         project.path = None
         self._install(project)
+
+    def unreadable_weights(self) -> ProjectError | None:
+        """Read the weights of a project opened lazily now, if not yet: the error, naming
+        the weights file, when it has since been damaged, replaced or removed (a save
+        cannot carry them then). None when they are read or there are none."""
+        weights = self.graph.weights
+        if isinstance(weights, LazyWeights) and not weights.loaded:
+            try:
+                len(weights)
+            except ProjectError as exc:
+                return exc
+        return None
+
+    def drop_weights(self, text: str = "Drop the unreadable weights") -> bool:
+        """The model has no weights any more (an undoable edit): for a weights file that
+        cannot be read, so the rest of the project can be saved."""
+        return self.set_weights({}, text)
 
     def save(self) -> Path:
         if not self.project.path:

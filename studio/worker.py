@@ -249,7 +249,9 @@ class TrainingWorker(QObject):
     def _crash(self, exc: BaseException, tb: str) -> None:
         from engine.train.faults import TrainError, cause_of
 
-        msg = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        from .background import error_text
+
+        msg = error_text(exc)
         node_id = exc.node_id if isinstance(exc, TrainError) else None
         self._buffer.put(RunFailed(msg, cause_of(exc), node_id, traceback=tb))
 

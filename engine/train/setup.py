@@ -154,11 +154,14 @@ def _build_model(model, graph, report, cfg, splits, device, world, init_weights)
     frozen = freeze(model, graph)
     if cfg["start_from"] == "weights" and graph.weights:  # pretrained: the project's weights
         from ..compile import WeightsError, apply_weights
+        from ..project import ProjectError
 
         try:
             apply_weights(model, graph.weights)
         except WeightsError as exc:
             raise TrainError(f"the project's weights: {exc}", "error") from exc
+        except ProjectError as exc:   # read on first use: the file was damaged since; it names it
+            raise TrainError(str(exc), "data") from exc
     init_report = None
     if init_weights:
         try:

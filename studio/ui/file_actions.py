@@ -98,6 +98,9 @@ class FileActions:
         return bool(path) and self._save_to(path)
 
     def _save_to(self, path) -> bool:
+        problem = self.document.unreadable_weights()
+        if problem is not None and not self._save_without_weights(problem):
+            return False
         try:
             saved = self.document.save_as(path)
         except ProjectError as exc:
@@ -106,6 +109,19 @@ class FileActions:
         self._add_recent(str(saved.resolve()))
         self.log_event(f"Saved {saved}")
         return True
+
+    def _save_without_weights(self, problem: ProjectError) -> bool:
+        """The weights of a project opened lazily cannot be read any more: save the rest
+        without them only if the user says so (undoable; the weights file is left alone)."""
+        answer = QMessageBox.question(
+            self, "Cannot save the weights",
+            f"{problem}\n\nSave the project without its weights? The weights file is left "
+            "as it is; Undo brings the weights back into the model.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Save:
+            return False
+        return self.document.drop_weights()
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent_files", [])

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMenu
 
+from engine.project import ProjectError
 from engine.train.finetune import describe
 from engine.transfer import TransferError, fine_tune_preset, replace_head_plan, without_fine_tune
 
@@ -122,7 +123,7 @@ class TransferActions(QObject):
                 return False
         try:
             command = replace_head_command(graph, classes)
-        except TransferError as exc:
+        except (TransferError, ProjectError) as exc:   # ProjectError: its weights file
             self.status_message.emit(f"Cannot replace the head: {exc}")
             return False
         return self._push(command)

@@ -10,7 +10,7 @@ from engine.cli import main
 from engine.compile import compile_graph, node_state
 from engine.examples import copy_example
 from engine.project import ProjectError, load_project, save_project, save_weights
-from engine.weights_lazy import LazyWeights
+from engine.weights_lazy import FROM_FILE, LazyWeights
 
 
 @pytest.fixture
@@ -62,3 +62,31 @@ def test_validate_summary_and_script_export_do_not_read_the_weights(trained, tmp
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "mlp.safetensors" in err and "does not belong" in err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_edits_around_nodes_read_nothing_and_apply_when_read(trained):
+    """Removing a node, putting it back (undo), setting or clearing weights needs no tensor
+    data: an editor keeps a big model unread until something runs it."""
+    from engine.weights_lazy import peek_weights, restore_weights
+
+    eager = load_project(trained).graph.weights
+    graph = load_project(trained, weights="lazy").graph
+    lazy = graph.weights
+    a, b = list(eager)[:2]
+    kept = peek_weights(lazy, a)
+    graph.remove_node(a)
+    graph.remove_node(b)
+    assert bool(lazy) and lazy.source.reads == 0
+    copy = graph.copy()                             # the copy has the same edits, unread
+    graph.insert_node(load_project(trained).graph.nodes[a])
+    restore_weights(lazy, a, kept)                  # undo of a's removal
+    lazy["new"] = {"w": np.ones(2, np.float32)}
+    assert lazy.source.reads == 0
+    assert set(lazy) == (set(eager) - {b}) | {"new"} and lazy.source.reads == 1
+    np.testing.assert_array_equal(lazy[a]["weight"], eager[a]["weight"])
+    assert set(copy.weights) == set(eager) - {a, b}
+    restore_weights(copy.weights, b, FROM_FILE)     # after the read: the file's tensors
+    np.testing.assert_array_equal(copy.weights[b]["weight"], eager[b]["weight"])
+    fresh = load_project(trained, weights="lazy").graph
+    fresh.clear()
+    assert not fresh.weights and fresh.weights.source.reads == 0

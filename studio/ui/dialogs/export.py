@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 from engine.export import FORMATS, SUFFIXES, export_project
 from engine.train.run_folder import runs_with_weights
 
+from ...background import error_text
+
 FORMAT_LABELS = {"python": "Python script", "onnx": "ONNX", "torchscript": "TorchScript",
                  "weights": "Weights (safetensors)",
                  "bundle": "Hand-off bundle (zip: script, ONNX, weights, project, report)"}
@@ -111,7 +113,7 @@ class ExportDialog(QDialog):
             export_project(self.project, self.fmt(), out, run=self.run_choice())
         except Exception as exc:  # noqa: BLE001 (CompileError, ExportError, OSError, torch)
             QApplication.restoreOverrideCursor()
-            QMessageBox.warning(self, "Export failed", f"{type(exc).__name__}: {exc}"
+            QMessageBox.warning(self, "Export failed", error_text(exc)
                                 if not isinstance(exc, ValueError) else str(exc))
             return
         QApplication.restoreOverrideCursor()

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.project import ProjectError
+
 from ..insight.mosaic import activation_tiles, mosaic, normalize_tiles, to_rgba
 from ..theme import plot_colors, style_plots
 from .draw_pad import DrawPad
@@ -139,7 +141,12 @@ class DrawTestDialog(QDialog):
         from engine.teach.plane_data import seeded_model
 
         seed = int(doc.project.training.get("seed", 0) or 0)
-        self.model = seeded_model(doc.graph, doc.graph.weights, seed)
+        try:
+            self.model = seeded_model(doc.graph, doc.graph.weights, seed)
+        except ProjectError as exc:   # a weights file found damaged when first read
+            self.answer.setText(str(exc))
+            self.model = None
+            return str(exc)
         self.model.eval()
         self._key = key
         graph = doc.graph
