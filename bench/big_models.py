@@ -8,11 +8,17 @@ the peak back (VmHWM): "growth" is what the stage itself added to memory, "peak"
 process's high-water mark (ru_maxrss). The weights file's size says what eager loading would
 cost; a stage that needs no weights should grow by far less.
 
-Stages: open (load_project as the app opens a file: weights paired and loaded), open_lazy
+Stages: open (load_project with the weights paired and loaded), open_lazy
 (load_project(weights="lazy"): the weights file's header checked, tensors read on first
 use), validate, summary, export_python (`studio validate|summary|export -f python`),
 export_onnx (`studio export -f onnx`: needs every weight, checked in onnxruntime).
+The app's open path (offscreen Qt; the floor includes PySide6, the studio package and, for
+the window, the shown main window): app_open_eager (a Document given the eagerly loaded
+project: how the app opened files before), app_open (Document.open: lazy, as the app opens
+now), window_open (File > Open in the full main window, every panel built, events processed
+until the dataset's profile arrived and the views settled).
 Run: python -m bench.big_models [--models vgg16,resnet50] [--stages ...] [--no-onnx]
+     python -m bench.big_models --stages app_open_eager,app_open,window_open
 """
 from __future__ import annotations
 
@@ -32,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 from bench.common import print_table, write_json
 
 MODELS = "vgg16,resnet50"
-STAGES = ("open", "open_lazy", "validate", "summary", "export_python", "export_onnx")
+STAGES = ("open", "open_lazy", "validate", "summary", "export_python", "export_onnx",
+          "app_open_eager", "app_open", "window_open")
+APP_STAGES = ("app_open_eager", "app_open", "window_open")
 
 
 def make_project(name: str, folder: Path) -> Path:
@@ -88,15 +96,66 @@ def _stage(stage: str, path: str, out_dir: str) -> None:
         raise SystemExit(f"unknown stage {stage}")
 
 
+def _app(stage: str, out_dir: str):
+    """The Qt side a stage of the app's open path runs in (made before the floor is read),
+    and the function that runs the stage. Settings and recovery files go to `out_dir`."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    import studio.document
+    from engine.project import load_project
+    from studio.document import Document
+
+    app = QApplication.instance() or QApplication([])
+    studio.document.recovery_dir = lambda: Path(out_dir) / "recovery"
+
+    def settle(doc, seconds: float = 1.0) -> None:
+        deadline = time.monotonic() + 120
+        while doc.data_pending and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    if stage == "app_open_eager":
+        return lambda path: settle(Document(load_project(path), autosave_ms=0))
+    if stage == "app_open":
+        def run(path):
+            doc = Document(autosave_ms=0)
+            doc.open(path)
+            settle(doc)
+        return run
+    from studio.ui.main_window import MainWindow
+
+    settings = QSettings(str(Path(out_dir) / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(Document(autosave_ms=0), settings)
+    win.resize(1360, 850)
+    win.show()
+    settle(win.document)
+
+    def open_in_window(path):
+        assert win.open_file(path, ask_unsaved=False)
+        settle(win.document, 3.0)
+        assert win.document.graph.weights.source.reads == 0   # nothing shown at open read them
+    return open_in_window
+
+
 def child(stage: str, path: str, out_dir: str) -> None:
     import torch  # noqa: F401  (the floor every stage shares)
 
     import engine.cli
     import engine.project  # noqa: F401
+    run = _app(stage, out_dir) if stage in APP_STAGES else None
     floor = _vm("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")   # reset the peak (VmHWM) to now
     wall, cpu = time.perf_counter(), time.process_time()
-    _stage(stage, path, out_dir)
+    if run is not None:
+        run(path)
+    else:
+        _stage(stage, path, out_dir)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print("RESULT " + json.dumps({"floor": floor, "hwm": _vm("VmHWM"), "peak": peak,
@@ -146,7 +205,9 @@ def main(argv=None) -> None:
                   f"the stage added after imports; peak: the process's maximum RSS)")
             print_table(rows, ["stage", "growth_mb", "peak_mb", "floor_mb", "wall_s", "cpu_s"])
             out[name] = {"weights_file_mb": weights_mb, "rows": rows}
-    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    out["load_average_end"] = os.getloadavg()
+    print(f"\nload average (1 min) at the start: {out['load_average'][0]:.2f}, at the end: "
+          f"{out['load_average_end'][0]:.2f}")
     write_json("big_models", out)
 
 

@@ -11,6 +11,7 @@ from engine.blockedit import Plan, plan_make_block, plan_ungroup
 from engine.blocks import BlockType
 from engine.graph import BLOCK_PREFIX, Graph
 from engine.validate import Report
+from engine.weights_lazy import drop_weights
 
 from .commands import ConnectCommand, GraphCommand, MacroCommand, RemoveNodesCommand
 
@@ -44,7 +45,7 @@ class AddNodeDataCommand(GraphCommand):
 
     def _undo(self) -> None:
         self.graph.remove_node(self.data["id"])
-        self.graph.blocks.root.weights.pop(self.data["id"], None)
+        drop_weights(self.graph.blocks.root.weights, self.data["id"])   # a lazy file unread
 
 
 class SetExprCommand(GraphCommand):

@@ -60,7 +60,7 @@ class BlockEditor(QObject):
                 return None
         try:
             cmd = make_block_command(doc.edit_graph, ids, name.strip(), doc.edit_report())
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, ProjectError) as exc:   # ProjectError: its weights file
             self.status_message.emit(f"Cannot make a block: {str(exc).strip(chr(39))}")
             return None
         if not doc.try_push(cmd):
@@ -77,7 +77,7 @@ class BlockEditor(QObject):
             return False
         try:
             cmd = ungroup_command(doc.edit_graph, ids[0], doc.edit_report())
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, ProjectError) as exc:
             self.status_message.emit(f"Cannot ungroup: {str(exc).strip(chr(39))}")
             return False
         if not doc.try_push(cmd):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 from engine.insight import build_model, compute_insight, pca_2d
 from engine.layers.generative import GENERATED_TYPE, SAMPLING_TYPE
+from engine.project import ProjectError
 from engine.train.run_folder import read_metrics
 from studio.ui.insight.confusion import ConfusionView
 from studio.ui.insight.embeddings import EmbeddingView
@@ -267,7 +268,7 @@ class TrainingViews(QTabWidget):
             return
         try:
             self.gan.show_samples(samples(graph.copy(), 64))
-        except (GenerativeError, ValueError) as exc:
+        except (GenerativeError, ValueError, ProjectError) as exc:   # its weights file
             self.message.emit(f"Cannot sample: {exc}")
 
     def sample_prior(self) -> None:
@@ -280,7 +281,7 @@ class TrainingViews(QTabWidget):
             return
         try:
             self.latent.show_samples(sample_prior(graph.copy(), 64))
-        except (GenerativeError, ValueError) as exc:
+        except (GenerativeError, ValueError, ProjectError) as exc:   # its weights file
             self.message.emit(f"Cannot sample: {exc}")
 
     def maybe_pca(self) -> None:
