@@ -389,6 +389,7 @@ class TrainingPanel(QWidget):
                               if k.startswith("val_") and isinstance(v, (int, float)))
             text += f"; best epoch {best['epoch']}" + (f" ({shown})" if shown else "")
         self.status.setText(text + ".")
+        self.curves.redraw(force=True)    # the run's last points, not the budget's last redraw
         self.controls.show_end(how, full=ev.reason != "stopped")
         self.run_finished.emit(ev)
 
