@@ -181,6 +181,10 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     if not weights:
         atomic_write(path, text_for(None).encode("utf-8"))
         return None
+    kept = _kept_pair(project, path)
+    if kept is not None:   # the weights on disk are already this project's: keep them
+        atomic_write(path, text_for(kept).encode("utf-8"))
+        return kept
     try:
         blob = weights_bytes(weights)   # a lazy file is read here, before anything is written
     except ProjectError:
@@ -200,16 +204,39 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     return record
 
 
+def _kept_pair(project: Project, path: Path) -> dict | None:
+    """The project's weights record when saving to `path` needs no new weights file: its
+    weights are a lazy file's, unread and unedited, and that file is the weights file of
+    `path` whose checksum is still the one the project names (hashed in blocks: a big
+    model's save over itself neither reads its tensors into memory nor rewrites them)."""
+    from .weights_lazy import LazyWeights
+
+    weights, record = project.graph.weights, project.weights_record
+    wpath = project.weights_path(path)
+    if not (isinstance(weights, LazyWeights) and weights.untouched and isinstance(record, dict)
+            and Path(weights.source.describe).resolve() == wpath.resolve()):
+        return None
+    try:
+        return record if _file_digest(wpath) == record["sha256"] else None
+    except OSError:
+        return None   # the usual save reads it and says what is wrong
+
+
+def _file_digest(path: Path) -> str | None:
+    """The SHA-256 of a regular file, read in blocks; None if there is none (missing, or
+    e.g. a FIFO planted there). Raises OSError when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except (NotRegularFile, FileNotFoundError):
+        return None
+    return digest.hexdigest()
+
+
 def _keep_previous(wpath: Path, digest: str) -> None:
     """Move the weights file being replaced to the previous version (unless identical)."""
-    try:
-        with open_regular(wpath) as f:
-            old = hashlib.sha256()
-            for block in iter(lambda: f.read(1 << 20), b""):
-                old.update(block)
-    except NotRegularFile:  # e.g. a FIFO planted there: replaced, nothing to keep
-        return
-    except FileNotFoundError:
-        return
-    if old.hexdigest() != digest:
+    old = _file_digest(wpath)
+    if old is not None and old != digest:
         os.replace(wpath, previous_weights_path(wpath))

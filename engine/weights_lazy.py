@@ -64,6 +64,11 @@ class LazyWeights(MutableMapping):
     def loaded(self) -> bool:
         return self._data is not None
 
+    @property
+    def untouched(self) -> bool:
+        """Unread and unedited: the weights are exactly the source file's."""
+        return self._data is None and not self._changes
+
     def _weights(self) -> Weights:
         if self._data is None:   # own per-node dicts: editing a copy leaves the others alone
             data = {nid: dict(t) for nid, t in self.source.weights().items()}

@@ -98,12 +98,12 @@ class FileActions:
         return bool(path) and self._save_to(path)
 
     def _save_to(self, path) -> bool:
-        problem = self.document.unreadable_weights()
-        if problem is not None and not self._save_without_weights(problem):
-            return False
         try:
             saved = self.document.save_as(path)
         except ProjectError as exc:
+            problem = self.document.unreadable_weights()   # its file damaged since the open
+            if problem is not None:
+                return self._save_without_weights(problem) and self._save_to(path)
             QMessageBox.critical(self, "Cannot save the project", str(exc))
             return False
         self._add_recent(str(saved.resolve()))

@@ -13,6 +13,7 @@ from engine.compile import compile_graph, node_state
 from engine.examples import copy_example
 from engine.project import load_project, previous_weights_path, save_project, save_weights
 from engine.weights_lazy import LazyWeights
+from studio.commands import RenameCommand
 from studio.ui.dialogs.export import ExportDialog
 
 from .helpers import main_window
@@ -137,10 +138,24 @@ def test_save_as_and_save_of_a_lazily_opened_project_carry_its_weights(
         assert_same_weights(load_project(copy).graph.weights, original)
         assert_same_weights(load_project(trained).graph.weights, original)
 
+        wfile = trained.with_suffix(".safetensors")
         assert win.open_file(trained, ask_unsaved=False)
-        assert win.save()               # over the file its weights are read from
-        assert_same_weights(load_project(trained).graph.weights, original)
-        assert not previous_weights_path(trained.with_suffix(".safetensors")).exists()
+        weights, before = win.document.graph.weights, wfile.stat()
+        win.document.push(RenameCommand(win.document.graph, next(iter(win.document.graph.nodes)),
+                                        "renamed"))
+        assert win.save()      # over itself, weights untouched: the file is only checked
+        assert weights.source.reads == 0 and wfile.stat().st_mtime_ns == before.st_mtime_ns
+        saved = load_project(trained)
+        assert "renamed" in {n.name for n in saved.graph.nodes.values()}
+        assert_same_weights(saved.graph.weights, original)
+        assert not previous_weights_path(wfile).exists()
+
+        nid = next(iter(original))
+        weights[nid] = {k: v * 0 for k, v in original[nid].items()}   # edited: read, written
+        assert win.save()
+        assert weights.source.reads == 1
+        assert_same_weights(load_project(trained).graph.weights, {**original, nid: weights[nid]})
+        assert previous_weights_path(wfile).exists()    # the replaced weights are kept
         settle(qtbot)
 
 
