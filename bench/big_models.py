@@ -16,7 +16,8 @@ The app's open path (offscreen Qt; the floor includes PySide6, the studio packag
 the window, the shown main window): app_open_eager (a Document given the eagerly loaded
 project: how the app opened files before), app_open (Document.open: lazy, as the app opens
 now), window_open (File > Open in the full main window, every panel built, events processed
-until the dataset's profile arrived and the views settled).
+until the dataset's profile arrived and the views settled), app_save_eager / app_save (open
+eagerly / lazily, rename a node, File > Save over the same file).
 Run: python -m bench.big_models [--models vgg16,resnet50] [--stages ...] [--no-onnx]
      python -m bench.big_models --stages app_open_eager,app_open,window_open
 """
@@ -39,8 +40,8 @@ from bench.common import print_table, write_json
 
 MODELS = "vgg16,resnet50"
 STAGES = ("open", "open_lazy", "validate", "summary", "export_python", "export_onnx",
-          "app_open_eager", "app_open", "window_open")
-APP_STAGES = ("app_open_eager", "app_open", "window_open")
+          "app_open_eager", "app_open", "window_open", "app_save_eager", "app_save")
+APP_STAGES = ("app_open_eager", "app_open", "window_open", "app_save_eager", "app_save")
 
 
 def make_project(name: str, folder: Path) -> Path:
@@ -128,6 +129,19 @@ def _app(stage: str, out_dir: str):
             doc.open(path)
             settle(doc)
         return run
+    if stage in ("app_save_eager", "app_save"):
+        from studio.commands import RenameCommand
+
+        def open_rename_save(path):
+            if stage == "app_save":
+                doc = Document(autosave_ms=0)
+                doc.open(path)
+            else:
+                doc = Document(load_project(path), autosave_ms=0)
+            settle(doc, 0)
+            doc.push(RenameCommand(doc.graph, next(iter(doc.graph.nodes)), "renamed"))
+            doc.save()
+        return open_rename_save
     from studio.ui.main_window import MainWindow
 
     settings = QSettings(str(Path(out_dir) / "settings.ini"), QSettings.Format.IniFormat)
