@@ -10,13 +10,17 @@ Three ways to measure, because on a shared machine wall clock alone cannot tell 
                   time per sample; medians, min-max spread, and the best round of each side.
   --instructions  instructions executed per sample, counted by valgrind's callgrind over the
                   training epochs only (after a warm-up epoch): deterministic, load-free.
+                  Batch events are spaced by wall clock in a real run; callgrind runs code
+                  ~50x slower, so the counted Trainer gets a clock that advances by a real
+                  step's duration per step (measured first outside callgrind, the fastest of
+                  a few runs, or --step-seconds): it emits the events a real run would.
   --load N        N busy-looping processes keep cores busy while the Trainer runs with torch's
                   default thread count and with the count Studio chooses (engine.threads).
 --tensorboard adds the sides "trainer_dir" (a run folder: metrics and checkpoints every
 epoch) and "trainer_tb" (the same with TensorBoard logs, the default of `studio train`), to
 show what recording costs.
 Run: python -m bench.train_throughput [--examples digits_cnn,digits_mlp,lstm_sequence]
-     [--rounds 8] [--epochs 2] [--instructions] [--load 1] [--tensorboard]
+     [--rounds 8] [--epochs 2] [--instructions [--step-seconds S]] [--load 1] [--tensorboard]
 """
 from __future__ import annotations
 
@@ -64,6 +68,8 @@ class Case:
         self.x, self.y = probe.state.train_data.x, probe.state.train_data.ys[0]
         self.batch_size = probe.config["batch_size"]
         self.overrides: dict = {}   # training settings for the Trainer sides
+        self.step_seconds: float | None = None  # see real_clock()
+        self.events = 0             # batch events the last Trainer run emitted
 
 
 def clocks() -> tuple[float, float]:
@@ -76,18 +82,48 @@ def since(start) -> tuple[float, float]:
 
 
 def trainer_run(case: Case, epochs: int, run_dir=False):
-    trainer = Trainer(case.project, "cpu", data=case.data, run_dir=run_dir, epochs=epochs,
-                      **case.overrides)
+    trainer = Trainer(case.project, "cpu", [lambda e: count_batch_event(case, e)],
+                      data=case.data, run_dir=run_dir, epochs=epochs, **case.overrides)
     trainer.setup()
+    if case.step_seconds is not None:
+        trainer.clock = real_clock(trainer, case.step_seconds)
     return trainer
+
+
+def count_batch_event(case: Case, event) -> None:
+    case.events += event.kind == "batch"
+
+
+def real_clock(trainer: Trainer, step_seconds: float):
+    """A clock for the Trainer's event spacing that reads as if each step took
+    `step_seconds`: under callgrind the events come at the steps a real run has them."""
+    progress = trainer.progress
+    return lambda: progress.global_step * step_seconds
 
 
 def run_trainer(case: Case, epochs: int, measure=None, run_dir=False) -> int:
     trainer = trainer_run(case, epochs, run_dir)
+    case.events = 0
     with measure or _nothing():
         result = trainer.fit()
     assert result.status == "completed", result.error
     return len(case.x) * epochs
+
+
+def steps_of(case: Case, epochs: int) -> int:
+    return epochs * -(-len(case.x) // case.batch_size)
+
+
+def real_step_seconds(case: Case, runs: int = 5) -> float:
+    """Wall seconds per step of the Trainer in a real run here: the fastest of `runs`
+    one-epoch runs (the nearest to a quiet machine), after a warm-up."""
+    run_trainer(case, 1)
+    best = float("inf")
+    for _ in range(runs):
+        t = Timed()
+        run_trainer(case, 1, t)
+        best = min(best, t.wall)
+    return best / steps_of(case, 1)
 
 
 def run_trainer_tb(case: Case, epochs: int, measure=None, tensorboard=True) -> int:
@@ -209,50 +245,52 @@ class Callgrind:
         return False
 
 
-def child(side: str, example: str, epochs: int, event_interval: float | None) -> None:
+def child(side: str, example: str, epochs: int, step_seconds: float) -> None:
     case = Case(example)
-    if event_interval is not None:
-        case.overrides["event_interval"] = event_interval
+    case.step_seconds = step_seconds
     SIDES[side](case, 1)  # warm-up, not counted
     n = SIDES[side](case, epochs, Callgrind())
-    print(f"SAMPLES {n}")
+    print(f"SAMPLES {n} EVENTS {case.events}")
 
 
-# callgrind runs code ~50x slower: batch events (every 0.1 s of wall clock) would come 50x
-# as often per step as in a real run, so the counted run spaces them 50x further apart
-CALLGRIND_EVENT_INTERVAL = 5.0
-
-
-def count_instructions(side: str, example: str, epochs: int) -> float:
-    """Instructions per training sample of `side` on `example`."""
+def count_instructions(side: str, example: str, epochs: int,
+                       step_seconds: float) -> tuple[float, int]:
+    """(instructions per training sample, batch events) of `side` on `example`."""
     cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
            sys.executable, "-m", "bench.train_throughput", "--child", side,
            "--examples", example, "--epochs", str(epochs),
-           "--event-interval", str(CALLGRIND_EVENT_INTERVAL)]
+           "--step-seconds", repr(step_seconds)]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
     got = re.search(r"Collected : (\d+)", done.stderr)
-    samples = re.search(r"SAMPLES (\d+)", done.stdout)
+    samples = re.search(r"SAMPLES (\d+) EVENTS (\d+)", done.stdout)
     if done.returncode or not got or not samples:
         raise SystemExit(f"callgrind run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return int(got.group(1)) / int(samples.group(1))
+    return int(got.group(1)) / int(samples.group(1)), int(samples.group(2))
 
 
-def instructions(examples: list[str], sides: list[str], epochs: int) -> dict:
+def instructions(examples: list[str], sides: list[str], epochs: int,
+                 step_seconds: float | None) -> dict:
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         raise SystemExit("--instructions needs valgrind (callgrind)")
     rows = []
     for ex in examples:
-        row: dict = {"example": ex}
+        case = Case(ex)
+        step_s = step_seconds or real_step_seconds(case)
+        row: dict = {"example": ex, "steps": steps_of(case, epochs), "step_ms": step_s * 1e3}
         for side in sides:
-            row[f"{side}_instr_per_sample"] = count_instructions(side, ex, epochs)
+            row[f"{side}_instr_per_sample"], events = count_instructions(side, ex, epochs,
+                                                                         step_s)
+            if side != "hand":
+                row[f"{side}_events"] = events
         for side in sides[1:]:
             row[f"{side}/hand"] = row["hand_instr_per_sample"] / row[f"{side}_instr_per_sample"]
         rows.append(row)
     print(f"\ninstructions per training sample (callgrind, {epochs} epochs after a warm-up, "
-          f"1 thread)")
-    print_table(rows, ["example"] + [f"{s}_instr_per_sample" for s in sides] +
-                [f"{s}/hand" for s in sides[1:]])
+          f"1 thread); batch events spaced as in a real run whose steps take step_ms")
+    print_table(rows, ["example", "steps", "step_ms"] +
+                [f"{s}_instr_per_sample" for s in sides] +
+                [f"{s}_events" for s in sides[1:]] + [f"{s}/hand" for s in sides[1:]])
     return {"instructions": rows}
 
 
@@ -298,12 +336,14 @@ def main(argv=None) -> None:
     ap.add_argument("--tensorboard", action="store_true")
     ap.add_argument("--load", type=int, default=0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
-    ap.add_argument("--event-interval", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--step-seconds", type=float,
+                    help="--instructions: space batch events as if each Trainer step took "
+                         "this long (default: measured here, the fastest of 5 one-epoch runs)")
     args = ap.parse_args(argv)
     examples = args.examples.split(",")
     if args.child:
         torch.set_num_threads(1)
-        return child(args.child, examples[0], args.epochs, args.event_interval)
+        return child(args.child, examples[0], args.epochs, args.step_seconds)
     if args.load:
         out = {ex: under_load(Case(ex), args.load, args.rounds, args.epochs) for ex in examples}
         write_json(f"train_throughput_load{args.load}", out)
@@ -311,7 +351,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     sides = ["hand", "trainer"] + (["trainer_dir", "trainer_tb"] if args.tensorboard else [])
     if args.instructions:
-        write_json("train_throughput_instructions", instructions(examples, sides, args.epochs))
+        write_json("train_throughput_instructions",
+                   instructions(examples, sides, args.epochs, args.step_seconds))
         return
     out = {ex: rounds(Case(ex), sides, args.rounds, args.epochs) for ex in examples}
     write_json("train_throughput", {"threads": args.threads, "epochs": args.epochs, **out})

@@ -194,14 +194,15 @@ def as_dict(event: TrainEvent) -> dict[str, Any]:
 
 
 class Throttle:
-    """True at most once per `interval` seconds (the first call is always True)."""
+    """True at most once per `interval` seconds of `clock` (the first call is always True)."""
 
-    def __init__(self, interval: float):
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic):
         self.interval = interval
+        self.clock = clock
         self._last = float("-inf")
 
     def ready(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last >= self.interval:
             self._last = now
             return True

@@ -33,13 +33,14 @@ class TrainingLoop:
 
     def __init__(self, state: TrainState, progress: RunProgress, config: dict, graph,
                  control: RunControl, emit: Callable[[TrainEvent], None],
-                 recorder: RunRecorder):
+                 recorder: RunRecorder, clock: Callable[[], float] = time.monotonic):
         self.state, self.progress, self.config = state, progress, config
         self.graph, self.control, self.emit, self.recorder = graph, control, emit, recorder
         self.step = make_step(state, config)
         self.fit_start = 0.0
-        self.batch_throttle = Throttle(config["event_interval"])
-        self.act_throttle = Throttle(config["activation_interval"])
+        # batch events and snapshots are spaced by `clock` (seconds; see Trainer.clock)
+        self.batch_throttle = Throttle(config["event_interval"], clock)
+        self.act_throttle = Throttle(config["activation_interval"], clock)
 
     def run(self) -> str:
         """Train to the configured number of epochs: 'completed', 'stopped' or

@@ -17,6 +17,7 @@ failures into one sentence, evaluation.py computes metrics and predictions.
 """
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,11 @@ class Trainer:
         self._recorder = RunRecorder(None)
         self.notes: list[str] = []   # for the user, e.g. why TensorBoard logs are off
         self._loggers_attached = False
+        #: the clock (seconds) that spaces batch events and activation snapshots: wall
+        #: time, so live curves update at their rate however fast the steps are. A
+        #: benchmark counting instructions under a slow simulator replaces it with one
+        #: that advances as a real run's steps would.
+        self.clock = time.monotonic
 
     # -- what other code reads -----------------------------------------------------------------
     @property
@@ -169,7 +175,7 @@ class Trainer:
             self._open_run()
             self._emit(self._started_event())
             status = TrainingLoop(self.state, self.progress, self.config, self.project.graph,
-                                  self.control, self._emit, self._recorder).run()
+                                  self.control, self._emit, self._recorder, self.clock).run()
             if status in ("completed", "early_stopping") and \
                     self.progress.best_state is not None:
                 self.state.model.load_state_dict(self.progress.best_state)

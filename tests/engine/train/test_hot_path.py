@@ -126,3 +126,17 @@ def test_grad_norm_events_name_every_trained_node():
     norms = [e for e in events if isinstance(e, GradNorms)]
     assert norms and set(norms[-1].norms) == {"fc1", "fc2"}
     assert all(v > 0 and math.isfinite(v) for v in norms[-1].norms.values())
+
+
+def test_batch_events_are_spaced_by_the_trainers_clock():
+    """Events come once per event_interval of Trainer.clock (wall time by default); a clock
+    that reads 1 s per step spaces them by steps, whatever the machine's speed."""
+    proj = project(mlp_graph(), epochs=2, batch_size=8)   # 15 steps per epoch
+    events = []
+    trainer = Trainer(proj, "cpu", [events.append], data=blobs(), run_dir=False,
+                      event_interval=4.0)
+    trainer.clock = lambda: float(trainer.progress.global_step)
+    assert trainer.fit().status == "completed"
+    steps = [e.global_step for e in events if isinstance(e, BatchEnded)]
+    assert steps == [1, 5, 9, 13, 17, 21, 25, 29]
+    assert sum(isinstance(e, GradNorms) for e in events) == len(steps)
