@@ -97,6 +97,9 @@ class TrainingLoop:
         control, per_step_lr = self.control, s.schedule.per_step
         if not per_step_lr:
             self._set_lr(epoch)
+        # looked up once: the loop below runs for every batch
+        run_step, add_loss, event_due = self.step, meter.add, self.batch_throttle.ready
+        kept = list(zip(outs_acc, tgts_acc)) if keep else []
         while True:   # the per-batch path: what a hand-written loop does, plus cheap checks
             if not control.idle and control.stopped:
                 return None
@@ -112,7 +115,7 @@ class TrainingLoop:
             if per_step_lr:
                 self._set_lr(epoch)
             try:
-                loss_val, outs = self.step(xb, ys)
+                loss_val, outs = run_step(xb, ys)
             except TrainError:
                 raise
             except NonFiniteLoss as exc:
@@ -122,12 +125,12 @@ class TrainingLoop:
                                cfg["batch_size"], s.model.studio_code) from exc
             p.global_step += 1
             step += 1
-            meter.add(loss_val, len(xb), p.global_step)
-            if keep:
-                for i, o in enumerate(outs):
-                    outs_acc[i].append(o.detach())
-                    tgts_acc[i].append(ys[i])
-            if self.batch_throttle.ready():
+            add_loss(loss_val, xb.shape[0], p.global_step)
+            if kept:
+                for (out_list, tgt_list), out, y in zip(kept, outs, ys):
+                    out_list.append(out.detach())
+                    tgt_list.append(y)
+            if event_due():
                 self._batch_event(epoch, step, self._synced(meter, epoch) / meter.seen,
                                   meter.seen, t0)
             if not control.idle and control.watching and self.act_throttle.ready():

@@ -140,3 +140,33 @@ def test_batch_events_are_spaced_by_the_trainers_clock():
     steps = [e.global_step for e in events if isinstance(e, BatchEnded)]
     assert steps == [1, 5, 9, 13, 17, 21, 25, 29]
     assert sum(isinstance(e, GradNorms) for e in events) == len(steps)
+
+
+def test_training_accuracy_equals_pytorch_over_each_epoch():
+    """The per-epoch training accuracy (outputs kept per step, scored once per epoch) is the
+    share of the epoch's train-mode outputs whose argmax is the label, as PyTorch computes it
+    from a hand-written loop's outputs (same seed: the same outputs)."""
+    g, data = mlp_graph(dropout=0.2, out=4), blobs(n=150, classes=4, seed=2)
+    _, result, _ = fit(project(g, epochs=3, batch_size=16, seed=3, metrics=["accuracy"],
+                               optimizer={"name": "adam", "lr": 0.003}), data)
+    torch.manual_seed(3)
+    model = compile_graph(g, load_weights=False)
+    opt = torch.optim.Adam(model.parameters(), lr=0.003)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.as_tensor(data.train.x).float()
+    y = torch.as_tensor(data.train.y[0]).long()
+    want = []
+    for _ in range(3):
+        outs, tgts = [], []
+        for idx in torch.randperm(len(x), generator=gen).split(16):
+            out = model(x[idx])
+            loss = torch.nn.functional.cross_entropy(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            outs.append(out.detach())
+            tgts.append(y[idx])
+        correct = (torch.cat(outs).argmax(dim=1) == torch.cat(tgts)).sum().item()
+        want.append(correct / len(x))
+    assert [row["accuracy"] for row in result.history] == want
+    assert len(set(want)) > 1   # the accuracy moved: outputs of the right epoch are scored
