@@ -18,26 +18,34 @@ from engine.train.weights import grad_norms
 from .helpers import blobs, mlp_graph, project
 
 
-def hand_written_losses(graph, data, epochs, batch_size, lr, seed):
-    """The loop a PyTorch user writes, following the determinism protocol of config.py."""
+def hand_written(graph, data, epochs, batch_size, lr, seed):
+    """The loop a PyTorch user writes, following the determinism protocol of config.py:
+    (mean loss, training accuracy of the train-mode outputs) per epoch."""
     torch.manual_seed(seed)
     model = compile_graph(graph, load_weights=False)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     x = torch.as_tensor(data.train.x).float()
     y = torch.as_tensor(data.train.y[0]).long()
-    losses = []
+    losses, accuracies = [], []
     model.train()
     for _ in range(epochs):
-        total = 0.0
+        total, correct = 0.0, 0
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            out = model(x[idx])
+            loss = torch.nn.functional.cross_entropy(out, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
+            correct += (out.detach().argmax(dim=1) == y[idx]).sum().item()
         losses.append(total / len(x))
-    return losses
+        accuracies.append(correct / len(x))
+    return losses, accuracies
+
+
+def hand_written_losses(graph, data, epochs, batch_size, lr, seed):
+    return hand_written(graph, data, epochs, batch_size, lr, seed)[0]
 
 
 def fit(proj, data, **kw):
@@ -144,29 +152,11 @@ def test_batch_events_are_spaced_by_the_trainers_clock():
 
 def test_training_accuracy_equals_pytorch_over_each_epoch():
     """The per-epoch training accuracy (outputs kept per step, scored once per epoch) is the
-    share of the epoch's train-mode outputs whose argmax is the label, as PyTorch computes it
-    from a hand-written loop's outputs (same seed: the same outputs)."""
+    share of the epoch's train-mode outputs whose argmax is the label, as PyTorch counts it
+    in a hand-written loop (same seed: the same outputs)."""
     g, data = mlp_graph(dropout=0.2, out=4), blobs(n=150, classes=4, seed=2)
     _, result, _ = fit(project(g, epochs=3, batch_size=16, seed=3, metrics=["accuracy"],
                                optimizer={"name": "adam", "lr": 0.003}), data)
-    torch.manual_seed(3)
-    model = compile_graph(g, load_weights=False)
-    opt = torch.optim.Adam(model.parameters(), lr=0.003)
-    gen = torch.Generator().manual_seed(3)
-    x = torch.as_tensor(data.train.x).float()
-    y = torch.as_tensor(data.train.y[0]).long()
-    want = []
-    for _ in range(3):
-        outs, tgts = [], []
-        for idx in torch.randperm(len(x), generator=gen).split(16):
-            out = model(x[idx])
-            loss = torch.nn.functional.cross_entropy(out, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            outs.append(out.detach())
-            tgts.append(y[idx])
-        correct = (torch.cat(outs).argmax(dim=1) == torch.cat(tgts)).sum().item()
-        want.append(correct / len(x))
+    want = hand_written(g, data, 3, 16, 0.003, 3)[1]
     assert [row["accuracy"] for row in result.history] == want
     assert len(set(want)) > 1   # the accuracy moved: outputs of the right epoch are scored
