@@ -4,15 +4,36 @@ Importing `engine` does not import torch or Qt; torch is imported when a graph i
 """
 from __future__ import annotations
 
-from .codegen import CompileError, GeneratedCode, generate
-from .compile import WeightsError, apply_weights, compile_graph, node_state
+from importlib import import_module as _import_module
+
 from .graph import Edge, Graph, GraphError, GraphEvent, Node
-from .importers import ImportModelError, import_keras, import_module, import_onnx
 from .layers import (REGISTRY, LayerSpec, Param, ParamError, RegistryError, ShapeError,
                      TensorType, by_category, get_spec, register)
 from .project import (FORMAT_VERSION, Project, ProjectError, load_project, loads_project,
                       save_project)
 from .validate import Issue, Report, Validator, validate
+
+# imported when first used: code generation, compiling (torch) and the model importers are
+# not needed to open a project or show a graph (the app's window paints without them)
+_LAZY = {"CompileError": "codegen", "GeneratedCode": "codegen", "generate": "codegen",
+         "WeightsError": "compile", "apply_weights": "compile", "compile_graph": "compile",
+         "node_state": "compile", "ImportModelError": "importers",
+         "import_keras": "importers", "import_module": "importers",
+         "import_onnx": "importers"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "CompileError", "Edge", "FORMAT_VERSION", "GeneratedCode", "Graph", "GraphError",
