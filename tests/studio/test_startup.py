@@ -95,3 +95,28 @@ def test_an_empty_graph_reports_what_it_lacks_then_a_node_is_sorted():
     assert report.order == [node.id]
     g.set_param(node.id, "shape", [4])
     assert str(v.validate().out_types[node.id][0]) == "N×4"
+
+
+def test_heatmaps_switched_off_before_the_insight_is_built_stay_off(qtbot, tmp_path):
+    """View > Unit Heatmaps unticked while the window is still loading (lazy panels): the
+    unit heatmaps built after it start switched off, and the menu entry drives them."""
+    from PySide6.QtCore import QSettings
+
+    from studio.document import Document
+    from studio.ui.main_window import MainWindow
+
+    from .helpers import dispose
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
+    try:
+        assert win.unit_heatmaps is None and win.live is None
+        win.act["unit_heatmaps"].setChecked(False)   # nothing to switch yet: no error
+        win.load_panels(())
+        assert win.live is not None and not win.unit_heatmaps.enabled
+        win.act["unit_heatmaps"].setChecked(True)
+        assert win.unit_heatmaps.enabled
+        labels = [a.text() for a in win.model_menu.actions()]
+        assert labels.count(win.unit_menu.LABEL) == 1
+    finally:
+        dispose(win)
