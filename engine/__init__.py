@@ -4,9 +4,8 @@ Importing `engine` does not import torch or Qt; torch is imported when a graph i
 """
 from __future__ import annotations
 
-from importlib import import_module as _import_module
-
 from .graph import Edge, Graph, GraphError, GraphEvent, Node
+from .lazy_exports import lazy_exports
 from .layers import (REGISTRY, LayerSpec, Param, ParamError, RegistryError, ShapeError,
                      TensorType, by_category, get_spec, register)
 from .project import (FORMAT_VERSION, Project, ProjectError, load_project, loads_project,
@@ -21,18 +20,7 @@ _LAZY = {"CompileError": "codegen", "GeneratedCode": "codegen", "generate": "cod
          "import_keras": "importers", "import_module": "importers",
          "import_onnx": "importers"}
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

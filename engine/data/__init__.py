@@ -5,8 +5,7 @@ Entry point: `load_dataset(config, project_folder, input_shape, input_dtype) -> 
 """
 from __future__ import annotations
 
-from importlib import import_module
-
+from ..lazy_exports import lazy_exports
 from .base import DataError, DatasetInfo, DataSplits, RawData, Split, Target
 from .catalogue import CATALOGUE, SOURCES, catalogue, dataset_info, dataset_names, default_config
 
@@ -17,18 +16,7 @@ _LAZY.update({name: "prep" for name in (
     "denormalize_inputs", "fit_normalization", "label_encode", "normalize_inputs", "one_hot",
     "split_indices", "windows")})
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
