@@ -5,16 +5,13 @@ pixels after edits and undos must equal a full repaint, at two zoom levels."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from engine.graph import Graph
 from engine.project import Project, save_project
 from studio.commands import SetParamCommand
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 
-from .helpers import dispose
+from .helpers import main_window
 
 
 def row_of_layers(tmp_path):
@@ -37,17 +34,10 @@ def row_of_layers(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    win = MainWindow(Document(autosave_ms=0),
-                     QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    assert win.open_file(row_of_layers(tmp_path))
-    win.resize(1100, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    dispose(win)
+    with main_window(qtbot, tmp_path, monkeypatch) as win:
+        assert win.open_file(row_of_layers(tmp_path))
+        win.resize(1100, 700)
+        yield win
 
 
 def painted(win, qtbot):
