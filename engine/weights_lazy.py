@@ -110,7 +110,7 @@ class LazyWeights(MutableMapping):
 
     def peek(self, nid: str):
         """The node's tensors without reading the file: a dict, None (it has none) or
-        FROM_FILE (those of the unread file; setting FROM_FILE puts them back)."""
+        FROM_FILE (those of the unread file; restore_weights puts them back)."""
         if self._data is not None:
             return self._data.get(nid)
         return self._changes.get(nid, FROM_FILE)
@@ -133,7 +133,8 @@ class LazyWeights(MutableMapping):
     def copy(self) -> MutableMapping:
         """A copy that reads on its own first use (or a dict, once read)."""
         if self._data is None:
-            return LazyWeights(self.source, self._changes)
+            return LazyWeights(self.source, {nid: None if t is None else dict(t)
+                                             for nid, t in self._changes.items()})
         return {nid: dict(t) for nid, t in self._data.items()}
 
     def __repr__(self) -> str:
