@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 _alive: set[BackgroundCall] = set()   # keep running threads referenced until they end
 
@@ -50,23 +50,32 @@ class DaemonCall(QObject):
     """Like BackgroundCall, on a daemon Python thread: for work the application may quit
     without waiting for (a QThread still running at exit aborts the process).
     `DaemonCall(fn, *args).start()`; `succeeded(result)` / `failed(message, tb)` are emitted
-    on the GUI thread, where the call object is also released."""
+    on the GUI thread, where the call object is also released.
+
+    The thread never calls Qt: it only stores its result, which a timer of the GUI thread
+    picks up. A signal emitted from a plain Python thread takes Qt's connection lock and
+    then waits for the GIL, while the GUI thread, holding the GIL, may wait for that lock
+    (making a widget connects signals): both threads then hang."""
 
     succeeded = Signal(object)
     failed = Signal(str, str)
-    _done = Signal(bool, object)
+    POLL_MS = 15
 
     def __init__(self, fn: Callable[..., Any], *args, **kwargs):
         super().__init__()
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.thread: threading.Thread | None = None
-        self._done.connect(self._finish)   # queued: this object lives on the GUI thread
+        self._result: tuple[bool, Any] | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(self.POLL_MS)
+        self._poll.timeout.connect(self._deliver)
 
     def start(self) -> None:
         _alive_daemons.add(self)
         self.thread = threading.Thread(target=self._run, daemon=True,
                                        name=getattr(self.fn, "__name__", "call"))
         self.thread.start()
+        self._poll.start()
 
     def wait(self, timeout_ms: int) -> bool:
         if self.thread is not None:
@@ -75,15 +84,15 @@ class DaemonCall(QObject):
 
     def _run(self) -> None:
         try:
-            result = (True, self.fn(*self.args, **self.kwargs))
+            self._result = (True, self.fn(*self.args, **self.kwargs))
         except Exception as exc:  # noqa: BLE001 - delivered to the GUI, never a crash
-            result = (False, (error_text(exc), traceback.format_exc()))
-        try:
-            self._done.emit(*result)
-        except RuntimeError:  # the application is quitting
-            pass
+            self._result = (False, (error_text(exc), traceback.format_exc()))
 
-    def _finish(self, ok: bool, payload) -> None:
+    def _deliver(self) -> None:
+        if self._result is None:
+            return
+        self._poll.stop()
+        ok, payload = self._result
         try:
             if ok:
                 self.succeeded.emit(payload)
