@@ -25,9 +25,6 @@ class BuiltWhenShown:
 
     def ensure_drawn(self) -> None:
         """Make the plots (once, in the current theme's colours) and draw the kept data."""
-        self._bring_up_to_date()
-
-    def _bring_up_to_date(self) -> None:
         if not self._built:
             self._built = self._stale = True
             self._build()
@@ -52,7 +49,7 @@ class BuiltWhenShown:
             self._render()
 
     def showEvent(self, event) -> None:
-        self._bring_up_to_date()
+        self.ensure_drawn()
         super().showEvent(event)
 
     def _build(self) -> None:
