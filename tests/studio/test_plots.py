@@ -124,3 +124,58 @@ def test_a_live_run_has_a_fixed_x_range_and_every_point_in_view(qtbot):
     assert _in_view(c.plots["loss"])
     c.start_run(1)                               # a finished run's curves: auto-range again
     assert c.plots["loss"].item.vb.autoRangeEnabled()[0]
+
+
+def _drawn_in_view(plot) -> bool:
+    """Every drawn point (curves and epoch markers, as drawn: log10 in log mode) in view."""
+    (x0, x1), (y0, y1) = plot.item.vb.viewRange()
+    for item in (plot.step_curve, plot.val_curve, plot.train_curve, plot.val_points):
+        x, y = item.getData()
+        if x is not None and len(x) and not (x0 <= np.min(x) and np.max(x) <= x1
+                                             and y0 <= np.min(y) and np.max(y) <= y1):
+            return False
+    return True
+
+
+def test_epoch_markers_are_added_one_per_epoch_not_rebuilt(qtbot, monkeypatch):
+    """One marker per epoch for train and validation; a new epoch adds its marker and a move
+    of the y range redraws no marker (a rebuild of every symbol was the largest GUI stall
+    while training); a new run starts with none of the last run's markers."""
+    c = LiveCurves()
+    qtbot.addWidget(c)
+    c.resize(600, 400)
+    c.show()
+    c.start_run(4, epochs=6, metrics=["accuracy"])
+    rebuilt = []
+    for p in c.plots.values():
+        for points in (p.train_curve, p.val_points):
+            monkeypatch.setattr(points, "setData", lambda *a, **k: rebuilt.append(a))
+    y_ranges = set()
+    for e in range(1, 7):
+        # a loss that falls by orders of magnitude: the y range must move
+        c.add_batches([BatchEnded(e, s, 4 * (e - 1) + s, 10.0 ** (1 - e) * (1 + s / 10), 0.1,
+                                  1.0, 1.0, 4) for s in range(1, 5)])
+        c.add_epoch({"epoch": e, "loss": 10.0 ** (1 - e), "val_loss": 1.5 * 10.0 ** (1 - e),
+                     "accuracy": 0.5 + e / 20, "val_accuracy": 0.4 + e / 20})
+        c.redraw(force=True)
+        y_ranges.add(tuple(c.plots["loss"].item.vb.viewRange()[1]))
+        for name in ("loss", "accuracy"):
+            p = c.plots[name]
+            assert len(p.train_curve.data) == len(p.val_points.data) == e
+            assert _drawn_in_view(p), (name, e)
+    assert len(y_ranges) > 1 and not rebuilt
+    loss = c.plots["loss"]
+    np.testing.assert_allclose(loss.train_curve.getData()[1], [10.0 ** (1 - e) for e in range(1, 7)])
+    np.testing.assert_allclose(loss.val_points.getData()[1], loss.val_curve.getData()[1])
+    monkeypatch.undo()
+    c.log.setChecked(True)          # the markers follow the log scale as the lines do
+    c.redraw(force=True)
+    np.testing.assert_allclose(loss.train_curve.getData()[1], [1 - e for e in range(1, 7)])
+    assert _drawn_in_view(loss)
+    c.log.setChecked(False)
+    c.start_run(4, epochs=6)        # the next run: no marker of this one
+    c.add_epoch({"epoch": 1, "loss": 0.5, "val_loss": 0.6})
+    c.redraw(force=True)
+    assert len(loss.train_curve.data) == len(loss.val_points.data) == 1
+    assert len(c.plots["accuracy"].train_curve.data) == 0
+    assert _drawn_in_view(loss)

@@ -16,6 +16,7 @@ class CurveBuffer:
         self._y = np.empty(capacity)
         self.n = 0
         self.version = next(_VERSIONS)   # new on every change, unique across buffers
+        self.generation = self.version   # new on every clear: the points drawn so far are gone
 
     def append(self, x: float, y: float) -> None:
         if self.n == len(self._x):
@@ -28,7 +29,7 @@ class CurveBuffer:
 
     def clear(self) -> None:
         self.n = 0
-        self.version = next(_VERSIONS)
+        self.version = self.generation = next(_VERSIONS)
 
     @property
     def x(self) -> np.ndarray:

@@ -23,9 +23,38 @@ def _keyed(title: str) -> str:
             f"{swatch(VAL_COLOUR, '&#9679; validation')}")
 
 
+def _headroom(lo: float, hi: float, vlo: float, vhi: float, log: bool) -> tuple[float, float]:
+    """A y range for data in [lo, hi] that was shown in [vlo, vhi]: room to move before the
+    next change (a curve leaving the range gets 25% more on that side: losses fall,
+    accuracies rise), ends rounded outwards to a 1-2-5 step of about a quarter of the span,
+    and a non-negative quantity that spans more than half of [0, max] (most losses,
+    accuracies) drawn from 0, a bound that never moves."""
+    span = hi - lo
+    bottom = lo - (0.25 if lo < vlo else 0.05) * span
+    top = hi + (0.25 if hi > vhi else 0.05) * span
+    if not log and lo >= 0 and lo < 0.5 * hi:
+        bottom = 0.0
+    step = _nice_step(span / 4)
+    return np.floor(bottom / step) * step, np.ceil(top / step) * step
+
+
+def _nice_step(x: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is >= x (> 0)."""
+    power = 10.0 ** np.floor(np.log10(x))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= x)
+
+
 class Slot:
-    """A PlotItem with the four curves of a quantity: train per step (raw and smoothed),
-    train per epoch and validation per epoch. Made once, reused for other quantities."""
+    """A PlotItem with the curves of a quantity: train per step (raw and smoothed), the
+    validation line and the per-epoch points of train and validation. Made once, reused for
+    other quantities.
+
+    What changes while a run trains costs little: the epoch points are scatter items of
+    their own that get one point added per epoch (a PlotDataItem with symbols rebuilds all
+    its symbols on every change of the view range), no curve recomputes anything when the
+    y range moves (no dynamic range limit: the range always holds all points), and the left
+    axis only widens (a narrower label would re-lay out the whole grid, re-ticking every
+    axis in it)."""
 
     def __init__(self):
         self.item = item = pg.PlotItem()
@@ -36,15 +65,22 @@ class Slot:
         for side in ("left", "bottom"):
             # no SI-prefix relabelling (an HTML re-layout of the label) on every range change
             item.getAxis(side).enableAutoSIPrefix(False)
+        left = item.getAxis("left")
+        if "autoReduceTextSpace" in left.style:     # pyqtgraph >= 0.13.4
+            left.setStyle(autoReduceTextSpace=False)
         faint = pg.mkPen(TRAIN_COLOUR + (70,), width=1)
-        self.step_curve = item.plot(pen=faint)
-        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train")
-        self.train_curve = item.plot(pen=None, symbol="o", symbolSize=5,
-                                     symbolBrush=TRAIN_COLOUR, symbolPen=None,
-                                     name="train (epoch)")
-        self.val_curve = item.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="o",
-                                   symbolSize=5, symbolBrush=VAL_COLOUR, symbolPen=None,
-                                   name="validation")
+        self.step_curve = item.plot(pen=faint, dynamicRangeLimit=None)
+        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), name="train",
+                                      dynamicRangeLimit=None)
+        self.val_curve = item.plot(pen=pg.mkPen(VAL_COLOUR, width=2), name="validation",
+                                   dynamicRangeLimit=None)
+        self.train_points = self._points(TRAIN_COLOUR)
+        self.val_points = self._points(VAL_COLOUR)
+
+    def _points(self, colour) -> pg.ScatterPlotItem:
+        points = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(colour), pen=None)
+        self.item.addItem(points)
+        return points
 
 
 class MetricPlot:
@@ -70,8 +106,9 @@ class MetricPlot:
     item = property(lambda self: self.slot.item if self.slot else None)
     step_curve = property(lambda self: self.slot.step_curve if self.slot else None)
     smooth_curve = property(lambda self: self.slot.smooth_curve if self.slot else None)
-    train_curve = property(lambda self: self.slot.train_curve if self.slot else None)
+    train_curve = property(lambda self: self.slot.train_points if self.slot else None)
     val_curve = property(lambda self: self.slot.val_curve if self.slot else None)
+    val_points = property(lambda self: self.slot.val_points if self.slot else None)
 
     # -- drawing on a slot -----------------------------------------------------------------------
     def attach(self, slot: Slot) -> None:
@@ -90,8 +127,8 @@ class MetricPlot:
         if slot is not None:
             for c in self.overlays:
                 slot.item.removeItem(c)
-            for curve in (slot.step_curve, slot.smooth_curve, slot.train_curve,
-                          slot.val_curve):
+            for curve in (slot.step_curve, slot.smooth_curve, slot.val_curve,
+                          slot.train_points, slot.val_points):
                 curve.setData([], [])
         self.overlays = []
         return slot
@@ -141,20 +178,42 @@ class MetricPlot:
         if not self.dirty or self.slot is None:
             return
         self.dirty = False
+        slot = self.slot
         # setData only for curves whose buffer changed (epoch points change once an epoch)
-        for curves, buf in (((self.step_curve, self.smooth_curve), self.step),
-                            ((self.train_curve,), self.train), ((self.val_curve,), self.val)):
-            if self._drawn.get(curves[0]) == buf.version:
-                continue
-            self._drawn[curves[0]] = buf.version
-            curves[0].setData(buf.x, buf.y)
-            if len(curves) > 1:
-                curves[1].setData(buf.x, buf.smoothed)
+        if self._drawn.get("step") != self.step.version:
+            self._drawn["step"] = self.step.version
+            slot.step_curve.setData(self.step.x, self.step.y)
+            slot.smooth_curve.setData(self.step.x, self.step.smoothed)
+        if self._drawn.get("val") != self.val.version:
+            self._drawn["val"] = self.val.version
+            slot.val_curve.setData(self.val.x, self.val.y)
+        self._draw_points(slot.train_points, self.train)
+        self._draw_points(slot.val_points, self.val)
         self._fit_y_range()
+
+    def _draw_points(self, points, buf) -> None:
+        """Add the buffer's new points to its scatter item; redraw them all only when the
+        buffer was cleared or the y scale changed. (The scatter item does not follow the
+        plot's log mode: its y values are given in log10 here.)"""
+        key = (buf.generation, self.log)
+        drawn_key, drawn_n = self._drawn.get(points, (None, 0))
+        if drawn_key == key and drawn_n == buf.n:
+            return
+        if drawn_key != key or drawn_n > buf.n:
+            drawn_n = 0
+            points.clear()
+        x, y = buf.x[drawn_n:], buf.y[drawn_n:]
+        if self.log:
+            keep = np.isfinite(y) & (y > 0)
+            x, y = x[keep], np.log10(y[keep])
+        if len(x):
+            points.addPoints(x=x, y=y)
+        self._drawn[points] = (key, buf.n)
 
     def _fit_y_range(self) -> None:
         """Keep all points in view, but move the y range only when a point leaves it or the
-        data shrank to under half of it (each change re-ticks and repaints the axis). A
+        data shrank to under half of it: each change re-ticks and repaints the axis. A new
+        range has headroom and ends on round numbers, so that it holds for a while. A
         constant curve (a fixed learning rate) gets a sensible range instead of float-noise
         ticks."""
         ys = [b.y for b in (self.step, self.train, self.val) if b.n]
@@ -167,27 +226,20 @@ class MetricPlot:
             return
         if log:
             y = np.log10(y)
-        self.item.disableAutoRange(axis="y")
+        vb = self.item.vb
+        if vb.autoRangeEnabled()[1]:
+            self.item.disableAutoRange(axis="y")
         lo, hi = float(y.min()), float(y.max())
+        vlo, vhi = vb.viewRange()[1]
+        refit, self._refit = self._refit, False
         if hi - lo <= 1e-6 * max(abs(hi), 1e-12):
             half = (0.15 if log else abs(hi) * 0.5) or 1.0
-            self.item.setYRange(lo - half, hi + half, padding=0)
+            if refit or not np.allclose((vlo, vhi), (lo - half, hi + half)):
+                self.item.setYRange(lo - half, hi + half, padding=0)
             return
-        vlo, vhi = self.item.vb.viewRange()[1]
-        refit, self._refit = self._refit, False
         if not refit and lo >= vlo and hi <= vhi and (hi - lo) >= 0.5 * (vhi - vlo):
             return
-        # room to move before the next change: a curve leaving the range gets 25% more on
-        # that side (losses fall, accuracies rise); a non-negative quantity that spans more
-        # than half of [0, max] (most losses, accuracies) is drawn from 0, a bound that
-        # never moves
-        span = hi - lo
-        below = 0.25 if lo < vlo else 0.05
-        above = 0.25 if hi > vhi else 0.05
-        bottom = lo - below * span
-        if not log and lo >= 0 and lo < 0.5 * hi:
-            bottom = 0.0
-        self.item.setYRange(bottom, hi + above * span, padding=0)
+        self.item.setYRange(*_headroom(lo, hi, vlo, vhi, log), padding=0)
 
     def readout(self, x: float) -> str:
         parts = []
