@@ -58,6 +58,9 @@ class Report:
     #: whose types, parameter count or issues differ from the previous version (None: any)
     version: int = field(default=0, compare=False)
     changed: set[str] | None = field(default=None, compare=False)
+    #: False while a param edit's walk is only partly done (engine.validate: `limit`): the
+    #: nodes past it still show their results from before the edit, and checks wait
+    complete: bool = field(default=True, compare=False)
 
     @property
     def issues(self) -> list[Issue]:

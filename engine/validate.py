@@ -61,10 +61,13 @@ class Validator:
         self._recheck = True
         self._dg: nx.DiGraph | None = None
         self._edge_in: dict[tuple[str, str], Edge] = {}
+        self._index: dict[str, int] = {}   # node id -> its position in report.order
         self._ports: dict[str, tuple[list[str], list[str]]] = {}
         self.report = Report()
         self._dirty = True
         self._pending: set[str] = set()
+        self._walk: _Walk | None = None   # a param edit's walk not finished yet
+        self._checked_before: set[str] = set()
         #: per node, its last results (input types, output types, parameter count) with its
         #: current params: an undo brings a node's inputs back to what they were, and its
         #: result comes from here instead of being inferred again
@@ -88,27 +91,37 @@ class Validator:
         """Run the checks again at the next `validate()` (what they look at changed)."""
         self._recheck = True
 
-    def validate(self) -> Report:
-        """The up-to-date report (recomputed only as far as the edits since last time need)."""
-        if not (self._dirty or self._pending or self._recheck):
+    def validate(self, limit: int | None = None) -> Report:
+        """The up-to-date report (recomputed only as far as the edits since last time need).
+
+        `limit`: re-infer at most this many nodes of a param edit's walk down the graph now
+        and leave the rest to the next calls (`report.complete` is False until a call
+        finishes it; the checks run then). Each call that does something bumps
+        `report.version` and names in `report.changed` the nodes whose result it changed."""
+        if not (self._dirty or self._pending or self._recheck or self._walk):
             return self.report
         version = self.report.version + 1
-        checked_before = self._checked_nodes()
+        if self._walk is None:
+            self._checked_before = self._checked_nodes()
         if self._dirty:
+            self._walk = None
             self._full()
-            self.report.changed = None
-        elif self._pending:
-            self.report.changed = self._partial(self._pending)
+            changed = None
+        elif self._pending or self._walk:
+            changed = self._partial(self._pending, limit)
         else:
-            self.report.changed = set()
-        self.report.version = version
+            changed = set()
         self._pending = set()
-        _check_size(self.report)
-        self._recheck = False
-        self._run_checks()
-        if self.report.changed is not None:
-            self.report.changed |= checked_before | self._checked_nodes()
-        return self.report
+        r = self.report
+        r.version, r.complete = version, self._walk is None
+        if r.complete:
+            _check_size(r)
+            self._recheck = False
+            self._run_checks()
+            if changed is not None:
+                changed |= self._checked_before | self._checked_nodes()
+        r.changed = changed
+        return r
 
     def _checked_nodes(self) -> set[str]:
         """Nodes with an issue from `checks` (these are redone after every validation)."""
@@ -146,7 +159,7 @@ class Validator:
         self._memo.clear()
         self.report = r = Report(args=self.args)
         if not g.nodes:   # a new document: nothing to sort
-            self._edge_in, self._ports, self._dg = {}, {}, None
+            self._edge_in, self._ports, self._dg, self._index = {}, {}, None, {}
             self._check_reachability(None, r, set())
             return
         dg = nx.DiGraph()
@@ -163,6 +176,7 @@ class Validator:
             acyclic = dg.copy()
             acyclic.remove_nodes_from(blocked)
             r.order = list(nx.topological_sort(acyclic))
+        self._index = {nid: i for i, nid in enumerate(r.order)}
         self._check_ports(r)
         for nid in r.order:
             self._infer(nid)
@@ -292,30 +306,43 @@ class Validator:
     #: issue kinds that do not depend on params (a param edit keeps them as they were)
     STRUCTURAL = ("cycle", "port", "unreachable", "dangling")
 
-    def _partial(self, edited: set[str]) -> set[str] | None:
+    def _partial(self, edited: set[str], limit: int | None = None) -> set[str] | None:
         """Re-infer the edited nodes, then (in topological order) only the nodes fed by a
         node whose result changed: an edit whose effect stops after a few layers costs a
-        few layers, not the rest of the graph. Returns the nodes whose types, parameter
-        count or issues changed (None after a full pass)."""
+        few layers, not the rest of the graph. With `limit`, stop after re-inferring that
+        many nodes (the walk goes on at the next call; new edits join it). Returns the
+        nodes whose types, parameter count or issues changed (None after a full pass)."""
         if self._dg is None:   # an empty graph's: nothing is downstream of anything yet
+            self._walk = None
             self._full()
             return None
         r = self.report
+        walk = self._walk or _Walk(len(r.order))
+        index = self._index
+        if edited:
+            starts = [index[n] for n in edited if n in index]
+            walk.edited |= edited
+            walk.pos = min([walk.pos, *starts])
+            walk.reach = max([walk.reach, *starts])
         changed: set[str] = set()
-        edge_in, ports = self._edge_in, self._ports
+        walk_changed, walk_edited = walk.changed, walk.edited
+        edge_in, ports, order, succ = self._edge_in, self._ports, r.order, self._dg.succ
         structural = self.STRUCTURAL
-        for nid in r.order:
-            if nid not in edited:
-                if not changed:
-                    continue
+        budget = len(order) if limit is None else max(1, limit)
+        pos = walk.pos
+        while pos <= walk.reach and budget:
+            nid = order[pos]
+            pos += 1
+            if nid not in walk_edited:
                 for port in ports[nid][0]:   # fed by a changed node?
                     e = edge_in.get((nid, port))
-                    if e is not None and e.src in changed:
+                    if e is not None and e.src in walk_changed:
                         break
                 else:
                     continue
-            if nid in edited:
+            else:
                 self._memo.pop(nid, None)   # its params changed
+            budget -= 1
             before = self._result(nid)
             if before[3]:
                 kept = [i for i in before[3] if i.kind in structural]
@@ -328,6 +355,10 @@ class Validator:
             self._infer(nid)
             if self._result(nid) != before:
                 changed.add(nid)
+                walk_changed.add(nid)
+                walk.reach = max([walk.reach, *(index[n] for n in succ[nid] if n in index)])
+        walk.pos = pos
+        self._walk = walk if pos <= walk.reach else None
         return changed
 
     def _result(self, nid: str) -> tuple:
@@ -338,6 +369,19 @@ class Validator:
     @staticmethod
     def _add(r: Report, issue: Issue) -> None:
         r.node_issues.setdefault(issue.node_id, []).append(issue)
+
+
+class _Walk:
+    """Where a param edit's walk down the topological order is: the next position, the
+    last position it must reach (the furthest edited node or successor of a changed one),
+    the edited nodes and the nodes whose result changed so far (their successors are
+    redone)."""
+
+    def __init__(self, pos: int):
+        self.pos = pos
+        self.reach = -1
+        self.edited: set[str] = set()
+        self.changed: set[str] = set()
 
 
 def effective_params(node: Node, args: dict | None) -> dict:

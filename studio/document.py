@@ -100,6 +100,8 @@ class Document(QObject):
         self._report: Report | None = None
         self._autosave_due = False
         self._replaced_after_open = False
+        self._walking = False   # an edit's validation goes on in the idle queue
+        self._shown_version = -1   # of the report last sent with edit_validated
         self.fit = DataFit()
         self._profile_key: str | None = None
         self._profile_call: DaemonCall | None = None
@@ -223,12 +225,45 @@ class Document(QObject):
         self._autosave_due = True
         self.changed.emit()
 
+    #: after a param edit, nodes re-inferred before the canvas shows it; the rest follow in
+    #: steps of this many, one per turn of the event loop (`validated` once all is done)
+    VALIDATION_STEP = 150
+
     def _after_edit(self, _index: int = 0) -> None:
-        report = self.report()
-        self.validated.emit(report)
+        report = self._report = self._validator.validate(
+            None if self.scope.levels else self.VALIDATION_STEP)
+        self._walking = not report.complete
+        if self._walking:
+            self.idle.add(self._validation_step, first=True)
+        else:
+            self.validated.emit(report)
         if self.scope.prune():
             self.scope_changed.emit(self.edit_graph)
+        self._shown_version = report.version
         self.edit_validated.emit(self.scope.report(report))
+
+    @property
+    def validating(self) -> bool:
+        """True while an edit's validation goes on in the idle queue (`validated` follows)."""
+        return self._walking
+
+    def _validation_step(self) -> None:
+        self.finish_validation(self.VALIDATION_STEP)
+
+    def finish_validation(self, limit: int | None = None) -> None:
+        """Go on with an edit's validation (all of it, or `limit` nodes) and show what it
+        changed (tests and screenshots call it to see the edit's whole effect at once)."""
+        if not self._walking:
+            return
+        report = self._report = self._validator.validate(limit)
+        if report.version != self._shown_version:   # report() may have finished it
+            self._shown_version = report.version
+            self.edit_validated.emit(self.scope.report(report))
+        if report.complete:
+            self._walking = False
+            self.validated.emit(report)
+        else:
+            self.idle.add(self._validation_step, first=True)
 
     # blocks ----------------------------------------------------------------------------------
     def enter(self, instance_id: str) -> bool:
@@ -306,6 +341,7 @@ class Document(QObject):
         self.unsaved_runs = UnsavedRuns()
         self._profile_key = None
         self._validator = Validator(project.graph, checks=[self.fit])
+        self._walking = False
         self._unsubscribe = project.graph.subscribe(self._on_graph_event)
         self.scope.levels.clear()
         self.undo_stack.clear()

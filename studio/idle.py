@@ -1,4 +1,5 @@
-"""Work that follows an edit but need not be done before the canvas shows it: panel refreshes.
+"""Work that follows an edit but need not be done before the canvas shows it: the rest of its
+validation, wire labels out of view, panel refreshes.
 
 Each task runs once however often it was asked for before it ran (ten quick edits, one
 refresh), and one task runs per turn of the event loop, so input and painting go between
@@ -21,9 +22,14 @@ class IdleQueue(QObject):
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.run_next)
 
-    def add(self, fn: Callable[[], object]) -> None:
-        """Run `fn` later (once, however often it is added before it runs)."""
-        self._tasks[fn] = None
+    def add(self, fn: Callable[[], object], first: bool = False) -> None:
+        """Run `fn` later (once, however often it is added before it runs); `first`: before
+        the tasks already waiting (the next step of work they depend on)."""
+        if first:
+            self._tasks.pop(fn, None)
+            self._tasks = {fn: None, **self._tasks}
+        else:
+            self._tasks[fn] = None
         if not self._timer.isActive():
             self._timer.start()
 

@@ -92,3 +92,74 @@ def test_an_edit_whose_effect_stops_reinfers_only_what_it_reaches():
     _same(r, validate(g))
     assert v.validate().version == version + 1   # nothing new: no new version
     v.close()
+
+
+def _random_edit(data, g, nodes) -> None:
+    nid = data.draw(st.sampled_from(nodes))
+    node = g.nodes[nid]
+    try:
+        if node.type == "core.Linear":
+            g.set_param(nid, "out_features", data.draw(st.integers(1, 6)))
+        elif node.type == "io.Input":
+            g.set_param(nid, "shape", [data.draw(st.integers(1, 6))])
+    except ParamError:
+        pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_walk_done_in_steps_equals_full_and_names_every_change(data):
+    """validate(limit=k) leaves the rest of an edit's walk to later calls, and edits made
+    meanwhile join it: once `complete`, the report equals a full validation, and the
+    `changed` sets of the steps together name every node whose result differs."""
+    g, nodes = _graph(data.draw)
+    v = Validator(g)
+    v.validate()
+    for _ in range(data.draw(st.integers(1, 4))):
+        before = _snapshot(v.report)
+        named: set[str] | None = set()
+        _random_edit(data, g, nodes)
+        while True:
+            r = v.validate(limit=data.draw(st.integers(1, 3)))
+            named = None if named is None or r.changed is None else named | r.changed
+            if r.complete:
+                break
+            if data.draw(st.booleans()):
+                _random_edit(data, g, nodes)   # an edit while the walk is under way
+        _same(r, validate(g))
+        if named is not None:
+            after = _snapshot(r)
+            assert {n for n in after if after[n] != before.get(n)} <= named
+    v.close()
+
+
+def test_a_limited_step_leaves_the_far_nodes_for_later():
+    """Input -> Linear -> 11 ReLUs -> Output. Widening the Linear changes all 13 nodes after
+    the Input: 3 at a time that takes 5 calls, `complete` only on the last, each node named
+    once. Changing the Input's width changes it and the Linear's parameter count: one call."""
+    g = Graph()
+    ids = [g.add_node("io.Input", {"shape": [3]}).id,
+           g.add_node("core.Linear", {"out_features": 4}).id]
+    ids += [g.add_node("act.ReLU", {}).id for _ in range(11)]
+    ids.append(g.add_node("io.Output", {}).id)
+    for a, b in zip(ids, ids[1:]):
+        g.connect(a, "out", b, "in")
+    v = Validator(g)
+    v.validate()
+
+    def steps() -> list[set[str]]:
+        out = []
+        while True:
+            r = v.validate(limit=3)
+            out.append(set(r.changed))
+            if r.complete:
+                _same(r, validate(g))
+                return out
+
+    g.set_param(ids[1], "out_features", 7)
+    done = steps()
+    assert [len(s) for s in done] == [3, 3, 3, 3, 1]
+    assert set().union(*done) == set(ids[1:])
+    g.set_param(ids[0], "shape", [5])
+    assert steps() == [{ids[0], ids[1]}]
+    v.close()

@@ -41,8 +41,6 @@ class GraphScene(QGraphicsScene):
         self._grow_timer = QTimer(self, singleShot=True, interval=0)
         self._grow_timer.timeout.connect(self.grow_now)
         self._pending: dict[str, None] = {}   # node ids to look at later: see apply_report
-        self._label_timer = QTimer(self, singleShot=True, interval=0)
-        self._label_timer.timeout.connect(self._apply_pending_labels)
         self._in_view_key: tuple | None = None   # see _nodes_in_view
         self._in_view_ids: set[str] = set()
         self.snap_to_grid = True
@@ -200,7 +198,7 @@ class GraphScene(QGraphicsScene):
             now = list(pending)
         self._apply_nodes(now)
         if pending:
-            self._label_timer.start()
+            self.document.later(self._apply_pending_labels)
 
     def labels_pending(self) -> bool:
         """Whether some nodes' badges or wire labels are still to be brought up to date."""
@@ -279,17 +277,19 @@ class GraphScene(QGraphicsScene):
         return rect
 
     def _apply_pending_labels(self) -> None:
-        """The next batch of nodes kept for later (see apply_report)."""
+        """The next batch of nodes kept for later (see apply_report), in the document's idle
+        queue: one batch per turn of the event loop, between the validation's steps and
+        the panels' refreshes."""
         self._apply_nodes(list(itertools.islice(self._pending, self.BATCH_NODES)))
         if self._pending:
-            self._label_timer.start()
+            self.document.later(self._apply_pending_labels)
 
     def flush_labels(self) -> None:
-        """Apply every label kept for later now (tests, export of the canvas as an image)."""
-        self._label_timer.stop()
+        """Finish the edit's validation and apply every label kept for later now (tests,
+        export of the canvas as an image)."""
+        self.document.finish_validation()
         while self._pending:
-            self._apply_pending_labels()
-        self._label_timer.stop()
+            self._apply_nodes(list(self._pending))
 
     def restyle(self) -> None:
         """Redraw every item in the current theme's colours (after a theme switch)."""

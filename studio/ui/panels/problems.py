@@ -111,7 +111,7 @@ class ProblemsPanel(QWidget):
         lay.addWidget(self.tree)
         lay.addWidget(self.status)
         self._timer = QTimer(self, singleShot=True, interval=0)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_unless_validating)
         document.validated.connect(self.refresh)
         document.changed.connect(self._timer.start)
         self.refresh()
@@ -137,6 +137,13 @@ class ProblemsPanel(QWidget):
                             f"{warnings} warning{'s' * (warnings != 1)} · "
                             "double-click a problem to show its node")
         self.count_changed.emit(errors, warnings)
+
+    def _refresh_unless_validating(self) -> None:
+        """After a change: names in the list may differ. While an edit's validation goes on
+        in steps its `validated` refreshes the list (asking for the report now would do all
+        of the validation in this turn of the event loop)."""
+        if not getattr(self.document, "validating", False):
+            self.refresh()
 
     def set_extra(self, issues: list[Issue]) -> None:
         """List these issues too (until replaced: an empty list clears them)."""
