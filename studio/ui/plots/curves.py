@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..insight.lazy import BuiltWhenShown
+from .axis_ticks import TickAhead
 from .budget import CostBudget
 from .buffers import SmoothedBuffer
 from .metric_plot import MetricPlot, Slot
@@ -29,7 +30,11 @@ def _is_number(v) -> bool:
 
 
 class _TimedLayout(pg.GraphicsLayoutWidget):
-    """The plots' view, reporting the GUI-thread CPU seconds of each of its paints."""
+    """The plots' view, reporting the GUI-thread CPU seconds of each of its paints; once
+    `ticks` is set, a resize (the panel's layout changing as a run starts or ends)
+    re-ticks its axes one per event-loop turn before it paints."""
+
+    ticks: TickAhead | None = None     # (resized inside the base class's __init__)
 
     def __init__(self, on_paint):
         super().__init__()
@@ -39,6 +44,11 @@ class _TimedLayout(pg.GraphicsLayoutWidget):
         t0 = time.thread_time()
         super().paintEvent(event)
         self._on_paint(time.thread_time() - t0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.ticks is not None:
+            self.ticks.kick()
 
 
 class LiveCurves(BuiltWhenShown, QWidget):
@@ -56,6 +66,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.free: list[Slot] = []         # made plots no quantity uses now
         self.running = False               # a run is on (no spare plot is made then)
         self._spare_due = False
+        self._queue: list[MetricPlot] = []     # plots the timer's redraw has still to draw
         self.steps_per_epoch = 1
         self.epochs: int | None = None
         self.alpha = 0.8
@@ -87,6 +98,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.view = _TimedLayout(self.budget.add)
         self.view.setBackground("w")
         self.layout().addWidget(self.view, 1)
+        self.ticks = self.view.ticks = TickAhead(self.view, self.budget.add)
         self._proxy = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._mouse_moved)
 
@@ -128,6 +140,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
             slot = self.free.pop(0) if self.free else Slot()
             self.view.addItem(slot.item, row=i // 3, col=i % 3)
             p.attach(slot)
+            self.view.ci.layout.activate()   # resized now: the axes it re-ticks are known
         return True
 
     def start_run(self, steps_per_epoch: int | None, epochs: int | None = None,
@@ -188,7 +201,8 @@ class LiveCurves(BuiltWhenShown, QWidget):
     def redraw(self, force: bool = False) -> None:
         """Push changed buffers to their curves; nothing to do while the tab is hidden. A
         quantity without a plot gets one first (a new plot: one per call, outside the
-        budget; the timer calls again 10 times a second)."""
+        budget; the timer calls again 10 times a second). The timer's redraws draw one plot
+        per event-loop turn, each painted before the next is drawn; `force` draws all now."""
         if not self.isVisible() or not self.built:
             return
         if not self._place(limit=1):
@@ -196,11 +210,40 @@ class LiveCurves(BuiltWhenShown, QWidget):
         elif not self.free and not self.running and not self._spare_due:
             self._spare_due = True
             QTimer.singleShot(self.SPARE_AFTER_MS, self, self._make_spare)
-        if not force and not (self.budget.due() and any(p.dirty for p in self.plots.values())):
+        if force:
+            self._queue = []
+            with self.budget.run():
+                for p in self.plots.values():
+                    p.redraw()
+                self.ticks.kick()
+        elif not self._queue and self.budget.due():
+            self._queue = [p for p in self.plots.values() if p.dirty]
+            if self._queue:
+                with self.budget.run():
+                    self._draw_next()
+
+    # between two plots' draws: time for the first one's paint (a few event-loop turns)
+    NEXT_PLOT_MS = 15
+
+    def _draw_next(self) -> None:
+        """Draw the next plot of the queue, and the one after it after a paint."""
+        p = self._queue.pop(0)
+        if p.slot is not None:
+            p.redraw()
+        if self._queue:
+            QTimer.singleShot(self.NEXT_PLOT_MS, self, self._draw_queued)
+        else:
+            self.ticks.kick()
+
+    def _draw_queued(self) -> None:
+        if not self._queue:
             return
-        with self.budget.run():
-            for p in self.plots.values():
-                p.redraw()
+        if not self.isVisible():
+            self._queue = []          # drawn when shown again (they stay dirty)
+            return
+        t0 = time.thread_time()
+        self._draw_next()
+        self.budget.add(time.thread_time() - t0)
 
     # A run's metric plots (accuracy, ...) are known when it starts; making one then would
     # stall the GUI thread as the run begins, so a plot is made beforehand, when the curves

@@ -62,9 +62,12 @@ class Slot:
         item.setLabel("bottom", "epoch")
         item.setDownsampling(ds=True, auto=True, mode="peak")
         item.setClipToView(True)
+        item.disableAutoRange(axis="y")      # MetricPlot fits y itself, x per run
         for side in ("left", "bottom"):
-            # no SI-prefix relabelling (an HTML re-layout of the label) on every range change
+            # no SI-prefix relabelling (an HTML re-layout of the label) on every range change;
+            # two tick levels (a third, of tiny unlabelled ticks, cost a third of a re-tick)
             item.getAxis(side).enableAutoSIPrefix(False)
+            item.getAxis(side).setStyle(maxTickLevel=1)
         left = item.getAxis("left")
         if "autoReduceTextSpace" in left.style:     # pyqtgraph >= 0.13.4
             left.setStyle(autoReduceTextSpace=False)
