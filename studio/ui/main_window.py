@@ -105,6 +105,8 @@ class MainWindow(FileActions, WindowPanels, QMainWindow):
         a["undo"].setShortcut(K.Undo)
         a["redo"] = stack.createRedoAction(self, "&Redo")
         a["redo"].setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        for key in ("undo", "redo"):   # the toolbar keeps its width ("Undo <edit>": menu)
+            a[key].setIconText(a[key].text().split()[0].replace("&", ""))
         a["cut"] = self._action("Cu&t", E.cut, K.Cut, canvas_only=True)
         a["copy"] = self._action("&Copy", E.copy, K.Copy, canvas_only=True)
         a["paste"] = self._action("&Paste", E.paste, K.Paste, canvas_only=True)

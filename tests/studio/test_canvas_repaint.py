@@ -99,3 +99,28 @@ def test_a_label_is_hit_on_its_plate_only(window):
     left_of_plate = label.mapToScene(plate.left() - 8, 0)
     assert label not in scene.items(left_of_plate)
     assert label in scene.items(label.mapToScene(plate.center()))
+
+
+def test_a_theme_switch_repaints_the_cached_background(window, qtbot):
+    """The grid is cached (drawn once per zoom and scroll): switching the theme must redraw
+    it in the new colours, not show the old cache."""
+    from PySide6.QtGui import QColor
+
+    from studio.ui.theme import canvas_colors
+
+    def corner(win):   # the commonest colour of the top-left corner: between grid lines
+        from collections import Counter
+
+        image = painted(win, qtbot)
+        return Counter(image.pixelColor(x, y).name()
+                       for x in range(40) for y in range(40)).most_common(1)[0][0]
+
+    light = corner(window)
+    assert light == QColor(canvas_colors().background).name()
+    try:
+        window.set_theme("dark")
+        dark = corner(window)
+        assert dark == QColor(canvas_colors().background).name() != light
+    finally:
+        window.set_theme("light")
+    assert corner(window) == light

@@ -298,6 +298,7 @@ class GraphScene(QGraphicsScene):
         for item in self.nodes.values():
             item.update()
         self.layout_version += 1   # the mini-map's colours
+        self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)   # cached
         self.update()
 
     # moves and selection ------------------------------------------------------------------

@@ -426,8 +426,9 @@ class DatasetPicker(QGroupBox):
 
     # -- input shape --------------------------------------------------------------------------
     def input_node(self):
-        ins = [n for n in self.document.graph.nodes.values() if n.spec.role == "input"]
-        return ins[0] if ins else None
+        # the first one (usually the first node: not a look at every node of a big graph)
+        return next((n for n in self.document.graph.nodes.values() if n.spec.role == "input"),
+                    None)
 
     def profile(self):
         """The document's profile of the dataset (engine.fit), or None while unknown."""
