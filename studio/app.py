@@ -11,9 +11,15 @@ import time
 from pathlib import Path
 
 START = time.perf_counter()
+# what opening a project imports (its graph checks): on a thread, before the document opens
+# after the first paint
+OPEN_IMPORTS = ("networkx",)
 
 
 def _torch_import() -> None:
+    from .app_imports import load_torch_libraries
+
+    load_torch_libraries()   # its biggest library, without holding the GIL
     try:
         import torch  # noqa: F401  (warms the import so training starts without a pause)
     except Exception:
@@ -33,8 +39,11 @@ def make_app(argv: list[str] | None = None):
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from .app_imports import cheaper_pyside_import_check
     from .ui.main_window import ICON_PATH
     from .ui.theme import apply_theme
+
+    cheaper_pyside_import_check()
 
     app = QApplication.instance()
     if app is None:
@@ -78,6 +87,9 @@ def run_app(path: str | None = None) -> int:
     # an empty project without a dataset until the document opens after the paint: a new
     # project's dataset would be profiled on a thread (numpy, scikit-learn) meanwhile
     window = MainWindow(Document(Project()), lazy_panels=True)
+    imports = window.background_imports
+    window.after_paint.add(lambda: imports.request(OPEN_IMPORTS), "import networkx (thread)")
+    window.after_paint.add(lambda: imports.wait(OPEN_IMPORTS), "wait for networkx")
     window.after_paint.add(lambda: open_start_document(window, path), "open the document")
     window.show()   # queues the panels after the document
     window.after_paint.add(import_torch_in_background, "start importing torch")

@@ -1,13 +1,17 @@
 """Parts of the window built on demand: `load_widget` imports and builds a panel or dialog,
 and a part that is missing or fails to build gives None (the editor still starts);
 `placeholder` is the greyed label shown in its place; `AfterFirstPaint` runs start-up work
-only once the window is on screen."""
+only once the window is on screen, in event-loop turns; `BackgroundImports` imports the
+modules that work needs on a thread beforehand."""
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
@@ -40,6 +44,50 @@ def preimport(module: str) -> None:
         pass
 
 
+class BackgroundImports:
+    """Imports modules on a daemon thread, in the order they are asked for. An import on the
+    GUI thread is one event-loop turn that cannot be split (pyqtgraph, numpy, networkx: 0.1-0.3
+    s each); on a thread it holds the GIL for a few ms at a time, and the window stays live.
+    The GUI thread must not import a module while the thread imports it (it would wait on the
+    module's import lock): a start-up step waits with `wait(modules)` until they are in."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._running = False
+
+    def request(self, modules: Iterable[str]) -> None:
+        with self._lock:
+            self._pending.extend(m for m in modules if m not in sys.modules)
+            if self._pending and not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="background-imports",
+                                 daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._running = False
+                    return
+                module = self._pending[0]
+            preimport(module)
+            with self._lock:
+                self._pending.remove(module)
+
+    def ready(self, modules: Iterable[str] | None = None) -> bool:
+        """Whether `modules` (all asked-for ones if None) are imported, or failed to."""
+        with self._lock:
+            return not (self._pending if modules is None
+                        else set(modules).intersection(self._pending))
+
+    def wait(self, modules: Iterable[str] | None = None, poll_ms: int = 10) -> Iterator[int]:
+        """A start-up step for AfterFirstPaint: polls every `poll_ms` until `modules` are in."""
+        modules = None if modules is None else tuple(modules)
+        while not self.ready(modules):
+            yield poll_ms
+
+
 def placeholder(text: str) -> QWidget:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -50,8 +98,11 @@ def placeholder(text: str) -> QWidget:
 class AfterFirstPaint(QObject):
     """Start-up steps that wait until `widget` has painted for the first time: `add(fn)`
     queues a step; the steps run in order, one per event-loop turn, so the window is on
-    screen first and repaints and takes input between them. A window that gets no paint
-    (e.g. shown on a hidden desktop) starts them `fallback_ms` after `arm()` anyway."""
+    screen first and repaints and takes input between them. A step that returns a generator
+    runs in pieces: one piece per turn, each up to the generator's next `yield`; a yielded
+    number is a pause in ms before the next piece (a wait: the event loop idles), a yielded
+    string names the piece done. A window that gets no paint (e.g. shown on a hidden
+    desktop) starts the steps `fallback_ms` after `arm()` anyway."""
 
     def __init__(self, widget: QWidget, fallback_ms: int = 2000):
         super().__init__(widget)
@@ -89,12 +140,29 @@ class AfterFirstPaint(QObject):
     def _next(self) -> None:
         if not self._steps:
             return
-        step, name = self._steps.pop(0)
+        step, name = self._steps[0]
         t0 = time.thread_time()
+        piece = _DONE
         try:
-            step()
+            if inspect.isgenerator(step):
+                piece = next(step, _DONE)
+            else:
+                result = step()
+                if inspect.isgenerator(result):   # its pieces run from the next turn on
+                    self._steps[0] = (result, name)
+                    piece = "start"
         except Exception:  # noqa: BLE001 - one failed step must not stop the start-up
             traceback.print_exc()
-        self.timings.append((name, time.thread_time() - t0))
+        pause = 0
+        if piece is _DONE:
+            self._steps.pop(0)
+            self.timings.append((name, time.thread_time() - t0))
+        elif isinstance(piece, (int, float)):
+            pause = int(piece)   # waiting, not working: no timing
+        else:
+            self.timings.append((f"{name}: {piece or 'a piece'}", time.thread_time() - t0))
         if self._steps:
-            QTimer.singleShot(0, self._next)
+            QTimer.singleShot(pause, self._next)
+
+
+_DONE = object()   # a generator step has no more pieces

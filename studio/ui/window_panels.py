@@ -4,13 +4,19 @@ The docks get placeholders first; `load_panels` puts the real widgets in and wir
 `lazy_panels` (the app's start-up) only the palette is built before the window first paints;
 the canvas's training insight (live thumbnails, unit heatmaps, What Activates a Unit: they
 import numpy) and the other panels follow, one step per event-loop turn, so the window is on
-screen first and repaints and takes input between the steps."""
+screen first and repaints and takes input between the steps. Their modules are imported on a
+thread first (`background_imports`), and a panel that can (TrainingPanel's `in_steps`) is
+built one part per turn."""
 from __future__ import annotations
+
+import importlib
+import inspect
+import traceback
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QPlainTextEdit, QWidget
 
-from .lazy_widgets import load_widget, placeholder, preimport
+from .lazy_widgets import BackgroundImports, load_widget, placeholder
 from .theme import style_plots
 
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -31,6 +37,10 @@ class WindowPanels:
         ("training", "Training", "studio.ui.training.panel", "TrainingPanel", "bottom"),
         ("sweep", "Sweep", "studio.ui.sweep.panel", "SweepPanel", "bottom"),
     )
+    # imported inside the panels' and the insight's constructors, or by the wiring
+    LATER_IMPORTS = ("numpy", "studio.ui.canvas.live_overlay", "studio.ui.canvas.unit_heatmaps",
+                     "studio.ui.teaching.unit_view", "studio.ui.teaching.size_sandbox",
+                     "studio.ui.teaching.boundary_plot", "studio.ui.teaching.health_view")
     TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
 
     def _init_panels(self, lazy: bool) -> None:
@@ -39,6 +49,7 @@ class WindowPanels:
         self._panels_loaded = False
         self._panels_queued = False
         self._built: set[str] = set()
+        self.background_imports = BackgroundImports()   # start-up imports (lazy_panels)
         self.live = self.unit_heatmaps = self.unit_menu = None   # build_insight
         self.health = None   # training health warnings (load_panels)
         if lazy:
@@ -140,9 +151,13 @@ class WindowPanels:
                 break
 
     def _build_panel(self, key: str) -> None:
-        title, module, cls = next(p[1:4] for p in self.PANELS if p[0] == key)
+        module, cls = next(p[2:4] for p in self.PANELS if p[0] == key)
         widget = load_widget(module, cls, self if key == "palette" else self.document)
+        self._install_panel(key, widget)
+
+    def _install_panel(self, key: str, widget: QWidget | None) -> None:
         if widget is None:
+            title = next(p[1] for p in self.PANELS if p[0] == key)
             widget = placeholder(f"{title} panel is not available")
         self.docks[key].setWidget(widget)
         self.panels[key] = widget
@@ -152,19 +167,83 @@ class WindowPanels:
         if key == "palette" and hasattr(widget, "set_document"):
             widget.set_document(self.document)
 
+    def _build_panel_in_steps(self, key: str):
+        """A start-up step (a generator, see AfterFirstPaint): builds the panel one part per
+        event-loop turn if its class can (an `in_steps` argument), else at once; it goes in
+        its dock when complete. A part that fails leaves the placeholder: `load_panels`
+        tries once more."""
+        if self._panels_loaded or key in self._built:
+            return
+        module, cls = next(p[2:4] for p in self.PANELS if p[0] == key)
+        try:
+            klass = getattr(importlib.import_module(module), cls)
+            stepped = "in_steps" in inspect.signature(klass).parameters
+        except Exception:  # noqa: BLE001 (load_widget reports it)
+            stepped = False
+        if not stepped:
+            self._build_panel(key)
+            return
+        widget = None
+        try:   # made in its dock, so its parts are styled once, as each goes in
+            widget = klass(self.document, parent=self.docks[key], in_steps=True)
+            for part in widget.build_steps:
+                yield part
+                if self._panels_loaded or key in self._built:   # built at once meanwhile
+                    widget.deleteLater()
+                    return
+        except Exception:  # noqa: BLE001 - a broken panel must not stop the start-up
+            traceback.print_exc()
+            if widget is not None:
+                widget.deleteLater()
+            return
+        self._install_hidden(key, widget)
+
+    def _install_hidden(self, key: str, widget: QWidget) -> None:
+        """Put a panel built during start-up in its dock, its contents shown once the dock
+        is: a dock behind another's tab counts as visible to Qt (and setWidget shows what it
+        is given), and showing the contents there would style and lay out all of them, and
+        make their plots, in one turn nobody sees."""
+        dock = self.docks[key]
+        contents = [c for c in widget.findChildren(
+            QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly) if not c.isHidden()]
+        for child in contents:
+            child.hide()
+
+        def show_contents() -> None:
+            for child in contents:
+                child.show()
+
+        self._install_panel(key, widget)
+        if not dock.visibleRegion().isEmpty():
+            QTimer.singleShot(0, show_contents)
+            return
+
+        def shown(visible: bool) -> None:
+            if visible:
+                dock.visibilityChanged.disconnect(shown)
+                show_contents()
+        dock.visibilityChanged.connect(shown)
+
     def _queue_deferred_parts(self) -> None:
-        """On the first show with `lazy_panels`: once the window has painted, the training
-        insight, then each panel's module import and build in an event-loop turn of its own,
-        then the wiring (the app queues opening the document before these)."""
+        """On the first show with `lazy_panels`: once the window has painted, the modules of
+        the insight and the panels are imported on a thread; then, each waiting for its
+        modules, the training insight, each panel (in parts if it can), then the wiring (the
+        app queues opening the document before these)."""
         if not self._lazy_panels or self._panels_loaded or self._panels_queued:
             return
         self._panels_queued = True
+        imports = self.background_imports
+        modules = (*self.LATER_IMPORTS, *(p[2] for p in self.PANELS))
+        self.after_paint.add(lambda: imports.request(modules), "import the panels (thread)")
+        self.after_paint.add(lambda: imports.wait(self.LATER_IMPORTS[:4]),
+                             "wait for the insight's imports")
         self.after_paint.add(lambda: self._panels_loaded or self.build_insight(),
                              "build the canvas's training insight")
         for key, _title, module, _cls, _area in self.PANELS:
-            self.after_paint.add(lambda m=module: preimport(m), f"import {module}")
-            self.after_paint.add(lambda k=key: self._panels_loaded or k in self._built
-                                 or self._build_panel(k), f"build the {key} panel")
+            self.after_paint.add(lambda m=module: imports.wait([m]), f"wait for {module}")
+            self.after_paint.add(lambda k=key: self._build_panel_in_steps(k),
+                                 f"build the {key} panel")
+        self.after_paint.add(lambda: imports.wait(), "wait for the last imports")
         self.after_paint.add(self.load_panels, "wire the panels")
         self.after_paint.arm()
 
@@ -193,12 +272,12 @@ class WindowPanels:
 
     def _sweep_tab_shown(self, visible: bool) -> None:
         if visible and not self._had_saved_layout:
-            QTimer.singleShot(0, lambda: self.ensure_training_room("sweep"))
+            QTimer.singleShot(0, self, lambda: self.ensure_training_room("sweep"))
 
     def _training_tab_shown(self, visible: bool) -> None:
         # a layout the user saved is kept; only the first-run default grows
         if visible and not self._had_saved_layout:
-            QTimer.singleShot(0, self.ensure_training_room)
+            QTimer.singleShot(0, self, self.ensure_training_room)
 
     def show_tab(self, key: str) -> None:
         dock = self.docks.get(key)

@@ -27,6 +27,15 @@ from studio.ui.main_window import MainWindow
 
 at_paint = {}
 DEFERRED = ("torch", "numpy", "pyqtgraph", "networkx")
+imported_on = {}   # a heavy module -> the thread that imported it
+
+class Recorder:
+    def find_spec(self, name, path=None, target=None):
+        if name in DEFERRED + ("scipy", "sklearn"):
+            imported_on.setdefault(name, threading.current_thread().name)
+        return None
+
+sys.meta_path.insert(0, Recorder())
 
 class Watch(QObject):
     def eventFilter(self, obj, event):
@@ -48,7 +57,8 @@ def poll():
                "insight": window.live is not None and window.unit_heatmaps is not None,
                "unit_menu": any(a.text() == "What Activates a Unit…"
                                 for a in window.menuBar().actions()[4].menu().actions()),
-               "numpy": "numpy" in sys.modules})
+               "numpy": "numpy" in sys.modules, "imported_on": imported_on,
+               "steps": [name for name, _cpu in window.after_paint.timings]})
         window.document.undo_stack.setClean()
         app.quit()
         return
@@ -67,7 +77,8 @@ def test_the_window_paints_before_torch_numpy_and_the_document_load(tmp_path, ex
     """`studio` and `studio FILE`: the first paint shows the window with its palette and an
     empty canvas, before torch, numpy, pyqtgraph and networkx are imported; then the
     document, the training insight on the canvas (and its Model menu entry), the panels and
-    torch follow (the app waits for them before it quits)."""
+    torch follow (the app waits for them before it quits): the heavy modules imported on
+    threads, the big panels built in parts."""
     args = [str(example_path(example))] if example else []
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
            "XDG_DATA_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
@@ -82,6 +93,16 @@ def test_the_window_paints_before_torch_numpy_and_the_document_load(tmp_path, ex
     assert after["training"] == "TrainingPanel"
     assert after["insight"] and after["unit_menu"] and after["numpy"]
     assert after["path"] == (args[0] if example else "None")
+    # after the paint, the GUI thread imports none of the heavy modules (each is one long
+    # event-loop turn, or a wait on the import lock of a thread importing it) ...
+    assert after["imported_on"].keys() >= {"torch", "numpy", "pyqtgraph", "networkx"}
+    assert "MainThread" not in after["imported_on"].values(), after["imported_on"]
+    # ... and builds the training and sweep panels in parts, one per event-loop turn
+    parts = {panel: [s for s in after["steps"] if s.startswith(f"build the {panel} panel: ")]
+             for panel in ("training", "sweep")}
+    names = [p.split(": ")[1] for p in parts["training"]]
+    assert names[names.index("frame"):][:4] == ["frame", "dataset", "settings", "run controls"]
+    assert len(parts["sweep"]) >= 4, after["steps"]
 
 
 def test_an_empty_graph_reports_what_it_lacks_then_a_node_is_sorted():
@@ -119,4 +140,39 @@ def test_heatmaps_switched_off_before_the_insight_is_built_stay_off(qtbot, tmp_p
         labels = [a.text() for a in win.model_menu.actions()]
         assert labels.count(win.unit_menu.LABEL) == 1
     finally:
+        dispose(win)
+
+
+def test_panels_built_in_parts_show_their_contents_when_their_tab_is(qtbot, tmp_path):
+    """The start-up builds the training and sweep panels one part per event-loop turn, in
+    their docks; a panel whose tab is in front shows at once, one behind another tab shows
+    its contents when that tab is opened (Qt counts a dock behind a tab as visible)."""
+    from PySide6.QtCore import QSettings
+
+    from studio.document import Document
+    from studio.ui.main_window import MainWindow
+
+    from .helpers import dispose
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(Document(autosave_ms=0), settings, lazy_panels=True)
+    try:
+        win.resize(1360, 850)
+        win.show()
+        win.docks["training"].raise_()
+        qtbot.waitUntil(lambda: win._panels_loaded, timeout=120_000)
+        training, sweep = win.panels["training"], win.panels["sweep"]
+        assert type(training).__name__ == "TrainingPanel" and type(sweep).__name__ == "SweepPanel"
+        parts = [name for name, _cpu in win.after_paint.timings if ": " in name]
+        assert sum(p.startswith("build the training panel: ") for p in parts) >= 7
+        assert sum(p.startswith("build the sweep panel: ") for p in parts) >= 4
+        qtbot.waitUntil(training.train_button.isVisible, timeout=10_000)
+        assert not sweep.run_button.isVisible()
+        win.docks["sweep"].raise_()
+        qtbot.waitUntil(sweep.run_button.isVisible, timeout=10_000)
+        assert sweep.table.isVisible() and training.views.isVisible()
+    finally:
+        training = win.panels.get("training")
+        if callable(getattr(training, "shutdown", None)):
+            training.shutdown()
         dispose(win)

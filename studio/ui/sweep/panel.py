@@ -63,7 +63,9 @@ class SweepPanel(QWidget):
 
     trials_selected = Signal(list)
 
-    def __init__(self, document, parent: QWidget | None = None):
+    def __init__(self, document, parent: QWidget | None = None, in_steps: bool = False):
+        """`in_steps`: the panel is built by whoever runs `build_steps` to its end, one part
+        at a time (the app's start-up does, one part per event-loop turn)."""
         super().__init__(parent)
         self.document = document
         self.view = None
@@ -74,16 +76,23 @@ class SweepPanel(QWidget):
         self.process.output.connect(self._output)
         self.process.finished.connect(self._finished)
         self.marks = SearchMarks(document, self)
-        self._build()
+        self.build_steps = self._build_steps()
+        if not in_steps:
+            for _part in self.build_steps:
+                pass
+
+    def _build_steps(self):
+        yield from self._build()
         self.poll = QTimer(self, interval=POLL_MS)
         self.poll.timeout.connect(self.refresh)
-        document.undo_stack.indexChanged.connect(self._show_settings)
-        document.graph_replaced.connect(self._document_replaced)
+        self.document.undo_stack.indexChanged.connect(self._show_settings)
+        self.document.graph_replaced.connect(self._document_replaced)
         self._show_settings()
         self.refresh()
 
     # -- layout ----------------------------------------------------------------------------------
-    def _build(self) -> None:
+    def _build(self):
+        """Yields the name of each part built."""
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(4, 4, 4, 4)
@@ -154,6 +163,7 @@ class SweepPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
         scroll.setMinimumWidth(360)
+        yield "settings"
 
         self.run_button = QPushButton("▶ Run sweep")
         self.run_button.clicked.connect(self.start)
@@ -185,10 +195,13 @@ class SweepPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
+        yield "trials"
         self.parallel = ParallelCoordinates()
         self.parallel.trial_clicked.connect(self.select_trial)
+        yield "parallel coordinates"
         self.pareto = ParetoView()
         self.pareto.trial_clicked.connect(self.select_trial)
+        yield "pareto"
         self.curves = LiveCurves()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)

@@ -55,7 +55,10 @@ class TrainingPanel(QWidget):
     grad_norms = Signal(dict)
     run_finished = Signal(object)
 
-    def __init__(self, document, parent: QWidget | None = None, trainer_factory=None):
+    def __init__(self, document, parent: QWidget | None = None, trainer_factory=None,
+                 in_steps: bool = False):
+        """`in_steps`: the panel is built by whoever runs `build_steps` to its end, one part
+        at a time (the app's start-up does, one part per event-loop turn)."""
         super().__init__(parent)
         self.document = document
         self.trainer_factory = trainer_factory
@@ -66,25 +69,50 @@ class TrainingPanel(QWidget):
         self._run: RunStarted | None = None
         self._run_of = None          # the project the active run belongs to
         self._refused: str | None = None   # why Train was refused: 'model' | 'settings'
-        self._build()
+        self.build_steps = self._build_steps()
+        if not in_steps:
+            for _part in self.build_steps:
+                pass
+
+    def _build_steps(self):
+        yield from self._build()
         self._connect_document()
         self.views.refresh_layers()
         self._set_running(False)
+        yield "connected"
         self.views.show_latest_run()
+        yield "latest run"
 
     # -- layout ---------------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.dataset = DatasetPicker(self.document)
-        self.settings = TrainingSettings(self.document)
+    def _build(self):
+        """Top-down, yielding the name of each part built: the frame first, then each part
+        straight into it, so no finished subtree is re-parented (with the app's style sheet
+        every re-parenting re-polishes the whole subtree)."""
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(4, 4, 4, 4)
-        lv.addWidget(self.dataset)
-        lv.addWidget(self.settings)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
         scroll.setMinimumWidth(330)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(4, 4, 4, 4)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 900])
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        yield "frame"
+        self.dataset = DatasetPicker(self.document)
+        lv.addWidget(self.dataset)
+        yield "dataset"
+        self.settings = TrainingSettings(self.document)
+        lv.addWidget(self.settings)
+        yield "settings"
 
         self.controls = RunControls()
         c = self.controls
@@ -103,14 +131,21 @@ class TrainingPanel(QWidget):
         self.banner.hide()
         self.error = ErrorBox()
         self.error.show_node.connect(self.highlight)
-
+        rv.addWidget(self.banner)
+        rv.addWidget(self.error)
+        rv.addWidget(self.controls)
+        yield "run controls"
         self.views = v = TrainingViews(self.document, self.dataset)
+        rv.addWidget(self.views, 1)
+        yield "views"
         self.boundary = BoundaryTab(self.document)
         v.insert_model_tab(1, self.boundary, "Decision boundary", lambda: self.boundary.applicable)
         self.extra_callbacks.append(self.boundary.feed)
+        yield "decision boundary"
         self.network = NetworkView(self.document)
         v.insert_model_tab(2, self.network, "Units and weights", lambda: self.network.applicable)
         self.extra_callbacks.append(self.network.feed)
+        yield "units and weights"
         self._show_boundary_first()
         self.document.undo_stack.indexChanged.connect(self._tabs_later)
         v.message.connect(self.status.setText)
@@ -120,22 +155,6 @@ class TrainingPanel(QWidget):
         self.predictions, self.reconstructions, self.pca = \
             v.predictions, v.reconstructions, v.pca
         self.gradients, self.embeddings, self.runs = v.gradients, v.embeddings, v.runs
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(4, 4, 4, 4)
-        rv.addWidget(self.banner)
-        rv.addWidget(self.error)
-        rv.addWidget(self.controls)
-        rv.addWidget(self.views, 1)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([360, 900])
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
 
     @property
     def insight(self):
