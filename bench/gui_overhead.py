@@ -147,6 +147,14 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     return _rate(rows), probe.gaps(), gui_share
 
 
+_NO_GAP = {"lag_ms": 0.0, "gui_cpu_ms": 0.0}
+
+
+def _spread(values: list[float]) -> tuple[float, float, float]:
+    """(median, min, max) of per-round figures."""
+    return statistics.median(values), min(values), max(values)
+
+
 END_S = 3.0      # the run's end is probed until its insight views are shown, or this long
 IDLE_S = 1.0     # the shown panel idles this long before Train (it makes a spare plot then)
 
@@ -220,11 +228,18 @@ def _main(args) -> int:
         h_def, h_same = res["headless_default"], res["headless_same"]
         for gap in gaps:
             gap["round"] = r + 1
+        batch_gaps = [gap for gap in gaps if gap["phase"] == "batches"] or [_NO_GAP]
         lags += [gap for gap in gaps if gap["phase"] == "batches"]
         others += [gap for gap in gaps if gap["phase"] != "batches"]
+        edge = [gap for gap in gaps if gap["phase"] != "batches"] or [_NO_GAP]
         rows.append({"round": r + 1, "headless_default_s": h_def, "headless_same_s": h_same,
                      "gui_samples_s": g, "ratio_vs_default": g / h_def,
                      "ratio_vs_same": g / h_same, "gui_thread_cpu": share,
+                     "lag_p99_ms": float(np.percentile([x["lag_ms"] for x in batch_gaps], 99)),
+                     "lag_max_ms": max(x["lag_ms"] for x in batch_gaps),
+                     "stall_cpu_max_ms": max(x["gui_cpu_ms"] for x in batch_gaps),
+                     "edge_lag_max_ms": max(x["lag_ms"] for x in edge),
+                     "edge_cpu_max_ms": max(x["gui_cpu_ms"] for x in edge),
                      "load_avg": load})
         print(f"round {r + 1}: headless {h_def:,.0f} samples/s ({default_threads} threads), "
               f"{h_same:,.0f} ({gui_threads}), GUI {g:,.0f} ({gui_threads})")
@@ -262,17 +277,25 @@ def _main(args) -> int:
               "stalls_over_50ms": sorted((g for g in lags + others if g["lag_ms"] > 50),
                                          key=lambda g: -g["lag_ms"]),
               "gui_thread_cpu_share": med["gui_thread_cpu"],
+              "per_round": {k: _spread([row[k] for row in rows])
+                            for k in ("lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms",
+                                      "edge_lag_max_ms", "edge_cpu_max_ms")},
               "load_average": os.getloadavg(),
               "targets": {"throughput_ratio": ">= 0.95", "lag_p99_ms": "<= 16",
                           "lag_max_ms": "<= 50"}}
     print()
     print_table(rows, ["round", "headless_default_s", "headless_same_s", "gui_samples_s",
                        "ratio", "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu",
-                       "load_avg"])
+                       "lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms", "edge_lag_max_ms",
+                       "edge_cpu_max_ms", "load_avg"])
+    print("lag_*: while batches ran; stall_cpu_max_ms: the GUI thread's CPU in its most costly "
+          "gap then (load-robust); edge_*: at the run's start and end")
     print()
     summary = ("throughput_ratio", "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "lag_samples",
                "gui_thread_cpu_share")
     print_table([{k: result[k] for k in summary}], list(summary))
+    for k, (med_k, lo, hi) in result["per_round"].items():
+        print(f"{k} per round: median {med_k:.1f} [{lo:.1f}-{hi:.1f}]")
     print("gui_thread_cpu_share: CPU seconds of the GUI thread per second of GUI training "
           f"(median of the rounds; load-robust). Load average 1/5/15 min at the end: "
           f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -91,3 +91,14 @@ def test_the_timers_redraw_draws_one_plot_per_turn_and_all_of_them(qtbot):
     QTimer.singleShot(0, lambda: None)
     qtbot.wait(40)
     assert all(p.step.n == 0 for p in c.plots.values())
+
+
+def test_the_context_menu_is_made_when_first_asked_for(qtbot):
+    """Making a plot is the largest idle stall after a run (its spare); its view's context
+    menu is a third of that, so it is made on the first right-click, with the same actions."""
+    c = _curves(qtbot)
+    vb = c.plots["loss"].item.vb
+    assert vb.menu is None and vb.menuEnabled()
+    actions = vb.getContextMenus(None)
+    assert vb.menu is not None and actions
+    assert "View All" in [a.text() for a in vb.getMenu(None).actions()]

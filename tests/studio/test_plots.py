@@ -152,10 +152,10 @@ def test_epoch_markers_are_added_one_per_epoch_not_rebuilt(qtbot, monkeypatch):
             monkeypatch.setattr(points, "setData", lambda *a, **k: rebuilt.append(a))
     y_ranges = set()
     for e in range(1, 7):
-        # a loss that falls by orders of magnitude: the y range must move
-        c.add_batches([BatchEnded(e, s, 4 * (e - 1) + s, 10.0 ** (1 - e) * (1 + s / 10), 0.1,
+        # a loss that grows by orders of magnitude: the y range must move
+        c.add_batches([BatchEnded(e, s, 4 * (e - 1) + s, 10.0 ** (e - 1) * (1 + s / 10), 0.1,
                                   1.0, 1.0, 4) for s in range(1, 5)])
-        c.add_epoch({"epoch": e, "loss": 10.0 ** (1 - e), "val_loss": 1.5 * 10.0 ** (1 - e),
+        c.add_epoch({"epoch": e, "loss": 10.0 ** (e - 1), "val_loss": 1.5 * 10.0 ** (e - 1),
                      "accuracy": 0.5 + e / 20, "val_accuracy": 0.4 + e / 20})
         c.redraw(force=True)
         y_ranges.add(tuple(c.plots["loss"].item.vb.viewRange()[1]))
@@ -165,12 +165,12 @@ def test_epoch_markers_are_added_one_per_epoch_not_rebuilt(qtbot, monkeypatch):
             assert _drawn_in_view(p), (name, e)
     assert len(y_ranges) > 1 and not rebuilt
     loss = c.plots["loss"]
-    np.testing.assert_allclose(loss.train_curve.getData()[1], [10.0 ** (1 - e) for e in range(1, 7)])
+    np.testing.assert_allclose(loss.train_curve.getData()[1], [10.0 ** (e - 1) for e in range(1, 7)])
     np.testing.assert_allclose(loss.val_points.getData()[1], loss.val_curve.getData()[1])
     monkeypatch.undo()
     c.log.setChecked(True)          # the markers follow the log scale as the lines do
     c.redraw(force=True)
-    np.testing.assert_allclose(loss.train_curve.getData()[1], [1 - e for e in range(1, 7)])
+    np.testing.assert_allclose(loss.train_curve.getData()[1], [e - 1 for e in range(1, 7)])
     assert _drawn_in_view(loss)
     c.log.setChecked(False)
     c.start_run(4, epochs=6)        # the next run: no marker of this one

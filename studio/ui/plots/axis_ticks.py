@@ -59,15 +59,21 @@ class TickAhead:
     def _step(self) -> None:
         t0 = thread_time()
         try:
-            stale = stale_axes(self.view) if self.view.isVisible() else []
-            if stale and self._turns < self.max_turns:
-                self._turns += 1
-                tick(stale[0])
-                QTimer.singleShot(0, self.view, self._step)
-                return
+            more = self._tick_one()
         except Exception:   # noqa: BLE001 - the paint re-ticks it; never leave the view frozen
-            pass
-        finally:
-            self.on_cost(thread_time() - t0)
+            more = False
+        self.on_cost(thread_time() - t0)
+        if more:
+            QTimer.singleShot(0, self.view, self._step)
+            return
         self.active = False
         self.view.viewport().setUpdatesEnabled(True)    # one paint of everything
+
+    def _tick_one(self) -> bool:
+        """Re-tick one stale axis; False when there is none left (or the turns ran out)."""
+        stale = stale_axes(self.view) if self.view.isVisible() else []
+        if not stale or self._turns >= self.max_turns:
+            return False
+        self._turns += 1
+        tick(stale[0])
+        return True

@@ -26,15 +26,15 @@ def _keyed(title: str) -> str:
 def _headroom(lo: float, hi: float, vlo: float, vhi: float, log: bool) -> tuple[float, float]:
     """A y range for data in [lo, hi] that was shown in [vlo, vhi]: room to move before the
     next change (a curve leaving the range gets 25% more on that side: losses fall,
-    accuracies rise), ends rounded outwards to a 1-2-5 step of about a quarter of the span,
+    accuracies rise), ends rounded outwards to a 1-2-5 step of about an eighth of the range,
     and a non-negative quantity that spans more than half of [0, max] (most losses,
     accuracies) drawn from 0, a bound that never moves."""
-    span = hi - lo
-    bottom = lo - (0.25 if lo < vlo else 0.05) * span
+    bottom = 0.0 if not log and lo >= 0 and lo < 0.5 * hi else None
+    span = hi - (lo if bottom is None else bottom)
+    if bottom is None:
+        bottom = lo - (0.25 if lo < vlo else 0.05) * span
     top = hi + (0.25 if hi > vhi else 0.05) * span
-    if not log and lo >= 0 and lo < 0.5 * hi:
-        bottom = 0.0
-    step = _nice_step(span / 4)
+    step = _nice_step((top - bottom) / 8)
     return np.floor(bottom / step) * step, np.ceil(top / step) * step
 
 
@@ -42,6 +42,23 @@ def _nice_step(x: float) -> float:
     """The smallest of 1, 2, 5 times a power of ten that is >= x (> 0)."""
     power = 10.0 ** np.floor(np.log10(x))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= x)
+
+
+class _LazyMenuViewBox(pg.ViewBox):
+    """A ViewBox whose context menu (a third of the cost of making a plot) is made when it
+    is first asked for: a right-click shows the same menu as before."""
+
+    def __init__(self):
+        super().__init__(enableMenu=False)
+        self.state["enableMenu"] = True
+
+    def getMenu(self, ev):
+        if self.menu is None:
+            self.setMenuEnabled(True)
+        return self.menu
+
+    def getContextMenus(self, event):
+        return self.getMenu(event).actions() if self.menuEnabled() else []
 
 
 class Slot:
@@ -57,15 +74,16 @@ class Slot:
     axis in it)."""
 
     def __init__(self):
-        self.item = item = pg.PlotItem()
+        self.item = item = pg.PlotItem(viewBox=_LazyMenuViewBox())
         # no grid: translucent grid lines cost ~3x the painting time of the curves
         item.setLabel("bottom", "epoch")
         item.setDownsampling(ds=True, auto=True, mode="peak")
         item.setClipToView(True)
         item.disableAutoRange(axis="y")      # MetricPlot fits y itself, x per run
-        for side in ("left", "bottom"):
-            # no SI-prefix relabelling (an HTML re-layout of the label) on every range change;
-            # two tick levels (a third, of tiny unlabelled ticks, cost a third of a re-tick)
+        for side in ("left", "bottom", "top", "right"):
+            # no SI-prefix relabelling (an HTML re-layout of the label, hidden axes too) on
+            # every range change; two tick levels (a third, of tiny unlabelled ticks, cost a
+            # third of a re-tick)
             item.getAxis(side).enableAutoSIPrefix(False)
             item.getAxis(side).setStyle(maxTickLevel=1)
         left = item.getAxis("left")
