@@ -285,10 +285,12 @@ class MainWindow(FileActions, WindowPanels, QMainWindow):
         errors = len(report.errors)
         if errors:
             self.validity.setText(f"⚠ {errors} problem{'s' if errors != 1 else ''}")
-            self.validity.setStyleSheet("color: #d93b3b; font-weight: 600;")
+            style = "color: #d93b3b; font-weight: 600;"
         else:
             self.validity.setText(f"✓ {n} layers · {report.total_params:,} params")
-            self.validity.setStyleSheet("color: #2f9e50;")
+            style = "color: #2f9e50;"
+        if self.validity.styleSheet() != style:   # set again, it restyles and repaints
+            self.validity.setStyleSheet(style)
 
     def _update_title(self) -> None:
         mark = "*" if self.document.modified else ""

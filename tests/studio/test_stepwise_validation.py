@@ -102,3 +102,44 @@ def test_opening_another_project_mid_validation_leaves_nothing_of_the_first(
     assert all(t == "N×8" for t in labels(window).values())   # none of A's N×6
     assert shown_everywhere(window) == dict.fromkeys(shown_everywhere(window), True)
     assert problems_shown(window) == problems_expected(window) == []
+
+
+def test_an_edit_that_changes_no_text_repaints_no_status_label(window, qtbot):
+    """A move changes neither the layer count nor the parameters: the status bar's validity
+    label keeps its pixels (setting the same style sheet again repainted it), and of the
+    toolbar only Undo and Redo may repaint (a new 'Undo <edit>' label re-laid it out)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    from studio.commands import MoveNodesCommand
+
+    paints = []
+
+    class Count(QObject):
+        def eventFilter(self, obj, event):   # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                paints.append(obj)
+            return False
+
+    doc, g = window.document, window.document.graph
+    node = next(iter(g.nodes.values()))
+    x, y = node.pos
+    doc.push(MoveNodesCommand(g, {node.id: ((x, y), (x + 40, y))}))   # Undo enabled
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    for _ in range(3):
+        QApplication.processEvents()
+    counter = Count()
+    toolbar = window.findChild(QToolBar, "toolbar_main")
+    others = [b for b in toolbar.findChildren(QToolButton)
+              if b.defaultAction() not in (window.act["undo"], window.act["redo"])]
+    assert others
+    for w in [window.validity, *others]:
+        w.installEventFilter(counter)
+    text = window.validity.text()
+    doc.push(MoveNodesCommand(g, {node.id: ((x + 40, y), (x + 80, y))},
+                              text="Move the input a long way"))   # a wider 'Undo …'
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    for _ in range(3):
+        QApplication.processEvents()
+    assert window.validity.text() == text
+    assert paints == []

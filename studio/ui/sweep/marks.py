@@ -47,19 +47,16 @@ class SearchMarks(QObject):
         key = key_fn()
         entry = searched(self.document).get(key) if key else None
         if entry is None:
-            label.setText(text)
-            label.setStyleSheet("")
-            label.setToolTip(label.property("plain_tip") or "")
+            _show(label, text, "", label.property("plain_tip") or "")
             return
         if label.property("plain_tip") is None:
             label.setProperty("plain_tip", label.toolTip())
-        label.setText(text + MARK)
-        label.setStyleSheet(MARK_STYLE)
         try:
             shown = dimension(self.document.project, key, entry).describe()
         except SweepError as exc:
             shown = f"(invalid: {exc})"
-        label.setToolTip(f"Searched in sweeps: {shown}. Right-click to change.")
+        _show(label, text + MARK, MARK_STYLE,
+              f"Searched in sweeps: {shown}. Right-click to change.")
 
     def _menu(self, label: QLabel, key_fn, where) -> None:
         key = key_fn()
@@ -140,3 +137,14 @@ def attach_param_marks(marks: SearchMarks, labels: dict[str, QLabel], node_id_fn
     marks.clear()
     for name, label in labels.items():
         marks.attach(label, lambda n=name: node_key(node_id_fn(), n) if node_id_fn() else None)
+
+
+def _show(label: QLabel, text: str, style: str, tip: str) -> None:
+    """Set what differs only: this runs on every edit, and a style sheet set again (even
+    the same) restyles and repaints the label."""
+    if label.text() != text:
+        label.setText(text)
+    if label.styleSheet() != style:
+        label.setStyleSheet(style)
+    if label.toolTip() != tip:
+        label.setToolTip(tip)
