@@ -33,10 +33,12 @@ from PySide6.QtWidgets import QApplication
 
 from bench.common import busy, print_table, stop_busy, write_json
 from bench.stalls import StallProbe, describe
+from bench.thread_cost import ThreadCost
 from engine.project import load_project
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples"
 PROBE_MS = 5
+COSTS: list[dict] = []   # the training thread's cost per sample of each run (thread_cost.py)
 
 
 def _project(name: str, epochs: int, batch_size: int):
@@ -84,17 +86,16 @@ def _headless(name, epochs, batch_size, thread, Trainer) -> float:
 
 
 def _headless_run(name, epochs, batch_size, thread, Trainer, threading) -> float:
-    rows: list[dict] = []
-    trainer = Trainer(_project(name, epochs, batch_size), "cpu",
-                      [lambda e: rows.append(e.metrics) if e.kind == "epoch" else None],
-                      run_dir=False)
+    cost = ThreadCost()
+    trainer = Trainer(_project(name, epochs, batch_size), "cpu", [cost], run_dir=False)
     if thread:
         t = threading.Thread(target=trainer.fit)
         t.start()
         t.join()
     else:
         trainer.fit()
-    return _rate(rows)
+    COSTS.append(cost.per_sample())
+    return _rate(cost.rows)
 
 
 def gui(app, name: str, epochs: int, batch_size: int, watch: str
@@ -120,8 +121,8 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     draws = []
     panel.activations.connect(lambda *_: draws.append(maps.tile_count))
     _wait(lambda: False, IDLE_S)    # a user looks at the panel before pressing Train
-    rows: list[dict] = []
-    panel.extra_callbacks.append(lambda e: rows.append(e.metrics) if e.kind == "epoch" else None)
+    cost = ThreadCost()    # the epochs' rows, and where the training thread's time went
+    panel.extra_callbacks.append(cost)
     probe = StallProbe(PROBE_MS)
     cpu0, wall0 = time.thread_time(), time.perf_counter()
     probe.start()                   # the run's start (plots, watch) is probed too ...
@@ -144,7 +145,8 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     maps.deleteLater()
     assert draws and max(draws) > 0, "the feature maps were never drawn"
     app.processEvents()
-    return _rate(rows), probe.gaps(), gui_share
+    COSTS.append(cost.per_sample())
+    return _rate(cost.rows), probe.gaps(), gui_share
 
 
 _NO_GAP = {"lag_ms": 0.0, "gui_cpu_ms": 0.0}
@@ -186,7 +188,23 @@ def _round(app, args, r: int, gui_threads: int) -> dict:
         # run; a long-lived app window does not make such garbage while it trains
         gc.collect()
         out[name] = job()
+        out[f"{name}_thread"] = COSTS.pop()
     return out
+
+
+def _thread_columns(res: dict) -> dict:
+    """The training thread's µs per sample: CPU, run-queue wait and asleep, GUI vs headless
+    with the same threads (bench/thread_cost.py)."""
+    out = {}
+    for side, key in (("gui", "gui_thread"), ("hl", "headless_same_thread")):
+        for k in ("cpu_us", "runq_us", "asleep_us", "invol_switches"):
+            if k in res[key]:
+                out[f"{side}_{k}"] = res[key][k]
+    return out
+
+
+THREAD_COLUMNS = [f"{side}_{k}" for side in ("gui", "hl")
+                  for k in ("cpu_us", "runq_us", "asleep_us", "invol_switches")]
 
 
 def main(argv=None) -> int:
@@ -240,7 +258,7 @@ def _main(args) -> int:
                      "stall_cpu_max_ms": max(x["gui_cpu_ms"] for x in batch_gaps),
                      "edge_lag_max_ms": max(x["lag_ms"] for x in edge),
                      "edge_cpu_max_ms": max(x["gui_cpu_ms"] for x in edge),
-                     "load_avg": load})
+                     "load_avg": load, **_thread_columns(res)})
         print(f"round {r + 1}: headless {h_def:,.0f} samples/s ({default_threads} threads), "
               f"{h_same:,.0f} ({gui_threads}), GUI {g:,.0f} ({gui_threads})")
     med = {k: statistics.median(row[k] for row in rows)
@@ -290,6 +308,9 @@ def _main(args) -> int:
                        "edge_cpu_max_ms", "load_avg"])
     print("lag_*: while batches ran; stall_cpu_max_ms: the GUI thread's CPU in its most costly "
           "gap then (load-robust); edge_*: at the run's start and end")
+    print()
+    print("The training thread, µs per sample (GUI vs headless at the GUI's threads):")
+    print_table(rows, ["round", *THREAD_COLUMNS])
     print()
     summary = ("throughput_ratio", "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "lag_samples",
                "gui_thread_cpu_share")

@@ -43,11 +43,17 @@ class DeviceData:
 
         if order is None:
             order = torch.arange(len(self.x))
-        order = order.to(self.device)
-        for idx in order.split(batch_size):
+        x, ys = self.x, self.ys
+        chunks = order.to(self.device).split(batch_size)
+        if world == 1 and len(ys) == 1:   # the common case: no list comprehension (a call)
+            y = ys[0]
+            for idx in chunks:
+                yield x[idx], [y[idx]]
+            return
+        for idx in chunks:
             if world > 1:
                 idx = idx[rank::world]
-            yield self.x[idx], [y[idx] for y in self.ys]
+            yield x[idx], [y[idx] for y in ys]
 
 
 class _BatchIndexer:

@@ -194,16 +194,18 @@ def as_dict(event: TrainEvent) -> dict[str, Any]:
 
 
 class Throttle:
-    """True at most once per `interval` seconds of `clock` (the first call is always True)."""
+    """True at most once per `interval` seconds of `clock` (the first call is always True).
+    `next_at` is the reading of `clock` from which ready() is True again: a caller on a hot
+    path compares `clock()` with it and calls ready() only then (no Python call per step)."""
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic):
         self.interval = interval
         self.clock = clock
-        self._last = float("-inf")
+        self.next_at = float("-inf")
 
     def ready(self) -> bool:
         now = self.clock()
-        if now - self._last >= self.interval:
-            self._last = now
+        if now >= self.next_at:
+            self.next_at = now + self.interval
             return True
         return False

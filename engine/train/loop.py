@@ -97,9 +97,12 @@ class TrainingLoop:
         control, per_step_lr = self.control, s.schedule.per_step
         if not per_step_lr:
             self._set_lr(epoch)
-        # looked up once: the loop below runs for every batch
-        run_step, add_loss, event_due = self.step, meter.add, self.batch_throttle.ready
+        # looked up once: the loop below runs for every batch, and makes no Python call of its
+        # own on a step without an event (the throttle's deadline and the loss sum inlined)
+        run_step, add_loss = self.step, meter.add
+        throttle, clock = self.batch_throttle, self.batch_throttle.clock
         kept = list(zip(outs_acc, tgts_acc)) if keep else []
+        single = kept[0] if len(kept) == 1 else None
         while True:   # the per-batch path: what a hand-written loop does, plus cheap checks
             if not control.idle and control.stopped:
                 return None
@@ -125,12 +128,20 @@ class TrainingLoop:
                                cfg["batch_size"], s.model.studio_code) from exc
             p.global_step += 1
             step += 1
-            add_loss(loss_val, xb.shape[0], p.global_step)
-            if kept:
+            n = xb.shape[0]
+            if loss_val.__class__ is float:    # checked by the step: LossMeter.add, inlined
+                meter.seen += n
+                meter.total += loss_val * n
+            else:
+                add_loss(loss_val, n, p.global_step)
+            if single is not None:             # one output: no zip per step
+                single[0].append(outs[0].detach())
+                single[1].append(ys[0])
+            elif kept:
                 for (out_list, tgt_list), out, y in zip(kept, outs, ys):
                     out_list.append(out.detach())
                     tgt_list.append(y)
-            if event_due():
+            if clock() >= throttle.next_at and throttle.ready():
                 self._batch_event(epoch, step, self._synced(meter, epoch) / meter.seen,
                                   meter.seen, t0)
             if not control.idle and control.watching and self.act_throttle.ready():

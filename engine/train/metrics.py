@@ -124,21 +124,22 @@ class LossMeter:
 
     A step's loss arrives as a float (already synced and checked: on the CPU a `.item()`
     costs nothing) or as a detached 0-d tensor (on an accelerator, where `.item()` would stall
-    the device every step). Tensors are kept as they are and synced in one go by `sum()`,
-    which the loop calls once per batch event and at the end of the epoch; a
+    the device every step). Floats are summed into `total` at once (the training loop does
+    that itself, without calling add()); tensors are kept as they are and synced in one go
+    by `sum()`, which the loop calls once per batch event and at the end of the epoch; a
     non-finite loss among them raises NonFiniteLoss naming its step. Either way the sum is
     the same float64 arithmetic in the same order, so the reported losses are identical.
     """
 
     def __init__(self) -> None:
-        self._sum = 0.0
+        self.total = 0.0
         self.seen = 0
         self._pending: list[tuple] = []   # (loss tensor, samples, global step)
 
     def add(self, value, n: int, global_step: int) -> None:
         self.seen += n
         if isinstance(value, float):
-            self._sum += value * n
+            self.total += value * n
         else:
             self._pending.append((value, n, global_step))
 
@@ -153,6 +154,6 @@ class LossMeter:
                     from .steps import NonFiniteLoss
 
                     raise NonFiniteLoss(value, step)
-                self._sum += value * n
+                self.total += value * n
             self._pending = []
-        return self._sum
+        return self.total

@@ -16,9 +16,9 @@ from ..validate import validate
 from . import distributed
 from .config import ConfigError, losses_for, metrics_for
 from .faults import TrainError
-from .state import TrainState
 from .gan import attach_gan
 from .gan import data_type as gan_data_type
+from .state import TrainState
 from .vae import latent_views, sampling_modules
 
 
