@@ -23,11 +23,11 @@ from .guard.files import (
     TooLarge,
     memory_budget_mb,
     open_regular,
-    read_regular,
     safetensors_declared_bytes,
 )
 from .guard.text import quote
 from .project import LEGACY, Graph, Project, ProjectError
+from .weights_stream import Progress, read_safetensors
 
 
 def pending_weights_path(weights: Path) -> Path:
@@ -59,28 +59,15 @@ def save_weights(path: str | os.PathLike, weights: dict[str, dict[str, Any]]) ->
     atomic_write(path, weights_bytes(weights))
 
 
-def read_weights_bytes(path: str | os.PathLike, what: str = "the weights file") -> bytes:
-    """The bytes of a weights file: a regular file within the memory budget. Raises
-    ProjectError naming the file."""
-    budget = memory_budget_mb() * 2**20
-    try:
-        return read_regular(path, budget, what)
-    except (NotRegularFile, TooLarge) as exc:
-        raise ProjectError(str(exc), path) from None
-    except OSError as exc:
-        raise ProjectError(f"cannot read {what}: {exc.strerror or exc}", path) from None
+def load_weights(path: str | os.PathLike, graph: Graph | None = None,
+                 progress: Progress | None = None) -> dict:
+    """Read per-node tensors (numpy arrays) from a safetensors file, one tensor at a time
+    (weights_stream.py). Raises ProjectError."""
+    return _by_node(read_safetensors(path, progress)[0], path, graph)
 
 
-def decode_weights(data: bytes, path, graph: Graph | None = None) -> dict:
-    """Per-node numpy arrays from safetensors bytes (their declared sizes checked first)."""
-    from safetensors.numpy import load
-
-    try:
-        safetensors_declared_bytes(data[:8 + min(len(data), 100 * 2**20)], "the weights file")
-        flat = load(data)
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise ProjectError(f"the weights file is not valid safetensors ({exc})", path) \
-            from None
+def _by_node(flat: dict, path, graph: Graph | None) -> dict:
+    """{'node/tensor': array} -> {node: {tensor: array}} (only `graph`'s nodes, if given)."""
     out: dict[str, dict[str, Any]] = {}
     for key, arr in flat.items():
         nid, _, name = key.partition("/")
@@ -90,11 +77,6 @@ def decode_weights(data: bytes, path, graph: Graph | None = None) -> dict:
             continue
         out.setdefault(nid, {})[name] = arr
     return out
-
-
-def load_weights(path: str | os.PathLike, graph: Graph | None = None) -> dict:
-    """Read per-node tensors (numpy arrays) from a safetensors file. Raises ProjectError."""
-    return decode_weights(read_weights_bytes(path), path, graph)
 
 
 def paired_weights(project: Project, lazy: bool = False):
@@ -123,7 +105,8 @@ def paired_weights(project: Project, lazy: bool = False):
 
     for path in [wpath] if record is LEGACY else found:
         check_weights_file(path)
-    return LazyWeights(WeightsSource(read, str(wpath)))
+    return LazyWeights(WeightsSource(read, str(wpath), found=[wpath] if record is LEGACY
+                                     else found, record=record))
 
 
 def check_weights_file(path: Path) -> None:
@@ -153,20 +136,27 @@ def check_weights_file(path: Path) -> None:
 
 
 class _NodesOf(NamedTuple):
-    """What decode_weights needs of a graph: its node ids."""
+    """What _by_node needs of a graph: its node ids."""
     nodes: frozenset
 
 
-def _read_pair(graph, wpath: Path, found: list, record: dict) -> dict:
+def _read_pair(graph, wpath: Path, found: list, record: dict,
+               progress: Progress | None = None) -> dict:
     """The weights of the first file in `found` whose checksum is the one the project
-    names (only those of `graph`'s nodes); a ProjectError naming the weights file
-    otherwise."""
+    names (only those of `graph`'s nodes), read and hashed in one pass; a ProjectError
+    naming the weights file otherwise."""
+    damaged = None
     for path in found:
-        data = read_weights_bytes(path)
-        if hashlib.sha256(data).hexdigest() == record["sha256"]:
-            return decode_weights(data, wpath, graph)
-    if found[0] == wpath:
-        decode_weights(read_weights_bytes(wpath), wpath)  # a damaged file: say so
+        try:
+            flat, digest = read_safetensors(path, progress)
+        except ProjectError as exc:
+            damaged = damaged or (exc if path == wpath else None)
+            continue
+        if digest == record["sha256"]:
+            return _by_node(flat, wpath, graph)
+        del flat
+    if damaged is not None:
+        raise damaged   # a damaged file: say so
     raise ProjectError("this weights file does not belong to the project (its checksum "
                        "differs from the one the project file names: it was replaced "
                        "outside Studio); move it away to open the project without weights",

@@ -29,14 +29,19 @@ FROM_FILE = object()
 
 
 class WeightsSource:
-    """Reads the weights once (`read()`: the paired weights as loaded eagerly) and keeps
-    them for every LazyWeights over it."""
+    """Reads the weights once (`read(progress=...)`: the paired weights as loaded eagerly)
+    and keeps them for every LazyWeights over it. `done` / `total`: the bytes read so far
+    of the read under way (written by the reading thread, polled by a GUI)."""
 
-    def __init__(self, read: Callable[[], Weights], describe: str):
+    def __init__(self, read: Callable[..., Weights], describe: str,
+                 found: list | None = None, record: Any = None):
         self._read = read
         self.describe = describe   # what is read, for messages and repr
+        self.found = list(found or [])   # the files the read tries, in order
+        self.record = record       # the project's weights record they are checked against
         self._weights: Weights | None = None
         self.reads = 0             # how many times the file was read (tests, benchmarks)
+        self.done = self.total = 0
         self._lock = threading.Lock()   # a worker thread and the GUI thread read it once
 
     @property
@@ -47,8 +52,17 @@ class WeightsSource:
         with self._lock:
             if self._weights is None:
                 self.reads += 1
-                self._weights = self._read()
+                self.done = self.total = 0
+                self._weights = self._read(progress=self._progress)
             return self._weights
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def rebind(self, read: Callable[..., Weights], describe: str, found: list) -> None:
+        """Read another file of the same bytes from now on (a copy made by Save As)."""
+        with self._lock:
+            self._read, self.describe, self.found = read, describe, list(found)
 
 
 class LazyWeights(MutableMapping):

@@ -38,6 +38,7 @@ from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
 from .idle import IdleQueue
 from .scope import BlockScope
 from .unsaved_runs import UnsavedRuns
+from .weights_reader import WeightsReader
 
 AUTOSAVE_MS = 30_000
 
@@ -106,6 +107,8 @@ class Document(QObject):
         self._profile_key: str | None = None
         self._profile_call: DaemonCall | None = None
         self.settings_changed.connect(self._on_settings_changed)
+        #: reads a lazily opened project's weights off the GUI thread for what needs them
+        self.weights_reader = WeightsReader(self)
         self.project: Project = Project()
         self._install(project or new_project())
         self.autosave_timer = QTimer(self)

@@ -244,6 +244,8 @@ class MainWindow(FileActions, WindowPanels, QMainWindow):
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.validity)
         self.statusBar().addPermanentWidget(self.zoom_label)
+        from .weights_progress import WeightsProgress
+        self.weights_progress = WeightsProgress(self)   # weights read off the GUI thread
 
     def _connect(self) -> None:
         doc = self.document

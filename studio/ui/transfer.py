@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 from engine.project import ProjectError
 from engine.train.finetune import describe
 from engine.transfer import TransferError, fine_tune_preset, replace_head_plan, without_fine_tune
+from engine.weights_lazy import LazyWeights, copy_weights, drop_weights, peek_weights
 
 from ..commands import MacroCommand, SetParamCommand, SetTrainableCommand, SetWeightsCommand
 from .training.commands import SetProjectSettingCommand
@@ -21,11 +22,19 @@ LR_FACTORS = (1.0, 0.5, 0.1, 0.01)
 
 def replace_head_command(graph, classes: int) -> MacroCommand:
     """One undo step: the classifier's class count (on the layer or the block instance that
-    sets it) and its stored weights dropped (the new head starts random). TransferError."""
+    sets it) and its stored weights dropped (the new head starts random). TransferError.
+    A head that is a whole top-level node drops its tensors without reading a lazily opened
+    weights file (see head_needs_weights)."""
     plan = replace_head_plan(graph, classes)
     cmd = MacroCommand(graph, f"Replace head ({plan.old_classes} → {classes} classes)")
     for g, nid, param, value in plan.changes:
         cmd.add(SetParamCommand(g, nid, param, value))
+    if _unread(graph.weights) and not plan.drop_prefix:
+        if peek_weights(graph.weights, plan.top_id) is not None:
+            weights = copy_weights(graph.weights)
+            drop_weights(weights, plan.top_id)
+            cmd.add(SetWeightsCommand(graph, weights, "Drop the old head's weights"))
+        return cmd
     dropped = plan.dropped(graph)
     if dropped:
         weights = {k: dict(v) for k, v in graph.weights.items()}
@@ -36,6 +45,16 @@ def replace_head_command(graph, classes: int) -> MacroCommand:
             del weights[plan.top_id]
         cmd.add(SetWeightsCommand(graph, weights, "Drop the old head's weights"))
     return cmd
+
+
+def head_needs_weights(graph, classes: int) -> bool:
+    """True when replacing the head must read a lazily opened weights file: the head is
+    part of a block instance, whose other tensors stay. TransferError."""
+    return _unread(graph.weights) and bool(replace_head_plan(graph, classes).drop_prefix)
+
+
+def _unread(weights) -> bool:
+    return isinstance(weights, LazyWeights) and not weights.loaded
 
 
 class TransferActions(QObject):
@@ -121,12 +140,24 @@ class TransferActions(QObject):
                 f"\n{hint}", known or current, 1, 1_000_000)
             if not ok:
                 return False
+
+        def replace() -> bool:   # when the weights are read (the old head's are dropped)
+            try:
+                command = replace_head_command(self.document.graph, classes)
+            except (TransferError, ProjectError) as exc:   # ProjectError: its weights file
+                self.status_message.emit(f"Cannot replace the head: {exc}")
+                return False
+            return self._push(command)
+
+        report = lambda message: self.status_message.emit(
+            f"Cannot replace the head: {message}")
         try:
-            command = replace_head_command(graph, classes)
-        except (TransferError, ProjectError) as exc:   # ProjectError: its weights file
-            self.status_message.emit(f"Cannot replace the head: {exc}")
+            if not head_needs_weights(self.document.graph, classes):
+                return replace()   # the old head's tensors go without reading any
+        except TransferError as exc:
+            report(str(exc))
             return False
-        return self._push(command)
+        return self.document.weights_reader.run(replace, report, "Replace head")
 
     def set_frozen(self, frozen: bool, ids: list[str] | None = None) -> bool:
         if not self._top_level():
@@ -226,4 +257,4 @@ class TransferActions(QObject):
         return describe(self.document.project.training)
 
 
-__all__ = ["LR_FACTORS", "TransferActions", "replace_head_command"]
+__all__ = ["LR_FACTORS", "TransferActions", "head_needs_weights", "replace_head_command"]

@@ -57,6 +57,8 @@ def warnings(monkeypatch):
 
 def click_ok(dialog) -> None:
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    if isinstance(dialog, ExportDialog):
+        dialog.wait()   # the export runs on a daemon thread
 
 
 def choose_format(dialog: ExportDialog, label: str) -> None:

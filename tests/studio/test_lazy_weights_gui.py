@@ -70,6 +70,7 @@ def test_the_app_opens_without_reading_the_weights_and_export_reads_them(
         out = tmp_path / "mlp.pt"
         dialog.path_edit.setText(str(out))
         dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        dialog.wait()   # the export ran on a daemon thread
         assert warnings == [] and weights.source.reads == 1
         x = torch.randn(7, 64)
         eager = compile_graph(load_project(trained).graph).eval()

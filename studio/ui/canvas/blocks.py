@@ -58,16 +58,23 @@ class BlockEditor(QObject):
                 text=suggest_type_name(doc.edit_graph, ids))
             if not ok or not name.strip():
                 return None
-        try:
-            cmd = make_block_command(doc.edit_graph, ids, name.strip(), doc.edit_report())
-        except (ValueError, KeyError, ProjectError) as exc:   # ProjectError: its weights file
-            self.status_message.emit(f"Cannot make a block: {str(exc).strip(chr(39))}")
-            return None
-        if not doc.try_push(cmd):
-            return None
-        self.scene.select_ids([cmd.plan.instance_id])
-        self.status_message.emit(f"Made block {name.strip()}: double-click it to open it")
-        return cmd.plan.instance_id
+        name = name.strip()
+
+        def make() -> str | None:   # once the weights are read (they move into the block)
+            try:
+                cmd = make_block_command(doc.edit_graph, ids, name, doc.edit_report())
+            except (ValueError, KeyError, ProjectError) as exc:   # ProjectError: weights file
+                self.status_message.emit(f"Cannot make a block: {str(exc).strip(chr(39))}")
+                return None
+            if not doc.try_push(cmd):
+                return None
+            self.scene.select_ids([cmd.plan.instance_id])
+            self.status_message.emit(f"Made block {name}: double-click it to open it")
+            return cmd.plan.instance_id
+
+        done = doc.weights_reader.run(make, lambda message: self.status_message.emit(
+            f"Cannot make a block: {message}"), "Make block")
+        return done if isinstance(done, str) else None
 
     def ungroup(self) -> bool:
         doc = self.document
@@ -75,15 +82,20 @@ class BlockEditor(QObject):
         if len(ids) != 1:
             self.status_message.emit("Select one block to ungroup")
             return False
-        try:
-            cmd = ungroup_command(doc.edit_graph, ids[0], doc.edit_report())
-        except (ValueError, KeyError, ProjectError) as exc:
-            self.status_message.emit(f"Cannot ungroup: {str(exc).strip(chr(39))}")
-            return False
-        if not doc.try_push(cmd):
-            return False
-        self.scene.select_ids([n.data["id"] for n in cmd.plan.add])
-        return True
+
+        def ungroup() -> bool:   # once the weights are read (they move out of the block)
+            try:
+                cmd = ungroup_command(doc.edit_graph, ids[0], doc.edit_report())
+            except (ValueError, KeyError, ProjectError) as exc:
+                self.status_message.emit(f"Cannot ungroup: {str(exc).strip(chr(39))}")
+                return False
+            if not doc.try_push(cmd):
+                return False
+            self.scene.select_ids([n.data["id"] for n in cmd.plan.add])
+            return True
+
+        return doc.weights_reader.run(ungroup, lambda message: self.status_message.emit(
+            f"Cannot ungroup: {message}"), "Ungroup") is True
 
     def enter(self, node_id: str | None = None) -> bool:
         if node_id is None:

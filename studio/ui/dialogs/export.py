@@ -2,9 +2,10 @@
 safetensors weights (engine.export), with the current model's weights or a training run's."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 from engine.export import FORMATS, SUFFIXES, export_project
 from engine.train.run_folder import runs_with_weights
 
-from ...background import error_text
+from ...background import DaemonCall, error_text
 
 FORMAT_LABELS = {"python": "Python script", "onnx": "ONNX", "torchscript": "TorchScript",
                  "weights": "Weights (safetensors)",
@@ -71,7 +73,18 @@ class ExportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        self.status = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
+        self._call: DaemonCall | None = None
+        self._fmt = self.fmt()
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(100)
+        self._ticker.timeout.connect(self._tick)
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         self.path_edit.setText(str(self._default_path()))
 
@@ -100,6 +113,11 @@ class ExportDialog(QDialog):
             self.path_edit.setText(str(Path(path).with_suffix(suffix)))
 
     def export(self) -> None:
+        """Export on a daemon thread (compiling, reading a lazily opened weights file,
+        tracing and writing take seconds for a big model): the window stays responsive,
+        the dialog shows the progress and takes no second export until this one ends."""
+        if self._call is not None:
+            return
         out = self.path_edit.text().strip()
         if not out:
             QMessageBox.warning(self, "Export failed", "Choose an output file.")
@@ -108,17 +126,83 @@ class ExportDialog(QDialog):
                 self, "Replace the file?", f"{out} exists. Replace it?") != \
                 QMessageBox.StandardButton.Yes:
             return
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            export_project(self.project, self.fmt(), out, run=self.run_choice())
-        except Exception as exc:  # noqa: BLE001 (CompileError, ExportError, OSError, torch)
+        self._out, self._fmt = out, self.fmt()
+        self._call = DaemonCall(_export, self._snapshot(), self._fmt, out, self.run_choice())
+        self._call.succeeded.connect(self._exported)
+        self._call.failed.connect(self._failed)
+        self._busy(True)
+        self._call.start()
+
+    def _snapshot(self):
+        """The project as it is now, for the export thread (a lazy weights file stays
+        unread in it until the thread reads it; the document's copy shares that read)."""
+        project = copy.copy(self.project)
+        project.graph = self.project.graph.copy()
+        return project
+
+    def _busy(self, busy: bool) -> None:
+        for widget in (self.format_combo, self.path_edit, self.browse_button,
+                       self.weights_combo, self.buttons):
+            widget.setEnabled(not busy if widget is not self.weights_combo
+                              else not busy and self.weights_combo.count() > 1)
+        self.progress.setVisible(busy)
+        self.progress.setRange(0, 0)
+        self.status.setText(f"Exporting {FORMAT_LABELS[self._fmt]}…" if busy else "")
+        self._ticker.start() if busy else self._ticker.stop()
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        else:
             QApplication.restoreOverrideCursor()
-            QMessageBox.warning(self, "Export failed", error_text(exc)
-                                if not isinstance(exc, ValueError) else str(exc))
+
+    def _tick(self) -> None:
+        weights = self.project.graph.weights
+        source = getattr(weights, "source", None)
+        if source is None or not source.total or source.done >= source.total:
+            self.progress.setRange(0, 0)
+            self.status.setText(f"Exporting {FORMAT_LABELS[self._fmt]}…")
             return
-        QApplication.restoreOverrideCursor()
-        self.window_.log_event(f"Exported {FORMAT_LABELS[self.fmt()]} to {out}")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * source.done / source.total))
+        self.status.setText(f"Reading the weights ({source.total / 2**20:,.0f} MB)… "
+                            f"{100 * source.done // source.total}%")
+
+    def _exported(self, outcome) -> None:
+        self._call = None
+        self._busy(False)
+        ok, message = outcome
+        if not ok:
+            QMessageBox.warning(self, "Export failed", message)
+            return
+        self.window_.log_event(f"Exported {FORMAT_LABELS[self._fmt]} to {self._out}")
         self.accept()
+
+    def _failed(self, message: str, _tb: str) -> None:
+        self._call = None
+        self._busy(False)
+        QMessageBox.warning(self, "Export failed", message)
+
+    def reject(self) -> None:
+        if self._call is None:   # an export under way finishes first (its file is atomic)
+            super().reject()
+
+    def wait(self, timeout_ms: int = 120_000) -> None:
+        """Wait for the export under way and show its outcome (tests, scripted use)."""
+        call = self._call
+        if call is not None:
+            call.wait(timeout_ms)
+            while self._call is call:
+                QApplication.processEvents()
+
+
+def _export(project, fmt: str, out: str, run: str | None) -> tuple[bool, str]:
+    """The export thread: (True, "") or (False, the message for the user)."""
+    try:
+        export_project(project, fmt, out, run=run)
+    except ValueError as exc:   # ExportError, CompileError: their own sentence
+        return False, str(exc)
+    except Exception as exc:  # noqa: BLE001 (ProjectError, OSError, torch)
+        return False, error_text(exc)
+    return True, ""
 
 
 def run(window) -> None:
