@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import time
 import traceback
 
 from PySide6.QtCore import Qt, QTimer
@@ -40,7 +41,8 @@ class WindowPanels:
     # imported inside the panels' and the insight's constructors, or by the wiring
     LATER_IMPORTS = ("numpy", "studio.ui.canvas.live_overlay", "studio.ui.canvas.unit_heatmaps",
                      "studio.ui.teaching.unit_view", "studio.ui.teaching.size_sandbox",
-                     "studio.ui.teaching.boundary_plot", "studio.ui.teaching.health_view")
+                     "studio.ui.teaching.boundary_plot", "studio.ui.teaching.health_view",
+                     "studio.ui.sweep.marks")
     TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
 
     def _init_panels(self, lazy: bool) -> None:
@@ -240,12 +242,22 @@ class WindowPanels:
         self.after_paint.add(lambda: self._panels_loaded or self.build_insight(),
                              "build the canvas's training insight")
         for key, _title, module, _cls, _area in self.PANELS:
+            if key == "training":   # the big ones: while no other thread wants the GIL
+                self.after_paint.add(self._while_data_profiled, "wait for the data profile")
             self.after_paint.add(lambda m=module: imports.wait([m]), f"wait for {module}")
             self.after_paint.add(lambda k=key: self._build_panel_in_steps(k),
                                  f"build the {key} panel")
         self.after_paint.add(lambda: imports.wait(), "wait for the last imports")
         self.after_paint.add(self.load_panels, "wire the panels")
         self.after_paint.arm()
+
+    def _while_data_profiled(self, limit_s: float = 3.0):
+        """A start-up step: waits (the event loop idles) while the document's dataset is
+        profiled on a thread, at most `limit_s`. A GUI turn that runs beside a busy Python
+        thread takes about twice its CPU time: the two share the GIL."""
+        end = time.monotonic() + limit_s
+        while getattr(self.document, "data_pending", False) and time.monotonic() < end:
+            yield 20
 
     # dock sizes ----------------------------------------------------------------------------------
     def fit_docks_to_window(self) -> None:

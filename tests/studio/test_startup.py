@@ -101,7 +101,8 @@ def test_the_window_paints_before_torch_numpy_and_the_document_load(tmp_path, ex
     parts = {panel: [s for s in after["steps"] if s.startswith(f"build the {panel} panel: ")]
              for panel in ("training", "sweep")}
     names = [p.split(": ")[1] for p in parts["training"]]
-    assert names[names.index("frame"):][:4] == ["frame", "dataset", "settings", "run controls"]
+    assert names[names.index("frame"):][:4] == ["frame", "dataset", "settings, run",
+                                                 "settings, optimizer"]
     assert len(parts["sweep"]) >= 4, after["steps"]
 
 

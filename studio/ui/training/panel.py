@@ -110,9 +110,10 @@ class TrainingPanel(QWidget):
         self.dataset = DatasetPicker(self.document)
         lv.addWidget(self.dataset)
         yield "dataset"
-        self.settings = TrainingSettings(self.document)
+        self.settings = TrainingSettings(self.document, in_steps=True)
         lv.addWidget(self.settings)
-        yield "settings"
+        for part in self.settings.build_steps:
+            yield f"settings, {part}"
 
         self.controls = RunControls()
         c = self.controls

@@ -71,7 +71,8 @@ class TrainingSettings(QWidget):
     refused = Signal(str)
     committed = Signal(str, tuple)
 
-    def __init__(self, document, parent: QWidget | None = None):
+    def __init__(self, document, parent: QWidget | None = None, in_steps: bool = False):
+        """`in_steps`: built by whoever runs `build_steps` to its end, one box at a time."""
         super().__init__(parent)
         self.document = document
         self.bindings: list[Binding] = []
@@ -83,20 +84,28 @@ class TrainingSettings(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c0392b;")
+        self.build_steps = self._build_steps()
+        if not in_steps:
+            for _part in self.build_steps:
+                pass
+
+    def _build_steps(self):
+        """Yields the name of each box built."""
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self._run_box())
-        lay.addWidget(self._optimizer_box())
-        lay.addWidget(self._loss_box())
-        lay.addWidget(self._regularization_box())
+        for name, make in (("run", self._run_box), ("optimizer", self._optimizer_box),
+                           ("loss", self._loss_box),
+                           ("regularization", self._regularization_box)):
+            lay.addWidget(make())
+            yield name
         lay.addWidget(self.message)
         lay.addStretch(1)
         for b in self.bindings:
             b.commit = self.commit
             b.on_refused = lambda binding, reason: self.show_refusal(reason, binding)
         self._refused: Binding | None = None
-        document.undo_stack.indexChanged.connect(self._clear_refusal)
-        document.graph_replaced.connect(self._clear_refusal)
+        self.document.undo_stack.indexChanged.connect(self._clear_refusal)
+        self.document.graph_replaced.connect(self._clear_refusal)
         from ..sweep.marks import attach_training_marks  # right-click: Search this setting…
 
         self.search_marks = attach_training_marks(self)
