@@ -197,14 +197,14 @@ def _thread_columns(res: dict) -> dict:
     with the same threads (bench/thread_cost.py)."""
     out = {}
     for side, key in (("gui", "gui_thread"), ("hl", "headless_same_thread")):
-        for k in ("cpu_us", "runq_us", "asleep_us", "invol_switches"):
+        for k in ("threads", "cpu_us", "runq_us", "asleep_us", "invol_switches"):
             if k in res[key]:
                 out[f"{side}_{k}"] = res[key][k]
     return out
 
 
 THREAD_COLUMNS = [f"{side}_{k}" for side in ("gui", "hl")
-                  for k in ("cpu_us", "runq_us", "asleep_us", "invol_switches")]
+                  for k in ("threads", "cpu_us", "runq_us", "asleep_us", "invol_switches")]
 
 
 def main(argv=None) -> int:

@@ -40,27 +40,32 @@ class ThreadCost:
         self.rows: list[dict] = []
         self.marks: list[tuple] = []
         self.train_size = 0
+        self.threads = 0
 
     def __call__(self, event) -> None:
         if event.kind == "started":
+            import torch
+
             self.train_size = event.train_size
+            self.threads = torch.get_num_threads()   # what this thread trains with
             self.marks = [_counters()]
         elif event.kind == "epoch":
             self.marks.append(_counters())
             self.rows.append(event.metrics)
 
     def per_sample(self, skip: int = 1) -> dict:
-        """Microseconds per sample over the epochs after the first `skip` (warm-up): wall,
-        cpu (the thread's CPU time), runq (waiting for a core), asleep (wall - on core - run
-        queue: the GIL, locks); and switches per sample (voluntary: it blocked; involuntary:
-        it was preempted)."""
+        """The torch threads it trained with, and microseconds per sample over the epochs
+        after the first `skip` (warm-up): wall, cpu (the thread's CPU time), runq (waiting
+        for a core), asleep (wall - on a core - run queue: the GIL, locks); and switches per
+        sample (voluntary: it blocked; involuntary: it was preempted)."""
         if len(self.marks) < 2 or not self.train_size:
             return {}
-        first = self.marks[min(skip, len(self.marks) - 2)]
-        last = self.marks[-1]
-        samples = self.train_size * (len(self.marks) - 1 - self.marks.index(first))
+        i = min(skip, len(self.marks) - 2)
+        first, last = self.marks[i], self.marks[-1]
+        samples = self.train_size * (len(self.marks) - 1 - i)
         d = [None if a is None or b is None else b - a for a, b in zip(first, last)]
-        out = {"wall_us": d[0] / samples * 1e6, "cpu_us": d[1] / samples * 1e6}
+        out = {"threads": self.threads, "wall_us": d[0] / samples * 1e6,
+               "cpu_us": d[1] / samples * 1e6}
         if d[2] is not None:
             out["runq_us"] = d[3] / samples * 1e6
             out["asleep_us"] = (d[0] - d[2] - d[3]) / samples * 1e6
