@@ -17,8 +17,13 @@ the window, the shown main window): app_open_eager (a Document given the eagerly
 project: how the app opened files before), app_open (Document.open: lazy, as the app opens
 now), window_open (File > Open in the full main window, every panel built, events processed
 until the dataset's profile arrived and the views settled), app_save_eager / app_save (open
-eagerly / lazily, rename a node, File > Save over the same file).
+eagerly / lazily, rename a node, File > Save over the same file), app_export_FORMAT (open
+lazily, then what File > Export's thread runs, for python, onnx, torchscript and weights;
+"reads": how often the weights file was read), app_save_as_read / app_save_as (open lazily,
+Save As to a new folder: after reading the weights, as every Save As did before, so they are
+re-encoded; and as it is now, copying the untouched file's bytes).
 Run: python -m bench.big_models [--models vgg16,resnet50] [--stages ...] [--no-onnx]
+     [--rounds N] [--tree OLD_CHECKOUT]   (before/after: each stage alternates the trees)
      python -m bench.big_models --stages app_open_eager,app_open,window_open
 """
 from __future__ import annotations
@@ -35,13 +40,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if os.environ.get("BENCH_TREE"):   # --tree: the stages run another checkout's engine/studio
+    sys.path.insert(0, os.environ["BENCH_TREE"])
 
 from bench.common import print_table, write_json
 
 MODELS = "vgg16,resnet50"
+EXPORTS = ("python", "onnx", "torchscript", "weights")
 STAGES = ("open", "open_lazy", "validate", "summary", "export_python", "export_onnx",
-          "app_open_eager", "app_open", "window_open", "app_save_eager", "app_save")
-APP_STAGES = ("app_open_eager", "app_open", "window_open", "app_save_eager", "app_save")
+          "app_open_eager", "app_open", "window_open", "app_save_eager", "app_save",
+          *(f"app_export_{fmt}" for fmt in EXPORTS), "app_save_as_read", "app_save_as")
+APP_STAGES = ("app_open_eager", "app_open", "window_open", "app_save_eager", "app_save",
+              *(f"app_export_{fmt}" for fmt in EXPORTS), "app_save_as_read", "app_save_as")
 
 
 def make_project(name: str, folder: Path) -> Path:
@@ -129,6 +139,27 @@ def _app(stage: str, out_dir: str):
             doc.open(path)
             settle(doc)
         return run
+    if stage.startswith("app_export_"):
+        from engine.export import export_project
+
+        def open_export(path):   # what File > Export's thread runs, after a lazy open
+            doc = Document(autosave_ms=0)
+            doc.open(path)
+            settle(doc, 0)
+            fmt = stage[len("app_export_"):]
+            export_project(doc.project, fmt, f"{out_dir}/m.{fmt}")
+            print("READS", doc.graph.weights.source.reads)
+        return open_export
+    if stage in ("app_save_as_read", "app_save_as"):
+        def open_save_as(path):   # File > Save As to a new name after a lazy open
+            doc = Document(autosave_ms=0)
+            doc.open(path)
+            settle(doc, 0)
+            if stage == "app_save_as_read":
+                len(doc.graph.weights)   # read (as every Save As did before): re-encoded
+            doc.save_as(Path(out_dir) / "copy" / Path(path).name)
+            print("READS", doc.graph.weights.source.reads)
+        return open_save_as
     if stage in ("app_save_eager", "app_save"):
         from studio.commands import RenameCommand
 
@@ -176,8 +207,10 @@ def child(stage: str, path: str, out_dir: str) -> None:
                                   "wall_s": wall, "cpu_s": cpu}))
 
 
-def run_stage(stage: str, path: Path, out_dir: str) -> dict:
+def run_stage(stage: str, path: Path, out_dir: str, tree: str | None = None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if tree:
+        env["BENCH_TREE"] = str(Path(tree).resolve())
     done = subprocess.run([sys.executable, "-m", "bench.big_models", "--child", stage,
                            str(path), out_dir], check=False, capture_output=True, text=True,
                           cwd=ROOT, env=env)
@@ -186,10 +219,34 @@ def run_stage(stage: str, path: Path, out_dir: str) -> dict:
         raise SystemExit(f"{stage} on {path.name} failed:\n{done.stdout[-1500:]}"
                          f"\n{done.stderr[-1500:]}")
     r = json.loads(lines[-1][7:])
+    reads = [ln.split()[1] for ln in done.stdout.splitlines() if ln.startswith("READS ")]
     mb = 2 ** 20
-    return {"stage": stage, "growth_mb": (r["hwm"] - r["floor"]) / mb,
+    return {"stage": stage + (" (old tree)" if tree else ""),
+            "reads": reads[-1] if reads else "", "growth_mb": (r["hwm"] - r["floor"]) / mb,
             "peak_mb": r["peak"] / mb, "floor_mb": r["floor"] / mb, "wall_s": r["wall_s"],
             "cpu_s": r["cpu_s"]}
+
+
+def _rows(stages, path: Path, tmp: str, tree: str | None, rounds: int) -> list[dict]:
+    """Each stage `rounds` times (and on `tree` too, alternating): the median of each
+    figure, with the range of the growth."""
+    import statistics
+
+    rows = []
+    trees = [None, tree] if tree else [None]
+    for stage in stages:
+        done: dict = {t: [] for t in trees}
+        for _ in range(rounds):
+            for t in trees:
+                done[t].append(run_stage(stage, path, tmp, t))
+        for runs in done.values():
+            row = dict(runs[0])
+            for key in ("growth_mb", "peak_mb", "floor_mb", "wall_s", "cpu_s"):
+                row[key] = statistics.median(r[key] for r in runs)
+            row["growth_range_mb"] = [min(r["growth_mb"] for r in runs),
+                                      max(r["growth_mb"] for r in runs)]
+            rows.append(row)
+    return rows
 
 
 def main(argv=None) -> None:
@@ -197,6 +254,9 @@ def main(argv=None) -> None:
     ap.add_argument("--models", default=MODELS)
     ap.add_argument("--stages", default=",".join(STAGES))
     ap.add_argument("--no-onnx", action="store_true", help="skip export_onnx (slow)")
+    ap.add_argument("--tree", help="also run each stage on this checkout (e.g. main before "
+                    "a change), interleaved: the before/after of one run")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each stage (median)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -214,10 +274,11 @@ def main(argv=None) -> None:
                 raise SystemExit(made.stderr[-2000:])
             path = Path(made.stdout.strip().splitlines()[-1])
             weights_mb = path.with_suffix(".safetensors").stat().st_size / 2 ** 20
-            rows = [run_stage(stage, path, tmp) for stage in stages]
+            rows = _rows(stages, path, tmp, args.tree, args.rounds)
             print(f"\n{name}: weights file {weights_mb:.1f} MB; memory in MB (growth: what "
                   f"the stage added after imports; peak: the process's maximum RSS)")
-            print_table(rows, ["stage", "growth_mb", "peak_mb", "floor_mb", "wall_s", "cpu_s"])
+            print_table(rows, ["stage", "reads", "growth_mb", "peak_mb", "floor_mb", "wall_s",
+                               "cpu_s"])
             out[name] = {"weights_file_mb": weights_mb, "rows": rows}
     out["load_average_end"] = os.getloadavg()
     print(f"\nload average (1 min) at the start: {out['load_average'][0]:.2f}, at the end: "

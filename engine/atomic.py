@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -28,11 +29,18 @@ def _create_temp(path: Path) -> tuple[int, Path]:
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` so that the file is always the old or the new content, never
     half: temp file in the same folder, fsync, rename over, fsync the folder."""
+    atomic_write_blocks(path, [data])
+
+
+def atomic_write_blocks(path: str | os.PathLike, blocks: Iterable[bytes]) -> None:
+    """atomic_write of the concatenated `blocks` (a stream: a big file never whole in
+    memory). An exception raised by the iterator leaves `path` as it was."""
     path = Path(path)
     fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for block in blocks:
+                f.write(block)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

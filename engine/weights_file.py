@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .atomic import atomic_write, fsync_dir
+from .atomic import atomic_write, atomic_write_blocks, fsync_dir
 from .guard.files import (
     MAX_SAFETENSORS_HEADER,
     NotRegularFile,
@@ -91,22 +91,28 @@ def paired_weights(project: Project, lazy: bool = False):
     # meanwhile is dropped by LazyWeights, and its undo needs the file's tensors)
     graph = _NodesOf(frozenset(project.graph.nodes)) if lazy else project.graph
     if record is LEGACY:  # a file saved before pairs: whatever weights file is beside it
-        if not os.path.lexists(wpath):
-            return {}
-        read = partial(load_weights, wpath, graph)
+        found = [wpath] if os.path.lexists(wpath) else []
     else:
         found = [p for p in (wpath, pending_weights_path(wpath)) if os.path.lexists(p)]
-        if not found:
-            return {}  # the project was copied without its weights: it opens untrained
-        read = partial(_read_pair, graph, wpath, found, record)
-    if not lazy:
-        return read()
+    if not found:
+        return {}  # the project was copied without its weights: it opens untrained
     from .weights_lazy import LazyWeights, WeightsSource
 
-    for path in [wpath] if record is LEGACY else found:
+    source = WeightsSource(partial(_read_source, graph), str(wpath), found, record)
+    if not lazy:
+        return source.weights()
+    for path in found:
         check_weights_file(path)
-    return LazyWeights(WeightsSource(read, str(wpath), found=[wpath] if record is LEGACY
-                                     else found, record=record))
+    return LazyWeights(source)
+
+
+def _read_source(graph, source, progress: Progress | None = None) -> dict:
+    """What a lazy source reads: its files as they are then (Save As may have moved it to
+    a copy of the same bytes)."""
+    wpath = Path(source.describe)
+    if source.record is LEGACY:
+        return load_weights(wpath, graph, progress)
+    return _read_pair(graph, wpath, source.found, source.record, progress)
 
 
 def check_weights_file(path: Path) -> None:
@@ -175,6 +181,9 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     if kept is not None:   # the weights on disk are already this project's: keep them
         atomic_write(path, text_for(kept).encode("utf-8"))
         return kept
+    copied = _copied_pair(project, path, text_for)
+    if copied is not None:
+        return copied
     try:
         blob = weights_bytes(weights)   # a lazy file is read here, before anything is written
     except ProjectError:
@@ -187,11 +196,63 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     wpath = project.weights_path(path)
     pending = pending_weights_path(wpath)
     atomic_write(pending, blob)                 # 1. the new weights, beside the old ones
+    _commit_pair(path, text, wpath, record)
+    return record
+
+
+def _commit_pair(path: Path, text: bytes, wpath: Path, record: dict) -> None:
+    """Steps 2-4 of a save, once the new weights are in their pending file."""
     atomic_write(path, text)                    # 2. the project file naming them
     _keep_previous(wpath, record["sha256"])     # 3. old weights -> previous version
-    os.replace(pending, wpath)                  # 4. new weights in place
+    os.replace(pending_weights_path(wpath), wpath)   # 4. new weights in place
     fsync_dir(wpath.parent)
+
+
+def _copied_pair(project: Project, path: Path, text_for) -> dict | None:
+    """Save As of a project whose weights are a lazy file, unread and unedited: the file's
+    bytes are copied (streamed in 1 MB blocks, hashed on the way, the copy kept only if its
+    SHA-256 is the one the project names) instead of read and re-encoded. The lazy weights
+    then read the copy. None when there is nothing to copy (the usual save reads them and
+    says what is wrong)."""
+    from .weights_lazy import LazyWeights
+
+    weights, record = project.graph.weights, project.weights_record
+    if not (isinstance(weights, LazyWeights) and weights.untouched and isinstance(record, dict)):
+        return None
+    text = text_for(record).encode("utf-8")
+    wpath = project.weights_path(path)
+    for source in weights.source.found:
+        if _copy_verified(source, pending_weights_path(wpath), record["sha256"]):
+            break
+    else:
+        return None
+    _commit_pair(path, text, wpath, record)
+    weights.source.rebind(str(wpath), [wpath])
     return record
+
+
+class _Mismatch(Exception):
+    """The file copied is not the one the project names (it changed since the open)."""
+
+
+def _copy_verified(source: Path, target: Path, sha256: str) -> bool:
+    """Copy `source` to `target` atomically if its bytes hash to `sha256` (else, or when it
+    cannot be read, leave `target` as it was and return False)."""
+    digest = hashlib.sha256()
+
+    def blocks(f):
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            yield block
+        if digest.hexdigest() != sha256:
+            raise _Mismatch
+
+    try:
+        with open_regular(source, memory_budget_mb() * 2**20) as f:
+            atomic_write_blocks(target, blocks(f))
+    except (_Mismatch, NotRegularFile, TooLarge, OSError):
+        return False
+    return True
 
 
 def _kept_pair(project: Project, path: Path) -> dict | None:

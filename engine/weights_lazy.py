@@ -29,8 +29,8 @@ FROM_FILE = object()
 
 
 class WeightsSource:
-    """Reads the weights once (`read(progress=...)`: the paired weights as loaded eagerly)
-    and keeps them for every LazyWeights over it. `done` / `total`: the bytes read so far
+    """Reads the weights once (`read(source, progress=...)`: the paired weights of the
+    source's files as loaded eagerly) and keeps them for every LazyWeights over it. `done` / `total`: the bytes read so far
     of the read under way (written by the reading thread, polled by a GUI)."""
 
     def __init__(self, read: Callable[..., Weights], describe: str,
@@ -53,16 +53,17 @@ class WeightsSource:
             if self._weights is None:
                 self.reads += 1
                 self.done = self.total = 0
-                self._weights = self._read(progress=self._progress)
+                self._weights = self._read(self, progress=self._progress)
             return self._weights
 
     def _progress(self, done: int, total: int) -> None:
         self.done, self.total = done, total
 
-    def rebind(self, read: Callable[..., Weights], describe: str, found: list) -> None:
-        """Read another file of the same bytes from now on (a copy made by Save As)."""
+    def rebind(self, describe: str, found: list) -> None:
+        """Read `found` (named `describe`) from now on: a copy of the same bytes made by
+        Save As."""
         with self._lock:
-            self._read, self.describe, self.found = read, describe, list(found)
+            self.describe, self.found = describe, list(found)
 
 
 class LazyWeights(MutableMapping):

@@ -136,6 +136,9 @@ def test_save_as_and_save_of_a_lazily_opened_project_carry_its_weights(
         copy = tmp_path / "elsewhere" / "copy.nnproj"
         copy.parent.mkdir()
         assert win._save_to(copy)       # what Save As does once a name is chosen
+        assert win.document.graph.weights.source.reads == 0     # the file's bytes copied
+        assert copy.with_suffix(".safetensors").read_bytes() == \
+            trained.with_suffix(".safetensors").read_bytes()
         assert_same_weights(load_project(copy).graph.weights, original)
         assert_same_weights(load_project(trained).graph.weights, original)
 

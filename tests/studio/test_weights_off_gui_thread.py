@@ -29,9 +29,9 @@ def hold_read(weights):
     source = weights.source
     read = source._read
 
-    def slowed(**kw):
+    def slowed(*args, **kw):
         assert gate.wait(WAIT_MS / 1000)
-        return read(**kw)
+        return read(*args, **kw)
 
     source._read = slowed
     return gate
