@@ -179,3 +179,19 @@ def test_epoch_markers_are_added_one_per_epoch_not_rebuilt(qtbot, monkeypatch):
     assert len(loss.train_curve.data) == len(loss.val_points.data) == 1
     assert len(c.plots["accuracy"].train_curve.data) == 0
     assert _drawn_in_view(loss)
+
+
+def test_another_project_shows_none_of_the_last_ones_markers(qtbot):
+    c = LiveCurves()
+    qtbot.addWidget(c)
+    c.show()
+    _feed(c)
+    slots = {p.slot for p in c.plots.values()}
+    c.reset()                        # another project: its plots reuse the made ones
+    c.redraw(force=True)
+    assert {p.slot for p in c.plots.values()} <= slots
+    for p in c.plots.values():
+        assert len(p.train_curve.data) == len(p.val_points.data) == 0
+        assert len(p.val_curve.getData()[0] if p.val_curve.getData()[0] is not None else []) == 0
+    for slot in c.free:              # the spare plots too
+        assert len(slot.train_points.data) == len(slot.val_points.data) == 0

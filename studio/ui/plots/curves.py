@@ -30,25 +30,18 @@ def _is_number(v) -> bool:
 
 
 class _TimedLayout(pg.GraphicsLayoutWidget):
-    """The plots' view, reporting the GUI-thread CPU seconds of each of its paints; once
-    `ticks` is set, a resize (the panel's layout changing as a run starts or ends)
-    re-ticks its axes one per event-loop turn before it paints."""
-
-    ticks: TickAhead | None = None     # (resized inside the base class's __init__)
+    """The plots' view, reporting the GUI-thread CPU seconds of each of its paints. Its
+    `ticks` re-ticks its stale axes one per event-loop turn (HeldAxis)."""
 
     def __init__(self, on_paint):
         super().__init__()
         self._on_paint = on_paint
+        self.ticks = TickAhead(self, on_paint)
 
     def paintEvent(self, event) -> None:
         t0 = time.thread_time()
         super().paintEvent(event)
         self._on_paint(time.thread_time() - t0)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.ticks is not None:
-            self.ticks.kick()
 
 
 class LiveCurves(BuiltWhenShown, QWidget):
@@ -64,7 +57,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.budget = CostBudget(self.CPU_SHARE, self.MIN_REDRAW_S)
         self.plots: dict[str, MetricPlot] = {}
         self.free: list[Slot] = []         # made plots no quantity uses now
-        self.running = False               # a run is on (no spare plot is made then)
+        self._running = False
         self._spare_due = False
         self._queue: list[MetricPlot] = []     # plots the timer's redraw has still to draw
         self.steps_per_epoch = 1
@@ -94,11 +87,24 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
 
+    @property
+    def running(self) -> bool:
+        """A run is on (set by the owner): no spare plot is made, and the axes re-tick in
+        turns of their own (HeldAxis)."""
+        return self._running
+
+    @running.setter
+    def running(self, on: bool) -> None:
+        self._running = on
+        if self.built:
+            self.ticks.enabled = on
+
     def _build(self) -> None:
         self.view = _TimedLayout(self.budget.add)
         self.view.setBackground("w")
         self.layout().addWidget(self.view, 1)
-        self.ticks = self.view.ticks = TickAhead(self.view, self.budget.add)
+        self.ticks = self.view.ticks
+        self.ticks.enabled = self._running
         self._proxy = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._mouse_moved)
 
@@ -140,7 +146,6 @@ class LiveCurves(BuiltWhenShown, QWidget):
             slot = self.free.pop(0) if self.free else Slot()
             self.view.addItem(slot.item, row=i // 3, col=i % 3)
             p.attach(slot)
-            self.view.ci.layout.activate()   # resized now: the axes it re-ticks are known
         return True
 
     def start_run(self, steps_per_epoch: int | None, epochs: int | None = None,
@@ -215,7 +220,6 @@ class LiveCurves(BuiltWhenShown, QWidget):
             with self.budget.run():
                 for p in self.plots.values():
                     p.redraw()
-                self.ticks.kick()
         elif not self._queue and self.budget.due():
             self._queue = [p for p in self.plots.values() if p.dirty]
             if self._queue:
@@ -232,8 +236,6 @@ class LiveCurves(BuiltWhenShown, QWidget):
             p.redraw()
         if self._queue:
             QTimer.singleShot(self.NEXT_PLOT_MS, self, self._draw_queued)
-        else:
-            self.ticks.kick()
 
     def _draw_queued(self) -> None:
         if not self._queue:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from .axis_ticks import HeldAxis
 from .buffers import CurveBuffer, SmoothedBuffer
 
 TRAIN_COLOUR = (52, 120, 220)
@@ -74,7 +75,8 @@ class Slot:
     axis in it)."""
 
     def __init__(self):
-        self.item = item = pg.PlotItem(viewBox=_LazyMenuViewBox())
+        self.item = item = pg.PlotItem(viewBox=_LazyMenuViewBox(), axisItems={
+            side: HeldAxis(side) for side in ("left", "bottom")})
         # no grid: translucent grid lines cost ~3x the painting time of the curves
         item.setLabel("bottom", "epoch")
         item.setDownsampling(ds=True, auto=True, mode="peak")
@@ -162,10 +164,14 @@ class MetricPlot:
             self._apply_x_span()
 
     def _apply_x_span(self) -> None:
+        """(Only what changes: each call re-ranges the view, and a run's start sets it twice.)"""
+        vb = self.item.vb
         if self.x_span:
-            self.item.enableAutoRange(x=False)
-            self.item.setXRange(0, self.x_span, padding=0.02)
-        else:
+            pad = 0.02 * self.x_span
+            if vb.autoRangeEnabled()[0] or not np.allclose(vb.viewRange()[0],
+                                                           (-pad, self.x_span + pad)):
+                self.item.setXRange(0, self.x_span, padding=0.02)   # (auto-range x: off)
+        elif not vb.autoRangeEnabled()[0]:
             self.item.enableAutoRange(x=True)
 
     def set_log(self, on: bool) -> None:
