@@ -88,6 +88,16 @@ class BackgroundImports:
             yield poll_ms
 
 
+def built_in_steps(steps: Iterator, in_steps: bool) -> Iterator:
+    """A widget's build `steps` (a generator yielding the name of each part built): run to
+    the end now, or, with `in_steps`, left to the caller to run one part at a time (the
+    app's start-up does, one part per event-loop turn)."""
+    if not in_steps:
+        for _part in steps:
+            pass
+    return steps
+
+
 def placeholder(text: str) -> QWidget:
     label = QLabel(text)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -177,3 +177,37 @@ def test_panels_built_in_parts_show_their_contents_when_their_tab_is(qtbot, tmp_
         if callable(getattr(training, "shutdown", None)):
             training.shutdown()
         dispose(win)
+
+
+def test_the_cheaper_pyside_import_check_answers_as_pysides_own(tmp_path, monkeypatch):
+    """PySide6 checks each imported module's source for "PySide6"; the app's cheaper check
+    (the file read directly) gives the same answers: a module using PySide6, one that does
+    not, a compiled one and a built-in one."""
+    import importlib.util
+    import inspect
+    import json
+
+    import numpy._core._multiarray_umath as compiled
+    import PySide6.QtCore  # noqa: F401  (installs PySide6's import hook)
+
+    from studio.app_imports import _mentions_pyside, cheaper_pyside_import_check
+
+    def pysides_own(module) -> bool:
+        try:
+            return "PySide6" in inspect.getsource(module)
+        except (TypeError, OSError, SyntaxError):
+            return False
+
+    path = tmp_path / "uses_qt.py"
+    path.write_text("# drawn with PySide6\nVALUE = 1\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("uses_qt", path)
+    uses_qt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(uses_qt)
+    from studio.ui import theme
+
+    for module in (uses_qt, theme, json, compiled, sys):
+        assert _mentions_pyside(module) == pysides_own(module), module
+    assert _mentions_pyside(theme) and not _mentions_pyside(json)
+    feature = sys.modules["shibokensupport.feature"]
+    monkeypatch.setattr(feature, "_mod_uses_pyside", feature._mod_uses_pyside)
+    assert cheaper_pyside_import_check() and feature._mod_uses_pyside is _mentions_pyside

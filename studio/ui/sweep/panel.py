@@ -31,6 +31,7 @@ from engine.sweep.space import SAMPLERS, SweepError, dimension, label_for
 from engine.sweep.space import settings as sweep_settings
 
 from ..plots.curves import LiveCurves
+from ..lazy_widgets import built_in_steps
 from studio.background import BackgroundCall
 from .charts import ParallelCoordinates, ParetoView
 from .edits import apply_values_edit, searched, set_sweep_option
@@ -64,8 +65,7 @@ class SweepPanel(QWidget):
     trials_selected = Signal(list)
 
     def __init__(self, document, parent: QWidget | None = None, in_steps: bool = False):
-        """`in_steps`: the panel is built by whoever runs `build_steps` to its end, one part
-        at a time (the app's start-up does, one part per event-loop turn)."""
+        """`in_steps`: see lazy_widgets.built_in_steps."""
         super().__init__(parent)
         self.document = document
         self.view = None
@@ -76,10 +76,7 @@ class SweepPanel(QWidget):
         self.process.output.connect(self._output)
         self.process.finished.connect(self._finished)
         self.marks = SearchMarks(document, self)
-        self.build_steps = self._build_steps()
-        if not in_steps:
-            for _part in self.build_steps:
-                pass
+        self.build_steps = built_in_steps(self._build_steps(), in_steps)
 
     def _build_steps(self):
         yield from self._build()

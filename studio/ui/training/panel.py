@@ -23,6 +23,7 @@ from .dataset import DatasetPicker
 from .error_box import ErrorBox
 from .run_controls import RunControls
 from ..dialogs.outside_data import confirm_outside_data
+from ..lazy_widgets import built_in_steps
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
 from ..teaching.boundary_tab import BoundaryTab
@@ -57,8 +58,7 @@ class TrainingPanel(QWidget):
 
     def __init__(self, document, parent: QWidget | None = None, trainer_factory=None,
                  in_steps: bool = False):
-        """`in_steps`: the panel is built by whoever runs `build_steps` to its end, one part
-        at a time (the app's start-up does, one part per event-loop turn)."""
+        """`in_steps`: see lazy_widgets.built_in_steps."""
         super().__init__(parent)
         self.document = document
         self.trainer_factory = trainer_factory
@@ -69,10 +69,7 @@ class TrainingPanel(QWidget):
         self._run: RunStarted | None = None
         self._run_of = None          # the project the active run belongs to
         self._refused: str | None = None   # why Train was refused: 'model' | 'settings'
-        self.build_steps = self._build_steps()
-        if not in_steps:
-            for _part in self.build_steps:
-                pass
+        self.build_steps = built_in_steps(self._build_steps(), in_steps)
 
     def _build_steps(self):
         yield from self._build()

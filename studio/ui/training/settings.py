@@ -36,6 +36,7 @@ from engine.train.finetune import describe as describe_rates
 
 from .commands import _MISSING, SetProjectSettingCommand, _set, get_setting
 from .fields import Binding, BoolBinding, ChoiceBinding, FloatBinding, IntBinding, NumberText
+from ..lazy_widgets import built_in_steps
 
 SCHEDULE_PARAMS = {"step": ("step_size", "gamma"), "exponential": ("gamma",),
                    "cosine": ("min_lr",), "plateau": ("factor", "patience", "min_lr"),
@@ -72,7 +73,7 @@ class TrainingSettings(QWidget):
     committed = Signal(str, tuple)
 
     def __init__(self, document, parent: QWidget | None = None, in_steps: bool = False):
-        """`in_steps`: built by whoever runs `build_steps` to its end, one box at a time."""
+        """`in_steps`: see lazy_widgets.built_in_steps (one box per part)."""
         super().__init__(parent)
         self.document = document
         self.bindings: list[Binding] = []
@@ -84,10 +85,7 @@ class TrainingSettings(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c0392b;")
-        self.build_steps = self._build_steps()
-        if not in_steps:
-            for _part in self.build_steps:
-                pass
+        self.build_steps = built_in_steps(self._build_steps(), in_steps)
 
     def _build_steps(self):
         """Yields the name of each box built."""
