@@ -157,7 +157,11 @@ def _app(stage: str, out_dir: str):
             settle(doc, 0)
             if stage == "app_save_as_read":
                 len(doc.graph.weights)   # read (as every Save As did before): re-encoded
-            doc.save_as(Path(out_dir) / "copy" / Path(path).name)
+            target = Path(out_dir) / "copy" / Path(path).name
+            target.parent.mkdir(exist_ok=True)
+            for old in target.parent.iterdir():   # an earlier round's copy
+                old.unlink()
+            doc.save_as(target)
             print("READS", doc.graph.weights.source.reads)
         return open_save_as
     if stage in ("app_save_eager", "app_save"):

@@ -17,11 +17,11 @@ class WeightsProgress(QWidget):
         self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 0, 12, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
         self.hide()
-        window.statusBar().addPermanentWidget(self)
+        window.statusBar().insertPermanentWidget(0, self)   # left of validity and zoom
         self.reader = None
         self.follow(window.document)
 
