@@ -37,3 +37,16 @@ def test_a_task_of_a_deleted_widget_is_dropped(qtbot):
     shiboken6.delete(gone)   # its widget closed before the refresh ran
     queue.flush()
     assert log == [kept]
+
+
+def test_a_task_added_first_runs_before_those_waiting(qtbot):
+    """The next step of an edit's validation goes before the panel refreshes that need it."""
+    queue, log = IdleQueue(), []
+    a, b, step = Counter(log), Counter(log), Counter(log)
+    queue.add(a.refresh)
+    queue.add(b.refresh)
+    queue.add(step.refresh, first=True)
+    queue.run_next()
+    queue.add(step.refresh, first=True)   # the step after it: again before the panels
+    queue.flush()
+    assert log == [step, step, a, b]
