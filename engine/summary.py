@@ -51,20 +51,21 @@ def summarize(graph: Graph, report: Report | None = None, batch_size: int = 1,
     order = report.order + [n for n in graph.nodes if n not in ordered]
     for nid in order:
         node = graph.nodes[nid]
+        spec = node.spec
         outs = report.out_types.get(nid)
         ins = report.in_types.get(nid)
-        if node.spec.role == "output" and ins:
+        if spec.role == "output" and ins:
             shape = str(ins[0])
         else:
             shape = ", ".join(map(str, outs)) if outs else "?"
         flops = 0
         if outs is not None and ins is not None:
             try:
-                flops = node.spec.flops(node.params, ins, outs)
+                flops = spec.flops(node.params, ins, outs)
             except Exception:
                 flops = 0
             s.activation_bytes += sum(t.numel for t in outs) * 4 * batch_size
-        s.rows.append(SummaryRow(nid, node.name, node.spec.name, shape,
+        s.rows.append(SummaryRow(nid, node.name, spec.name, shape,
                                  report.param_counts.get(nid, 0), node.trainable, flops))
         if inner and node.is_block and outs is not None and ins is not None:
             rows = _inner_rows(node, effective_params(node, report.args), ins, nid,

@@ -143,3 +143,26 @@ def test_an_edit_that_changes_no_text_repaints_no_status_label(window, qtbot):
         QApplication.processEvents()
     assert window.validity.text() == text
     assert paints == []
+
+
+def test_the_summary_keeps_its_selection_and_scroll_across_edits(window, qtbot):
+    """An edit that keeps the layers redraws the summary rows that changed, not the whole
+    table: the row the user selected and the scroll position stay; the rows are a fresh
+    summary's."""
+    doc, g = window.document, window.document.graph
+    summary = window.panels["summary"]
+    window.docks["summary"].raise_()
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    table = summary.table
+    table.selectRow(120)
+    table.scrollTo(summary.model.index(120, 0))
+    scrolled = table.verticalScrollBar().value()
+    assert scrolled > 0
+    first_linear = next(n for n in g.nodes.values() if n.type == "core.Linear")
+    for step in (lambda: doc.push(SetParamCommand(g, first_linear.id, "out_features", 5)),
+                 doc.undo_stack.undo):
+        step()
+        qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+        assert [i.row() for i in table.selectionModel().selectedRows()] == [120]
+        assert table.verticalScrollBar().value() == scrolled
+        assert shown_everywhere(window)["summary rows"]

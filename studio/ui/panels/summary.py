@@ -48,9 +48,20 @@ class SummaryModel(QAbstractTableModel):
         self.rows: list[SummaryRow] = []
 
     def set_rows(self, rows: list[SummaryRow]) -> None:
-        self.beginResetModel()
+        """Show `rows`. The same layers as before (an edit of their params): only the rows
+        that differ are redrawn, and the selection and scroll position stay."""
+        old = self.rows
+        if len(rows) != len(old) or any(a.node_id != b.node_id or a.name != b.name
+                                         for a, b in zip(rows, old)):
+            self.beginResetModel()
+            self.rows = rows
+            self.endResetModel()
+            return
         self.rows = rows
-        self.endResetModel()
+        changed = [i for i, (a, b) in enumerate(zip(rows, old)) if a != b]
+        if changed:
+            self.dataChanged.emit(self.index(changed[0], 0),
+                                  self.index(changed[-1], len(COLUMNS) - 1))
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
