@@ -43,14 +43,15 @@ def snapshots(state: TrainState, watched: list[str], global_step: int
 
 
 def filters(module):
-    """A layer's filters as numpy, for conv layers (out, in, k...) and RBMs (hidden,
-    visible); None for other layers."""
+    """A copy of a layer's filters as numpy, for conv layers (out, in, k...) and RBMs (hidden,
+    visible); None for other layers. A copy: a view of the live weights would change under
+    the GUI thread drawing it as the optimizer steps on."""
     w = getattr(module, "weight", None)
     if w is None:
         w = getattr(module, "W", None)
         if w is not None:  # RBM: one filter per hidden unit, (hidden, visible)
-            return w.detach().t().float().cpu().numpy()
+            return w.detach().t().float().cpu().numpy().copy()
         return None
     if w.dim() >= 3:
-        return w.detach().float().cpu().numpy()
+        return w.detach().float().cpu().numpy().copy()
     return None

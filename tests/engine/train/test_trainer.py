@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.data.base import DataSplits, Split
 from engine.train.events import (
     KINDS,
     ActivationSnapshot,
@@ -247,6 +248,30 @@ def test_watch_emits_activations_of_the_fixed_sample():
     fc1 = [a for a in acts if a.node_id == "fc1"][-1]
     sample = torch.as_tensor(blobs().val.x[:8])
     assert np.allclose(fc1.array, trainer.model.fc1(sample).detach().numpy(), atol=1e-6)
+
+
+def test_a_snapshots_filters_are_the_weights_at_its_step():
+    """The filters an ActivationSnapshot carries are the conv weights when it was taken,
+    not a view of the live weights that goes on changing while the GUI draws it."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 1, 5, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 48)
+    data = DataSplits(Split(x[:32], [y[:32]]), Split(x[32:], [y[32:]]), Split(x[:0], [y[:0]]),
+                      tasks=["classification"], num_classes=[3], class_names=[None])
+    graph = chain([("conv.Conv2d", {"out_channels": 2, "kernel_size": 3}, "conv"),
+                   ("core.Flatten", {}, "flat"), ("core.Linear", {"out_features": 3}, "fc")],
+                  (1, 5, 5))
+    trainer = Trainer(project(graph, epochs=2, activation_interval=0), "cpu", data=data,
+                      run_dir=False)
+    trainer.watch(["conv"])
+    seen = []   # (snapshot, the weights as they were when it was emitted)
+    trainer.add_callback(lambda e: isinstance(e, ActivationSnapshot) and seen.append(
+        (e, trainer.state.node_modules["conv"].weight.detach().clone().numpy())))
+    assert trainer.fit().status == "completed"
+    assert len(seen) > 2
+    for snap, then in seen:
+        assert np.array_equal(snap.weights, then)
+    assert not np.array_equal(seen[0][0].weights, seen[-1][0].weights)   # they were trained
 
 
 def test_activation_snapshots_are_throttled_but_the_last_epoch_is_shown():
