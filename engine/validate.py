@@ -91,12 +91,13 @@ class Validator:
         """Run the checks again at the next `validate()` (what they look at changed)."""
         self._recheck = True
 
-    def validate(self, limit: int | None = None) -> Report:
+    def validate(self, limit: int | None = None, needed: Iterable[str] = ()) -> Report:
         """The up-to-date report (recomputed only as far as the edits since last time need).
 
         `limit`: re-infer at most this many nodes of a param edit's walk down the graph now
         and leave the rest to the next calls (`report.complete` is False until a call
-        finishes it; the checks run then). Each call that does something bumps
+        finishes it; the checks run then); the walk goes on past `limit` until the `needed`
+        nodes (e.g. those in view) are up to date. Each call that does something bumps
         `report.version` and names in `report.changed` the nodes whose result it changed."""
         if not (self._dirty or self._pending or self._recheck or self._walk):
             return self.report
@@ -108,7 +109,7 @@ class Validator:
             self._full()
             changed = None
         elif self._pending or self._walk:
-            changed = self._partial(self._pending, limit)
+            changed = self._partial(self._pending, limit, needed)
         else:
             changed = set()
         self._pending = set()
@@ -306,7 +307,8 @@ class Validator:
     #: issue kinds that do not depend on params (a param edit keeps them as they were)
     STRUCTURAL = ("cycle", "port", "unreachable", "dangling")
 
-    def _partial(self, edited: set[str], limit: int | None = None) -> set[str] | None:
+    def _partial(self, edited: set[str], limit: int | None = None,
+                 needed: Iterable[str] = ()) -> set[str] | None:
         """Re-infer the edited nodes, then (in topological order) only the nodes fed by a
         node whose result changed: an edit whose effect stops after a few layers costs a
         few layers, not the rest of the graph. With `limit`, stop after re-inferring that
@@ -329,8 +331,9 @@ class Validator:
         edge_in, ports, order, succ = self._edge_in, self._ports, r.order, self._dg.succ
         structural = self.STRUCTURAL
         budget = len(order) if limit is None else max(1, limit)
+        need = max((index[n] for n in needed if n in index), default=-1)
         pos = walk.pos
-        while pos <= walk.reach and budget:
+        while pos <= walk.reach and (budget > 0 or pos <= need):
             nid = order[pos]
             pos += 1
             if nid not in walk_edited:

@@ -14,6 +14,7 @@ import copy
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
@@ -102,6 +103,8 @@ class Document(QObject):
         self._autosave_due = False
         self._replaced_after_open = False
         self._walking = False   # an edit's validation goes on in the idle queue
+        #: the nodes in view, set by the canvas: an edit's first step of validation reaches them
+        self.in_view: Callable[[], Iterable[str]] | None = None
         self._shown_version = -1   # of the report last sent with edit_validated
         self.fit = DataFit()
         self._profile_key: str | None = None
@@ -233,8 +236,12 @@ class Document(QObject):
     VALIDATION_STEP = 150
 
     def _after_edit(self, _index: int = 0) -> None:
+        try:
+            needed = self.in_view() if self.in_view and not self.scope.levels else ()
+        except RuntimeError:   # the canvas was closed
+            needed = ()
         report = self._report = self._validator.validate(
-            None if self.scope.levels else self.VALIDATION_STEP)
+            None if self.scope.levels else self.VALIDATION_STEP, needed)
         self._walking = not report.complete
         if self._walking:
             self.idle.add(self._validation_step, first=True)

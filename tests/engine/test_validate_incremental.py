@@ -163,3 +163,24 @@ def test_a_limited_step_leaves_the_far_nodes_for_later():
     g.set_param(ids[0], "shape", [5])
     assert steps() == [{ids[0], ids[1]}]
     v.close()
+
+
+def test_a_step_goes_past_its_limit_to_the_needed_nodes():
+    """`needed` (the nodes in view) are up to date after the call, whatever the limit."""
+    g = Graph()
+    ids = [g.add_node("io.Input", {"shape": [3]}).id,
+           g.add_node("core.Linear", {"out_features": 4}).id]
+    ids += [g.add_node("act.ReLU", {}).id for _ in range(11)]
+    ids.append(g.add_node("io.Output", {}).id)
+    for a, b in zip(ids, ids[1:]):
+        g.connect(a, "out", b, "in")
+    v = Validator(g)
+    v.validate()
+    g.set_param(ids[1], "out_features", 7)
+    r = v.validate(limit=3, needed={ids[8]})
+    assert not r.complete and ids[8] in r.changed and ids[9] not in r.changed
+    assert r.out_types[ids[8]] == validate(g).out_types[ids[8]]
+    while not v.validate(limit=3).complete:
+        pass
+    _same(v.report, validate(g))
+    v.close()

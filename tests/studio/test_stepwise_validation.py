@@ -166,3 +166,22 @@ def test_the_summary_keeps_its_selection_and_scroll_across_edits(window, qtbot):
         assert [i.row() for i in table.selectionModel().selectedRows()] == [120]
         assert table.verticalScrollBar().value() == scrolled
         assert shown_everywhere(window)["summary rows"]
+
+
+def test_an_edit_shows_at_once_in_a_view_far_down_the_graph(window, qtbot):
+    """The view shows the end of the chain: the first step of an edit at its head goes on
+    past its limit until the nodes in view are validated, so their labels are right in the
+    edit's own frame (every node before them has to be inferred for that)."""
+    doc, g = window.document, window.document.graph
+    first_linear = next(n for n in g.nodes.values() if n.type == "core.Linear")
+    last = [n for n in g.nodes.values() if n.type == "io.Output"][-1]
+    window.view.centerOn(window.scene.nodes[last.id])
+    QApplication.processEvents()
+    doc.push(SetParamCommand(g, first_linear.id, "out_features", 6))
+    seen, expected = window.scene._visible_rect(), expected_labels(window)
+    now = labels(window)
+    shown = [e for e, item in window.scene.edges.items()
+             if seen.contains(item.label.scenePos())]
+    assert shown and all(now[e] == expected[e] for e in shown)
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    assert labels(window) == expected_labels(window)

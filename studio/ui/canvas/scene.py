@@ -52,6 +52,7 @@ class GraphScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         document.scope_changed.connect(self.rebuild)
         document.edit_validated.connect(self.apply_report)
+        document.in_view = self._nodes_in_view   # validated first after an edit
         document.selection_changed.connect(self.select_ids)
         self.selectionChanged.connect(self._on_selection)
         self.rebuild(document.edit_graph)
