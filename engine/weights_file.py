@@ -11,6 +11,7 @@ pair; a weights file that matches neither is refused, never loaded into the wron
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -42,15 +43,48 @@ def previous_weights_path(weights: Path) -> Path:
 
 def weights_bytes(weights: dict[str, dict[str, Any]]) -> bytes:
     """Per-node tensors as safetensors bytes, keys 'node_id/tensor'."""
-    import numpy as np
-    from safetensors.numpy import save
+    return b"".join(weights_blocks(weights))
 
-    flat = {}
+
+def weights_blocks(weights: dict[str, dict[str, Any]]):
+    """weights_bytes as a stream: the safetensors header, then each tensor's own memory in
+    blocks (a big model is never copied whole into one bytes object). The tensors are
+    gathered and the header made before the first block is yielded: a lazy weights file is
+    read and an unsaveable tensor refused (ValueError) before anything is written."""
+    import numpy as np
+
+    from .weights_stream import BLOCK, DTYPES
+
+    names = {np.dtype(v): k for k, v in DTYPES.items()}
+    flat = []
     for nid, tensors in weights.items():
         for key, t in tensors.items():
             arr = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-            flat[f"{nid}/{key}"] = np.ascontiguousarray(arr).reshape(np.shape(arr))  # keep 0-d
-    return save(flat, metadata={"format": "studio-node-weights"})
+            arr = np.ascontiguousarray(arr, arr.dtype.newbyteorder("<")).reshape(np.shape(arr))
+            if arr.dtype not in names:
+                raise ValueError(f"tensor {quote(f'{nid}/{key}')} has dtype {arr.dtype}, "
+                                 "which safetensors cannot hold")
+            flat.append((f"{nid}/{key}", arr))
+    flat.sort(key=lambda item: (-item[1].dtype.itemsize, item[0]))   # aligned, as safetensors
+    header: dict[str, Any] = {"__metadata__": {"format": "studio-node-weights"}}
+    offset = 0
+    for name, arr in flat:
+        header[name] = {"dtype": names[arr.dtype], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + arr.nbytes]}
+        offset += arr.nbytes
+    table = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    table += b" " * (-len(table) % 8)
+    return _blocks(len(table).to_bytes(8, "little") + table, [a for _n, a in flat], BLOCK)
+
+
+def _blocks(head: bytes, arrays: list, size: int):
+    import numpy as np
+
+    yield head
+    for arr in arrays:
+        raw = memoryview(arr.reshape(-1).view(np.uint8))
+        for start in range(0, len(raw), size):
+            yield raw[start:start + size]
 
 
 def save_weights(path: str | os.PathLike, weights: dict[str, dict[str, Any]]) -> None:
@@ -185,18 +219,19 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     if copied is not None:
         return copied
     try:
-        blob = weights_bytes(weights)   # a lazy file is read here, before anything is written
+        blocks = weights_blocks(weights)   # a lazy file is read here, before anything is written
     except ProjectError:
         raise   # a lazily read weights file found damaged: the error names it
-    except Exception as exc:  # noqa: BLE001 - numpy and safetensors refuse in their own types
+    except Exception as exc:  # noqa: BLE001 - numpy refuses in its own types
         raise ProjectError(f"the weights cannot be saved ({type(exc).__name__}: {exc})",
                            path) from None
-    record = {"sha256": hashlib.sha256(blob).hexdigest()}
-    text = text_for(record).encode("utf-8")
+    text_for({"sha256": "0" * 64})   # refuses unsaveable values before anything is written
+    digest = hashlib.sha256()
     wpath = project.weights_path(path)
-    pending = pending_weights_path(wpath)
-    atomic_write(pending, blob)                 # 1. the new weights, beside the old ones
-    _commit_pair(path, text, wpath, record)
+    atomic_write_blocks(pending_weights_path(wpath),   # 1. the new weights, beside the old
+                        (digest.update(b) or b for b in blocks))
+    record = {"sha256": digest.hexdigest()}
+    _commit_pair(path, text_for(record).encode("utf-8"), wpath, record)
     return record
 
 

@@ -74,3 +74,27 @@ def test_a_damaged_file_is_one_sentence_naming_it(tmp_path, blob, problem):
     assert "bad.safetensors" in text and problem in text and "\n" not in text
     with pytest.raises(Exception):   # noqa: B017 - safetensors refuses them too
         load(blob)
+
+
+def test_weights_written_in_blocks_are_safetensors_and_read_back(tmp_path):
+    import torch
+
+    from engine.project import save_weights
+    from engine.weights_file import load_weights
+
+    weights = {}
+    for key, arr in _tensors().items():
+        nid, _, name = key.partition("/")
+        weights.setdefault(nid, {})[name] = arr
+    weights["d"] = {"t": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+                    "big_endian": np.arange(3, dtype=">i4")}
+    path = tmp_path / "w.safetensors"
+    save_weights(path, weights)
+    flat = load(path.read_bytes())         # safetensors' own reader
+    back = load_weights(path)
+    for nid, tensors in weights.items():
+        for name, value in tensors.items():
+            want = np.asarray(value)
+            np.testing.assert_array_equal(flat[f"{nid}/{name}"], want)
+            np.testing.assert_array_equal(back[nid][name], want)
+            assert back[nid][name].shape == want.shape
