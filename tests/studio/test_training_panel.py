@@ -257,3 +257,16 @@ def test_ctrl_enter_in_the_main_window_trains_and_errors_point_at_the_node(qtbot
     finally:
         panel.shutdown()
         doc.undo_stack.setClean()        # closing must not ask to save
+
+
+def test_an_insight_arriving_after_the_panel_is_freed_is_dropped(qtbot):
+    """Closing waits for an insight computation; its result, queued for the GUI thread,
+    must not be shown on the freed widgets (it raised 'already deleted' at teardown)."""
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+
+    panel = TrainingPanel(Document(load_project(EXAMPLES / "xor_mlp.nnproj"), autosave_ms=0))
+    panel.views._start_insight(lambda: object())   # any result: the views must not take it
+    panel.shutdown()                               # waits: the result is now queued
+    shiboken6.delete(panel)
+    QApplication.processEvents()                   # pytest-qt fails on a raising slot

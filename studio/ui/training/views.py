@@ -118,10 +118,13 @@ class TrainingViews(QTabWidget):
             self.feature_maps.choose(layers[0][0])
 
     def wait(self, timeout_ms: int) -> None:
-        """Wait for an insight computation still running (closing the window, tests)."""
+        """Wait for the insight computations still running and drop their results: the
+        window is closing, and a result delivered after it is freed would touch deleted
+        widgets."""
         for call in [*self._calls, self._pca_call]:
             if call is not None:
                 call.wait(timeout_ms)
+        self.insight, self._insight_call = None, None
 
     def reset(self) -> None:
         """Show nothing of the previous project: no curves, insight, feature maps, gradients
