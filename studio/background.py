@@ -1,6 +1,7 @@
 """Run one function off the GUI thread and deliver its result (or error) as a Qt signal."""
 from __future__ import annotations
 
+import atexit
 import threading
 import traceback
 from collections.abc import Callable
@@ -9,6 +10,15 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 _alive: set[BackgroundCall] = set()   # keep running threads referenced until they end
+EXIT_WAIT_MS = 60_000
+
+
+@atexit.register
+def _wait_for_running_calls() -> None:
+    """Quitting while a call runs (a dataset preview, a teaching view's computation) must not
+    crash: Qt aborts the process when a QThread is destroyed while it still runs."""
+    for call in list(_alive):
+        call.wait(EXIT_WAIT_MS)
 
 
 def error_text(exc: BaseException) -> str:

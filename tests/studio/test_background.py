@@ -27,3 +27,22 @@ def test_a_daemon_call_delivers_its_error_as_one_sentence(qtbot):
         call.start()
     message, trace = blocker.args
     assert message == "ValueError: the file is gone" and "broken" in trace
+
+
+def test_quitting_while_a_background_call_runs_exits_cleanly(tmp_path):
+    """A QThread destroyed while it runs aborts the process ('QThread: Destroyed while thread
+    is still running'): the app waits for its calls at exit instead."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "quit_early.py"
+    script.write_text(
+        "import time\n"
+        "from PySide6.QtCore import QCoreApplication\n"
+        "from studio.background import BackgroundCall\n"
+        "app = QCoreApplication([])\n"
+        "call = BackgroundCall(time.sleep, 1.0)\n"
+        "call.start()\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
