@@ -92,6 +92,11 @@ class DaemonCall(QObject):
             self.thread.join(timeout_ms / 1000)
         return self.thread is None or not self.thread.is_alive()
 
+    def settle(self, timeout_ms: int) -> None:
+        """Wait for the thread and deliver its result now (GUI thread: closing, tests)."""
+        self.wait(timeout_ms)
+        self._deliver()
+
     def _run(self) -> None:
         try:
             self._result = (True, self.fn(*self.args, **self.kwargs))
@@ -102,7 +107,7 @@ class DaemonCall(QObject):
         if self._result is None:
             return
         self._poll.stop()
-        ok, payload = self._result
+        (ok, payload), self._result = self._result, None   # delivered once
         try:
             if ok:
                 self.succeeded.emit(payload)

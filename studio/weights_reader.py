@@ -98,13 +98,8 @@ class WeightsReader(QObject):
 
     def wait(self, timeout_ms: int = 60_000) -> None:
         """Wait for the read under way and deliver it (closing, tests)."""
-        from PySide6.QtCore import QCoreApplication
-
-        call = self._call
-        if call is not None:
-            call.wait(timeout_ms)
-            while self._call is call:
-                QCoreApplication.processEvents()
+        if self._call is not None:
+            self._call.settle(timeout_ms)
 
     def _tick(self) -> None:
         if self._source is not None and self._source.total:

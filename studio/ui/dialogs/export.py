@@ -187,11 +187,8 @@ class ExportDialog(QDialog):
 
     def wait(self, timeout_ms: int = 120_000) -> None:
         """Wait for the export under way and show its outcome (tests, scripted use)."""
-        call = self._call
-        if call is not None:
-            call.wait(timeout_ms)
-            while self._call is call:
-                QApplication.processEvents()
+        if self._call is not None:
+            self._call.settle(timeout_ms)
 
 
 def _export(project, fmt: str, out: str, run: str | None) -> tuple[bool, str]:
