@@ -14,7 +14,14 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def load_widget(module: str, cls: str, *args):
@@ -176,3 +183,27 @@ class AfterFirstPaint(QObject):
 
 
 _DONE = object()   # a generator step has no more pieces
+
+
+def settings_frame(owner: QWidget, left_px: int, min_left_px: int
+                   ) -> tuple[QVBoxLayout, QVBoxLayout]:
+    """A panel's frame: its settings column (scrolled) beside a right side that takes the
+    extra width. Made before the parts, so that each goes straight in (re-parenting a
+    finished part re-polishes it under the app's style sheet). Returns the two columns."""
+    left, right = QWidget(), QWidget()
+    columns = QVBoxLayout(left), QVBoxLayout(right)
+    for column in columns:
+        column.setContentsMargins(4, 4, 4, 4)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(left)
+    scroll.setMinimumWidth(min_left_px)
+    split = QSplitter(Qt.Orientation.Horizontal)
+    split.addWidget(scroll)
+    split.addWidget(right)
+    split.setStretchFactor(1, 1)
+    split.setSizes([left_px, 900])
+    lay = QHBoxLayout(owner)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(split)
+    return columns

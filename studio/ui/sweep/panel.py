@@ -18,9 +18,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QSplitter,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -31,7 +29,7 @@ from engine.sweep.space import SAMPLERS, SweepError, dimension, label_for
 from engine.sweep.space import settings as sweep_settings
 
 from ..plots.curves import LiveCurves
-from ..lazy_widgets import built_in_steps
+from ..lazy_widgets import built_in_steps, settings_frame
 from studio.background import BackgroundCall
 from .charts import ParallelCoordinates, ParetoView
 from .edits import apply_values_edit, searched, set_sweep_option
@@ -89,10 +87,8 @@ class SweepPanel(QWidget):
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self):
-        """Yields the name of each part built."""
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(4, 4, 4, 4)
+        """Yields the name of each part built, into the frame made first."""
+        lv, rv = settings_frame(self, 370, 360)
         box = QGroupBox("Searched settings")
         bv = QVBoxLayout(box)
         self.space_list = QListWidget()
@@ -156,10 +152,6 @@ class SweepPanel(QWidget):
         self.message.setStyleSheet("color: #d0342c;")
         lv.addWidget(self.message)
         lv.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(360)
         yield "settings"
 
         self.run_button = QPushButton("▶ Run sweep")
@@ -217,20 +209,9 @@ class SweepPanel(QWidget):
         for w, name in ((self.table, "Trials"), (parallel, "Parallel coordinates"),
                         (self.pareto, "Pareto"), (self.curves, "Curves"), (self.log, "Output")):
             self.tabs.addTab(w, name)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(4, 4, 4, 4)
         rv.addLayout(controls)
         rv.addWidget(self.status)
         rv.addWidget(self.tabs, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([370, 900])
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
         self._set_running(False)
 
     # -- the sweep section -------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtWidgets import QLabel, QWidget
 
 from engine.project import Project
 from engine.train.events import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
@@ -23,7 +23,7 @@ from .dataset import DatasetPicker
 from .error_box import ErrorBox
 from .run_controls import RunControls
 from ..dialogs.outside_data import confirm_outside_data
-from ..lazy_widgets import built_in_steps
+from ..lazy_widgets import built_in_steps, settings_frame
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
 from ..teaching.boundary_tab import BoundaryTab
@@ -85,24 +85,7 @@ class TrainingPanel(QWidget):
         """Top-down, yielding the name of each part built: the frame first, then each part
         straight into it, so no finished subtree is re-parented (with the app's style sheet
         every re-parenting re-polishes the whole subtree)."""
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(4, 4, 4, 4)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(330)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(4, 4, 4, 4)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([360, 900])
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
+        lv, rv = settings_frame(self, 360, 330)
         yield "frame"
         self.dataset = DatasetPicker(self.document)
         lv.addWidget(self.dataset)
