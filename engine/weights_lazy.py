@@ -164,6 +164,11 @@ def copy_weights(weights: MutableMapping) -> MutableMapping:
     return {nid: dict(t) for nid, t in weights.items()}
 
 
+def unread(weights: MutableMapping) -> bool:
+    """True for a LazyWeights whose file is not read yet (into this mapping)."""
+    return isinstance(weights, LazyWeights) and not weights.loaded
+
+
 def peek_weights(weights: MutableMapping, nid: str):
     """A node's tensors without reading a lazy file (see LazyWeights.peek)."""
     return weights.peek(nid) if isinstance(weights, LazyWeights) else weights.get(nid)

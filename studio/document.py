@@ -32,7 +32,7 @@ from engine.project import (
     save_project,
 )
 from engine.validate import Fix, Report, Validator
-from engine.weights_lazy import LazyWeights
+from engine.weights_lazy import unread
 
 from .background import DaemonCall
 from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
@@ -401,7 +401,7 @@ class Document(QObject):
         the weights file, when it has since been damaged, replaced or removed (a save
         cannot carry them then). None when they are read or there are none."""
         weights = self.graph.weights
-        if isinstance(weights, LazyWeights) and not weights.loaded:
+        if unread(weights):
             try:
                 len(weights)
             except ProjectError as exc:

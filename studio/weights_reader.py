@@ -19,7 +19,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.project import ProjectError
-from engine.weights_lazy import LazyWeights
+from engine.weights_lazy import unread
 
 from .background import DaemonCall
 
@@ -51,8 +51,7 @@ class WeightsReader(QObject):
     def needs_read(self) -> bool:
         """True when the document's weights are a file not read yet."""
         weights = self.document.graph.weights
-        return isinstance(weights, LazyWeights) and not weights.loaded \
-            and not weights.source.read
+        return unread(weights) and not weights.source.read
 
     def then(self, action: Callable[[], object], failed: Callable[[str], object],
              what: str = "Reading the weights") -> bool:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 from engine.project import ProjectError
 from engine.train.finetune import describe
 from engine.transfer import TransferError, fine_tune_preset, replace_head_plan, without_fine_tune
-from engine.weights_lazy import LazyWeights, copy_weights, drop_weights, peek_weights
+from engine.weights_lazy import copy_weights, drop_weights, peek_weights, unread
 
 from ..commands import MacroCommand, SetParamCommand, SetTrainableCommand, SetWeightsCommand
 from .training.commands import SetProjectSettingCommand
@@ -29,7 +29,7 @@ def replace_head_command(graph, classes: int) -> MacroCommand:
     cmd = MacroCommand(graph, f"Replace head ({plan.old_classes} → {classes} classes)")
     for g, nid, param, value in plan.changes:
         cmd.add(SetParamCommand(g, nid, param, value))
-    if _unread(graph.weights) and not plan.drop_prefix:
+    if unread(graph.weights) and not plan.drop_prefix:
         if peek_weights(graph.weights, plan.top_id) is not None:
             weights = copy_weights(graph.weights)
             drop_weights(weights, plan.top_id)
@@ -50,11 +50,7 @@ def replace_head_command(graph, classes: int) -> MacroCommand:
 def head_needs_weights(graph, classes: int) -> bool:
     """True when replacing the head must read a lazily opened weights file: the head is
     part of a block instance, whose other tensors stay. TransferError."""
-    return _unread(graph.weights) and bool(replace_head_plan(graph, classes).drop_prefix)
-
-
-def _unread(weights) -> bool:
-    return isinstance(weights, LazyWeights) and not weights.loaded
+    return unread(graph.weights) and bool(replace_head_plan(graph, classes).drop_prefix)
 
 
 class TransferActions(QObject):
