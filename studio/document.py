@@ -38,6 +38,7 @@ from .background import DaemonCall
 from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
 from .idle import IdleQueue
 from .scope import BlockScope
+from .stepped_validation import SteppedValidation
 from .unsaved_runs import UnsavedRuns
 from .weights_reader import WeightsReader
 
@@ -59,7 +60,7 @@ def recovery_path_for(path: str | Path | None) -> Path:
     return recovery_dir() / "untitled.nnproj"
 
 
-class Document(QObject):
+class Document(SteppedValidation, QObject):
     """Signals: changed() after any graph edit or replacement; validated(Report) after the
     report was brought up to date; path_changed(str); modified_changed(bool);
     graph_replaced(Graph) when a new project was opened or created (views re-subscribe);
@@ -230,50 +231,6 @@ class Document(QObject):
     def _on_graph_event(self, ev: GraphEvent) -> None:
         self._autosave_due = True
         self.changed.emit()
-
-    #: after a param edit, nodes re-inferred before the canvas shows it; the rest follow in
-    #: steps of this many, one per turn of the event loop (`validated` once all is done)
-    VALIDATION_STEP = 150
-
-    def _after_edit(self, _index: int = 0) -> None:
-        try:
-            needed = self.in_view() if self.in_view and not self.scope.levels else ()
-        except RuntimeError:   # the canvas was closed
-            needed = ()
-        report = self._report = self._validator.validate(
-            None if self.scope.levels else self.VALIDATION_STEP, needed)
-        self._walking = not report.complete
-        if self._walking:
-            self.idle.add(self._validation_step, first=True)
-        else:
-            self.validated.emit(report)
-        if self.scope.prune():
-            self.scope_changed.emit(self.edit_graph)
-        self._shown_version = report.version
-        self.edit_validated.emit(self.scope.report(report))
-
-    @property
-    def validating(self) -> bool:
-        """True while an edit's validation goes on in the idle queue (`validated` follows)."""
-        return self._walking
-
-    def _validation_step(self) -> None:
-        self.finish_validation(self.VALIDATION_STEP)
-
-    def finish_validation(self, limit: int | None = None) -> None:
-        """Go on with an edit's validation (all of it, or `limit` nodes) and show what it
-        changed (tests and screenshots call it to see the edit's whole effect at once)."""
-        if not self._walking:
-            return
-        report = self._report = self._validator.validate(limit)
-        if report.version != self._shown_version:   # report() may have finished it
-            self._shown_version = report.version
-            self.edit_validated.emit(self.scope.report(report))
-        if report.complete:
-            self._walking = False
-            self.validated.emit(report)
-        else:
-            self.idle.add(self._validation_step, first=True)
 
     # blocks ----------------------------------------------------------------------------------
     def enter(self, instance_id: str) -> bool:
