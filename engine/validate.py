@@ -1,4 +1,4 @@
-"""Validation: structure checks (engine.digraph) plus shape inference in topological order.
+"""Validation: networkx structure checks plus shape inference in topological order.
 
 `validate(graph)` never raises on a bad graph; it returns a `Report` whose issues name the node,
 the port and the cause. `Validator` keeps a report up to date from the graph's change events and
@@ -7,13 +7,27 @@ re-infers only downstream of a parameter edit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from .argexpr import ExprError, evaluate
-from .digraph import CycleError, Digraph
 from .graph import BLOCK_PREFIX, Edge, Graph, GraphEvent, Node
 from .guard.text import quote
 from .layers import ParamError, ShapeError, TensorType
 from .report import Fix, Issue, Report, label
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    class _LazyNetworkx:
+        """networkx, imported at its first use: not before the app's first window paints
+        (its import is ~0.2 s of start-up), nor for an empty document."""
+
+        def __getattr__(self, name: str):
+            import networkx
+
+            return getattr(networkx, name)
+
+    nx = _LazyNetworkx()
 
 
 class BlockError(ShapeError):
@@ -45,7 +59,7 @@ class Validator:
             graph.owner.default_args()
         self.checks = list(checks)
         self._recheck = True
-        self._dg: Digraph | None = None
+        self._dg: nx.DiGraph | None = None
         self._edge_in: dict[tuple[str, str], Edge] = {}
         self._index: dict[str, int] = {}   # node id -> its position in report.order
         self._ports: dict[str, tuple[list[str], list[str]]] = {}
@@ -149,25 +163,29 @@ class Validator:
             self._edge_in, self._ports, self._dg, self._index = {}, {}, None, {}
             self._check_reachability(None, r, set())
             return
-        dg = Digraph(g.nodes, ((e.src, e.dst) for e in g.edges))
+        dg = nx.DiGraph()
+        dg.add_nodes_from(g.nodes)
+        dg.add_edges_from((e.src, e.dst) for e in g.edges)
         self._edge_in = {(e.dst, e.dst_port): e for e in g.edges}
         self._ports = {nid: (n.input_ports(), n.output_ports()) for nid, n in g.nodes.items()}
         self._dg = dg
         try:
-            r.order = dg.topological_order()
+            r.order = list(nx.topological_sort(dg))
             blocked: set[str] = set()
-        except CycleError:
+        except nx.NetworkXUnfeasible:
             blocked = self._check_cycles(dg, r)
-            r.order = dg.without(blocked).topological_order()
+            acyclic = dg.copy()
+            acyclic.remove_nodes_from(blocked)
+            r.order = list(nx.topological_sort(acyclic))
         self._index = {nid: i for i, nid in enumerate(r.order)}
         self._check_ports(r)
         for nid in r.order:
             self._infer(nid)
         self._check_reachability(dg, r, blocked)
 
-    def _check_cycles(self, dg: Digraph, r: Report) -> set[str]:
+    def _check_cycles(self, dg: nx.DiGraph, r: Report) -> set[str]:
         blocked: set[str] = set()
-        for scc in dg.strongly_connected_components():
+        for scc in nx.strongly_connected_components(dg):
             if len(scc) < 2:
                 continue
             members = [n for n in self.graph.nodes if n in scc]
@@ -178,7 +196,7 @@ class Validator:
                 r.node_issues.setdefault(n, []).append(issue)
             blocked |= scc
         for n in list(blocked):
-            blocked |= dg.descendants(n)
+            blocked |= nx.descendants(dg, n)
         return blocked
 
     def _check_ports(self, r: Report) -> None:
@@ -192,7 +210,7 @@ class Validator:
                                    f"{quote(e.dst_port)} any more: its wire is ignored",
                                    e.dst, e.dst_port))
 
-    def _check_reachability(self, dg: Digraph | None, r: Report, blocked: set[str]) -> None:
+    def _check_reachability(self, dg: nx.DiGraph | None, r: Report, blocked: set[str]) -> None:
         g = self.graph
         inputs = [n.id for n in g.inputs()]
         outputs = [n.id for n in g.outputs()]
@@ -203,10 +221,10 @@ class Validator:
                                         "add one after the last layer"))
         reached = set(inputs)
         for i in inputs:
-            reached |= dg.descendants(i)
+            reached |= nx.descendants(dg, i)
         feeds_output = set(outputs)
         for o in outputs:
-            feeds_output |= dg.ancestors(o)
+            feeds_output |= nx.ancestors(dg, o)
         for nid, node in g.nodes.items():
             role = node.spec.role
             if nid in blocked or role == "input":

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 START = time.perf_counter()
+# what opening a project imports (its graph checks): on a thread, before the document opens
+# after the first paint
+OPEN_IMPORTS = ("networkx",)
 
 
 def _torch_import() -> None:
@@ -84,6 +87,9 @@ def run_app(path: str | None = None) -> int:
     # an empty project without a dataset until the document opens after the paint: a new
     # project's dataset would be profiled on a thread (numpy, scikit-learn) meanwhile
     window = MainWindow(Document(Project()), lazy_panels=True)
+    imports = window.background_imports
+    window.after_paint.add(lambda: imports.request(OPEN_IMPORTS), "import networkx (thread)")
+    window.after_paint.add(lambda: imports.wait(OPEN_IMPORTS), "wait for networkx")
     window.after_paint.add(lambda: open_start_document(window, path), "open the document")
     window.show()   # queues the panels after the document
     window.after_paint.add(import_torch_in_background, "start importing torch")

@@ -94,10 +94,8 @@ def test_the_window_paints_before_torch_numpy_and_the_document_load(tmp_path, ex
     assert after["insight"] and after["unit_menu"] and after["numpy"]
     assert after["path"] == (args[0] if example else "None")
     # after the paint, the GUI thread imports none of the heavy modules (each is one long
-    # event-loop turn, or a wait on the import lock of a thread importing it); opening and
-    # validating the project needs no networkx (its import is 0.1-0.3 s) ...
-    assert after["imported_on"].keys() >= {"torch", "numpy", "pyqtgraph"}
-    assert "networkx" not in after["imported_on"], after["imported_on"]
+    # event-loop turn, or a wait on the import lock of a thread importing it) ...
+    assert after["imported_on"].keys() >= {"torch", "numpy", "pyqtgraph", "networkx"}
     assert "MainThread" not in after["imported_on"].values(), after["imported_on"]
     # ... and builds the training and sweep panels in parts, one per event-loop turn
     parts = {panel: [s for s in after["steps"] if s.startswith(f"build the {panel} panel: ")]
