@@ -32,6 +32,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from bench.common import busy, print_table, stop_busy, write_json
+from bench.gui_split import SplitApp, table
 from bench.stalls import StallProbe, describe
 from bench.thread_cost import ThreadCost
 from engine.project import load_project
@@ -39,6 +40,7 @@ from engine.project import load_project
 EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples"
 PROBE_MS = 5
 COSTS: list[dict] = []   # the training thread's cost per sample of each run (thread_cost.py)
+SPLITS: list[dict] = []  # the GUI thread's CPU while batches ran, of each GUI run
 
 
 def _project(name: str, epochs: int, batch_size: int):
@@ -124,15 +126,17 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     cost = ThreadCost()    # the epochs' rows, and where the training thread's time went
     panel.extra_callbacks.append(cost)
     probe = StallProbe(PROBE_MS)
+    split = _SplitRun(app, panel, maps, probe)
     cpu0, wall0 = time.thread_time(), time.perf_counter()
     probe.start()                   # the run's start (plots, watch) is probed too ...
     panel.start()
     worker = panel.worker
+    split.name_worker(worker)
     # ... but the figures of the target are those while batches run (not while data loads)
-    worker.progress.connect(lambda _b: probe.mark("batches"))
+    worker.progress.connect(lambda _b: (probe.mark("batches"), split.begin()))
     loop = QEventLoop()
-    worker.done.connect(lambda: probe.mark("end"))  # after the panel's own end of the run:
-    worker.done.connect(loop.quit)  # the stall it is in is the end's (weights adopted, ...)
+    worker.done.connect(lambda: (probe.mark("end"), split.end()))  # after the panel's own
+    worker.done.connect(loop.quit)  # end of the run: the stall it is in is the end's
     loop.exec()                     # a real event loop, as in the app (no polling)
     # CPU time the GUI thread itself used while training: its share of a core
     gui_share = (time.thread_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
@@ -146,10 +150,75 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     assert draws and max(draws) > 0, "the feature maps were never drawn"
     app.processEvents()
     COSTS.append(cost.per_sample())
+    SPLITS.append(split.result())
     return _rate(cost.rows), probe.gaps(), gui_share
 
 
+class _SplitRun:
+    """The GUI thread's CPU while batches run: in total (probe ticks) and, with a SplitApp
+    (--split), by component (bench/gui_split.py)."""
+
+    def __init__(self, app, panel, maps, probe):
+        self.app, self.probe = app, probe
+        self.on = isinstance(app, SplitApp)
+        self.wall = self.cpu = None
+        if self.on:
+            app.reset()
+            app.name_timer(panel.curves.timer, "curves timer (redraw)")
+            app.name_timer(probe.timer, "stall probe (bench)")
+            for widget, name in ((panel.controls, "run controls"), (panel.curves, "curves"),
+                                 (panel.feature_maps, "feature maps (panel)"),
+                                 (maps, "feature maps (2nd view)"), (panel, "panel")):
+                app.name_widget(widget, name)
+            for obj, method, name in (
+                    (panel.curves, "add_batches", "curves.add_batches"),
+                    (panel.curves, "add_epoch", "curves.add_epoch"),
+                    (panel, "_on_progress", "progress bar update"),
+                    (panel, "_on_epoch", "epoch: curves + status text"),
+                    (panel.feature_maps, "show_activation", "feature maps (panel) update"),
+                    (maps, "show_activation", "feature maps (2nd view) update"),
+                    (panel.gradients, "add_norms", "gradients.add_norms")):
+                app.watch(obj, method, name)
+
+    def name_worker(self, worker) -> None:
+        if self.on:
+            self.app.name_timer(worker._timer, "worker drain (timer)")
+
+    def begin(self) -> None:
+        if self.wall is None:
+            self.wall, self.cpu = time.perf_counter(), time.thread_time()
+            if self.on:
+                self.app.counting = True
+
+    def end(self) -> None:
+        if self.wall is not None and not isinstance(self.wall, tuple):
+            self.wall = (time.perf_counter() - self.wall, time.thread_time() - self.cpu)
+            if self.on:
+                self.app.counting = False
+
+    def result(self) -> dict:
+        """CPU s per s of training while batches ran, and its split (component -> CPU s)."""
+        wall, cpu = self.wall if isinstance(self.wall, tuple) else (1.0, 0.0)
+        out = {"batches_s": wall, "gui_cpu_per_s": cpu / max(wall, 1e-9)}
+        if self.on:
+            out["cpu_s"] = dict(self.app.cpu)
+            out["calls"] = dict(self.app.calls)
+        return out
+
+
 _NO_GAP = {"lag_ms": 0.0, "gui_cpu_ms": 0.0}
+
+
+def _split_table(splits: list[dict]) -> list[dict]:
+    """The rounds' components summed, per second of training while batches ran."""
+    import collections
+    cpu, calls = collections.Counter(), collections.Counter()
+    for sp in splits:
+        cpu.update(sp.get("cpu_s", {}))
+        calls.update(sp.get("calls", {}))
+    rows = table(cpu, calls, sum(sp["batches_s"] for sp in splits))
+    total = sum(cpu.values()) * 1000 / max(sum(sp["batches_s"] for sp in splits), 1e-9)
+    return rows + [{"component": "(all)", "ms_per_s": total}]
 
 
 def _spread(values: list[float]) -> tuple[float, float, float]:
@@ -189,6 +258,7 @@ def _round(app, args, r: int, gui_threads: int) -> dict:
         gc.collect()
         out[name] = job()
         out[f"{name}_thread"] = COSTS.pop()
+    out["gui_split"] = SPLITS.pop()
     return out
 
 
@@ -219,6 +289,9 @@ def main(argv=None) -> int:
                     "chooses, engine.threads with a core kept for the GUI)")
     ap.add_argument("--load", type=int, default=0,
                     help="keep N cores busy with separate processes meanwhile")
+    ap.add_argument("--split", action="store_true",
+                    help="time the GUI thread's CPU by component while batches run "
+                    "(bench/gui_split.py; a few µs per event more: attribution, not timing)")
     args = ap.parse_args(argv)
     procs = busy(args.load)
     try:
@@ -231,14 +304,14 @@ def _main(args) -> int:
     import studio.worker
     from engine.threads import choose_threads
 
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance() or (SplitApp([]) if args.split else QApplication([]))
     time.sleep(0.5 if args.load else 0)
     default_threads = choose_threads()        # what `studio train` picks now
     cores = os.cpu_count() or 1
     gui_threads = args.gui_threads or choose_threads(reserve=1)   # what the app picks
     studio.worker.TORCH_THREADS = args.gui_threads   # None: the app chooses for each run
     headless(args.example, 2, args.batch_size)            # warm-up: imports, data, kernels
-    rows, lags, others = [], [], []
+    rows, lags, others, splits = [], [], [], []
     for r in range(args.rounds):
         load = os.getloadavg()[0]
         res = _round(app, args, r, gui_threads)
@@ -253,6 +326,7 @@ def _main(args) -> int:
         rows.append({"round": r + 1, "headless_default_s": h_def, "headless_same_s": h_same,
                      "gui_samples_s": g, "ratio_vs_default": g / h_def,
                      "ratio_vs_same": g / h_same, "gui_thread_cpu": share,
+                     "gui_cpu_batches": res["gui_split"]["gui_cpu_per_s"],
                      "lag_p99_ms": float(np.percentile([x["lag_ms"] for x in batch_gaps], 99)),
                      "lag_max_ms": max(x["lag_ms"] for x in batch_gaps),
                      "stall_cpu_max_ms": max(x["gui_cpu_ms"] for x in batch_gaps),
@@ -261,9 +335,11 @@ def _main(args) -> int:
                      "load_avg": load, **_thread_columns(res)})
         print(f"round {r + 1}: headless {h_def:,.0f} samples/s ({default_threads} threads), "
               f"{h_same:,.0f} ({gui_threads}), GUI {g:,.0f} ({gui_threads})")
+        splits.append(res["gui_split"])
     med = {k: statistics.median(row[k] for row in rows)
            for k in ("headless_default_s", "headless_same_s", "gui_samples_s",
-                     "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu")}
+                     "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu",
+                     "gui_cpu_batches")}
     # the GUI against the faster headless setting, chosen on the medians (not per round:
     # the larger of two noisy numbers would be biased up)
     best = "default" if med["headless_default_s"] >= med["headless_same_s"] else "same"
@@ -295,6 +371,8 @@ def _main(args) -> int:
               "stalls_over_50ms": sorted((g for g in lags + others if g["lag_ms"] > 50),
                                          key=lambda g: -g["lag_ms"]),
               "gui_thread_cpu_share": med["gui_thread_cpu"],
+              "gui_cpu_per_s_batches": med["gui_cpu_batches"],
+              "per_round_gui_cpu_per_s_batches": _spread([r["gui_cpu_batches"] for r in rows]),
               "per_round": {k: _spread([row[k] for row in rows])
                             for k in ("lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms",
                                       "edge_lag_max_ms", "edge_cpu_max_ms")},
@@ -304,7 +382,7 @@ def _main(args) -> int:
     print()
     print_table(rows, ["round", "headless_default_s", "headless_same_s", "gui_samples_s",
                        "ratio", "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu",
-                       "lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms", "edge_lag_max_ms",
+                       "gui_cpu_batches", "lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms", "edge_lag_max_ms",
                        "edge_cpu_max_ms", "load_avg"])
     print("lag_*: while batches ran; stall_cpu_max_ms: the GUI thread's CPU in its most costly "
           "gap then (load-robust); edge_*: at the run's start and end")
@@ -320,6 +398,12 @@ def _main(args) -> int:
     print("gui_thread_cpu_share: CPU seconds of the GUI thread per second of GUI training "
           f"(median of the rounds; load-robust). Load average 1/5/15 min at the end: "
           f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print("gui_cpu_batches: the same, only while batches ran (what slows the training thread)")
+    if args.split:
+        result["split"] = _split_table(splits)
+        print("\nThe GUI thread's CPU while batches ran, by component (all rounds; ms per "
+              "second of training):")
+        print_table(result["split"], ["component", "ms_per_s", "calls_per_s", "us_per_call"])
     for title, gap in (("Largest stall while batches ran", worst),
                        ("Largest GUI-thread CPU in one stall while batches ran", worst_cpu),
                        ("Largest stall at a run's start (building, loading data)",

@@ -123,3 +123,39 @@ def test_gradient_norms_of_a_hidden_view_make_no_curves_until_it_is_shown(qtbot)
     assert not view.curves and view.buffers["a"].n == 3   # kept, not drawn
     view.show()
     np.testing.assert_allclose(10 ** view.curves["a"].getData()[1], [0.1, 0.2, 0.3])
+
+
+def _cell_rgb(cv, row: int, col: int):
+    """The colour shown at the middle of a cell's top-left quarter (clear of its count)."""
+    from PySide6.QtCore import QPointF
+    point = cv.plot.getViewBox().mapViewToScene(QPointF(col + 0.2, row + 0.2))
+    image = cv.view.grab().toImage()
+    at = cv.view.mapFromScene(point)
+    colour = image.pixelColor(at.x(), at.y())
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_the_confusion_matrix_is_drawn_in_the_themes_colours(qtbot, qapp):
+    """Dark theme: empty cells near the dark background, not a bright block; the counts read
+    on their cells; switching the theme redraws it."""
+    from studio.ui.theme import apply_theme
+    cm = np.array([[9, 0, 1], [0, 10, 0], [2, 0, 8]])
+    try:
+        apply_theme(qapp, "dark")
+        cv = ConfusionView()
+        qtbot.addWidget(cv)
+        cv.resize(400, 400)
+        cv.set_matrix(cm)
+        cv.show()
+        qtbot.waitExposed(cv)
+        empty, full = _cell_rgb(cv, 0, 1), _cell_rgb(cv, 1, 1)
+        assert max(empty) < 80 and sum(full) > sum(empty) + 200
+        low = next(t for t in cv.texts if t.toPlainText() == "1")
+        high = next(t for t in cv.texts if t.toPlainText() == "10")
+        assert low.color.lightness() > 180 and high.color.lightness() < 60
+        apply_theme(qapp, "light")
+        qtbot.waitUntil(lambda: min(_cell_rgb(cv, 0, 1)) > 200)   # a light empty cell
+        high = next(t for t in cv.texts if t.toPlainText() == "10")
+        assert high.color.lightness() > 180        # white on the strong colour
+    finally:
+        apply_theme(qapp, "light")

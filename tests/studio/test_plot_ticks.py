@@ -1,9 +1,8 @@
 """While a run trains, the live curves spread their work over event-loop turns: a stale
 axis paints its last picture and is re-ticked in a turn of its own (HeldAxis, TickAhead),
-and the timer's redraws draw one plot per turn. What is shown in the end is what one full
+and the timer's redraw draws every changed plot in one turn (one paint). What is shown in the end is what one full
 paint would show; idle, every paint is exact at once."""
 import numpy as np
-from PySide6.QtCore import QTimer
 
 from engine.train.events import BatchEnded
 from studio.ui.plots import axis_ticks
@@ -31,10 +30,29 @@ def _epoch(c, e, scale=1.0):
                  "accuracy": 0.5 + e / 20, "val_accuracy": 0.4 + e / 20})
 
 
-def test_axes_are_reticked_one_per_turn_and_end_as_a_full_paint_would_draw_them(qtbot):
+def _full_paint_is(c, shown) -> bool:
+    for item in c.view.scene().items():                # what a paint would draw itself
+        if hasattr(item, "picture") and item.__class__.__name__ == "HeldAxis":
+            item.picture = item._shown = None
+    return c.view.grab().toImage() == shown
+
+
+def test_a_redraw_reticks_the_axes_it_moved_before_its_paint(qtbot):
     c = _curves(qtbot)
     _epoch(c, 1, scale=50.0)          # every plot's y range moves
     c.redraw(force=True)
+    assert not stale_axes(c.view)
+    c.view.viewport().repaint()       # one paint shows the new curves and axes
+    assert not c.ticks.active
+    assert _full_paint_is(c, c.view.grab().toImage())
+
+
+def test_axes_are_reticked_one_per_turn_and_end_as_a_full_paint_would_draw_them(qtbot):
+    c = _curves(qtbot)
+    _epoch(c, 1)
+    c.redraw(force=True)
+    for i, p in enumerate(c.plots.values()):   # every y range moves (e.g. a zoom)
+        p.item.setYRange(0, 10 * (i + 2), padding=0)
     stale = len(stale_axes(c.view))
     assert stale >= 3
     c.view.viewport().repaint()       # a paint shows their last pictures, re-ticks none ...
@@ -43,11 +61,7 @@ def test_axes_are_reticked_one_per_turn_and_end_as_a_full_paint_would_draw_them(
     assert len(stale_axes(c.view)) == stale - 1
     qtbot.waitUntil(lambda: not c.ticks.active)
     assert not stale_axes(c.view)
-    shown = c.view.grab().toImage()
-    for item in c.view.scene().items():                # what a paint would draw itself
-        if hasattr(item, "picture") and item.__class__.__name__ == "HeldAxis":
-            item.picture = item._shown = None
-    assert c.view.grab().toImage() == shown
+    assert _full_paint_is(c, c.view.grab().toImage())
 
 
 def test_when_no_run_trains_a_paint_reticks_at_once(qtbot):
@@ -85,27 +99,21 @@ def test_a_resize_reticks_its_axes_in_turns_of_their_own(qtbot):
     qtbot.waitUntil(lambda: not c.ticks.active and not stale_axes(c.view))
 
 
-def test_the_timers_redraw_draws_one_plot_per_turn_and_all_of_them(qtbot):
+def test_the_timers_redraw_draws_every_changed_plot_in_one_turn(qtbot):
     c = _curves(qtbot)
+    c.timer.stop()
     for e in (1, 2):
         _epoch(c, e)
     c.budget._last = float("-inf")    # due now
-    c.redraw()
-    dirty = [name for name, p in c.plots.items() if p.dirty]
-    assert dirty and len(dirty) == len(c.plots) - 1   # the first drawn, the others queued
-    c.timer.stop()
-    qtbot.waitUntil(lambda: not any(p.dirty for p in c.plots.values()))
+    c.redraw()                        # every changed plot drawn in this one call
+    assert not any(p.dirty for p in c.plots.values())
     for p in (c.plots["loss"], c.plots["lr"]):
         np.testing.assert_allclose(p.step_curve.getData()[1], p.step.y)
     assert len(c.plots["accuracy"].train_curve.data) == 2
-    # a project opened meanwhile: the queue is dropped with the old plots
+    # a project opened meanwhile: nothing of it stays
     _epoch(c, 3)
-    c.budget._last = float("-inf")
-    c.redraw()
     c.reset()
-    assert c._queue == [] and set(c.plots) == {"loss", "lr"}
-    QTimer.singleShot(0, lambda: None)
-    qtbot.wait(40)
+    assert set(c.plots) == {"loss", "lr"}
     assert all(p.step.n == 0 for p in c.plots.values())
 
 

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from studio.ui.theme import current_name
 
 from .lazy import BuiltWhenShown
 
 MIN_TEXT_PX, MAX_TEXT_PX = 7, 16
+# from an empty cell to a full one: near the plot's background to a strong colour, so a
+# dark theme does not show a bright block of mostly empty cells; the counts are written in
+# the colour that reads on their cell
+SHADES = {"light": ((240, 241, 240), (59, 123, 178), "k", "w"),
+          "dark": ((38, 43, 50), (120, 178, 235), "#e8eaed", "k")}
+
+
+def shades() -> tuple[pg.ColorMap, str, str]:
+    """The current theme's colour map, and the counts' colour on a low and a high rate."""
+    empty, full, on_low, on_high = SHADES["dark" if current_name() == "dark" else "light"]
+    return pg.ColorMap([0.0, 1.0], [empty, full]), on_low, on_high
 
 
 class ConfusionView(BuiltWhenShown, QWidget):
@@ -30,7 +44,6 @@ class ConfusionView(BuiltWhenShown, QWidget):
         self.text_px = 0
 
     def _build(self) -> None:
-        
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.plot = self.view.addPlot()
@@ -40,7 +53,6 @@ class ConfusionView(BuiltWhenShown, QWidget):
         self.plot.setLabel("left", "true class")
         self.plot.setLabel("bottom", "predicted class")
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("CET-L12"))
         self.plot.addItem(self.image)
         self.layout().insertWidget(0, self.view, 1)
         self.plot.getViewBox().sigResized.connect(lambda *_: self.fit_texts())
@@ -66,8 +78,15 @@ class ConfusionView(BuiltWhenShown, QWidget):
                           f"({100 * right / max(total, 1):.1f}%){worst}")
         self._changed()
 
+    def changeEvent(self, event) -> None:
+        """Another theme: the cells and counts in its colours."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self._changed()
+        super().changeEvent(event)
+
     def _render(self) -> None:
-        
+        cmap, on_low, on_high = shades()
+        self.image.setColorMap(cmap)
         for t in self.texts:
             self.plot.removeItem(t)
         self.texts, self.text_px = [], 0
@@ -85,7 +104,7 @@ class ConfusionView(BuiltWhenShown, QWidget):
             for j in range(n):
                 if cm[i, j] == 0:
                     continue
-                colour = "w" if rates[i, j] > 0.5 else "k"
+                colour = on_high if rates[i, j] > 0.5 else on_low
                 t = pg.TextItem(str(int(cm[i, j])), color=colour, anchor=(0.5, 0.5))
                 t.setPos(j + 0.5, i + 0.5)
                 self.plot.addItem(t)

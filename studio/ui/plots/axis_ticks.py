@@ -4,7 +4,9 @@ re-ticks every axis whose range or size changed: when a run starts (a plot joins
 so every plot is resized), when the panel's layout changes, or when several plots' y ranges
 move at once, that was one paint of 50-90 ms of GUI-thread CPU, the largest stall while
 training. A `HeldAxis` that is stale paints its last picture and asks the view's
-`TickAhead` to re-tick it in a turn of its own, after which it repaints."""
+`TickAhead` to re-tick it in a turn of its own, after which it repaints. The live curves'
+own redraw re-ticks the axes whose range it moved at once (`tick_all`), so that one paint
+shows the new curves and axes: a paint costs more than a re-tick."""
 from __future__ import annotations
 
 from time import thread_time
@@ -101,6 +103,14 @@ class TickAhead:
         tick(axis)
         axis.update()
         return True
+
+    def tick_all(self) -> None:
+        """Re-tick every stale axis now (a redraw that moved y ranges, before its paint)."""
+        try:
+            for axis in stale_axes(self.view):
+                tick(axis)
+        except Exception:   # noqa: BLE001 - each axis re-ticks in its paint, as pyqtgraph's
+            self._give_up()
 
     def _give_up(self) -> bool:
         """The stale axes re-tick in their next paint (pyqtgraph's own way)."""

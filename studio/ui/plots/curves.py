@@ -59,7 +59,6 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.free: list[Slot] = []         # made plots no quantity uses now
         self._running = False
         self._spare_due = False
-        self._queue: list[MetricPlot] = []     # plots the timer's redraw has still to draw
         self.steps_per_epoch = 1
         self.epochs: int | None = None
         self.alpha = 0.8
@@ -206,8 +205,10 @@ class LiveCurves(BuiltWhenShown, QWidget):
     def redraw(self, force: bool = False) -> None:
         """Push changed buffers to their curves; nothing to do while the tab is hidden. A
         quantity without a plot gets one first (a new plot: one per call, outside the
-        budget; the timer calls again 10 times a second). The timer's redraws draw one plot
-        per event-loop turn, each painted before the next is drawn; `force` draws all now."""
+        budget; the timer calls again 10 times a second). The timer's redraw draws every
+        changed plot in one turn, so the view paints them all in one paint (a paint has a
+        large fixed part: the view, its axes' pictures, the window's flush); `force` draws
+        now whatever the budget says."""
         if not self.isVisible() or not self.built:
             return
         if not self._place(limit=1):
@@ -215,37 +216,17 @@ class LiveCurves(BuiltWhenShown, QWidget):
         elif not self.free and not self.running and not self._spare_due:
             self._spare_due = True
             QTimer.singleShot(self.SPARE_AFTER_MS, self, self._make_spare)
-        if force:
-            self._queue = []
+        if not force and not self.budget.due():
+            return
+        dirty = [p for p in self.plots.values() if p.dirty]
+        if dirty or force:
             with self.budget.run():
-                for p in self.plots.values():
+                for p in dirty:
                     p.redraw()
-        elif not self._queue and self.budget.due():
-            self._queue = [p for p in self.plots.values() if p.dirty]
-            if self._queue:
-                with self.budget.run():
-                    self._draw_next()
-
-    # between two plots' draws: time for the first one's paint (a few event-loop turns)
-    NEXT_PLOT_MS = 15
-
-    def _draw_next(self) -> None:
-        """Draw the next plot of the queue, and the one after it after a paint."""
-        p = self._queue.pop(0)
-        if p.slot is not None:
-            p.redraw()
-        if self._queue:
-            QTimer.singleShot(self.NEXT_PLOT_MS, self, self._draw_queued)
-
-    def _draw_queued(self) -> None:
-        if not self._queue:
-            return
-        if not self.isVisible():
-            self._queue = []          # drawn when shown again (they stay dirty)
-            return
-        t0 = time.thread_time()
-        self._draw_next()
-        self.budget.add(time.thread_time() - t0)
+                if self.running:
+                    # the axes whose range moved are re-ticked now, not each in a turn and
+                    # a paint of its own (HeldAxis): one paint then shows everything
+                    self.ticks.tick_all()
 
     # A run's metric plots (accuracy, ...) are known when it starts; making one then would
     # stall the GUI thread as the run begins, so a plot is made beforehand, when the curves

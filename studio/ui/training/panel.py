@@ -368,7 +368,7 @@ class TrainingPanel(QWidget):
         for k, v in ev.metrics.items():
             if k.startswith("val_") and isinstance(v, (int, float)):
                 parts.append(f"{k} {v:.4g}")
-        self.status.setText(" · ".join(parts))
+        self.status.set_later(" · ".join(parts))   # shown with the next progress update
 
     def _on_state(self, state: str) -> None:
         if self.worker is not None:

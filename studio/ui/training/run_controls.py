@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -23,11 +24,35 @@ def format_duration(seconds) -> str:
         f"{s // 60}:{s % 60:02d}"
 
 
+class StatusLine(QLabel):
+    """The one-line status text. `setText` shows a text at once (and drops a text kept by
+    `set_later`); `set_later(text)` is for a text that changes many times a second (an
+    epoch's losses): RunControls shows the latest with its next progress update."""
+
+    def __init__(self, text: str, on_later):
+        super().__init__(text)
+        self.later: str | None = None
+        self._on_later = on_later
+
+    def setText(self, text: str) -> None:
+        self.later = None
+        super().setText(text)
+
+    def set_later(self, text: str) -> None:
+        self.later = text
+        self._on_later()
+
+
 class RunControls(QWidget):
     """The buttons (the panel connects their `clicked`), a progress bar that shows epoch,
-    step, throughput and ETA, and a one-line status text."""
+    step, throughput and ETA, and a one-line status text.
 
-    PROGRESS_INTERVAL_S = 0.25   # the progress bar repaints synchronously: ~4 times a second
+    While a run trains, the bar and the status line change together, at most every
+    PROGRESS_INTERVAL_S, and the latest of each is always shown: every change is a repaint
+    of the window's dirty part on the GUI thread (the bar's is synchronous), and a short
+    epoch used to change the status line tens of times a second."""
+
+    PROGRESS_INTERVAL_S = 0.25
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,7 +69,7 @@ class RunControls(QWidget):
         self.progress.setRange(0, 100)      # whole percents: fewer progress-bar repaints
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
-        self.status = QLabel("Ready.")
+        self.status = StatusLine("Ready.", self._update_soon)
         row = QHBoxLayout()
         for b in (self.train_button, self.pause_button, self.resume_button, self.step_button,
                   self.stop_button):
@@ -55,6 +80,10 @@ class RunControls(QWidget):
         lay.addLayout(row)
         lay.addWidget(self.status)
         self._last_progress = float("-inf")
+        self._progress: tuple | None = None    # (BatchEnded, epochs) not shown yet
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._show_pending)
 
     def set_running(self, running: bool, state: str = "idle") -> None:
         """Enable the buttons that make sense while a run is (not) active."""
@@ -66,6 +95,7 @@ class RunControls(QWidget):
 
     def reset(self) -> None:
         """Idle and empty, as at start (another project was opened)."""
+        self._drop_pending()
         self.progress.setValue(0)
         self.progress.setFormat("idle")
         self.status.setText("Ready.")
@@ -76,21 +106,45 @@ class RunControls(QWidget):
         self.resume_button.setEnabled(state == "paused")
         self.step_button.setEnabled(state == "paused")
         if state == "paused":
+            self._show_pending()
             self.progress.setFormat("paused — " + self.progress.format())
 
     def show_progress(self, batch, epochs: int | None) -> None:
-        """The latest BatchEnded of a run of `epochs` (rate-limited: at most every
-        PROGRESS_INTERVAL_S)."""
-        now = time.monotonic()
-        if now - self._last_progress < self.PROGRESS_INTERVAL_S:
+        """The latest BatchEnded of a run of `epochs`: shown now, or the latest one
+        PROGRESS_INTERVAL_S after the previous update."""
+        self._progress = (batch, epochs)
+        self._update_soon()
+
+    def _update_soon(self) -> None:
+        if self._timer.isActive():
             return
-        self._last_progress = now
+        wait = self._last_progress + self.PROGRESS_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            self._show_pending()
+        else:
+            self._timer.start(int(wait * 1000) + 1)
+
+    def _show_pending(self) -> None:
+        """The kept status text and progress, in one repaint (the bar's setValue repaints
+        the window's dirty part at once: it goes last)."""
+        self._timer.stop()
+        self._last_progress = time.monotonic()
+        if self.status.later is not None:
+            self.status.setText(self.status.later)
+        if self._progress is None:
+            return
+        (batch, epochs), self._progress = self._progress, None
         epochs, spe = epochs or 1, batch.steps_per_epoch or 1
         done = (batch.epoch - 1) * spe + batch.step
-        self.progress.setValue(int(100 * min(1.0, done / max(1, epochs * spe))))
         self.progress.setFormat(
             f"epoch {batch.epoch}/{epochs} · step {batch.step}/{spe} · "
             f"{batch.samples_per_s:,.0f} samples/s · ETA {format_duration(batch.eta_s)}")
+        self.progress.setValue(int(100 * min(1.0, done / max(1, epochs * spe))))
+
+    def _drop_pending(self) -> None:
+        self._timer.stop()
+        self._progress = None
+        self.status.later = None
 
     def show_step(self, global_step: int, steps_per_epoch: int | None) -> None:
         """Paused after `global_step` batches (after a Step, or a Pause)."""
@@ -103,6 +157,7 @@ class RunControls(QWidget):
 
     def show_end(self, how: str, full: bool) -> None:
         """The run ended `how` ('finished', 'stopped', 'failed', ...); `full` fills the bar."""
+        self._drop_pending()
         if full:
             self.progress.setValue(self.progress.maximum())
         self.progress.setFormat(how)
