@@ -132,8 +132,14 @@ class AfterFirstPaint(QObject):
         self._fallback.timeout.connect(self._start)
         widget.installEventFilter(self)
 
-    def add(self, step: Callable[[], object], name: str = "") -> None:
-        self._steps.append((step, name or getattr(step, "__qualname__", "step")))
+    def add(self, step: Callable[[], object], name: str = "", first: bool = False) -> None:
+        """Queue `step`; with `first`, ahead of the steps not begun yet (a part the user has
+        just asked for)."""
+        entry = (step, name or getattr(step, "__qualname__", "step"))
+        if first and self._steps:
+            self._steps.insert(1, entry)   # the step at 0 may be part-way through
+        else:
+            self._steps.append(entry)
         if self.painted and len(self._steps) == 1:
             QTimer.singleShot(0, self._next)
 

@@ -44,6 +44,9 @@ class WindowPanels:
                      "studio.ui.teaching.boundary_plot", "studio.ui.teaching.health_view",
                      "studio.ui.sweep.marks")
     TRAINING_SHARE = 0.45  # of the window height, for curves and feature maps
+    # built in the start-up only when its tab is opened: behind another tab, its charts
+    # (60 ms each to make) would freeze the window for nothing
+    BUILT_WHEN_OPENED = ("sweep",)
 
     def _init_panels(self, lazy: bool) -> None:
         """Called at the end of MainWindow.__init__, once the actions and menus exist."""
@@ -51,6 +54,7 @@ class WindowPanels:
         self._panels_loaded = False
         self._panels_queued = False
         self._built: set[str] = set()
+        self._when_opened: set[str] = set()   # BUILT_WHEN_OPENED, waiting for their tab
         self.background_imports = BackgroundImports()   # start-up imports (lazy_panels)
         self.live = self.unit_heatmaps = self.unit_menu = None   # build_insight
         self.health = None   # training health warnings (load_panels)
@@ -121,7 +125,8 @@ class WindowPanels:
         self._panels_loaded = True
         self.build_insight()
         for key, *_rest in self.PANELS:
-            if (keys is None or key in keys) and key not in self._built:
+            wanted = key in keys if keys is not None else key not in self._when_opened
+            if wanted and key not in self._built:
                 self._build_panel(key)
         problems = self.panels.get("problems")
         if hasattr(problems, "node_activated"):
@@ -174,7 +179,7 @@ class WindowPanels:
         event-loop turn if its class can (an `in_steps` argument), else at once; it goes in
         its dock when complete. A part that fails leaves the placeholder: `load_panels`
         tries once more."""
-        if self._panels_loaded or key in self._built:
+        if key in self._built:
             return
         module, cls = next(p[2:4] for p in self.PANELS if p[0] == key)
         try:
@@ -190,7 +195,7 @@ class WindowPanels:
             widget = klass(self.document, parent=self.docks[key], in_steps=True)
             for part in widget.build_steps:
                 yield part
-                if self._panels_loaded or key in self._built:   # built at once meanwhile
+                if key in self._built:   # built at once meanwhile
                     widget.deleteLater()
                     return
         except Exception:  # noqa: BLE001 - a broken panel must not stop the start-up
@@ -245,11 +250,40 @@ class WindowPanels:
             if key == "training":   # the big ones: while no other thread wants the GIL
                 self.after_paint.add(self._while_data_profiled, "wait for the data profile")
             self.after_paint.add(lambda m=module: imports.wait([m]), f"wait for {module}")
+            if key in self.BUILT_WHEN_OPENED:
+                self.after_paint.add(lambda k=key: self._build_when_opened(k),
+                                     f"build the {key} panel when its tab is opened")
+                continue
             self.after_paint.add(lambda k=key: self._build_panel_in_steps(k),
                                  f"build the {key} panel")
         self.after_paint.add(lambda: imports.wait(), "wait for the last imports")
         self.after_paint.add(self.load_panels, "wire the panels")
         self.after_paint.arm()
+
+    def _build_when_opened(self, key: str) -> None:
+        """A start-up step: build the panel now if its dock is in view, else once its tab
+        is first opened (then in parts, ahead of the start-up steps still queued)."""
+        dock = self.docks[key]
+        if key in self._built:
+            return
+        if not dock.visibleRegion().isEmpty():
+            self.after_paint.add(lambda: self._build_panel_in_steps(key),
+                                 f"build the {key} panel", first=True)
+            return
+        self._when_opened.add(key)
+        module = next(p[2] for p in self.PANELS if p[0] == key)
+
+        def build():
+            yield from self.background_imports.wait([module])   # if opened that early
+            yield from self._build_panel_in_steps(key)
+
+        def shown(visible: bool) -> None:
+            if visible:   # its tab opened (a dock behind a tab is hidden to this signal)
+                dock.visibilityChanged.disconnect(shown)
+                self._when_opened.discard(key)
+                self.after_paint.add(build, f"build the {key} panel (its tab opened)",
+                                     first=True)
+        dock.visibilityChanged.connect(shown)
 
     def _while_data_profiled(self, limit_s: float = 3.0):
         """A start-up step: waits (the event loop idles) while the document's dataset is
