@@ -83,6 +83,8 @@ def choose_threads(reserve: int = 0, sample_s: float = 0.1, busy: float | None =
     if env.isdigit() and int(env) > 0:
         return int(env)
     cores = usable_cores()
+    if cores - reserve <= 1:
+        return 1   # the answer whatever the load: no need to sample it (a 0.1-s wait)
     if busy is None:
         busy = busy_elsewhere(sample_s)
     free = cores - (busy or 0.0)

@@ -89,3 +89,13 @@ def test_the_exported_script_chooses_its_threads(tmp_path):
 
     text = script_source(load_project(example_path("xor_mlp")))
     assert '"--threads"' in text and "torch.set_num_threads(args.threads or" in text
+
+
+def test_no_load_sample_when_one_thread_is_the_only_answer(two_cores, monkeypatch):
+    """The app reserves a core for its GUI: on 2 cores it trains with 1 thread whatever the
+    load, so it does not wait 0.1 s sampling /proc/stat at every run's start."""
+    sampled = []
+    monkeypatch.setattr(threads, "busy_elsewhere", lambda s=0.1: sampled.append(s) or 0.0)
+    assert threads.choose_threads(reserve=1) == 1
+    assert sampled == []
+    assert threads.choose_threads(reserve=0) == 2 and sampled == [0.1]
