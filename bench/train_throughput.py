@@ -2,8 +2,10 @@
 
 Same model (the example's compiled graph, same seed), same data (the tensors the Trainer
 trains on, on the device), same batch size and shuffling. The Trainer does its usual work
-(train metrics, batch events with gradient norms, end-of-epoch rows) but has no validation
-split, so both sides do only training. Target: Trainer / hand-written >= 0.97.
+(training metrics, batch events with gradient norms, end-of-epoch rows) but has no
+validation split, so no side evaluates one. Two hand-written loops (bench/hand_loop.py):
+"hand" trains only; "hand_metrics" also computes the training metrics the Trainer reports,
+as a careful PyTorch user would. Target: Trainer / hand-written >= 0.97.
 
 Three ways to measure, because on a shared machine wall clock alone cannot tell 3 %:
   default         interleaved short rounds (the order alternates), wall clock AND process CPU
@@ -40,14 +42,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
 from bench.common import busy, print_table, stop_busy, write_json
-from engine import compile_graph
+from bench.hand_loop import LOSSES, describe, run_hand, run_hand_metrics
 from engine.examples import example_path
 from engine.project import load_project
 from engine.train.trainer import Trainer
 
 EXAMPLES = "digits_cnn,digits_mlp,lstm_sequence"
-LOSSES = {"cross_entropy": torch.nn.functional.cross_entropy,
-          "mse": torch.nn.functional.mse_loss}
+TRAINER_DOES = ("trainer: Trainer.fit() as `studio train --no-save` runs it: the loss and the "
+                "training metrics of every epoch, batch events (coalesced to one per 0.1 s) "
+                "with gradient norms, NaN checks, pause/stop checks; no validation split")
 
 
 class Case:
@@ -66,6 +69,9 @@ class Case:
         probe.setup()
         self.data = probe.splits
         self.x, self.y = probe.state.train_data.x, probe.state.train_data.ys[0]
+        self.metrics = list(probe.state.metric_names)   # what the Trainer reports per epoch
+        self.hand_rows: list[dict] = []     # the last hand_metrics run's epochs
+        self.trainer_rows: list[dict] = []  # the last Trainer run's history
         self.batch_size = probe.config["batch_size"]
         self.overrides: dict = {}   # training settings for the Trainer sides
         self.step_seconds: float | None = None  # see real_clock()
@@ -107,6 +113,7 @@ def run_trainer(case: Case, epochs: int, measure=None, run_dir=False) -> int:
     with measure or _nothing():
         result = trainer.fit()
     assert result.status == "completed", result.error
+    case.trainer_rows = result.history
     return len(case.x) * epochs
 
 
@@ -143,29 +150,22 @@ def run_trainer_dir(case: Case, epochs: int, measure=None) -> int:
     return run_trainer_tb(case, epochs, measure, tensorboard=False)
 
 
-def run_hand(case: Case, epochs: int, measure=None) -> int:
-    """The loop a PyTorch user writes: shuffle, slice, forward, loss, backward, step."""
-    cfg = case.project.training
-    torch.manual_seed(cfg.get("seed", 0))
-    model = compile_graph(case.project.graph, load_weights=False)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["optimizer"]["lr"])
-    gen = torch.Generator().manual_seed(cfg.get("seed", 0))
-    x, y, bs, loss_fn = case.x, case.y, case.batch_size, LOSSES[case.loss]
-    with measure or _nothing():
-        model.train()
-        for _ in range(epochs):
-            total = 0.0
-            for idx in torch.randperm(len(x), generator=gen).split(bs):
-                loss = loss_fn(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-    return len(x) * epochs
+SIDES = {"trainer": run_trainer, "hand": run_hand, "hand_metrics": run_hand_metrics,
+         "trainer_dir": run_trainer_dir, "trainer_tb": run_trainer_tb}
+BASES = ("hand", "hand_metrics")   # the hand-written sides every Trainer side is compared with
 
 
-SIDES = {"trainer": run_trainer, "hand": run_hand, "trainer_dir": run_trainer_dir,
-         "trainer_tb": run_trainer_tb}
+def same_metrics(case: Case) -> str:
+    """Checks that hand_metrics computes what the Trainer reports (one epoch each, same
+    seed: the same training), and says so."""
+    run_trainer(case, 1)
+    run_hand_metrics(case, 1)
+    trainer, hand = case.trainer_rows[0], case.hand_rows[0]
+    for name, value in hand.items():
+        if abs(trainer[name] - value) > 1e-9 * max(1.0, abs(value)):
+            raise SystemExit(f"{case.name}: hand_metrics' {name} {value!r} differs from the "
+                             f"Trainer's {trainer[name]!r}")
+    return f"{case.name}: hand_metrics reports {', '.join(hand)} equal to the Trainer's"
 
 
 class _nothing:
@@ -193,7 +193,13 @@ def spread(values: list[float]) -> str:
 
 
 # -- interleaved rounds -------------------------------------------------------------------------
+def pairs(sides: list[str]) -> list[tuple[str, str]]:
+    """(Trainer side, hand side) for every ratio reported."""
+    return [(s, b) for s in sides if s not in BASES for b in BASES if b in sides]
+
+
 def rounds(case: Case, sides: list[str], n_rounds: int, epochs: int) -> dict:
+    print(same_metrics(case))
     for side in sides:  # warm-up
         SIDES[side](case, 1)
     rows = []
@@ -205,25 +211,26 @@ def rounds(case: Case, sides: list[str], n_rounds: int, epochs: int) -> dict:
             n = SIDES[side](case, epochs, t)
             row[f"{side}_wall_us"] = t.wall / n * 1e6
             row[f"{side}_cpu_us"] = t.cpu / n * 1e6
-        for side in sides[1:]:
-            row[f"{side}/hand_wall"] = row["hand_wall_us"] / row[f"{side}_wall_us"]
-            row[f"{side}/hand_cpu"] = row["hand_cpu_us"] / row[f"{side}_cpu_us"]
+        for side, base in pairs(sides):
+            for k in ("wall", "cpu"):
+                row[f"{side}/{base}_{k}"] = row[f"{base}_{k}_us"] / row[f"{side}_{k}_us"]
         rows.append(row)
     print(f"\n{case.name}: {len(case.x)} samples, batch {case.batch_size}, {epochs} epochs "
           f"per run, {torch.get_num_threads()} thread(s); microseconds per sample")
     cols = ["round"] + [f"{s}_{k}_us" for s in sides for k in ("wall", "cpu")] + \
-        [f"{s}/hand_{k}" for s in sides[1:] for k in ("wall", "cpu")]
+        [f"{s}/{b}_cpu" for s, b in pairs(sides)]
     print_table(rows, cols)
-    summary: dict = {"rounds": rows}
-    for side in sides[1:]:
+    summary: dict = {"rounds": rows, "load_average": os.getloadavg()}
+    for side, base in pairs(sides):
         for k in ("wall", "cpu"):
-            ratios = [r[f"{side}/hand_{k}"] for r in rows]
-            best = min(r[f"hand_{k}_us"] for r in rows) / min(r[f"{side}_{k}_us"] for r in rows)
-            summary[f"{side}_ratio_{k}"] = {"median": statistics.median(ratios),
-                                            "min": min(ratios), "max": max(ratios),
-                                            "best_round_each": best}
-            print(f"  {side} / hand, {k:4s}: median [min-max] of rounds {spread(ratios)}, "
+            ratios = [r[f"{side}/{base}_{k}"] for r in rows]
+            best = min(r[f"{base}_{k}_us"] for r in rows) / min(r[f"{side}_{k}_us"] for r in rows)
+            summary[f"{side}/{base}_{k}"] = {"median": statistics.median(ratios),
+                                             "min": min(ratios), "max": max(ratios),
+                                             "best_round_each": best}
+            print(f"  {side} / {base}, {k:4s}: median [min-max] of rounds {spread(ratios)}, "
                   f"best round each {best:.3f}")
+    print(f"  load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return summary
 
 
@@ -281,16 +288,18 @@ def instructions(examples: list[str], sides: list[str], epochs: int,
         for side in sides:
             row[f"{side}_instr_per_sample"], events = count_instructions(side, ex, epochs,
                                                                          step_s)
-            if side != "hand":
+            if side not in BASES:
                 row[f"{side}_events"] = events
-        for side in sides[1:]:
-            row[f"{side}/hand"] = row["hand_instr_per_sample"] / row[f"{side}_instr_per_sample"]
+        for side, base in pairs(sides):
+            row[f"{side}/{base}"] = (row[f"{base}_instr_per_sample"] /
+                                     row[f"{side}_instr_per_sample"])
         rows.append(row)
     print(f"\ninstructions per training sample (callgrind, {epochs} epochs after a warm-up, "
           f"1 thread); batch events spaced as in a real run whose steps take step_ms")
     print_table(rows, ["example", "steps", "step_ms"] +
                 [f"{s}_instr_per_sample" for s in sides] +
-                [f"{s}_events" for s in sides[1:]] + [f"{s}/hand" for s in sides[1:]])
+                [f"{s}_events" for s in sides if s not in BASES] +
+                [f"{s}/{b}" for s, b in pairs(sides)])
     return {"instructions": rows}
 
 
@@ -349,7 +358,9 @@ def main(argv=None) -> None:
         write_json(f"train_throughput_load{args.load}", out)
         return
     torch.set_num_threads(args.threads)
-    sides = ["hand", "trainer"] + (["trainer_dir", "trainer_tb"] if args.tensorboard else [])
+    sides = ["hand", "hand_metrics", "trainer"] + \
+        (["trainer_dir", "trainer_tb"] if args.tensorboard else [])
+    print(f"{TRAINER_DOES}.\n{describe()}")
     if args.instructions:
         write_json("train_throughput_instructions",
                    instructions(examples, sides, args.epochs, args.step_seconds))
