@@ -33,6 +33,20 @@ def import_torch_in_background() -> threading.Thread:
     return thread
 
 
+def wait_for_imports(window, limit_s: float = 60.0) -> bool:
+    """After the event loop: let the start-up's import threads finish (the window is gone)
+    before the interpreter shuts down. A daemon thread stopped at exit inside an extension
+    module's initialisation (torch's C++) aborts the process ("terminate called without an
+    active exception", or a crash). True if they finished within `limit_s`."""
+    end = time.monotonic() + limit_s
+    done = window.background_imports.finish(limit_s)
+    for thread in threading.enumerate():
+        if thread.name == "torch-import":
+            thread.join(max(0.0, end - time.monotonic()))
+            done = done and not thread.is_alive()
+    return done
+
+
 def make_app(argv: list[str] | None = None):
     """The QApplication (created once) with names, icon and the saved theme."""
     from PySide6.QtCore import QSettings
@@ -93,7 +107,9 @@ def run_app(path: str | None = None) -> int:
     window.after_paint.add(lambda: open_start_document(window, path), "open the document")
     window.show()   # queues the panels after the document
     window.after_paint.add(import_torch_in_background, "start importing torch")
-    return app.exec()
+    code = app.exec()
+    wait_for_imports(window)
+    return code
 
 
 def _parse_size(text: str) -> tuple[int, int]:

@@ -62,14 +62,16 @@ class BackgroundImports:
         self._lock = threading.Lock()
         self._pending: list[str] = []
         self._running = False
+        self._thread: threading.Thread | None = None
 
     def request(self, modules: Iterable[str]) -> None:
         with self._lock:
             self._pending.extend(m for m in modules if m not in sys.modules)
             if self._pending and not self._running:
                 self._running = True
-                threading.Thread(target=self._run, name="background-imports",
-                                 daemon=True).start()
+                self._thread = threading.Thread(target=self._run, name="background-imports",
+                                                daemon=True)
+                self._thread.start()
 
     def _run(self) -> None:
         while True:
@@ -81,6 +83,16 @@ class BackgroundImports:
             preimport(module)
             with self._lock:
                 self._pending.remove(module)
+
+    def finish(self, timeout_s: float) -> bool:
+        """Drop the modules not begun and wait (at most `timeout_s`) for the one being
+        imported: the app quits only then (see studio.app.wait_for_imports). True if done."""
+        with self._lock:
+            del self._pending[1:]
+            thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, timeout_s))
+        return thread is None or not thread.is_alive()
 
     def ready(self, modules: Iterable[str] | None = None) -> bool:
         """Whether `modules` (all asked-for ones if None) are imported, or failed to."""

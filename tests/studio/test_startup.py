@@ -222,3 +222,44 @@ def test_the_cheaper_pyside_import_check_answers_as_pysides_own(tmp_path, monkey
     feature = sys.modules["shibokensupport.feature"]
     monkeypatch.setattr(feature, "_mod_uses_pyside", feature._mod_uses_pyside)
     assert cheaper_pyside_import_check() and feature._mod_uses_pyside is _mentions_pyside
+
+
+QUIT_EARLY = """
+import sys, threading
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from studio import app as studio_app
+from studio.ui.main_window import MainWindow
+
+def close_while_importing():
+    names = {t.name for t in threading.enumerate()}
+    if "torch-import" not in names:
+        QTimer.singleShot(5, close_while_importing)
+        return
+    print("closed while importing:", sorted(n for n in names if "import" in n))
+    window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+    window.document.undo_stack.setClean()
+    window.close()
+
+app = studio_app.make_app()
+QTimer.singleShot(0, close_while_importing)
+code = studio_app.run_app(None)
+alive = [t.name for t in threading.enumerate() if t.name in ("torch-import",
+                                                             "background-imports")]
+print("alive after run_app:", alive)
+sys.exit(code)
+"""
+
+
+def test_quitting_while_torch_imports_waits_for_the_import_threads(tmp_path):
+    """Closing the window while torch is imported on its thread: `run_app` returns only once
+    the start-up's import threads are done, so the interpreter never shuts down under a
+    thread inside torch's C++ initialisation (that aborted the process at exit)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", QUIT_EARLY], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600, check=False, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "closed while importing: " in done.stdout and "torch-import" in done.stdout
+    assert "alive after run_app: []" in done.stdout, done.stdout
+    assert "terminate called" not in done.stderr
