@@ -8,9 +8,12 @@ views filled). Writes bench/results/gui_overhead.json.
 
 Like with like: the app trains with the cores other programs leave free less one (the GUI
 thread keeps a core), `studio train` with the free cores (engine.threads). Each round runs
-headless at both thread counts and the GUI, in a rotating order; throughput_ratio is the GUI against the faster
-headless setting (so neither a slow default nor a lucky thread count flatters the GUI), and
-both per-setting ratios are reported too. A warm-up run comes first.
+headless at both thread counts and the GUI twice (once timed for its throughput, once with
+the 5 ms lag probe, whose 200 wake-ups a second preempt the training thread and are not the
+app's), in a rotating order; throughput_ratio is the GUI against the faster headless
+setting (so neither a slow default nor a lucky thread count flatters the GUI), and both
+per-setting ratios are reported too, and the probed run's (ratio_probed). A warm-up run
+comes first. --split times the GUI thread's CPU by component (bench/gui_split.py).
 Run: QT_QPA_PLATFORM=offscreen python -m bench.gui_overhead [--rounds 5] [--epochs 20]
      [--gui-threads N]   (train from the app with N torch threads instead of its choice)
      [--load N]          (N separate processes keep N cores busy meanwhile)"""
@@ -100,7 +103,21 @@ def _headless_run(name, epochs, batch_size, thread, Trainer, threading) -> float
     return _rate(cost.rows)
 
 
-def gui(app, name: str, epochs: int, batch_size: int, watch: str
+class _NoProbe:
+    """In place of StallProbe for a run timed for its throughput: the probe's timer wakes
+    the GUI thread 200 times a second, preempting the training thread each time."""
+
+    timer = None
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def mark(self, _name: str) -> None: ...
+
+    def gaps(self) -> list:
+        return []
+
+
+def gui(app, name: str, epochs: int, batch_size: int, watch: str, probed: bool = True
         ) -> tuple[float, list, float]:
     from studio.document import Document
     from studio.ui.training.panel import TrainingPanel
@@ -125,7 +142,7 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str
     _wait(lambda: False, IDLE_S)    # a user looks at the panel before pressing Train
     cost = ThreadCost()    # the epochs' rows, and where the training thread's time went
     panel.extra_callbacks.append(cost)
-    probe = StallProbe(PROBE_MS)
+    probe = StallProbe(PROBE_MS) if probed else _NoProbe()
     split = _SplitRun(app, panel, maps, probe)
     cpu0, wall0 = time.thread_time(), time.perf_counter()
     probe.start()                   # the run's start (plots, watch) is probed too ...
@@ -165,7 +182,8 @@ class _SplitRun:
         if self.on:
             app.reset()
             app.name_timer(panel.curves.timer, "curves timer (redraw)")
-            app.name_timer(probe.timer, "stall probe (bench)")
+            if probe.timer is not None:
+                app.name_timer(probe.timer, "stall probe (bench)")
             for widget, name in ((panel.controls, "run controls"), (panel.curves, "curves"),
                                  (panel.feature_maps, "feature maps (panel)"),
                                  (maps, "feature maps (2nd view)"), (panel, "panel")):
@@ -242,27 +260,32 @@ def _wait(done, timeout_s: float) -> None:
 
 
 def _round(app, args, r: int, gui_threads: int) -> dict:
-    """One round: headless (default threads), headless (the GUI's threads) and the GUI, in
-    an order rotating with r so drifting machine load hits all three alike."""
+    """One round: headless (default threads), headless (the GUI's threads), the GUI (its
+    throughput) and the GUI with the stall probe (its lag), in an order rotating with r so
+    drifting machine load hits all four alike."""
     out: dict = {}
     jobs = [
         ("headless_default", lambda: headless(args.example, args.epochs, args.batch_size)),
         ("headless_same", lambda: headless(args.example, args.epochs, args.batch_size,
                                            threads=gui_threads)),
-        ("gui", lambda: gui(app, args.example, args.epochs, args.batch_size, args.watch)),
+        ("gui", lambda: gui(app, args.example, args.epochs, args.batch_size, args.watch,
+                            probed=False)),
+        ("gui_probed", lambda: gui(app, args.example, args.epochs, args.batch_size,
+                                   args.watch)),
     ]
-    for name, job in jobs[r % 3:] + jobs[:r % 3]:
+    for name, job in jobs[r % 4:] + jobs[:r % 4]:
         # collect the previous run's garbage (a closed panel is thousands of pyqtgraph
         # objects in reference cycles) now, not as a full collection in the middle of this
         # run; a long-lived app window does not make such garbage while it trains
         gc.collect()
         out[name] = job()
         out[f"{name}_thread"] = COSTS.pop()
-    out["gui_split"] = SPLITS.pop()
+        if name.startswith("gui"):
+            out[f"{name}_split"] = SPLITS.pop()
     return out
 
 
-def _thread_columns(res: dict) -> dict:
+def _thread_columns(res: dict) -> dict:  # (of the GUI run timed for its throughput)
     """The training thread's µs per sample: CPU, run-queue wait and asleep, GUI vs headless
     with the same threads (bench/thread_cost.py)."""
     out = {}
@@ -315,7 +338,8 @@ def _main(args) -> int:
     for r in range(args.rounds):
         load = os.getloadavg()[0]
         res = _round(app, args, r, gui_threads)
-        g, gaps, share = res["gui"]
+        g, _, share = res["gui"]
+        g_probed, gaps, _ = res["gui_probed"]
         h_def, h_same = res["headless_default"], res["headless_same"]
         for gap in gaps:
             gap["round"] = r + 1
@@ -326,6 +350,7 @@ def _main(args) -> int:
         rows.append({"round": r + 1, "headless_default_s": h_def, "headless_same_s": h_same,
                      "gui_samples_s": g, "ratio_vs_default": g / h_def,
                      "ratio_vs_same": g / h_same, "gui_thread_cpu": share,
+                     "ratio_probed": g_probed / max(h_def, h_same),
                      "gui_cpu_batches": res["gui_split"]["gui_cpu_per_s"],
                      "lag_p99_ms": float(np.percentile([x["lag_ms"] for x in batch_gaps], 99)),
                      "lag_max_ms": max(x["lag_ms"] for x in batch_gaps),
@@ -334,12 +359,13 @@ def _main(args) -> int:
                      "edge_cpu_max_ms": max(x["gui_cpu_ms"] for x in edge),
                      "load_avg": load, **_thread_columns(res)})
         print(f"round {r + 1}: headless {h_def:,.0f} samples/s ({default_threads} threads), "
-              f"{h_same:,.0f} ({gui_threads}), GUI {g:,.0f} ({gui_threads})")
+              f"{h_same:,.0f} ({gui_threads}), GUI {g:,.0f} ({gui_threads}), "
+              f"GUI with the stall probe {g_probed:,.0f}")
         splits.append(res["gui_split"])
     med = {k: statistics.median(row[k] for row in rows)
            for k in ("headless_default_s", "headless_same_s", "gui_samples_s",
                      "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu",
-                     "gui_cpu_batches")}
+                     "gui_cpu_batches", "ratio_probed")}
     # the GUI against the faster headless setting, chosen on the medians (not per round:
     # the larger of two noisy numbers would be biased up)
     best = "default" if med["headless_default_s"] >= med["headless_same_s"] else "same"
@@ -372,6 +398,7 @@ def _main(args) -> int:
                                          key=lambda g: -g["lag_ms"]),
               "gui_thread_cpu_share": med["gui_thread_cpu"],
               "gui_cpu_per_s_batches": med["gui_cpu_batches"],
+              "throughput_ratio_probed": med["ratio_probed"],
               "per_round_gui_cpu_per_s_batches": _spread([r["gui_cpu_batches"] for r in rows]),
               "per_round": {k: _spread([row[k] for row in rows])
                             for k in ("lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms",
@@ -381,8 +408,8 @@ def _main(args) -> int:
                           "lag_max_ms": "<= 50"}}
     print()
     print_table(rows, ["round", "headless_default_s", "headless_same_s", "gui_samples_s",
-                       "ratio", "ratio_vs_default", "ratio_vs_same", "gui_thread_cpu",
-                       "gui_cpu_batches", "lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms", "edge_lag_max_ms",
+                       "ratio", "ratio_vs_default", "ratio_vs_same", "ratio_probed",
+                       "gui_thread_cpu", "gui_cpu_batches", "lag_p99_ms", "lag_max_ms", "stall_cpu_max_ms", "edge_lag_max_ms",
                        "edge_cpu_max_ms", "load_avg"])
     print("lag_*: while batches ran; stall_cpu_max_ms: the GUI thread's CPU in its most costly "
           "gap then (load-robust); edge_*: at the run's start and end")
@@ -398,7 +425,10 @@ def _main(args) -> int:
     print("gui_thread_cpu_share: CPU seconds of the GUI thread per second of GUI training "
           f"(median of the rounds; load-robust). Load average 1/5/15 min at the end: "
           f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print("gui_cpu_batches: the same, only while batches ran (what slows the training thread)")
+    print("gui_cpu_batches: the same, only while batches ran (what slows the training thread)."
+          "\nratio: the GUI run without the stall probe (its 200 wake-ups a second preempt "
+          "the training thread); ratio_probed: the GUI run that measured the lag, against the "
+          "faster headless setting of the round")
     if args.split:
         result["split"] = _split_table(splits)
         print("\nThe GUI thread's CPU while batches ran, by component (all rounds; ms per "

@@ -47,7 +47,7 @@ from engine.train.events import (
     RunStarted,
 )
 
-FPS = 30
+FPS = 10   # the trainer reports batches 10 times a second (event_interval); each drain wakes the GUI thread
 
 TrainerFactory = Callable[..., Any]
 

@@ -159,3 +159,33 @@ def test_the_confusion_matrix_is_drawn_in_the_themes_colours(qtbot, qapp):
         assert high.color.lightness() > 180        # white on the strong colour
     finally:
         apply_theme(qapp, "light")
+
+
+def test_feature_maps_fit_the_view_to_each_new_mosaic_size(qtbot):
+    """A live refresh of the same layer keeps the view; another size is fitted again."""
+    fm = FeatureMapView()
+    qtbot.addWidget(fm)
+    fm.resize(400, 400)
+    fm.show()
+    fm.set_layers([("n2", "conv1"), ("n8", "fc1")])
+    fm.choose("n2")
+    rng = np.random.default_rng(0)
+
+    def image_in_view():
+        (x0, x1), (y0, y1) = fm.box.viewRange()
+        h, w = fm.image.image.shape[:2]          # (x, y) order: pyqtgraph's
+        return x0 <= 0 and y0 <= 0 and x1 >= h and y1 >= w
+
+    fm.show_activation("n2", rng.random((1, 16, 8, 8)))
+    assert image_in_view()
+    fitted = fm.box.viewRange()
+    fits = []
+    fit = fm.box.autoRange
+    fm.box.autoRange = lambda **kw: (fits.append(1), fit(**kw))
+    fm.show_activation("n2", rng.random((1, 16, 8, 8)))     # the next live snapshot
+    assert fm.box.viewRange() == fitted and not fits        # drawn, not re-fitted
+    fm.show_activation("n8", rng.random((1, 300)))
+    fm.choose("n8")                                        # a heat strip of 10 x 32 units
+    assert fm.kind == "units" and image_in_view()
+    fm.choose("n2")
+    assert image_in_view() and fm.box.viewRange() == fitted

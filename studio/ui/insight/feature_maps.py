@@ -55,6 +55,7 @@ class FeatureMapView(BuiltWhenShown, QWidget):
         self.grid = (0, 0)
         self.tile_hw = (0, 0)
         self.kind = ""
+        self._fitted = None       # the mosaic's shape the view was last fitted to
 
     def _build(self) -> None:
         self.view = pg.GraphicsLayoutWidget()
@@ -174,7 +175,9 @@ class FeatureMapView(BuiltWhenShown, QWidget):
         self.tile_count = len(tiles) if kind != "units" else int(np.isfinite(img).sum())
         self.kind = kind
         self.image.setImage(to_rgba(img, self.cmap), levels=None)
-        self.box.autoRange(padding=0.01)
+        if img.shape != self._fitted:     # a live refresh of the same layer: same size
+            self._fitted = img.shape
+            self.box.autoRange(padding=0.01)
         self.info.setText(text)
 
     def position_at(self, col: float, row: float) -> tuple[int, ...] | None:
@@ -208,6 +211,7 @@ class FeatureMapView(BuiltWhenShown, QWidget):
     def _blank(self, text: str) -> None:
         if self.built:
             self.image.clear()
+        self._fitted = None
         self.tile_count = 0
         self.grid = (0, 0)
         self.info.setText(text)

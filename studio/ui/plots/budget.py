@@ -27,6 +27,10 @@ class CostBudget:
     def due(self) -> bool:
         return monotonic() - self._last >= self.interval()
 
+    def wait(self) -> float:
+        """Seconds until the work may run again (0: now)."""
+        return max(0.0, self._last + self.interval() - monotonic())
+
     def add(self, seconds: float) -> None:
         self._current += seconds
 

@@ -51,7 +51,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
     when the curves are first shown, at most one per event-loop turn, and reused by the
     next run and the next project (`reset`)."""
 
-    def __init__(self, parent: QWidget | None = None, fps: int = 10):
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False)
         self.budget = CostBudget(self.CPU_SHARE, self.MIN_REDRAW_S)
@@ -81,10 +81,11 @@ class LiveCurves(BuiltWhenShown, QWidget):
         lay.addLayout(top)
         self.plot("loss")
         self.plot("lr", "learning rate")
+        # the next redraw, started when points arrive and run when the budget allows (no
+        # polling: every wake-up of the GUI thread preempts the training thread's core)
         self.timer = QTimer(self)
-        self.timer.setInterval(int(1000 / fps))
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._redraw_due)
 
     @property
     def running(self) -> bool:
@@ -172,6 +173,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
                     p = self.plot(key)
                     p.step.append(x, float(value))
                     p.dirty = True
+        self._redraw_soon()
 
     def add_epoch(self, data: dict) -> None:
         """Per-epoch points of an epoch's metrics row (train and val_ values)."""
@@ -193,6 +195,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
                 buf = p.train
             buf.append(x, float(value))
             p.dirty = True
+        self._redraw_soon()
 
     # Repaint the curves at most twice a second, and less often when a redraw and the paints
     # it causes cost more than CPU_SHARE of a core (measured as they run): a repaint of the
@@ -205,7 +208,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
     def redraw(self, force: bool = False) -> None:
         """Push changed buffers to their curves; nothing to do while the tab is hidden. A
         quantity without a plot gets one first (a new plot: one per call, outside the
-        budget; the timer calls again 10 times a second). The timer's redraw draws every
+        budget; the timer calls again when points arrive). The timer's redraw draws every
         changed plot in one turn, so the view paints them all in one paint (a paint has a
         large fixed part: the view, its axes' pictures, the window's flush); `force` draws
         now whatever the budget says."""
@@ -227,6 +230,16 @@ class LiveCurves(BuiltWhenShown, QWidget):
                     # the axes whose range moved are re-ticked now, not each in a turn and
                     # a paint of its own (HeldAxis): one paint then shows everything
                     self.ticks.tick_all()
+
+    def _redraw_soon(self) -> None:
+        """Redraw once the budget allows (at once if it does)."""
+        if not self.timer.isActive() and self.isVisible():
+            self.timer.start(int(1000 * self.budget.wait()))
+
+    def _redraw_due(self) -> None:
+        self.redraw()
+        if any(p.dirty for p in self.plots.values()):
+            self._redraw_soon()
 
     # A run's metric plots (accuracy, ...) are known when it starts; making one then would
     # stall the GUI thread as the run begins, so a plot is made beforehand, when the curves
@@ -284,6 +297,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
         for name, p in self.plots.items():
             if name != "lr":
                 p.set_log(on)
+        self._redraw_soon()
 
     def _smoothing_changed(self, alpha: float) -> None:
         self.alpha = alpha
@@ -295,6 +309,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
             for x, y in zip(xs, ys):
                 p.step.append(x, y)
             p.dirty = True
+        self._redraw_soon()
 
     def _mouse_moved(self, evt) -> None:
         pos = evt[0]
