@@ -79,6 +79,17 @@ def python_can_import(py: Path, module: str) -> bool:
     return subprocess.run([str(py), "-c", code], cwd=py.parent, check=False).returncode == 0
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _one_torch_thread():
+    """The exporters' tests train and run tiny models: one intra-op thread (no OpenMP
+    barrier stalls on a busy machine, same results). Package scope, so a module-scoped
+    fixture that trains runs with it too; restored afterwards for the other suites."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def assert_ruff_clean(*paths: Path) -> None:

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[3]
 def trained(tmp_path_factory):
     """The xor example after a 4-epoch run, then a second run of a wider copy (a sweep's
     trial), which the bundle must not pick."""
-    torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("bundle")
     path = copy_example("xor_mlp", folder / "xor.nnproj")
     project = load_project(path)

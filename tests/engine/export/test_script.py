@@ -51,7 +51,6 @@ def _start(py: Path, script: Path, *args: str) -> subprocess.Popen:
 
 
 def _in_app(project: engine.Project, epochs: int) -> list[dict]:
-    torch.set_num_threads(1)
     result = Trainer(project, device="cpu", run_dir=False, epochs=epochs).fit()
     assert result.status == "completed", result.error
     return result.history

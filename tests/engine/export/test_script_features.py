@@ -238,7 +238,6 @@ def test_a_feature_is_written_and_trains_like_the_app(feature, tmp_path, monkeyp
     assert_short_lines(text)
     assert_only_what_is_used(text, project)
     assert_no_settings_dicts(text)
-    torch.set_num_threads(1)
     trainer = Trainer(project, "cpu", run_dir=False)
     result = trainer.fit()
     assert result.status in ("completed", "early_stopping"), result.error

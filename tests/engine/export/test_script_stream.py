@@ -65,7 +65,6 @@ def _project(tmp_path, graph, dataset, **training):
 
 def _compare(project, tmp_path, workers=2):
     """Export, run the script as a program; its rows must equal the Trainer's."""
-    torch.set_num_threads(1)
     trainer = Trainer(project, "cpu", run_dir=False)
     result = trainer.fit()
     assert result.status == "completed", result.error
