@@ -7,6 +7,8 @@ Trained weights live beside the project in `<name>.safetensors`; nothing is ever
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
 import os
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .atomic import atomic_write, fsync_dir, remove_stale_temps  # noqa: F401 (re-exported)
 from .graph import Graph, GraphError, check_name
@@ -292,17 +294,20 @@ def _check_text(text: str, where: str, path) -> None:
                            where) from None
 
 
-def save_project(project: Project, path: str | os.PathLike | None = None) -> Path:
+def save_project(project: Project, path: str | os.PathLike | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
     """Save the project file (JSON, sorted keys) and its weights, if any, as a pair: a kill
     at any moment leaves the old pair or the new one (see engine.weights_file). Every value
-    is checked before anything is written. Raises ProjectError."""
+    is checked before anything is written. `progress(done, total)`: bytes of weights
+    written (or copied) so far. Raises ProjectError."""
     path = Path(path or project.path or "")
     if not path.name:
         raise ProjectError("no file name given to save the project to")
     if path.suffix != SUFFIX:
         path = path.with_suffix(SUFFIX)
     try:
-        record = save_pair(project, path, lambda record: dumps_project(project, record, path))
+        record = save_pair(project, path, lambda record: dumps_project(project, record, path),
+                           progress)
     except OSError as exc:
         raise ProjectError(f"cannot save: {exc.strerror or exc}", path) from None
     wpath = project.weights_path(path)
@@ -311,6 +316,29 @@ def save_project(project: Project, path: str | os.PathLike | None = None) -> Pat
     project.path = path
     project.weights_record = record
     return path
+
+
+class _FrozenGraph(NamedTuple):
+    """What saving needs of a graph, as it was when `frozen` was called."""
+    data: dict
+    weights: Any
+
+    def to_dict(self) -> dict:
+        return self.data
+
+
+def frozen(project: Project) -> Project:
+    """What `save_project(project)` would write, taken now: the graph's record and the
+    settings deep-copied, the weights' per-node tables copied (tensors are replaced by edits,
+    never changed in place; a lazy file stays unread). A save off the GUI thread writes it
+    while the user goes on editing the project."""
+    from .weights_lazy import copy_weights
+
+    graph = _FrozenGraph(copy.deepcopy(project.graph.to_dict()),
+                         copy_weights(project.graph.weights))
+    return dataclasses.replace(project, graph=graph, **{
+        key: copy.deepcopy(getattr(project, key))
+        for key in ("dataset", "training", "view", "meta", "sweep")})
 
 
 # at the end: these modules use ProjectError and Project defined above

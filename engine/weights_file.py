@@ -51,6 +51,11 @@ def weights_blocks(weights: dict[str, dict[str, Any]]):
     blocks (a big model is never copied whole into one bytes object). The tensors are
     gathered and the header made before the first block is yielded: a lazy weights file is
     read and an unsaveable tensor refused (ValueError) before anything is written."""
+    return weights_stream(weights)[1]
+
+
+def weights_stream(weights: dict[str, dict[str, Any]]):
+    """(the file's size in bytes, weights_blocks(weights))."""
     import numpy as np
 
     from .weights_stream import BLOCK, DTYPES
@@ -74,7 +79,8 @@ def weights_blocks(weights: dict[str, dict[str, Any]]):
         offset += arr.nbytes
     table = json.dumps(header, separators=(",", ":")).encode("utf-8")
     table += b" " * (-len(table) % 8)
-    return _blocks(len(table).to_bytes(8, "little") + table, [a for _n, a in flat], BLOCK)
+    head = len(table).to_bytes(8, "little") + table
+    return len(head) + offset, _blocks(head, [a for _n, a in flat], BLOCK)
 
 
 def _blocks(head: bytes, arrays: list, size: int):
@@ -203,10 +209,13 @@ def _read_pair(graph, wpath: Path, found: list, record: dict,
                        wpath)
 
 
-def save_pair(project: Project, path: Path, text_for) -> dict | None:
+def save_pair(project: Project, path: Path, text_for,
+              progress: Progress | None = None) -> dict | None:
     """Write the project file at `path` and its weights as a pair (see the module docstring).
     `text_for(record)` gives the project file's text naming the weights record; it is made
-    before anything is written (it refuses unsaveable values). Returns the record."""
+    before anything is written (it refuses unsaveable values). `progress(done, total)`:
+    the weights' bytes written so far. Returns the record."""
+    progress = progress or (lambda _done, _total: None)
     weights = project.graph.weights
     if not weights:
         atomic_write(path, text_for(None).encode("utf-8"))
@@ -215,11 +224,11 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     if kept is not None:   # the weights on disk are already this project's: keep them
         atomic_write(path, text_for(kept).encode("utf-8"))
         return kept
-    copied = _copied_pair(project, path, text_for)
+    copied = _copied_pair(project, path, text_for, progress)
     if copied is not None:
         return copied
     try:
-        blocks = weights_blocks(weights)   # a lazy file is read here, before anything is written
+        total, blocks = weights_stream(weights)   # a lazy file is read here, before writing
     except ProjectError:
         raise   # a lazily read weights file found damaged: the error names it
     except Exception as exc:  # noqa: BLE001 - numpy refuses in its own types
@@ -229,10 +238,22 @@ def save_pair(project: Project, path: Path, text_for) -> dict | None:
     digest = hashlib.sha256()
     wpath = project.weights_path(path)
     atomic_write_blocks(pending_weights_path(wpath),   # 1. the new weights, beside the old
-                        (digest.update(b) or b for b in blocks))
+                        _counted(blocks, total, progress, digest))
     record = {"sha256": digest.hexdigest()}
     _commit_pair(path, text_for(record).encode("utf-8"), wpath, record)
     return record
+
+
+def _counted(blocks, total: int, progress: Progress, digest=None):
+    """`blocks` passed on, hashed into `digest` and counted into `progress(done, total)`."""
+    done = 0
+    progress(0, total)
+    for block in blocks:
+        if digest is not None:
+            digest.update(block)
+        yield block
+        done += len(block)
+        progress(done, total)
 
 
 def _commit_pair(path: Path, text: bytes, wpath: Path, record: dict) -> None:
@@ -243,7 +264,7 @@ def _commit_pair(path: Path, text: bytes, wpath: Path, record: dict) -> None:
     fsync_dir(wpath.parent)
 
 
-def _copied_pair(project: Project, path: Path, text_for) -> dict | None:
+def _copied_pair(project: Project, path: Path, text_for, progress: Progress) -> dict | None:
     """Save As of a project whose weights are a lazy file, unread and unedited: the file's
     bytes are copied (streamed in 1 MB blocks, hashed on the way, the copy kept only if its
     SHA-256 is the one the project names) instead of read and re-encoded. The lazy weights
@@ -257,7 +278,7 @@ def _copied_pair(project: Project, path: Path, text_for) -> dict | None:
     text = text_for(record).encode("utf-8")
     wpath = project.weights_path(path)
     for source in weights.source.found:
-        if _copy_verified(source, pending_weights_path(wpath), record["sha256"]):
+        if _copy_verified(source, pending_weights_path(wpath), record["sha256"], progress):
             break
     else:
         return None
@@ -270,15 +291,14 @@ class _Mismatch(Exception):
     """The file copied is not the one the project names (it changed since the open)."""
 
 
-def _copy_verified(source: Path, target: Path, sha256: str) -> bool:
+def _copy_verified(source: Path, target: Path, sha256: str, progress: Progress) -> bool:
     """Copy `source` to `target` atomically if its bytes hash to `sha256` (else, or when it
     cannot be read, leave `target` as it was and return False)."""
     digest = hashlib.sha256()
 
     def blocks(f):
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-            yield block
+        yield from _counted(iter(lambda: f.read(1 << 20), b""), os.fstat(f.fileno()).st_size,
+                            progress, digest)
         if digest.hexdigest() != sha256:
             raise _Mismatch
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -23,20 +21,14 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from engine.examples import new_project
 from engine.fit import DataFit, profile_dataset, profile_key, suggest_input_shape
 from engine.graph import Graph, GraphEvent
-from engine.project import (
-    Project,
-    ProjectError,
-    atomic_write,
-    dumps_project,
-    load_project,
-    save_project,
-)
+from engine.project import Project, load_project
 from engine.validate import Fix, Report, Validator
-from engine.weights_lazy import unread
 
 from .background import DaemonCall
 from .commands import GraphCommand, SetParamCommand, SetWeightsCommand
+from .document_files import DocumentFiles
 from .idle import IdleQueue
+from .saving import Saver
 from .scope import BlockScope
 from .stepped_validation import SteppedValidation
 from .unsaved_runs import UnsavedRuns
@@ -60,7 +52,7 @@ def recovery_path_for(path: str | Path | None) -> Path:
     return recovery_dir() / "untitled.nnproj"
 
 
-class Document(SteppedValidation, QObject):
+class Document(DocumentFiles, SteppedValidation, QObject):
     """Signals: changed() after any graph edit or replacement; validated(Report) after the
     report was brought up to date; path_changed(str); modified_changed(bool);
     graph_replaced(Graph) when a new project was opened or created (views re-subscribe);
@@ -113,6 +105,8 @@ class Document(SteppedValidation, QObject):
         self.settings_changed.connect(self._on_settings_changed)
         #: reads a lazily opened project's weights off the GUI thread for what needs them
         self.weights_reader = WeightsReader(self)
+        self.saver = Saver(self)   # saves off the GUI thread (studio.saving)
+        self.pushes = 0            # edits pushed: a save marks the document saved if none came
         self.project: Project = Project()
         self._install(project or new_project())
         self.autosave_timer = QTimer(self)
@@ -173,6 +167,7 @@ class Document(SteppedValidation, QObject):
         if isinstance(command, GraphCommand):
             command.execute()  # raises without side effects when refused
         self.undo_stack.push(command)
+        self.pushes += 1
         return command
 
     def try_push(self, command: QUndoCommand) -> bool:
@@ -353,88 +348,10 @@ class Document(SteppedValidation, QObject):
         project.path = None
         self._install(project)
 
-    def unreadable_weights(self) -> ProjectError | None:
-        """Read the weights of a project opened lazily now, if not yet: the error, naming
-        the weights file, when it has since been damaged, replaced or removed (a save
-        cannot carry them then). None when they are read or there are none."""
-        weights = self.graph.weights
-        if unread(weights):
-            try:
-                len(weights)
-            except ProjectError as exc:
-                return exc
-        return None
-
-    def drop_weights(self, text: str = "Drop the unreadable weights") -> bool:
-        """The model has no weights any more (an undoable edit): for a weights file that
-        cannot be read, so the rest of the project can be saved."""
-        return self.set_weights({}, text)
-
-    def save(self) -> Path:
-        if not self.project.path:
-            raise ProjectError("the project has no file name yet: use Save As")
-        return self.save_as(self.project.path)
-
-    def save_as(self, path: str | Path) -> Path:
-        old_path, old_recovery = self.project.path, self.recovery_path()
-        saved = save_project(self.project, path)
-        self.unsaved_runs.move_to(self.project.runs_dir())
-        _unlink(old_recovery)
-        self.undo_stack.setClean()
-        was_replaced, self._replaced_after_open = self._replaced_after_open, False
-        if was_replaced:
-            self.modified_changed.emit(False)
-        if saved != old_path:
-            self.path_changed.emit(str(saved))
-            self.check_data()  # relative data paths now resolve against the new folder
-        return saved
-
-    def to_json(self) -> str:
-        return dumps_project(self.project)
-
-    # autosave / recovery -----------------------------------------------------------------
-    def recovery_path(self) -> Path:
-        return recovery_path_for(self.project.path)
-
-    def autosave(self) -> Path | None:
-        """Write the document to its recovery file if it changed since the last autosave."""
-        if not self.modified or not self._autosave_due:
-            return None
-        rec = self.recovery_path()
-        rec.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.loads(self.to_json())
-        payload.setdefault("meta", {})
-        payload["meta"] = dict(payload["meta"], recovery_of=str(self.project.path or ""),
-                               recovery_time=time.time())
-        atomic_write(rec, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
-        self._autosave_due = False
-        return rec
-
-    def discard_recovery(self) -> None:
-        _unlink(self.recovery_path())
-
-    def pending_recovery(self, path: str | Path | None) -> Path | None:
-        """A recovery file for `path` that is newer than the saved project, if any."""
-        rec = recovery_path_for(path)
-        if not rec.exists():
-            return None
-        if path and Path(path).exists() and rec.stat().st_mtime <= Path(path).stat().st_mtime:
-            return None
-        return rec
-
-    def restore_recovery(self, rec: str | Path, path: str | Path | None) -> None:
-        """Load a recovery file as the (modified, unsaved) content of `path`."""
-        project = load_project(rec, weights=False)  # unreadable or damaged: ProjectError
-        for key in ("recovery_of", "recovery_time"):
-            project.meta.pop(key, None)
-        project.path = Path(path) if path else None
-        self._install(project)
-        self._replaced_after_open = True
-        self.modified_changed.emit(True)
-
     def close(self) -> None:
         """Clean close: stop the autosave, drop the recovery file, ignore a dataset profile
         still on its way (its views may be gone)."""
+        self.saver.wait()
         self.autosave_timer.stop()
         self.discard_recovery()
         if self._profile_call is not None:
@@ -445,13 +362,6 @@ class Document(SteppedValidation, QObject):
 
 def _profile(key: str, config: dict, folder: Path):
     return key, profile_dataset(config, folder)   # never raises
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
 
 
 __all__ = ["AUTOSAVE_MS", "Document", "recovery_dir", "recovery_path_for"]

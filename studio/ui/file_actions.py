@@ -22,6 +22,7 @@ class FileActions:
     def confirm_discard(self) -> bool:
         """Ask to stop an active training run, then to save unsaved changes (the run's
         weights among them). True if the caller may go on."""
+        self.finish_saving()   # its outcome first: the file on disk, a failure's message
         training = self.panels.get("training")
         if callable(getattr(training, "is_running", None)) and training.is_running():
             answer = QMessageBox.question(
@@ -41,7 +42,7 @@ class FileActions:
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
-            return self.save()
+            return self.save(wait=True)
         return answer == QMessageBox.StandardButton.Discard
 
     def new_file(self) -> None:
@@ -87,30 +88,52 @@ class FileActions:
         self.log_event(f"Opened {path}")
         return True
 
-    def save(self) -> bool:
+    def save(self, wait: bool = False) -> bool:
+        """Save (Save As for a new project) off the GUI thread, progress in the status bar.
+        True when the save started (`wait`: when it ended well)."""
         if not self.document.path:
-            return self.save_as_dialog()
-        return self._save_to(self.document.path)
+            return self.save_as_dialog(wait)
+        return self._save_to(self.document.path, wait)
 
-    def save_as_dialog(self) -> bool:
+    def save_as_dialog(self, wait: bool = False) -> bool:
         path, _ = QFileDialog.getSaveFileName(self, "Save project as",
                                               f"{self.document.name}.nnproj", FILE_FILTER)
-        return bool(path) and self._save_to(path)
+        return bool(path) and self._save_to(path, wait)
 
-    def _save_to(self, path) -> bool:
-        try:
-            saved = self.document.save_as(path)
-        except ProjectError as exc:
-            problem = self.document.unreadable_weights()   # its file damaged since the open
-            if problem is not None:
-                return self._save_without_weights(problem) and self._save_to(path)
-            QMessageBox.critical(self, "Cannot save the project", str(exc))
+    def _save_to(self, path, wait: bool = False) -> bool:
+        """Start saving to `path` (one save at a time: a second is refused with a sentence).
+        A failure is one message naming the file; the document is kept as it is."""
+        saver, outcome = self.document.saver, []
+
+        def done(saved: Path) -> None:
+            outcome.append(True)
+            self._add_recent(str(saved.resolve()))
+            self.log_event(f"Saved {saved}")
+
+        def failed(message: str, weights_unreadable: bool) -> None:
+            if weights_unreadable:   # the weights file was damaged or replaced since the open
+                outcome.append(self._save_without_weights(message)
+                               and self._save_to(path, wait=True))
+                return
+            outcome.append(False)
+            QMessageBox.critical(self, "Cannot save the project", message)
+            self.log_event(f"Save failed: {message}")
+
+        if not saver.start(path, done, failed):
+            self.show_message(saver.busy_message())
             return False
-        self._add_recent(str(saved.resolve()))
-        self.log_event(f"Saved {saved}")
+        if wait:
+            saver.wait()
+            return bool(outcome and outcome[-1])
         return True
 
-    def _save_without_weights(self, problem: ProjectError) -> bool:
+    def finish_saving(self) -> None:
+        """Wait for a save under way (closing the project or the window)."""
+        if self.document.saver.busy:
+            self.show_message("Finishing the save…")
+            self.document.saver.wait()
+
+    def _save_without_weights(self, problem: str) -> bool:
         """The weights of a project opened lazily cannot be read any more: save the rest
         without them only if the user says so (undoable; the weights file is left alone)."""
         answer = QMessageBox.question(

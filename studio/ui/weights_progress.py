@@ -1,13 +1,14 @@
-"""The status bar's progress while a model's weights are read off the GUI thread
-(studio.weights_reader): "Replace head: reading the weights… 42%" and a bar; hidden
-otherwise."""
+"""The status bar's progress while a model's weights are read or the project is saved off
+the GUI thread (studio.weights_reader, studio.saving): "Make block: reading the weights… 42%",
+"Saving vgg16.nnproj… 40%" and a bar; hidden otherwise."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 
 class WeightsProgress(QWidget):
-    """Shows the reads of `window.document.weights_reader` in `window`'s status bar."""
+    """Shows the reads of `window.document.weights_reader` and the saves of
+    `window.document.saver` in `window`'s status bar."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -31,6 +32,10 @@ class WeightsProgress(QWidget):
         reader.progress.connect(self._progress)
         reader.ended.connect(self.hide)
         self.reader = reader
+        saver = document.saver
+        saver.started.connect(self._saving)
+        saver.progress.connect(self._saved_so_far)
+        saver.ended.connect(self.hide)
 
     def _started(self, what: str, total: int) -> None:
         self._what = what
@@ -46,3 +51,19 @@ class WeightsProgress(QWidget):
         self.bar.setValue(int(1000 * done / max(total, 1)))
         self.label.setText(f"{self._what}: reading the weights{self._mb}… "
                            f"{100 * done // max(total, 1)}%")
+
+    def _saving(self, name: str) -> None:
+        self._name = name
+        self.label.setText(f"Saving {name}…")
+        self.setToolTip("The project is saved in the background; the window stays usable. "
+                        "Edits made now are not in this save.")
+        self.bar.setRange(0, 0)
+        self.show()
+
+    def _saved_so_far(self, what: str, done: int, total: int) -> None:
+        if not total:
+            return
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(int(1000 * done / total))
+        doing = f": {what}" if what else ""
+        self.label.setText(f"Saving {self._name}{doing}… {100 * done // total}%")

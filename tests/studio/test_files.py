@@ -93,12 +93,12 @@ def test_save_title_and_recent_files(window, qtbot, tmp_path, project, boxes):
     assert win.windowTitle() == "model — Studio"
     win.document.push(SetParamCommand(win.document.graph, "n8", "out_features", 20))
     assert win.windowTitle() == "model* — Studio"
-    assert win.save()
+    assert win.save(wait=True)
     assert win.windowTitle() == "model — Studio"
     assert json.loads(project.read_text())["graph"]["nodes"][7]["params"]["out_features"] == 20
     assert win.recent_files()[0] == str(project.resolve())
     other = tmp_path / "copy.nnproj"
-    win._save_to(other)
+    win._save_to(other, wait=True)
     assert win.windowTitle() == "copy — Studio" and win.recent_files()[0] == str(other)
 
 
@@ -146,7 +146,7 @@ def test_autosave_then_recovery_on_next_start(window, qtbot, tmp_path, project, 
     assert win2.document.modified and win2.windowTitle() == "model* — Studio"
     assert win2.document.path == project
     assert win2.scene.nodes["n8"].node.params["out_features"] == 33
-    win2._save_to(project)
+    win2._save_to(project, wait=True)
     assert not rec.exists()  # saving drops the recovery file
     assert win2.document.pending_recovery(project) is None
 

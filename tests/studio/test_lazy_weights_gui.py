@@ -135,7 +135,7 @@ def test_save_as_and_save_of_a_lazily_opened_project_carry_its_weights(
         assert not win.document.graph.weights.loaded
         copy = tmp_path / "elsewhere" / "copy.nnproj"
         copy.parent.mkdir()
-        assert win._save_to(copy)       # what Save As does once a name is chosen
+        assert win._save_to(copy, wait=True)       # what Save As does once a name is chosen
         assert win.document.graph.weights.source.reads == 0     # the file's bytes copied
         assert copy.with_suffix(".safetensors").read_bytes() == \
             trained.with_suffix(".safetensors").read_bytes()
@@ -147,7 +147,7 @@ def test_save_as_and_save_of_a_lazily_opened_project_carry_its_weights(
         weights, before = win.document.graph.weights, wfile.stat()
         win.document.push(RenameCommand(win.document.graph, next(iter(win.document.graph.nodes)),
                                         "renamed"))
-        assert win.save()      # over itself, weights untouched: the file is only checked
+        assert win.save(wait=True)      # over itself, weights untouched: the file is only checked
         assert weights.source.reads == 0 and wfile.stat().st_mtime_ns == before.st_mtime_ns
         saved = load_project(trained)
         assert "renamed" in {n.name for n in saved.graph.nodes.values()}
@@ -156,7 +156,7 @@ def test_save_as_and_save_of_a_lazily_opened_project_carry_its_weights(
 
         nid = next(iter(original))
         weights[nid] = {k: v * 0 for k, v in original[nid].items()}   # edited: read, written
-        assert win.save()
+        assert win.save(wait=True)
         assert weights.source.reads == 1
         assert_same_weights(load_project(trained).graph.weights, {**original, nid: weights[nid]})
         assert previous_weights_path(wfile).exists()    # the replaced weights are kept
@@ -179,12 +179,12 @@ def test_saving_when_the_weights_file_was_removed_asks_first(
             monkeypatch.setattr(QMessageBox, "question", question)
 
         answer(QMessageBox.StandardButton.Cancel)
-        assert not win.save()
+        assert not win.save(wait=True)
         assert "mlp.safetensors" in asked[0] and "cannot read the weights file" in asked[0]
         assert trained.read_text() == saved_text and not doc.modified   # nothing written
 
         answer(QMessageBox.StandardButton.Save)
-        assert win.save()
+        assert win.save(wait=True)
         assert load_project(trained).graph.weights == {} and not doc.modified
         doc.undo_stack.undo()               # the weights (their file) come back into the model
         assert isinstance(doc.graph.weights, LazyWeights) and doc.modified

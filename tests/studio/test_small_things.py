@@ -106,7 +106,7 @@ def test_log_records_what_happened_not_every_hint(make_win, qtbot, tmp_path):
     assert not doc.try_push(ConnectCommand(g, b, "out", a, "in"))   # refused: logged
     assert "Refused:" in win.log.toPlainText()
     path = tmp_path / "p.nnproj"
-    assert win._save_to(path)
+    assert win._save_to(path, wait=True)
     assert f"Saved {path}" in win.log.toPlainText()
     win.open_file(example_path("digits_mlp"), ask_unsaved=False)
     panel = win.panels["training"]

@@ -108,7 +108,7 @@ def _swept(win, trials=4):
     for name, value in (("sampler", "random"), ("pruner", "none"), ("epochs", 2),
                         ("trials", trials)):
         set_sweep_option(doc, name, value)
-    win.save()
+    win.save(wait=True)
     run_trials(load_project(doc.path), SweepOptions(trials=trials, device="cpu"))
 
 
@@ -189,11 +189,11 @@ def test_live_sweep_from_the_app(win, qtbot):
     doc = win.document
     set_search(doc, LR, {"low": 0.01, "high": 0.1, "log": True})
     doc.project.sweep.update({"sampler": "random", "epochs": 1})
-    win.save()
+    win.save(wait=True)
     panel = win.panels["sweep"]
     panel.trials.setValue(3)
     assert doc.project.sweep["trials"] == 3
-    win.save()
+    win.save(wait=True)
     assert panel.start()
     assert panel.stop_button.isEnabled() and not panel.run_button.isEnabled()
     qtbot.waitUntil(lambda: not panel.process.running(), timeout=600_000)
