@@ -1,6 +1,7 @@
 """Atomic file writes: the file on disk is always the old or the new content, never half."""
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterable
@@ -35,12 +36,21 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_blocks(path: str | os.PathLike, blocks: Iterable[bytes]) -> None:
     """atomic_write of the concatenated `blocks` (a stream: a big file never whole in
     memory). An exception raised by the iterator leaves `path` as it was."""
+    with atomic_file(path) as f:
+        for block in blocks:
+            f.write(block)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """A binary file whose content replaces `path` atomically when the block ends (for a
+    writer that wants a file, e.g. torch.jit.save); an exception in the block leaves
+    `path` as it was."""
     path = Path(path)
     fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
-            for block in blocks:
-                f.write(block)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -55,9 +55,12 @@ def node_state(model) -> dict[str, dict[str, Any]]:
     return {nid: by_attr[attr] for nid, attr in code.attrs.items() if attr in by_attr}
 
 
-def apply_weights(model, weights: dict[str, dict[str, Any]], strict: bool = False) -> list[str]:
+def apply_weights(model, weights: dict[str, dict[str, Any]], strict: bool = False,
+                  assign: bool = False) -> list[str]:
     """Copy per-node tensors into `model`. Nodes that no longer exist are skipped (their ids are
-    returned); a tensor whose shape does not fit raises WeightsError naming node and tensor."""
+    returned); a tensor whose shape does not fit raises WeightsError naming node and tensor.
+    `assign`: the tensors become the model's own, numpy arrays shared, not copied (a model
+    built on the meta device; nothing may change them in place)."""
     import torch
 
     code: GeneratedCode = model.studio_code
@@ -73,6 +76,8 @@ def apply_weights(model, weights: dict[str, dict[str, Any]], strict: bool = Fals
             if full not in state:
                 raise WeightsError(f"node '{attr}' has no tensor {key!r}")
             value = torch.as_tensor(value)
+            if assign and value.dtype != state[full].dtype:
+                value = value.to(state[full].dtype)
             if tuple(value.shape) != tuple(state[full].shape):
                 raise WeightsError(f"node '{attr}': tensor {key!r} has shape "
                                    f"{tuple(value.shape)}, the layer needs "
@@ -80,5 +85,6 @@ def apply_weights(model, weights: dict[str, dict[str, Any]], strict: bool = Fals
             update[full] = value
     if strict and skipped:
         raise WeightsError(f"weights for unknown nodes: {', '.join(skipped)}")
-    model.load_state_dict(update, strict=False)
+    del state   # with `assign`, the tensors replaced are freed as they go
+    model.load_state_dict(update, strict=False, assign=assign)
     return skipped

@@ -56,31 +56,47 @@ def weights_blocks(weights: dict[str, dict[str, Any]]):
 
 def weights_stream(weights: dict[str, dict[str, Any]]):
     """(the file's size in bytes, weights_blocks(weights))."""
+    return safetensors_stream({f"{nid}/{key}": t for nid, tensors in weights.items()
+                               for key, t in tensors.items()},
+                              {"format": "studio-node-weights"})
+
+
+def safetensors_stream(tensors: dict[str, Any], metadata: dict[str, str]):
+    """A safetensors file of `tensors` (numpy arrays or torch tensors, by name) as
+    (its size in bytes, its blocks): the header, then each tensor's own memory (nothing is
+    copied whole). Raises ValueError for a dtype safetensors cannot hold here."""
     import numpy as np
 
     from .weights_stream import BLOCK, DTYPES
 
     names = {np.dtype(v): k for k, v in DTYPES.items()}
     flat = []
-    for nid, tensors in weights.items():
-        for key, t in tensors.items():
-            arr = t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
-            arr = np.ascontiguousarray(arr, arr.dtype.newbyteorder("<")).reshape(np.shape(arr))
-            if arr.dtype not in names:
-                raise ValueError(f"tensor {quote(f'{nid}/{key}')} has dtype {arr.dtype}, "
-                                 "which safetensors cannot hold")
-            flat.append((f"{nid}/{key}", arr))
+    for name, t in tensors.items():
+        kind = None
+        if hasattr(t, "detach"):
+            t = t.detach().cpu()
+            if str(t.dtype) == "torch.bfloat16":   # numpy has no bfloat16: its bits as int16
+                import torch
+
+                kind, t = "BF16", t.view(torch.int16)
+            t = t.numpy()
+        arr = np.asarray(t)
+        arr = np.ascontiguousarray(arr, arr.dtype.newbyteorder("<")).reshape(np.shape(arr))
+        if arr.dtype not in names:
+            raise ValueError(f"tensor {quote(name)} has dtype {arr.dtype}, "
+                             "which safetensors cannot hold")
+        flat.append((name, arr, kind or names[arr.dtype]))
     flat.sort(key=lambda item: (-item[1].dtype.itemsize, item[0]))   # aligned, as safetensors
-    header: dict[str, Any] = {"__metadata__": {"format": "studio-node-weights"}}
+    header: dict[str, Any] = {"__metadata__": dict(metadata)}
     offset = 0
-    for name, arr in flat:
-        header[name] = {"dtype": names[arr.dtype], "shape": list(arr.shape),
+    for name, arr, kind in flat:
+        header[name] = {"dtype": kind, "shape": list(arr.shape),
                         "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
     table = json.dumps(header, separators=(",", ":")).encode("utf-8")
     table += b" " * (-len(table) % 8)
     head = len(table).to_bytes(8, "little") + table
-    return len(head) + offset, _blocks(head, [a for _n, a in flat], BLOCK)
+    return len(head) + offset, _blocks(head, [a for _n, a, _k in flat], BLOCK)
 
 
 def _blocks(head: bytes, arrays: list, size: int):

@@ -47,14 +47,43 @@ def project_weights(project: Project, run: str | None = None) -> dict:
 
 
 def build_model(graph: Graph, weights: dict | None = None):
-    """The graph compiled to an nn.Module in eval mode, with `weights` (or the graph's) loaded."""
+    """The graph compiled to an nn.Module in eval mode, with `weights` (or the graph's) loaded.
+    When the weights hold every tensor of the model, the model is built on the meta device
+    and the weights' arrays become its tensors, shared, not copied: a VGG-16 exports with
+    one copy of its weights in memory instead of three (the arrays, the initialised model,
+    the loaded model). The exporters only read the tensors."""
     from ..compile import apply_weights
 
-    model = compile_graph(graph, load_weights=False)
     weights = graph.weights if weights is None else weights
+    if weights:
+        model = _sharing_weights(graph, weights)
+        if model is not None:
+            return model.eval()
+    model = compile_graph(graph, load_weights=False)
     if weights:
         apply_weights(model, weights)
     return model.eval()
+
+
+def _sharing_weights(graph: Graph, weights: dict):
+    """The model built on the meta device with `weights` assigned; None when some tensor
+    would stay without data (weights missing for a node, a buffer made at construction)."""
+    import torch
+
+    from ..compile import apply_weights
+
+    try:
+        with torch.device("meta"):
+            model = compile_graph(graph, load_weights=False)
+    except Exception:  # noqa: BLE001 - a layer that cannot be built without data: as usual
+        return None
+    apply_weights(model, weights, assign=True)   # a misfit raises WeightsError, as usual
+    for module in model.modules():
+        tensors = [*module.parameters(recurse=False), *module.buffers(recurse=False),
+                   *(v for v in vars(module).values() if isinstance(v, torch.Tensor))]
+        if any(t.is_meta for t in tensors):
+            return None
+    return model
 
 
 def bake_parametrizations(model):

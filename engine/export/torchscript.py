@@ -2,11 +2,10 @@
 `torch.jit.load` without Studio or the generated source)."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
+from ..atomic import atomic_file
 from ..graph import Graph
-from ..project import atomic_write
 from .common import ExportError, bake_parametrizations, build_model
 
 
@@ -28,8 +27,7 @@ def export_torchscript(graph: Graph, out: str | Path, weights: dict | None = Non
     import torch
 
     scripted = script_model(graph, weights)
-    buf = io.BytesIO()
-    torch.jit.save(scripted, buf)
     out = Path(out)
-    atomic_write(out, buf.getvalue())
+    with atomic_file(out) as f:   # straight to the file: no copy of the archive in memory
+        torch.jit.save(scripted, f)
     return out
