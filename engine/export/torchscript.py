@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..atomic import atomic_file
+from ..atomic import atomic_path
 from ..graph import Graph
 from .common import ExportError, bake_parametrizations, build_model
 
@@ -28,6 +28,6 @@ def export_torchscript(graph: Graph, out: str | Path, weights: dict | None = Non
 
     scripted = script_model(graph, weights)
     out = Path(out)
-    with atomic_file(out) as f:   # straight to the file: no copy of the archive in memory
-        torch.jit.save(scripted, f)
+    with atomic_path(out) as tmp:   # saved to a file name: torch keeps no copy of the
+        torch.jit.save(scripted, str(tmp))   # archive in memory (to a file object it does)
     return out
