@@ -154,12 +154,13 @@ def paired_weights(project: Project, lazy: bool = False):
         return {}  # the project was copied without its weights: it opens untrained
     from .weights_lazy import LazyWeights, WeightsSource
 
-    source = WeightsSource(partial(_read_source, graph), str(wpath), found, record)
     if not lazy:
-        return source.weights()
+        return WeightsSource(partial(_read_source, graph), str(wpath), found, record).weights()
+    nodes: frozenset = frozenset()
     for path in found:
-        check_weights_file(path)
-    return LazyWeights(source)
+        nodes |= check_weights_file(path)
+    return LazyWeights(WeightsSource(partial(_read_source, graph), str(wpath), found, record,
+                                     nodes=nodes & graph.nodes))
 
 
 def _read_source(graph, source, progress: Progress | None = None) -> dict:
@@ -171,10 +172,11 @@ def _read_source(graph, source, progress: Progress | None = None) -> dict:
     return _read_pair(graph, wpath, source.found, source.record, progress)
 
 
-def check_weights_file(path: Path) -> None:
+def check_weights_file(path: Path) -> frozenset:
     """What can be known of a weights file without reading its tensors: a regular file
     within the memory budget whose safetensors header is sound and fits the file's size.
-    Raises ProjectError naming the file."""
+    Returns the ids of the nodes its header names tensors of. Raises ProjectError naming
+    the file."""
     what = "the weights file"
     try:
         with open_regular(path, memory_budget_mb() * 2**20, what) as f:
@@ -195,6 +197,8 @@ def check_weights_file(path: Path) -> None:
         raise ProjectError(f"the weights file is not valid safetensors (its header declares "
                            f"{declared:,} bytes of tensors, the file holds {size - 8 - n:,})",
                            path)
+    return frozenset(name.partition("/")[0] for name in json.loads(head[8:8 + n])
+                     if name != "__metadata__")
 
 
 class _NodesOf(NamedTuple):

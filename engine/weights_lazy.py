@@ -34,11 +34,14 @@ class WeightsSource:
     of the read under way (written by the reading thread, polled by a GUI)."""
 
     def __init__(self, read: Callable[..., Weights], describe: str,
-                 found: list | None = None, record: Any = None):
+                 found: list | None = None, record: Any = None,
+                 nodes: frozenset | None = None):
         self._read = read
         self.describe = describe   # what is read, for messages and repr
         self.found = list(found or [])   # the files the read tries, in order
         self.record = record       # the project's weights record they are checked against
+        #: the ids of the nodes with tensors in the files (from their headers; None: unknown)
+        self.nodes = nodes
         self._weights: Weights | None = None
         self.reads = 0             # how many times the file was read (tests, benchmarks)
         self.done = self.total = 0
@@ -99,7 +102,19 @@ class LazyWeights(MutableMapping):
         return self._data is None or bool(self._data)   # unread: the project has weights
 
     def __getitem__(self, nid: str) -> dict:
+        if self._data is None and not self.in_file(nid):   # known without reading the file
+            tensors = self._changes.get(nid)
+            if tensors is None:
+                raise KeyError(nid)
+            return tensors
         return self._weights()[nid]
+
+    def in_file(self, nid: str) -> bool:
+        """True when the node's tensors are those of the file, not read yet (or when the
+        file's header was not parsed): looking them up reads the file."""
+        if self._data is not None or nid in self._changes:
+            return False
+        return self.source.nodes is None or nid in self.source.nodes
 
     def __setitem__(self, nid: str, tensors: dict) -> None:
         if self._data is None:

@@ -54,12 +54,18 @@ class WeightsReader(QObject):
         return unread(weights) and not weights.source.read
 
     def then(self, action: Callable[[], object], failed: Callable[[str], object],
-             what: str = "Reading the weights") -> bool:
+             what: str = "Reading the weights", nodes: list[str] | None = None) -> bool:
         """Run `action()` once the weights are in memory (now, or after a read off the GUI
-        thread); `failed(message)` if the file cannot be read. False (nothing started) while
-        another read runs."""
+        thread); `failed(message)` if the file cannot be read. `nodes`: the action needs
+        only these nodes' tensors, so it runs at once when none of them is in the unread
+        file (its header says which are). False (nothing started) while another read runs."""
         if self.busy:
             return False
+        weights = self.document.graph.weights
+        if nodes is not None and self.needs_read() and \
+                not any(weights.in_file(nid) for nid in nodes):
+            action()   # e.g. a block of activations and pooling: nothing to read
+            return True
         if not self.needs_read():
             try:
                 len(self.document.graph.weights)   # read already: only the per-node dicts
@@ -80,7 +86,7 @@ class WeightsReader(QObject):
         return True
 
     def run(self, action: Callable[[], object], report: Callable[[str], object],
-            what: str) -> object:
+            what: str, nodes: list[str] | None = None) -> object:
         """`then` for an action of the GUI: `report(message)` is told a failure or that
         another read runs. Returns what `action()` returned when it ran at once, True while
         it waits for the read, False when it was refused or failed at once."""
@@ -90,7 +96,7 @@ class WeightsReader(QObject):
             outcome.append(False)
             report(message)
 
-        if not self.then(lambda: outcome.append(action()), failed, what):
+        if not self.then(lambda: outcome.append(action()), failed, what, nodes):
             report(self.BUSY)
             return False
         return outcome[0] if outcome else True

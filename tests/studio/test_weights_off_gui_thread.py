@@ -146,3 +146,25 @@ def test_open_a_export_open_b_keeps_nothing_of_a(qtbot, tmp_path, monkeypatch, t
         gc.collect()
         assert source() is None and project() is None
         settle(qtbot)
+
+
+def test_a_block_of_layers_without_tensors_reads_nothing(
+        qtbot, tmp_path, monkeypatch, trained):  # noqa: F811
+    """Make Block and Ungroup of layers that have no tensors in the weights file (its header
+    says which do) run at once and read none of it; the model computes as before."""
+    with main_window(qtbot, tmp_path, monkeypatch, panels=()) as win:
+        assert win.open_file(trained, ask_unsaved=False)
+        doc = win.document
+        weights = doc.graph.weights
+        assert "n3" not in weights and "n2" in weights.source.nodes   # from the header only
+        win.scene.select_ids(["n3"])
+        instance = win.blocks.make_block("Act")
+        assert instance is not None and not doc.weights_reader.busy    # made at once
+        assert win.blocks.ungroup() and not doc.weights_reader.busy
+        assert weights.source.reads == 0 and "Act" in doc.graph.blocks
+        win.scene.select_ids(["n4", "n5"])            # a Linear's tensors move: read first
+        assert win.blocks.make_block("Hidden") is None
+        doc.weights_reader.wait()
+        assert weights.source.reads == 1 and "Hidden" in doc.graph.blocks
+        torch.testing.assert_close(outputs(doc.graph), outputs(load_project(trained).graph))
+        settle(qtbot)

@@ -73,7 +73,7 @@ class BlockEditor(QObject):
             return cmd.plan.instance_id
 
         done = doc.weights_reader.run(make, lambda message: self.status_message.emit(
-            f"Cannot make a block: {message}"), "Make block")
+            f"Cannot make a block: {message}"), "Make block", self._model_nodes(ids))
         return done if isinstance(done, str) else None
 
     def ungroup(self) -> bool:
@@ -95,7 +95,12 @@ class BlockEditor(QObject):
             return True
 
         return doc.weights_reader.run(ungroup, lambda message: self.status_message.emit(
-            f"Cannot ungroup: {message}"), "Ungroup") is True
+            f"Cannot ungroup: {message}"), "Ungroup", self._model_nodes(ids)) is True
+
+    def _model_nodes(self, ids: list[str]) -> list[str] | None:
+        """The model's nodes whose tensors a block edit of `ids` moves (None, so the whole
+        file is read, when a block's body is edited)."""
+        return ids if self.document.edit_graph is self.document.graph else None
 
     def enter(self, node_id: str | None = None) -> bool:
         if node_id is None:
