@@ -1,7 +1,8 @@
 """The hand-written PyTorch loops bench/train_throughput.py compares the Trainer with.
 
 Both train the example's compiled graph (same seed) on the tensors the Trainer trains on
-(already on the device), with the same batch size, shuffling and optimizer:
+(already on the device), with the same batch size, shuffling, optimizer and learning-rate
+schedule (digits_cnn: cosine, torch's CosineAnnealingLR stepped once per epoch):
 
   hand          shuffle, slice, forward, loss, backward, step; the epoch's mean loss.
   hand_metrics  the same, plus the training metrics the Trainer reports each epoch,
@@ -37,18 +38,24 @@ def _nothing():
     return Nothing()
 
 
-def _setup(case):
+def _setup(case, epochs: int):
+    """(model, optimizer, shuffling generator, the schedule's per-epoch step)."""
     cfg = case.project.training
     torch.manual_seed(cfg.get("seed", 0))
     model = compile_graph(case.project.graph, load_weights=False)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["optimizer"]["lr"])
     gen = torch.Generator().manual_seed(cfg.get("seed", 0))
-    return model, opt, gen
+    schedule = (cfg.get("schedule") or {}).get("name", "constant")
+    if schedule == "cosine":
+        return model, opt, gen, torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs).step
+    if schedule != "constant":
+        raise SystemExit(f"{case.name}: the hand-written loop has no {schedule!r} schedule")
+    return model, opt, gen, lambda: None
 
 
 def run_hand(case, epochs: int, measure=None) -> int:
     """The loop a PyTorch user writes: shuffle, slice, forward, loss, backward, step."""
-    model, opt, gen = _setup(case)
+    model, opt, gen, next_epoch = _setup(case, epochs)
     x, y, bs, loss_fn = case.x, case.y, case.batch_size, LOSSES[case.loss]
     with measure or _nothing():
         model.train()
@@ -60,6 +67,7 @@ def run_hand(case, epochs: int, measure=None) -> int:
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(idx)
+            next_epoch()
     return len(x) * epochs
 
 
@@ -74,7 +82,7 @@ def metric_names(case) -> list[str]:
 
 def run_hand_metrics(case, epochs: int, measure=None) -> int:
     """run_hand plus the training metrics the Trainer reports (see the module's text)."""
-    model, opt, gen = _setup(case)
+    model, opt, gen, next_epoch = _setup(case, epochs)
     x, y, bs, loss_fn = case.x, case.y, case.batch_size, LOSSES[case.loss]
     names = metric_names(case)
     count = "accuracy" in names
@@ -102,6 +110,7 @@ def run_hand_metrics(case, epochs: int, measure=None) -> int:
             if keep:
                 row.update(_regression(torch.cat(outs), torch.cat(tgts), names))
             rows.append(row)
+            next_epoch()
     case.hand_rows = rows
     return len(x) * epochs
 

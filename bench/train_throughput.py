@@ -155,17 +155,19 @@ SIDES = {"trainer": run_trainer, "hand": run_hand, "hand_metrics": run_hand_metr
 BASES = ("hand", "hand_metrics")   # the hand-written sides every Trainer side is compared with
 
 
-def same_metrics(case: Case) -> str:
-    """Checks that hand_metrics computes what the Trainer reports (one epoch each, same
-    seed: the same training), and says so."""
-    run_trainer(case, 1)
-    run_hand_metrics(case, 1)
-    trainer, hand = case.trainer_rows[0], case.hand_rows[0]
-    for name, value in hand.items():
-        if abs(trainer[name] - value) > 1e-9 * max(1.0, abs(value)):
-            raise SystemExit(f"{case.name}: hand_metrics' {name} {value!r} differs from the "
-                             f"Trainer's {trainer[name]!r}")
-    return f"{case.name}: hand_metrics reports {', '.join(hand)} equal to the Trainer's"
+def same_metrics(case: Case, epochs: int = 2) -> str:
+    """Checks that hand_metrics trains as the Trainer does and computes what it reports
+    (same seed, same schedule: the same training), and says so."""
+    run_trainer(case, epochs)
+    run_hand_metrics(case, epochs)
+    for trainer, hand in zip(case.trainer_rows, case.hand_rows, strict=True):
+        for name, value in hand.items():
+            if abs(trainer[name] - value) > 1e-9 * max(1.0, abs(value)):
+                raise SystemExit(f"{case.name}: hand_metrics' {name} {value!r} in epoch "
+                                 f"{trainer['epoch']} differs from the Trainer's "
+                                 f"{trainer[name]!r}")
+    return (f"{case.name}: hand_metrics reports {', '.join(case.hand_rows[0])} equal to the "
+            f"Trainer's over {epochs} epochs")
 
 
 class _nothing:
