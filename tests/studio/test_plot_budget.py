@@ -45,16 +45,36 @@ def test_curves_wait_out_their_budget_and_count_their_paints(qtbot, monkeypatch)
     qtbot.addWidget(c)
     c.show()
     _feed(c)
-    qtbot.waitUntil(lambda: c.budget._current > 0)   # the view's paints were counted
+    c.add_epoch({"epoch": 4, "loss": 0.2})
+    c.redraw()                  # a live redraw (a forced one is outside the budget) ...
+    qtbot.waitUntil(lambda: c.budget._current > 0)   # ... and its paint were counted
     c.budget.add(0.2)           # as if they had cost 200 ms: 10 s at 2 %, capped at 5 s
     loss = c.plots["loss"]
     c.budget.run()              # (a run completes the previous one's cost)
     shown = len(loss.step_curve.getData()[1])
-    c.add_epoch({"epoch": 4, "loss": 0.1})
+    c.add_epoch({"epoch": 5, "loss": 0.1})
     clock.t += 1.0
     c.redraw()
-    assert loss.dirty and len(loss.train_curve.getData()[1]) == 3   # not yet
+    assert loss.dirty and len(loss.train_curve.getData()[1]) == 4   # not yet
     clock.t += 5.0
     c.redraw()
-    assert not loss.dirty and len(loss.train_curve.getData()[1]) == 4
+    assert not loss.dirty and len(loss.train_curve.getData()[1]) == 5
     assert len(loss.step_curve.getData()[1]) == shown
+
+
+def test_a_runs_start_does_not_space_out_its_live_redraws(qtbot):
+    """A run's start re-lays out the plots (a metric's plot joins the grid) and re-ticks
+    every axis: a one-off cost of tens of ms that, counted, kept the curves still for
+    seconds. Only a live redraw and the paint that shows it count."""
+    c = LiveCurves()
+    qtbot.addWidget(c)
+    c.resize(900, 300)
+    c.show()
+    qtbot.waitUntil(lambda: bool(c.free))     # the spare plot, made while idle
+    c.running = True
+    c.start_run(4, epochs=10, metrics=["accuracy"])
+    qtbot.waitUntil(lambda: not c.ticks.active and not c.timer.isActive())
+    assert c.budget.interval() == c.MIN_REDRAW_S and c.budget._current == 0
+    c.add_epoch({"epoch": 1, "loss": 1.0, "accuracy": 0.5})
+    qtbot.waitUntil(lambda: not c.plots["loss"].dirty)        # redrawn on its own, at once
+    qtbot.waitUntil(lambda: c.budget._current > 0)            # its paint counted

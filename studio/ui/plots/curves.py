@@ -4,6 +4,7 @@ overlays of earlier runs. Uses pyqtgraph's fast paths: preallocated buffers, set
 UI timer only for curves that changed, peak downsampling and clip-to-view."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -36,7 +37,7 @@ class _TimedLayout(pg.GraphicsLayoutWidget):
     def __init__(self, on_paint):
         super().__init__()
         self._on_paint = on_paint
-        self.ticks = TickAhead(self, on_paint)
+        self.ticks = TickAhead(self)
 
     def paintEvent(self, event) -> None:
         t0 = time.thread_time()
@@ -59,6 +60,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.free: list[Slot] = []         # made plots no quantity uses now
         self._running = False
         self._spare_due = False
+        self._paint_counts = False     # the next paint shows a live redraw (budget)
         self.steps_per_epoch = 1
         self.epochs: int | None = None
         self.alpha = 0.8
@@ -100,7 +102,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
             self.ticks.enabled = on
 
     def _build(self) -> None:
-        self.view = _TimedLayout(self.budget.add)
+        self.view = _TimedLayout(self._painted)
         self.view.setBackground("w")
         self.layout().addWidget(self.view, 1)
         self.ticks = self.view.ticks
@@ -222,14 +224,26 @@ class LiveCurves(BuiltWhenShown, QWidget):
         if not force and not self.budget.due():
             return
         dirty = [p for p in self.plots.values() if p.dirty]
-        if dirty or force:
-            with self.budget.run():
-                for p in dirty:
-                    p.redraw()
-                if self.running:
-                    # the axes whose range moved are re-ticked now, not each in a turn and
-                    # a paint of its own (HeldAxis): one paint then shows everything
-                    self.ticks.tick_all()
+        if not dirty:
+            return
+        # a forced redraw (a run's start or end, another project, a grab) is outside the
+        # budget: its one-off paint (a plot joining the grid re-lays out all of them) must
+        # not space out the live redraws for seconds
+        with contextlib.nullcontext() if force else self.budget.run():
+            for p in dirty:
+                p.redraw()
+            if self.running:
+                # the axes whose range moved are re-ticked now, not each in a turn and
+                # a paint of its own (HeldAxis): one paint then shows everything
+                self.ticks.tick_all()
+        self._paint_counts = not force
+
+    def _painted(self, seconds: float) -> None:
+        """The CPU of the paint that shows a live redraw counts towards its cost (not a
+        resize's, a re-tick's or a forced redraw's)."""
+        if self._paint_counts:
+            self._paint_counts = False
+            self.budget.add(seconds)
 
     def _redraw_soon(self) -> None:
         """Redraw once the budget allows (at once if it does)."""
