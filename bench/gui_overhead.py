@@ -35,7 +35,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from bench.common import busy, print_table, stop_busy, write_json
-from bench.gui_split import SplitApp, table
+from bench.gui_split import SplitApp, name_panel, table
 from bench.stalls import StallProbe, describe
 from bench.thread_cost import ThreadCost
 from engine.project import load_project
@@ -181,22 +181,9 @@ class _SplitRun:
         self.wall = self.cpu = None
         if self.on:
             app.reset()
-            app.name_timer(panel.curves.timer, "curves timer (redraw)")
+            name_panel(app, panel, maps)
             if probe.timer is not None:
                 app.name_timer(probe.timer, "stall probe (bench)")
-            for widget, name in ((panel.controls, "run controls"), (panel.curves, "curves"),
-                                 (panel.feature_maps, "feature maps (panel)"),
-                                 (maps, "feature maps (2nd view)"), (panel, "panel")):
-                app.name_widget(widget, name)
-            for obj, method, name in (
-                    (panel.curves, "add_batches", "curves.add_batches"),
-                    (panel.curves, "add_epoch", "curves.add_epoch"),
-                    (panel, "_on_progress", "progress bar update"),
-                    (panel, "_on_epoch", "epoch: curves + status text"),
-                    (panel.feature_maps, "show_activation", "feature maps (panel) update"),
-                    (maps, "show_activation", "feature maps (2nd view) update"),
-                    (panel.gradients, "add_norms", "gradients.add_norms")):
-                app.watch(obj, method, name)
 
     def name_worker(self, worker) -> None:
         if self.on:

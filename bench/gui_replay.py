@@ -154,23 +154,11 @@ def one_run(tree: str, seconds: float, split: bool) -> dict:
             if split:
                 app.counting = True
 
-    if split:     # the slots the worker's signals call (connected by start())
-        for obj, method, name in (
-                (panel.curves, "add_batches", "curves.add_batches"),
-                (panel.curves, "add_epoch", "curves.add_epoch"),
-                (panel, "_on_progress", "progress: kept"),
-                (panel, "_on_epoch", "epoch: curves + status text"),
-                (panel.feature_maps, "show_activation", "feature maps (panel) update"),
-                (maps, "show_activation", "feature maps (2nd view) update"),
-                (panel.gradients, "add_norms", "gradients.add_norms")):
-            app.watch(obj, method, name)
+    if split:
+        split_module.name_panel(app, panel, maps)
     panel.start()
     if split:
-        app.name_timer(panel.curves.timer, "curves timer (redraw)")
         app.name_timer(panel.worker._timer, "worker drain (timer)")
-        for widget, name in ((panel.controls, "run controls"), (panel.curves, "curves"),
-                             (maps, "feature maps (2nd view)"), (panel, "panel")):
-            app.name_widget(widget, name)
     panel.worker.progress.connect(first_batch)
     panel.worker.finished.connect(lambda _ev: marks.setdefault(
         "end", (time.perf_counter(), time.thread_time())))

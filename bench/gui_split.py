@@ -100,6 +100,25 @@ class SplitApp(QApplication):
         self._names.clear()
 
 
+def name_panel(app: SplitApp, panel, maps) -> None:
+    """Name a Training panel's parts, and a second feature-map view `maps`, and time the
+    slots its worker's signals call (before panel.start(), which connects them)."""
+    app.name_timer(panel.curves.timer, "curves timer (redraw)")
+    for widget, name in ((panel.controls, "run controls"), (panel.curves, "curves"),
+                         (panel.feature_maps, "feature maps (panel)"),
+                         (maps, "feature maps (2nd view)"), (panel, "panel")):
+        app.name_widget(widget, name)
+    for obj, method, name in (
+            (panel.curves, "add_batches", "curves.add_batches"),
+            (panel.curves, "add_epoch", "curves.add_epoch"),
+            (panel, "_on_progress", "progress: kept"),
+            (panel, "_on_epoch", "epoch: curves + status text"),
+            (panel.feature_maps, "show_activation", "feature maps (panel) update"),
+            (maps, "show_activation", "feature maps (2nd view) update"),
+            (panel.gradients, "add_norms", "gradients.add_norms")):
+        app.watch(obj, method, name)
+
+
 def table(cpu: dict, calls: dict, seconds: float, top: int = 25) -> list[dict]:
     """Rows of the largest components: CPU ms per second of training, calls per second and
     µs per call."""
