@@ -21,7 +21,11 @@ eagerly / lazily, rename a node, File > Save over the same file), app_export_FOR
 lazily, then what File > Export's thread runs, for python, onnx, torchscript and weights;
 "reads": how often the weights file was read), app_save_as_read / app_save_as (open lazily,
 Save As to a new folder: after reading the weights, as every Save As did before, so they are
-re-encoded; and as it is now, copying the untouched file's bytes).
+re-encoded; and as it is now, copying the untouched file's bytes), app_save_edited /
+app_save_edited_background (open lazily, new weights for every node as a run's end gives them,
+File > Save: on the GUI thread, as before, and through Document.saver; "gui_freeze_ms": how
+long the event loop could not run, the whole save for the first, the longest turn for the
+second).
 Run: python -m bench.big_models [--models vgg16,resnet50] [--stages ...] [--no-onnx]
      [--rounds N] [--tree OLD_CHECKOUT]   (before/after: each stage alternates the trees)
      python -m bench.big_models --stages app_open_eager,app_open,window_open
@@ -49,9 +53,11 @@ MODELS = "vgg16,resnet50"
 EXPORTS = ("python", "onnx", "torchscript", "weights")
 STAGES = ("open", "open_lazy", "validate", "summary", "export_python", "export_onnx",
           "app_open_eager", "app_open", "window_open", "app_save_eager", "app_save",
-          *(f"app_export_{fmt}" for fmt in EXPORTS), "app_save_as_read", "app_save_as")
+          *(f"app_export_{fmt}" for fmt in EXPORTS), "app_save_as_read", "app_save_as",
+          "app_save_edited", "app_save_edited_background")
 APP_STAGES = ("app_open_eager", "app_open", "window_open", "app_save_eager", "app_save",
-              *(f"app_export_{fmt}" for fmt in EXPORTS), "app_save_as_read", "app_save_as")
+              *(f"app_export_{fmt}" for fmt in EXPORTS), "app_save_as_read", "app_save_as",
+              "app_save_edited", "app_save_edited_background")
 
 
 def make_project(name: str, folder: Path) -> Path:
@@ -164,6 +170,27 @@ def _app(stage: str, out_dir: str):
             doc.save_as(target)
             print("READS", doc.graph.weights.source.reads)
         return open_save_as
+    if stage in ("app_save_edited", "app_save_edited_background"):
+        def edited_save(path):   # File > Save after the weights changed (a run's end)
+            doc = Document(autosave_ms=0)
+            doc.open(path)
+            settle(doc, 0)
+            doc.set_weights({nid: dict(t) for nid, t in doc.graph.weights.items()}, "edited")
+            start = time.perf_counter()
+            if stage == "app_save_edited":   # on the GUI thread, as Save did before
+                doc.save()
+                freeze = time.perf_counter() - start
+            else:
+                assert doc.saver.start(path)
+                freeze = time.perf_counter() - start
+                while doc.saver.busy:   # the longest event-loop turn while it saves
+                    turn = time.perf_counter()
+                    app.processEvents()
+                    time.sleep(0.005)
+                    freeze = max(freeze, time.perf_counter() - turn - 0.005)
+            assert not doc.modified
+            print(f"FREEZE {freeze * 1000:.0f}")
+        return edited_save
     if stage in ("app_save_eager", "app_save"):
         from studio.commands import RenameCommand
 
@@ -224,9 +251,12 @@ def run_stage(stage: str, path: Path, out_dir: str, tree: str | None = None) -> 
                          f"\n{done.stderr[-1500:]}")
     r = json.loads(lines[-1][7:])
     reads = [ln.split()[1] for ln in done.stdout.splitlines() if ln.startswith("READS ")]
+    freeze = [float(ln.split()[1]) for ln in done.stdout.splitlines()
+              if ln.startswith("FREEZE ")]
     mb = 2 ** 20
     return {"stage": stage + (" (old tree)" if tree else ""),
-            "reads": reads[-1] if reads else "", "growth_mb": (r["hwm"] - r["floor"]) / mb,
+            "reads": reads[-1] if reads else "", "gui_freeze_ms": freeze[-1] if freeze else "",
+            "growth_mb": (r["hwm"] - r["floor"]) / mb,
             "peak_mb": r["peak"] / mb, "floor_mb": r["floor"] / mb, "wall_s": r["wall_s"],
             "cpu_s": r["cpu_s"]}
 
@@ -247,6 +277,8 @@ def _rows(stages, path: Path, tmp: str, tree: str | None, rounds: int) -> list[d
             row = dict(runs[0])
             for key in ("growth_mb", "peak_mb", "floor_mb", "wall_s", "cpu_s"):
                 row[key] = statistics.median(r[key] for r in runs)
+            if row["gui_freeze_ms"] != "":
+                row["gui_freeze_ms"] = statistics.median(r["gui_freeze_ms"] for r in runs)
             row["growth_range_mb"] = [min(r["growth_mb"] for r in runs),
                                       max(r["growth_mb"] for r in runs)]
             rows.append(row)
@@ -281,7 +313,7 @@ def main(argv=None) -> None:
             rows = _rows(stages, path, tmp, args.tree, args.rounds)
             print(f"\n{name}: weights file {weights_mb:.1f} MB; memory in MB (growth: what "
                   f"the stage added after imports; peak: the process's maximum RSS)")
-            print_table(rows, ["stage", "reads", "growth_mb", "peak_mb", "floor_mb", "wall_s",
+            print_table(rows, ["stage", "reads", "gui_freeze_ms", "growth_mb", "peak_mb", "floor_mb", "wall_s",
                                "cpu_s"])
             out[name] = {"weights_file_mb": weights_mb, "rows": rows}
     out["load_average_end"] = os.getloadavg()

@@ -36,37 +36,15 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_blocks(path: str | os.PathLike, blocks: Iterable[bytes]) -> None:
     """atomic_write of the concatenated `blocks` (a stream: a big file never whole in
     memory). An exception raised by the iterator leaves `path` as it was."""
-    with atomic_file(path) as f:
-        for block in blocks:
-            f.write(block)
-
-
-@contextlib.contextmanager
-def atomic_file(path: str | os.PathLike):
-    """A binary file whose content replaces `path` atomically when the block ends (for a
-    writer that wants a file, e.g. torch.jit.save); an exception in the block leaves
-    `path` as it was."""
-    path = Path(path)
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.writelines(blocks)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """A temporary file name beside `path`, for a writer that wants a name (the ONNX
-    exporters); the file written there replaces `path` atomically when the block ends. An
+    """A temporary file name beside `path` (with the permissions the saved file should end
+    up with), for a writer that wants a name (torch.jit.save, the ONNX exporters); the file
+    written there replaces `path` atomically when the block ends. An
     exception in the block leaves `path` as it was."""
     path = Path(path)
     fd, tmp = _create_temp(path)
