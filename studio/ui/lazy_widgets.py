@@ -203,11 +203,13 @@ class AfterFirstPaint(QObject):
 _DONE = object()   # a generator step has no more pieces
 
 
-def settings_frame(owner: QWidget, left_px: int, min_left_px: int
-                   ) -> tuple[QVBoxLayout, QVBoxLayout]:
+def settings_frame(owner: QWidget, left_px: int, min_left_px: int,
+                   header: QWidget | None = None) -> tuple[QVBoxLayout, QVBoxLayout]:
     """A panel's frame: its settings column (scrolled) beside a right side that takes the
     extra width. Made before the parts, so that each goes straight in (re-parenting a
-    finished part re-polishes it under the app's style sheet). Returns the two columns."""
+    finished part re-polishes it under the app's style sheet). Returns the two columns.
+    `header` goes above the scrolled column: showing or hiding it changes only the height
+    of the column's viewport, never the layout of the right side (its plots)."""
     left, right = QWidget(), QWidget()
     columns = QVBoxLayout(left), QVBoxLayout(right)
     for column in columns:
@@ -217,7 +219,16 @@ def settings_frame(owner: QWidget, left_px: int, min_left_px: int
     scroll.setWidget(left)
     scroll.setMinimumWidth(min_left_px)
     split = QSplitter(Qt.Orientation.Horizontal)
-    split.addWidget(scroll)
+    if header is None:
+        split.addWidget(scroll)
+    else:
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(header)
+        column.addWidget(scroll, 1)
+        split.addWidget(side)
     split.addWidget(right)
     split.setStretchFactor(1, 1)
     split.setSizes([left_px, 900])

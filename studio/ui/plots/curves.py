@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..insight.lazy import BuiltWhenShown
-from .axis_ticks import TickAhead
+from .axis_ticks import TickAhead, stale_axes
 from .budget import CostBudget
 from .buffers import SmoothedBuffer
 from .metric_plot import MetricPlot, Slot
@@ -59,6 +59,8 @@ class LiveCurves(BuiltWhenShown, QWidget):
         self.plots: dict[str, MetricPlot] = {}
         self.free: list[Slot] = []         # made plots no quantity uses now
         self._running = False
+        self._ran = False                  # a run started since the curves were built/reset
+        self._run_generation = 0
         self._spare_due = False
         self._paint_counts = False     # the next paint shows a live redraw (budget)
         self.steps_per_epoch = 1
@@ -98,8 +100,35 @@ class LiveCurves(BuiltWhenShown, QWidget):
     @running.setter
     def running(self, on: bool) -> None:
         self._running = on
+        if on:
+            self._ran = True
+            self._run_generation += 1
         if self.built:
             self.ticks.enabled = on
+
+    # a run's end: polls for the axes' re-ticks, at most this often and this many times
+    SETTLE_MS, SETTLE_POLLS = 15, 40
+
+    def end_run(self) -> None:
+        """The run ended: its last points are drawn one plot per turn (each painted on its
+        own), the axes they make stale re-tick in turns of their own, as while it ran, and
+        then the curves are idle (`running` False: every paint exact at once). All in the
+        end's turn, that was one paint re-ticking every axis: the largest stall at a run's
+        end. (Hidden curves draw everything when shown.)"""
+        if self.isVisible() and self.built:
+            self._queue = [p for p in self.plots.values() if p.dirty]
+            if self._queue:
+                self._draw_next()
+        self._settle(self._run_generation, self.SETTLE_POLLS)
+
+    def _settle(self, generation: int, polls: int) -> None:
+        if generation != self._run_generation or not self._running:
+            return       # another run started meanwhile
+        if polls > 0 and self.built and self.isVisible() and (
+                self._queue or self.ticks.active or stale_axes(self.view)):
+            QTimer.singleShot(self.SETTLE_MS, self, lambda: self._settle(generation, polls - 1))
+            return
+        self.running = False
 
     def _build(self) -> None:
         self.view = _TimedLayout(self._painted)
@@ -149,6 +178,15 @@ class LiveCurves(BuiltWhenShown, QWidget):
             self.view.addItem(slot.item, row=i // 3, col=i % 3)
             p.attach(slot)
         return True
+
+    def expect(self, names) -> None:
+        """Quantities the next run will report (known from its settings and its dataset):
+        their plots are placed now, while nothing runs, by the timer's next redraw. Placed as
+        the run starts, a plot joining the grid re-lays out every plot in the run's first
+        turns."""
+        for name in names:
+            if name not in NOT_SCALAR:
+                self.plot(name)
 
     def start_run(self, steps_per_epoch: int | None, epochs: int | None = None,
                   metrics: list[str] = ()) -> None:
@@ -218,7 +256,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
             return
         if not self._place(limit=1):
             QTimer.singleShot(0, self, lambda: self.redraw(force=True))   # the next, next turn
-        elif not self.free and not self.running and not self._spare_due:
+        elif not self.free and not self.running and not self._ran and not self._spare_due:
             self._spare_due = True
             QTimer.singleShot(self.SPARE_AFTER_MS, self, self._make_spare)
         if not force and not self.budget.due():
@@ -255,14 +293,16 @@ class LiveCurves(BuiltWhenShown, QWidget):
         if any(p.dirty for p in self.plots.values()):
             self._redraw_soon()
 
-    # A run's metric plots (accuracy, ...) are known when it starts; making one then would
-    # stall the GUI thread as the run begins, so a plot is made beforehand, when the curves
-    # are shown and nothing runs (`running` is set by the owner)
+    # A quantity the owner did not `expect` (per-step values, a run started before the
+    # dataset's profile came) gets its plot as the run begins: a spare plot is made
+    # beforehand, when the curves are shown and nothing has run yet (`running` is set by the
+    # owner). Not after a run: its plots are reused, and making one (20-70 ms) would stall
+    # the run's end.
     SPARE_AFTER_MS = 500
 
     def _make_spare(self) -> None:
         self._spare_due = False
-        if not self.free and not self.running and self.isVisible():
+        if not self.free and not self.running and not self._ran and self.isVisible():
             self.free.append(Slot())
 
     # -- overlays ----------------------------------------------------------------------------
@@ -302,6 +342,7 @@ class LiveCurves(BuiltWhenShown, QWidget):
                 self.view.removeItem(slot.item)
                 self.free.append(slot)
         self.plots = {}
+        self._ran = False
         self.plot("loss")
         self.plot("lr", "learning rate")
         self.start_run(None)

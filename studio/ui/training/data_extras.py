@@ -133,7 +133,7 @@ class DataExtras(QWidget):
 
     # -- preview ------------------------------------------------------------------------------
     def show_preview(self, data: dict | None) -> None:
-        """A dataset preview (studio.ui.training.dataset.load_preview) arrived, or None."""
+        """A dataset preview (studio.ui.training.dataset_preview.load_preview) arrived, or None."""
         self.preview = data
         self.balance.show_counts(data.get("class_counts") if data else None)
         self._draw_before_after()

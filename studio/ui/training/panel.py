@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Signal
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from engine.project import Project
 from engine.train.events import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
@@ -22,16 +22,13 @@ from studio.worker import TrainingWorker
 from .dataset import DatasetPicker
 from .error_box import ErrorBox
 from .run_controls import RunControls
+from .run_edges import expected_metrics, in_turns, locked_banner
 from ..dialogs.outside_data import confirm_outside_data
 from ..lazy_widgets import built_in_steps, settings_frame
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
 from ..teaching.boundary_tab import BoundaryTab
 from ..teaching.network_view import NetworkView
-
-BANNER_STYLE = ("background:#fff4d6; color:#6b4e00; border:1px solid #e8c46a; "
-                "border-radius:4px; padding:4px 8px;")
-
 
 def snapshot_project(project: Project) -> Project:
     """A copy the trainer thread can read while the user looks at (locked) settings."""
@@ -68,6 +65,7 @@ class TrainingPanel(QWidget):
         self.last_worker: TrainingWorker | None = None
         self._run: RunStarted | None = None
         self._run_of = None          # the project the active run belongs to
+        self._runs = 0               # runs started (a run's end steps stop at the next one)
         self._refused: str | None = None   # why Train was refused: 'model' | 'settings'
         self.build_steps = built_in_steps(self._build_steps(), in_steps)
 
@@ -85,7 +83,8 @@ class TrainingPanel(QWidget):
         """Top-down, yielding the name of each part built: the frame first, then each part
         straight into it, so no finished subtree is re-parented (with the app's style sheet
         every re-parenting re-polishes the whole subtree)."""
-        lv, rv = settings_frame(self, 360, 330)
+        self.banner = locked_banner()
+        lv, rv = settings_frame(self, 360, 330, header=self.banner)
         yield "frame"
         self.dataset = DatasetPicker(self.document)
         lv.addWidget(self.dataset)
@@ -106,13 +105,8 @@ class TrainingPanel(QWidget):
         self.step_button = c.step_button
         self.step_button.clicked.connect(self.step)
         self.stop_button.clicked.connect(self.stop)
-        self.banner = QLabel("Training in progress: the graph is locked. Stop the run to edit "
-                             "the model.")
-        self.banner.setStyleSheet(BANNER_STYLE)
-        self.banner.hide()
         self.error = ErrorBox()
         self.error.show_node.connect(self.highlight)
-        rv.addWidget(self.banner)
         rv.addWidget(self.error)
         rv.addWidget(self.controls)
         yield "run controls"
@@ -148,6 +142,7 @@ class TrainingPanel(QWidget):
                 (doc.settings_changed, self._refresh_settings),   # its own edit: at once
                 (doc.changed, self._layers_later),
                 (doc.validated, self._clear_stale_refusal),
+                (doc.data_checked, self._expect_metrics),
                 (doc.graph_replaced, self._document_replaced),
                 (doc.selection_changed, self._selection_changed)]
 
@@ -204,6 +199,12 @@ class TrainingPanel(QWidget):
         self.settings.refresh()
         self.dataset.refresh()
         self._clear_stale_refusal()
+        self._expect_metrics()
+
+    def _expect_metrics(self, *_) -> None:
+        """The next run's metric plots are placed now, while nothing runs."""
+        if self.worker is None:
+            self.curves.expect(expected_metrics(self.document))
 
     def _clear_stale_refusal(self, *_) -> None:
         """A refused Train's message goes once its cause is gone (the model or the settings
@@ -279,6 +280,7 @@ class TrainingPanel(QWidget):
         worker.failed.connect(self._on_failed)
         worker.done.connect(self._on_done)
         self.worker = worker
+        self._runs += 1
         self._run_of = self.document.project
         names = {nid: n.name for nid, n in self.document.graph.nodes.items()}
         self.gradients.reset(names)
@@ -339,15 +341,26 @@ class TrainingPanel(QWidget):
         super().closeEvent(event)
 
     def _set_running(self, running: bool) -> None:
+        """At a run's end the document, the buttons and the banner change at once; the
+        plots' last points and the settings forms follow, each in a turn of its own."""
         self.document.locked = running  # the document refuses edits while a run is active
-        self.views.busy = self.curves.running = running
+        self.views.busy = running
         self.boundary.run_changed(running, self.worker)
         self.network.run_changed(running, self.worker)
         self.banner.setVisible(running)
         self.controls.set_running(running, self.worker.state if self.worker else "idle")
-        self.settings.setEnabled(not running)
-        self.dataset.setEnabled(not running)
+        if running:
+            self.curves.running = True
+            self._enable_forms(False)
+        else:
+            run = self._runs
+            in_turns(self, [self.curves.end_run, lambda: self._enable_forms(True)],
+                     lambda: self.worker is None and self._runs == run)
         self.running_changed.emit(running)
+
+    def _enable_forms(self, on: bool) -> None:
+        self.settings.setEnabled(on)
+        self.dataset.setEnabled(on)
 
     # -- worker signals --------------------------------------------------------------------------
     def _on_started(self, ev: RunStarted) -> None:
@@ -389,7 +402,6 @@ class TrainingPanel(QWidget):
                               if k.startswith("val_") and isinstance(v, (int, float)))
             text += f"; best epoch {best['epoch']}" + (f" ({shown})" if shown else "")
         self.status.setText(text + ".")
-        self.curves.redraw(force=True)    # the run's last points, not the budget's last redraw
         self.controls.show_end(how, full=ev.reason != "stopped")
         self.run_finished.emit(ev)
 
