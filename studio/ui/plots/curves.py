@@ -110,22 +110,18 @@ class LiveCurves(BuiltWhenShown, QWidget):
     SETTLE_MS, SETTLE_POLLS = 15, 40
 
     def end_run(self) -> None:
-        """The run ended: its last points are drawn one plot per turn (each painted on its
-        own), the axes they make stale re-tick in turns of their own, as while it ran, and
-        then the curves are idle (`running` False: every paint exact at once). All in the
-        end's turn, that was one paint re-ticking every axis: the largest stall at a run's
-        end. (Hidden curves draw everything when shown.)"""
-        if self.isVisible() and self.built:
-            self._queue = [p for p in self.plots.values() if p.dirty]
-            if self._queue:
-                self._draw_next()
+        """The run ended: its last points are drawn (in a turn of the owner's choosing, not
+        the end's own), with the axes held as while it ran, and the curves are idle
+        (`running` False: every paint exact at once) once no axis is left to re-tick. (Hidden
+        curves draw everything when shown.)"""
+        self.redraw(force=True)
         self._settle(self._run_generation, self.SETTLE_POLLS)
 
     def _settle(self, generation: int, polls: int) -> None:
         if generation != self._run_generation or not self._running:
             return       # another run started meanwhile
         if polls > 0 and self.built and self.isVisible() and (
-                self._queue or self.ticks.active or stale_axes(self.view)):
+                self.ticks.active or stale_axes(self.view)):
             QTimer.singleShot(self.SETTLE_MS, self, lambda: self._settle(generation, polls - 1))
             return
         self.running = False
@@ -181,12 +177,12 @@ class LiveCurves(BuiltWhenShown, QWidget):
 
     def expect(self, names) -> None:
         """Quantities the next run will report (known from its settings and its dataset):
-        their plots are placed now, while nothing runs, by the timer's next redraw. Placed as
-        the run starts, a plot joining the grid re-lays out every plot in the run's first
-        turns."""
-        for name in names:
-            if name not in NOT_SCALAR:
-                self.plot(name)
+        their plots are placed now, while nothing runs, by the next redraw. Placed as the run
+        starts, a plot joining the grid re-lays out every plot in the run's first turns."""
+        new = [self.plot(name) for name in names
+               if name not in NOT_SCALAR and name not in self.plots]
+        if new:
+            self._redraw_soon()
 
     def start_run(self, steps_per_epoch: int | None, epochs: int | None = None,
                   metrics: list[str] = ()) -> None:

@@ -19,16 +19,17 @@ from engine.project import Project
 from engine.train.events import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.worker import TrainingWorker
 
+from ..dialogs.outside_data import confirm_outside_data
+from ..lazy_widgets import built_in_steps, settings_frame
+from ..teaching.boundary_tab import BoundaryTab
+from ..teaching.network_view import NetworkView
 from .dataset import DatasetPicker
 from .error_box import ErrorBox
 from .run_controls import RunControls
 from .run_edges import expected_metrics, in_turns, locked_banner
-from ..dialogs.outside_data import confirm_outside_data
-from ..lazy_widgets import built_in_steps, settings_frame
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
-from ..teaching.boundary_tab import BoundaryTab
-from ..teaching.network_view import NetworkView
+
 
 def snapshot_project(project: Project) -> Project:
     """A copy the trainer thread can read while the user looks at (locked) settings."""
