@@ -58,8 +58,10 @@ def _open(qtbot, win, path: Path) -> list:
 
 
 def _settled(panel) -> bool:
+    """The run's end steps ran and the window painted what they changed."""
     return (panel.worker is None and not panel.curves.running
-            and panel.settings.isEnabled() and panel.dataset.isEnabled())
+            and panel.settings.isEnabled() and panel.dataset.isEnabled()
+            and not stale_axes(panel.curves.view))
 
 
 def _last_run(events: list) -> list:
