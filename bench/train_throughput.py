@@ -296,6 +296,8 @@ def instructions(examples: list[str], sides: list[str], epochs: int,
             row[f"{side}/{base}"] = (row[f"{base}_instr_per_sample"] /
                                      row[f"{side}_instr_per_sample"])
         rows.append(row)
+        print(", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in row.items()), flush=True)   # each example when done
     print(f"\ninstructions per training sample (callgrind, {epochs} epochs after a warm-up, "
           f"1 thread); batch events spaced as in a real run whose steps take step_ms")
     print_table(rows, ["example", "steps", "step_ms"] +
