@@ -6,48 +6,18 @@ clicked right after a run ended starts a run that the previous run's end leaves 
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt, QTimer
 
-from engine.examples import example_path
-from engine.project import load_project, save_project
-from studio.document import Document
-from studio.ui.main_window import MainWindow
 from studio.ui.plots.axis_ticks import stale_axes
 from studio.ui.training.run_edges import expected_metrics
 
-from .helpers import dispose
-
-WAIT_MS = 120_000   # generous: under load the first torch import and data loading are slow
-
-
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr("studio.document.recovery_dir", lambda: tmp_path / "recovery")
-    monkeypatch.setattr(QMessageBox, "question",     # A's trained weights: not saved
-                        lambda *_a, **_k: QMessageBox.StandardButton.Discard)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(Document(autosave_ms=0), settings)
-    w.resize(1360, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.load_panels()
-    w.show_tab("training")
-    yield w
-    w.panels["training"].shutdown()
-    dispose(w)
-
-
-def _copy(name: str, folder: Path, **training) -> Path:
-    project = load_project(example_path(name))
-    project.training.update(training)
-    return save_project(project, folder / f"{name}.nnproj")
+from .test_project_world import WAIT_MS, _copy, win  # noqa: F401 (the fixture)
 
 
 def _open(qtbot, win, path: Path) -> list:
     """Open `path`; the events of the panel's runs (recorded on the trainer thread)."""
     assert win.open_file(path)
+    win.show_tab("training")
     panel = win.panels["training"]
     events: list = []
     panel.extra_callbacks[:] = [c for c in panel.extra_callbacks
