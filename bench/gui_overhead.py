@@ -157,7 +157,9 @@ def gui(app, name: str, epochs: int, batch_size: int, watch: str, probed: bool =
     loop.exec()                     # a real event loop, as in the app (no polling)
     # CPU time the GUI thread itself used while training: its share of a core
     gui_share = (time.thread_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
-    _wait(lambda: panel.views._insight_call is None, END_S)   # ... and insight shown
+    # ... and insight shown, and the end's own later steps done (last points, forms)
+    _wait(lambda: panel.views._insight_call is None and not panel.curves.running
+          and panel.settings.isEnabled(), END_S)
     probe.stop()
     panel.shutdown()
     panel.close()
