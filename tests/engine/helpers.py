@@ -34,3 +34,21 @@ def scriptable_examples() -> list[str]:
 
     return [name for name, path in example_paths().items()
             if '"gen.Generated"' not in path.read_text()]
+
+
+def example_pair(path, example: str = "digits_mlp", seed: int = 3, **training):
+    """`example` copied to `path` and saved as a pair with random (seeded) weights; `training`
+    updates its settings first. Returns the path."""
+    import torch
+
+    from engine.compile import compile_graph, node_state
+    from engine.examples import copy_example
+    from engine.project import load_project, save_project
+
+    path = copy_example(example, path)
+    project = load_project(path)
+    project.training.update(training)
+    torch.manual_seed(seed)
+    project.graph.weights = node_state(compile_graph(project.graph, load_weights=False))
+    save_project(project, path)
+    return path

@@ -7,21 +7,17 @@ import pytest
 import torch
 
 from engine.cli import main
-from engine.compile import compile_graph, node_state
-from engine.examples import copy_example
-from engine.project import ProjectError, load_project, save_project, save_weights
+from engine.compile import compile_graph
+from engine.project import ProjectError, load_project, save_weights
 from engine.weights_lazy import FROM_FILE, LazyWeights
+
+from .helpers import example_pair
 
 
 @pytest.fixture
 def trained(tmp_path):
     """digits_mlp saved with (random) weights as a pair."""
-    path = copy_example("digits_mlp", tmp_path / "mlp.nnproj")
-    project = load_project(path)
-    torch.manual_seed(3)
-    project.graph.weights = node_state(compile_graph(project.graph, load_weights=False))
-    save_project(project, path)
-    return path
+    return example_pair(tmp_path / "mlp.nnproj")
 
 
 def test_lazy_weights_are_read_once_on_first_use_and_equal_an_eager_load(trained):

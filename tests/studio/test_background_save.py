@@ -12,15 +12,13 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtWidgets import QMessageBox
 
 import studio.saving
-from engine.compile import compile_graph, node_state
-from engine.examples import copy_example
-from engine.project import load_project, save_project
+from engine.project import load_project
 from studio.commands import SetParamCommand
 
+from ..engine.helpers import example_pair
 from .helpers import main_window
 
 WAIT_MS = 60_000
@@ -29,12 +27,7 @@ WAIT_MS = 60_000
 @pytest.fixture
 def trained(tmp_path):
     """digits_mlp saved as a pair with random weights."""
-    path = copy_example("digits_mlp", tmp_path / "mlp.nnproj")
-    project = load_project(path)
-    torch.manual_seed(3)
-    project.graph.weights = node_state(compile_graph(project.graph, load_weights=False))
-    save_project(project, path)
-    return path
+    return example_pair(tmp_path / "mlp.nnproj")
 
 
 @pytest.fixture

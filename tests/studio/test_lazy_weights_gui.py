@@ -9,13 +9,13 @@ import pytest
 import torch
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
-from engine.compile import compile_graph, node_state
-from engine.examples import copy_example
-from engine.project import load_project, previous_weights_path, save_project, save_weights
+from engine.compile import compile_graph
+from engine.project import load_project, previous_weights_path, save_weights
 from engine.weights_lazy import LazyWeights
 from studio.commands import RenameCommand
 from studio.ui.dialogs.export import ExportDialog
 
+from ..engine.helpers import example_pair
 from .helpers import main_window
 
 WAIT_MS = 120_000   # generous: under load the trainer thread's first torch import is slow
@@ -25,13 +25,7 @@ WAIT_MS = 120_000   # generous: under load the trainer thread's first torch impo
 def trained(tmp_path):
     """digits_mlp saved with random weights as a pair; the next run starts from them. (Not
     a 2-D model: the decision-boundary views would run it, reading its weights, at open.)"""
-    path = copy_example("digits_mlp", tmp_path / "mlp.nnproj")
-    project = load_project(path)
-    project.training.update(epochs=1, start_from="weights")
-    torch.manual_seed(5)
-    project.graph.weights = node_state(compile_graph(project.graph, load_weights=False))
-    save_project(project, path)
-    return path
+    return example_pair(tmp_path / "mlp.nnproj", seed=5, epochs=1, start_from="weights")
 
 
 def settle(qtbot) -> None:
