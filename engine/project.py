@@ -327,6 +327,16 @@ class _FrozenGraph(NamedTuple):
         return self.data
 
 
+def snapshot_project(project: Project) -> Project:
+    """A working copy a thread (training, a teaching view) can read while the user goes on
+    with the project: the graph copied (a lazy weights file stays unread), the settings
+    deep-copied."""
+    return Project(project.graph.copy(), copy.deepcopy(project.dataset),
+                   copy.deepcopy(project.training), copy.deepcopy(project.view),
+                   copy.deepcopy(project.meta), project.path,
+                   allow_outside_data=project.allow_outside_data)
+
+
 def frozen(project: Project) -> Project:
     """What `save_project(project)` would write, taken now: the graph's record and the
     settings deep-copied, the weights' per-node tables copied (tensors are replaced by edits,

@@ -241,7 +241,7 @@ class UnitHeatmaps(QObject, SettlesBackground):
             self.message = why
             self.clear()
             return
-        from ..training.panel import snapshot_project
+        from engine.project import snapshot_project
 
         project = snapshot_project(doc.project)
         call = BackgroundCall(_compute, self._token, project,

@@ -27,7 +27,7 @@ EXPLAIN = ("Colour: the class the model predicts at each point of the input plan
 
 
 def _snapshot(project):
-    from ..training.panel import snapshot_project
+    from engine.project import snapshot_project
 
     return snapshot_project(project)
 

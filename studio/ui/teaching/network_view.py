@@ -168,7 +168,7 @@ class NetworkView(QWidget, SettlesBackground):
             self._nothing("Not shown: this model has no Linear layer of at most 32 units "
                           "fed by another one or by the input.")
             return
-        from ..training.panel import snapshot_project
+        from engine.project import snapshot_project
 
         project = snapshot_project(doc.project)
         call = BackgroundCall(_compute, self._token, project,

@@ -91,7 +91,7 @@ class ProbeDialog(QDialog):
         lay.setColumnStretch(1, 1)
         lay.setColumnStretch(2, 1)
         self.resize(1000, 440)
-        from ..training.panel import snapshot_project
+        from engine.project import snapshot_project
 
         self._call = BackgroundCall(_compute, snapshot_project(document.project), edge.src,
                                     edge.src_port)

@@ -72,7 +72,7 @@ class UnitDialog(QDialog):
 
     def __init__(self, document, node_id: str, parent: QWidget | None = None):
         super().__init__(parent)
-        from ..training.panel import snapshot_project
+        from engine.project import snapshot_project
 
         self.project = snapshot_project(document.project)
         self.node_id = node_id

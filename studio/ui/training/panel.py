@@ -7,7 +7,6 @@ status), error_box.py (a run's error), views.py (curves, insight views, earlier 
 dataset.py and settings.py (the left-hand column)."""
 from __future__ import annotations
 
-import copy
 import warnings
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QWidget
 
-from engine.project import Project
+from engine.project import snapshot_project
 from engine.train.events import BatchEnded, EpochEnded, RunFailed, RunFinished, RunStarted
 from studio.worker import TrainingWorker
 
@@ -29,14 +28,6 @@ from .run_controls import RunControls
 from .run_edges import expected_metrics, in_turns, locked_banner
 from .settings import TrainingSettings, check_training
 from .views import TrainingViews
-
-
-def snapshot_project(project: Project) -> Project:
-    """A copy the trainer thread can read while the user looks at (locked) settings."""
-    graph = project.graph.copy()
-    return Project(graph, copy.deepcopy(project.dataset), copy.deepcopy(project.training),
-                   copy.deepcopy(project.view), copy.deepcopy(project.meta), project.path,
-                   allow_outside_data=project.allow_outside_data)
 
 
 class TrainingPanel(QWidget):
